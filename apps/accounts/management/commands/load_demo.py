@@ -1,0 +1,59 @@
+"""Load the demo organization and its users. Idempotent: a second run changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.accounts import services
+from apps.accounts.models import Organization, User
+from apps.accounts.roles import OrgRole
+
+DEMO_ORGANIZATION = "Demo Organization"
+# Demo-only credentials for a local SQLite sandbox; printed so a newcomer can log in. Never used in production.
+DEMO_USERS: list[tuple[str, str, str]] = [
+    ("demo-admin", OrgRole.ADMIN, "demo-admin-pass-2026"),
+    ("demo-manager", OrgRole.TEAM_MANAGER, "demo-manager-pass-2026"),
+    ("demo-reviewer", OrgRole.REVIEWER, "demo-reviewer-pass-2026"),
+    ("demo-labeler", OrgRole.LABELER, "demo-labeler-pass-2026"),
+    ("demo-expert", OrgRole.EXPERT, "demo-expert-pass-2026"),
+]
+
+
+def demo_loaders() -> list[Any]:
+    """Later apps append loaders here (ontology, dataset, project...), each idempotent, called in order."""
+    return []
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization, its users and demo content (safe to run repeatedly)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        organization = Organization.objects.filter(name=DEMO_ORGANIZATION).first()
+        created_org = organization is None
+        if organization is None:
+            admin_name, _, admin_password = DEMO_USERS[0]
+            organization = services.organization_create(
+                name=DEMO_ORGANIZATION,
+                admin={"username": admin_name, "password": admin_password, "email": f"{admin_name}@example.com"},
+                actor=None,
+            ).organization
+        for username, role, password in DEMO_USERS:
+            if not User.objects.filter(username=username).exists():
+                services.user_create(
+                    organization=organization,
+                    username=username,
+                    password=password,
+                    email=f"{username}@example.com",
+                    role=role,
+                )
+        for loader in demo_loaders():
+            loader(organization)
+        state = "created" if created_org else "already present"
+        self.stdout.write(f"Demo organization {organization.name!r} {state}. Logins (username / password):")
+        for username, role, password in DEMO_USERS:
+            self.stdout.write(f"  {role:<13} {username:<15} {password}")
+        self.stdout.write("Pages: http://127.0.0.1:8000/  Admin: http://127.0.0.1:8000/admin/  API docs: /api/docs/")

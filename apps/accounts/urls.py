@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.accounts import apis
+
+urlpatterns = [
+    path("auth/token", apis.TokenObtainApi.as_view(), name="api-auth-token"),
+    path("organizations", apis.OrganizationCreateApi.as_view(), name="api-organizations"),
+    path("me", apis.MeApi.as_view(), name="api-me"),
+    path("users", apis.UserListCreateApi.as_view(), name="api-users"),
+    path("users/<str:user_id>", apis.UserDetailApi.as_view(), name="api-user-detail"),
+]

@@ -1,0 +1,103 @@
+"""Admin that respects tenancy: a staff org admin sees and edits only their organization's objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+
+def is_org_admin(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and getattr(user, "role", None) == "admin"
+        and getattr(user, "organization_id", None)
+    )
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """Superusers see everything; org admins see rows whose `organization_path` is their organization."""
+
+    organization_path = "organization"
+    org_admin_can_add = True
+    org_admin_can_change = True
+    org_admin_can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        if not is_org_admin(request):
+            return queryset.none()
+        return queryset.filter(**{self._org_id_lookup(): request.user.organization_id})  # type: ignore[union-attr]
+
+    def _org_id_lookup(self) -> str:
+        return "pk" if self.organization_path == "pk" else f"{self.organization_path}_id"
+
+    def _owns(self, request: HttpRequest, obj: models.Model | None) -> bool:
+        if obj is None:
+            return True
+        org_id = obj.pk if self.organization_path == "pk" else _follow(obj, self.organization_path)
+        return str(org_id) == str(request.user.organization_id)  # type: ignore[union-attr]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or is_org_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        if request.user.is_superuser:
+            return True
+        return is_org_admin(request) and self._owns(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        if request.user.is_superuser:
+            return super().has_add_permission(request, *args) if args else True
+        return is_org_admin(request) and self.org_admin_can_add
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        if request.user.is_superuser:
+            return True
+        return is_org_admin(request) and self.org_admin_can_change and self._owns(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        if request.user.is_superuser:
+            return True
+        return is_org_admin(request) and self.org_admin_can_delete and self._owns(request, obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """Choices in foreign-key dropdowns are limited to the org admin's organization."""
+        if not request.user.is_superuser:
+            related = db_field.related_model
+            if related._meta.label_lower == "accounts.organization":
+                kwargs["queryset"] = related.objects.filter(pk=request.user.organization_id)  # type: ignore[union-attr]
+            elif any(f.name == "organization" for f in related._meta.get_fields()):
+                kwargs["queryset"] = related._default_manager.filter(
+                    organization_id=request.user.organization_id  # type: ignore[union-attr]
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
+    org_admin_can_add = False
+    org_admin_can_change = False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+
+def _follow(obj: models.Model, path: str) -> Any:
+    """`organization` → obj.organization_id; `project__organization` → obj.project.organization_id."""
+    *parents, last = path.split("__")
+    for part in parents:
+        obj = getattr(obj, part)
+    return getattr(obj, f"{last}_id")

@@ -1,0 +1,45 @@
+"""JSON parsing with a size cap (413) and clear encoding errors (400) instead of Django's 500s."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import IO, Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from apps.core.errors import PayloadTooLarge, ValidationFailed
+
+
+def read_capped(stream: IO[bytes], limit: int) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.", details={"limit": limit})
+    return data
+
+
+class JSONParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(
+        self, stream: IO[bytes], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        if stream is None:
+            return {}
+        raw = read_capped(stream, settings.TDP_MAX_JSON_BODY_BYTES)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("The request body is not valid UTF-8.", code="bad_encoding") from exc
+        if not text.strip():
+            return {}
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise ParseError(f"Malformed JSON: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")

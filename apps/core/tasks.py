@@ -1,0 +1,25 @@
+"""Core background tasks."""
+
+from __future__ import annotations
+
+from apps.core.jobs import job_progress, run_job
+from apps.core.models import Job
+
+
+def echo_job(job_id: str) -> None:
+    """A diagnostic job: counts to `params.count`, reporting progress, and returns the sum (used by health tests)."""
+
+    def work(job: Job) -> dict[str, int]:
+        count = int(job.params.get("count", 0))
+        total = 0
+        for i in range(1, count + 1):
+            total += i
+        job_progress(job, done=count, total=count)
+        return {"sum": total}
+
+    run_job(job_id, work)
+
+
+def add(a: int, b: int) -> int:
+    """Smallest possible task: proves a worker picked something up and ran project code."""
+    return a + b

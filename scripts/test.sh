@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: install what a fresh machine lacks, start a private PostgreSQL, lint, type-check, run every test,
+# and stop the database even when something fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v runuser >/dev/null || need_apt+=(util-linux)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "Installing system packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+make --no-print-directory install
+
+source scripts/pg.sh
+trap pg_stop EXIT
+pg_start
+
+export DJANGO_SETTINGS_MODULE=tdp.settings.test
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
+  || { echo "Models changed without a migration: run makemigrations"; exit 1; }
+
+set +e
+.venv/bin/pytest "$@"
+status=$?
+set -e
+if [ $status -eq 5 ]; then echo "pytest collected no tests"; fi
+exit $status

@@ -1,0 +1,22 @@
+"""Test settings: PostgreSQL only (the test script starts a private cluster and exports DATABASE_URL)."""
+
+import secrets
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import DATABASES, Q_CLUSTER, REST_FRAMEWORK, env
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("Tests run on PostgreSQL: run `make test` (it starts one) or export DATABASE_URL.")
+
+DEBUG = False
+SECRET_KEY = env.str("SECRET_KEY", default="") or secrets.token_urlsafe(50)
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "auth": "100000/minute"},
+}
