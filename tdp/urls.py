@@ -7,6 +7,8 @@ from apps.core.health import healthz
 api_v1 = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.core.urls")),
+    path("", include("apps.ontologies.urls")),
+    path("", include("apps.datasets.urls")),
 ]
 
 urlpatterns = [

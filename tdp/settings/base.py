@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django_q",
     "apps.core",
     "apps.accounts",
+    "apps.ontologies",
+    "apps.datasets",
 ]
 
 MIDDLEWARE = [
@@ -209,3 +211,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# whitenoise serves collected files from STATIC_ROOT; in dev/test it also serves straight from the finders.
+WHITENOISE_USE_FINDERS = DEBUG
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="") or secrets.token_urlsafe(50)
 ALLOWED_HOSTS = ["*"]
+WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}

@@ -10,6 +10,7 @@ from django.db import transaction
 from apps.accounts import services
 from apps.accounts.models import Organization, User
 from apps.accounts.roles import OrgRole
+from apps.core.demo import demo_loaders
 
 DEMO_ORGANIZATION = "Demo Organization"
 # Demo-only credentials for a local SQLite sandbox; printed so a newcomer can log in. Never used in production.
@@ -20,11 +21,6 @@ DEMO_USERS: list[tuple[str, str, str]] = [
     ("demo-labeler", OrgRole.LABELER, "demo-labeler-pass-2026"),
     ("demo-expert", OrgRole.EXPERT, "demo-expert-pass-2026"),
 ]
-
-
-def demo_loaders() -> list[Any]:
-    """Later apps append loaders here (ontology, dataset, project...), each idempotent, called in order."""
-    return []
 
 
 class Command(BaseCommand):
