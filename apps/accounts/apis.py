@@ -8,7 +8,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts import services
@@ -20,6 +19,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import NotAuthenticated
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
+from apps.core.throttling import ScopedRateThrottle
 
 
 class OrganizationRefSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.db import models
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 
 def is_org_admin(request: HttpRequest) -> bool:
@@ -44,6 +44,10 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
             return True
         org_id = obj.pk if self.organization_path == "pk" else _follow(obj, self.organization_path)
         return str(org_id) == str(request.user.organization_id)  # type: ignore[union-attr]
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
+        """Another organization's object (or a missing one) is a plain 404, the same as in the API."""
+        raise Http404("Not found.")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or is_org_admin(request)
