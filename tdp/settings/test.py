@@ -16,7 +16,8 @@ ALLOWED_HOSTS = ["*"]
 WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# Tasks run inline unless a test starts a real worker (which sets TDP_Q_SYNC=false for its qcluster process).
+Q_CLUSTER = {**Q_CLUSTER, "sync": env.bool("TDP_Q_SYNC", default=True), "poll": 0.1}
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "auth": "100000/minute"},

@@ -1,0 +1,70 @@
+"""`make run`'s demo loader is idempotent; production settings refuse unsafe configuration."""
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from guardian.models import UserObjectPermission
+
+from apps.accounts.models import Organization, User
+from apps.core.models import AuditEvent
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def snapshot():
+    users = sorted(
+        User.objects.values_list("username", "password", "role", "organization_id", "is_staff", "updated_at")
+    )
+    orgs = sorted(Organization.objects.values_list("id", "name", "updated_at"))
+    return users, orgs, UserObjectPermission.objects.count(), AuditEvent.objects.count()
+
+
+@pytest.mark.django_db
+def test_demo_loader_is_idempotent_and_prints_logins():
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    first = snapshot()
+    assert {"demo-admin", "demo-labeler", "demo-reviewer"} <= {u[0] for u in first[0]}
+    call_command("load_demo", stdout=out)
+    assert snapshot() == first
+    printed = out.getvalue()
+    assert "demo-labeler" in printed and "demo-reviewer" in printed and "demo-admin" in printed
+
+
+@pytest.mark.django_db
+def test_demo_logins_work(client):
+    call_command("load_demo", stdout=StringIO())
+    assert client.login(username="demo-labeler", password="demo-labeler-pass-2026")
+    assert client.get("/").status_code == 200
+
+
+def run_prod_settings(**env_overrides: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "tdp.settings.prod", **env_overrides})
+    code = "import django; django.setup(); print('started')"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_prod_refuses_to_start_without_a_secret_key():
+    result = run_prod_settings()
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_prod_refuses_to_start_with_debug_on():
+    result = run_prod_settings(
+        SECRET_KEY="x" * 10 + "a-real-looking-random-secret-key-0123456789abcdefgh", DEBUG="true"
+    )
+    assert result.returncode != 0
+    assert "DEBUG" in result.stderr
+
+
+def test_prod_starts_with_a_real_secret_and_debug_off():
+    result = run_prod_settings(SECRET_KEY="k3J9x-a-real-looking-random-secret-key-0123456789abcdefgh")
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
