@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 
@@ -16,6 +16,7 @@ from apps.accounts.models import ApiToken, Organization, User
 from apps.accounts.roles import OrgRole
 from apps.core.admin_scoping import OrganizationScopedAdmin
 from apps.core.errors import ApplicationError
+from apps.core.middleware import current_user
 
 
 class OrganizationAddForm(forms.ModelForm):
@@ -111,6 +112,14 @@ class UserAddForm(forms.ModelForm):
         return data
 
 
+class ServicePasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "change password" page, saving through the service (validated and audited)."""
+
+    def save(self, commit: bool = True) -> Any:
+        password = self.cleaned_data["password1"]
+        return services.user_set_password(user=self.user, password=password, actor=current_user())  # type: ignore[arg-type]
+
+
 class UserEditForm(UserChangeForm):
     class Meta:
         model = User
@@ -121,6 +130,7 @@ class UserEditForm(UserChangeForm):
 class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserAddForm
+    change_password_form = ServicePasswordChangeForm
     list_display = ("username", "email", "organization", "role", "is_active", "last_login")
     list_filter = ("role", "is_active", "organization")
     list_select_related = ("organization",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
@@ -13,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 class RequestContext:
     ip: str | None
     user_agent: str
+    request: HttpRequest | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("tdp_request_context", default=None)
@@ -20,6 +22,13 @@ _current: ContextVar[RequestContext | None] = ContextVar("tdp_request_context", 
 
 def current_request_context() -> RequestContext | None:
     return _current.get()
+
+
+def current_user() -> Any:
+    """The authenticated user of the request being served, or None (admin forms that cannot be handed one)."""
+    context = _current.get()
+    user = getattr(context.request, "user", None) if context else None
+    return user if user is not None and user.is_authenticated else None
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -32,7 +41,9 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = _current.set(
-            RequestContext(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300])
+            RequestContext(
+                ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300], request=request
+            )
         )
         try:
             return self.get_response(request)

@@ -97,3 +97,18 @@ def test_admin_service_errors_become_messages_not_500s(client, superuser, org):
     )
     assert response.status_code == 200
     assert "password" in response.content.decode().lower()
+
+
+def test_admin_password_change_goes_through_the_service_and_is_audited(client, org, org_admin, make_user):
+    from apps.core.models import AuditEvent
+
+    user = make_user(organization=org, username="forgetful")
+    client.force_login(org_admin)
+    response = client.post(
+        f"/admin/accounts/user/{user.id}/password/",
+        {"password1": "Fresh-start-2026", "password2": "Fresh-start-2026", "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.refresh_from_db()
+    assert user.check_password("Fresh-start-2026")
+    assert AuditEvent.objects.filter(action="user.password_changed", object_id=str(user.id), actor=org_admin).exists()
