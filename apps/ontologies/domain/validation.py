@@ -445,10 +445,8 @@ class _Validator:
     # unusual returns None and the full validator below handles the annotation, so errors always come from there.
     # A test checks that both paths give identical results.
     def fast_scope(self, scope: CompiledScope, items: Any) -> list[dict[str, Any]] | None:
-        if items is None:
-            items = ()
-        elif type(items) is not list:
-            return None
+        if type(items) is not list:
+            return [] if items is None and not scope.required else None
         out = []
         seen = []
         by_name = scope.by_name
@@ -463,29 +461,29 @@ class _Validator:
             if feature is None or not feature.fast or feature.schema_id in seen:
                 return None
             value = answer.get("name")
-            if type(value) is not str:
-                return None
-            option = feature.options_by_value.get(value)
+            option = feature.options_by_value.get(value) if type(value) is str else None
             if option is None or option.archived:
                 return None
-            size = len(answer)
-            result: dict[str, Any] = {"schema_id": option.schema_id, "name": value}
-            if size == 2:
+            if len(answer) == 1:
+                if option.scope.required:
+                    return None
+                result: dict[str, Any] = {"schema_id": option.schema_id, "name": value}
+            else:
                 nested = answer.get("classifications")
-                if nested is None:
+                if len(answer) != 2 or nested is None:
                     return None
                 children = self.fast_scope(option.scope, nested)
                 if children is None:
                     return None
+                result = {"schema_id": option.schema_id, "name": value}
                 if children:
                     result["classifications"] = children
-            elif size != 1 or option.scope.required:
-                return None
             seen.append(feature.schema_id)
             out.append({"schema_id": feature.schema_id, "name": name, "answer": result})
-        for required in scope.required:
-            if required.schema_id not in seen:
-                return None
+        if scope.required:
+            for required in scope.required:
+                if required.schema_id not in seen:
+                    return None
         return out
 
     def run(self, annotations: list[Any], seen_top: dict[str, int], fast: bool) -> list[dict[str, Any] | None]:
@@ -518,10 +516,7 @@ class _Validator:
                             and type(height) in number
                             and type(width) in number
                         ):
-                            if nested is None and not tool.scope.required:
-                                children: list[dict[str, Any]] | None = []
-                            else:
-                                children = fast_scope(tool.scope, nested)
+                            children = fast_scope(tool.scope, nested)
                             if children is not None:
                                 box_index(i)
                                 box_values((top, left, height, width))
