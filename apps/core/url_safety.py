@@ -199,7 +199,7 @@ def safe_fetch(
             chunks: list[bytes] = []
             size = 0
             try:
-                for chunk in response.stream(65536):
+                while chunk := response.read1(65536):
                     size += len(chunk)
                     if size > max_bytes:
                         raise FetchFailed(f"The response is larger than {max_bytes} bytes.", code="fetch_too_large")

@@ -350,10 +350,10 @@ class DataRowContentApi(APIView):
         data_row = access_data_row(actor, data_row_id)
         content = services.data_row_content(actor=actor, data_row=data_row)
         if content.kind == "redirect":
-            response = HttpResponseRedirect(content.value)
-            response["Cache-Control"] = "no-store"
+            response = safe_headers(HttpResponseRedirect(content.value))
+            response["Cache-Control"] = "no-store"  # a signed URL must not outlive its audit trail in caches
             response["Referrer-Policy"] = "no-referrer"
-            return safe_headers(response)
+            return response
         if content.kind == "file":
             return stored_file_response(content.value, content.media_type)
         return inline_text_response(content.value)
@@ -390,9 +390,24 @@ class StorageIntegrationListCreateApi(APIView):
 
 
 class StorageIntegrationDetailApi(APIView):
+    class InputSerializer(StrictSerializer):
+        endpoint_url = serializers.CharField(max_length=500, allow_blank=True)
+
     @extend_schema(responses=StorageIntegrationOutputSerializer)
     def get(self, request: Request, integration_id: str) -> Response:
         integration = access_storage_integration(_actor(request), integration_id)
+        return Response(StorageIntegrationOutputSerializer(integration).data)
+
+    @extend_schema(request=InputSerializer, responses=StorageIntegrationOutputSerializer)
+    def patch(self, request: Request, integration_id: str) -> Response:
+        """Superusers only: set a custom S3 API endpoint (checked against private/loopback/link-local)."""
+        actor = _actor(request)
+        integration = access_storage_integration(actor, integration_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        integration = services.storage_integration_set_endpoint(
+            actor=actor, integration=integration, endpoint_url=data.validated_data["endpoint_url"]
+        )
         return Response(StorageIntegrationOutputSerializer(integration).data)
 
     @extend_schema(responses={204: None})

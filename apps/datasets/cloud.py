@@ -50,7 +50,8 @@ def _assume_role(integration: StorageIntegration, *, min_ttl: int) -> dict[str, 
         if hit is not None and hit[0] - now > min_ttl + 60:
             return hit[1]
     duration = min(max(900, min_ttl + 300), 3600)
-    sts = boto3.client(
+    # A fresh session: the server's own credentials are resolved now (rotated keys, changed environment).
+    sts = boto3.session.Session().client(
         "sts", region_name=_region(integration), endpoint_url=_endpoint(integration), config=_BOTO_CONFIG
     )
     response = sts.assume_role(

@@ -430,6 +430,29 @@ def storage_integration_create(
 
 
 @transaction.atomic
+def storage_integration_set_endpoint(
+    *, actor: User, integration: StorageIntegration, endpoint_url: str
+) -> StorageIntegration:
+    """A custom S3 API endpoint (MinIO, another cloud …): platform superusers only, never a private address."""
+    if not actor.is_superuser:
+        raise PermissionDenied("Only a platform superuser may set a custom endpoint URL.")
+    endpoint_url = (endpoint_url or "").strip()
+    if endpoint_url:
+        validate_outbound_url(endpoint_url)
+    integration.endpoint_url = endpoint_url
+    integration.last_validation_ok = None
+    integration.save(update_fields=["endpoint_url", "last_validation_ok", "updated_at"])
+    audit_record(
+        action="storage_integration.endpoint_changed",
+        actor=actor,
+        organization=integration.organization,
+        target=integration,
+        extra={"endpoint_url": endpoint_url},
+    )
+    return integration
+
+
+@transaction.atomic
 def storage_integration_delete(*, actor: User, integration: StorageIntegration) -> None:
     audit_record(
         action="storage_integration.deleted", actor=actor, organization=integration.organization, target=integration
