@@ -15,3 +15,12 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
+
+
+def is_uuid(value: object) -> bool:
+    """Whether `value` parses as a UUID (ids from URLs and bodies are checked before they reach a query)."""
+    try:
+        uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True

@@ -1,0 +1,102 @@
+"""Who may see and work on projects, tasks and labels.
+
+Organization admins and team managers (MANAGE_PROJECTS) manage every project of their organization. Everyone else
+sees only projects they are members of, and may do what their project role grants (guardian permissions on the
+project). Another organization's object, or a project one is not a member of, is a 404; a member lacking the
+permission gets a 403.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.db.models import QuerySet
+
+from apps.accounts.access import require_org_perm
+from apps.accounts.models import Organization, User
+from apps.accounts.roles import MANAGE_PROJECTS, org_perm
+from apps.core.access import get_in_organization
+from apps.core.errors import NotFound, PermissionDenied, ValidationFailed
+from apps.core.ids import is_uuid
+from apps.labeling import roles
+from apps.labeling.models import Label, Project, Task
+
+ProjectAction = Literal["view", "label", "review", "expert", "manage", "view_work"]
+_ACTION_PERMS: dict[str, str] = {
+    "label": roles.LABEL,
+    "review": roles.REVIEW,
+    "expert": roles.EXPERT,
+    "manage": roles.MANAGE,
+    "view_work": roles.VIEW_WORK,
+}
+
+
+def is_project_manager_of_org(actor: User) -> bool:
+    if actor.is_superuser:
+        return True
+    return actor.organization is not None and actor.has_perm(org_perm(MANAGE_PROJECTS), actor.organization)
+
+
+def require_project_creator(actor: User) -> Organization:
+    organization = require_org_perm(
+        actor, MANAGE_PROJECTS, "Only organization admins and team managers may create projects."
+    )
+    if organization is None:
+        raise ValidationFailed("You belong to no organization.", details={"organization": ["Projects belong to one."]})
+    return organization
+
+
+def projects_visible_to(actor: User) -> QuerySet[Project]:
+    queryset = Project.objects.select_related("ontology", "ontology_version")
+    if actor.is_superuser:
+        return queryset
+    queryset = queryset.filter(organization_id=actor.organization_id or "")
+    if is_project_manager_of_org(actor):
+        return queryset
+    return queryset.filter(members__user=actor)
+
+
+def can(actor: User, project: Project, action: ProjectAction) -> bool:
+    if action == "view":
+        return is_project_manager_of_org(actor) or project.members.filter(user=actor).exists()
+    if is_project_manager_of_org(actor):
+        return True
+    return actor.has_perm(roles.project_perm(_ACTION_PERMS[action]), project)
+
+
+def access_project(actor: User, project_id: object, action: ProjectAction = "view") -> Project:
+    project = get_in_organization(projects_visible_to(actor), actor, project_id)
+    if action != "view" and not can(actor, project, action):
+        raise PermissionDenied(f"Your role in this project does not allow you to {action.replace('_', ' ')}.")
+    return project
+
+
+def access_task(actor: User, task_id: object, action: ProjectAction = "label") -> Task:
+    if not actor.is_authenticated:
+        raise NotFound()
+    queryset = Task.objects.select_related("project", "data_row", "project__ontology_version")
+    if not actor.is_superuser:
+        queryset = queryset.filter(project__organization_id=actor.organization_id or "")
+    task = queryset.filter(pk=str(task_id)).first() if is_uuid(task_id) else None
+    if task is None:
+        raise NotFound()
+    access_project(actor, task.project_id, action)
+    return task
+
+
+def access_label(actor: User, label_id: object, action: ProjectAction = "view") -> Label:
+    """A label is visible to its labeler and to members who may see the project's work."""
+    if not actor.is_authenticated:
+        raise NotFound()
+    queryset = Label.objects.select_related("project", "task", "labeler", "data_row")
+    if not actor.is_superuser:
+        queryset = queryset.filter(project__organization_id=actor.organization_id or "")
+    label = queryset.filter(pk=str(label_id)).first() if is_uuid(label_id) else None
+    if label is None:
+        raise NotFound()
+    project = access_project(actor, label.project_id, "view")
+    if action == "view" and label.labeler_id == actor.pk:
+        return label
+    if not can(actor, project, "view_work" if action == "view" else action):
+        raise PermissionDenied("Your role in this project does not allow this on labels of others.")
+    return label

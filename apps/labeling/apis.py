@@ -1,0 +1,383 @@
+"""Labeling REST API: projects, members, batches, the queue, labels. Thin: parse → access → service → serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import User
+from apps.core.access import get_in_organization
+from apps.core.idempotency import idempotent
+from apps.core.pagination import CursorPagination
+from apps.core.serializers import StrictSerializer
+from apps.datasets.apis import DataRowOutputSerializer
+from apps.labeling import selectors, services
+from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
+from apps.labeling.models import Label, Project, ProjectRole, Task
+from apps.ontologies.access import access_ontology
+
+
+def _actor(request: Request) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+class ProjectOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    ontology = serializers.UUIDField(source="ontology_id")
+    ontology_version = serializers.IntegerField(source="ontology_version.number")
+    media_type = serializers.CharField()
+    instructions = serializers.CharField()
+    quality = serializers.SerializerMethodField()
+    review = serializers.SerializerMethodField()
+    routing = serializers.SerializerMethodField()
+    queue = serializers.SerializerMethodField()
+    lease = serializers.SerializerMethodField()
+    archived = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+    def get_quality(self, project: Project) -> dict[str, Any]:
+        return project.settings.get("quality", {})
+
+    def get_review(self, project: Project) -> dict[str, Any]:
+        return project.settings.get("review", {})
+
+    def get_routing(self, project: Project) -> dict[str, Any]:
+        return project.settings.get("routing", {})
+
+    def get_queue(self, project: Project) -> dict[str, Any]:
+        return project.settings.get("queue", {})
+
+    def get_lease(self, project: Project) -> dict[str, Any]:
+        return project.settings.get("lease", {})
+
+
+SETTINGS_BLOCKS = ("quality", "review", "routing", "queue", "lease")
+
+
+class ProjectListCreateApi(APIView):
+    class InputSerializer(StrictSerializer):
+        name = serializers.CharField(max_length=200)
+        ontology = serializers.UUIDField()
+        media_type = serializers.CharField(default="image")
+        instructions = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
+        description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+        quality = serializers.JSONField(required=False)
+        review = serializers.JSONField(required=False)
+        routing = serializers.JSONField(required=False)
+        queue = serializers.JSONField(required=False)
+        lease = serializers.JSONField(required=False)
+
+    @extend_schema(responses=ProjectOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(projects_visible_to(_actor(request)), request, view=self)
+        return paginator.get_paginated_response(ProjectOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ProjectOutputSerializer})
+    def post(self, request: Request) -> Response:
+        actor = _actor(request)
+        require_project_creator(actor)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        ontology = access_ontology(actor, values.pop("ontology"))
+        settings = {block: values.pop(block) for block in SETTINGS_BLOCKS if block in values}
+        project = services.project_create(actor=actor, ontology=ontology, settings=settings, **values)
+        return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(APIView):
+    class InputSerializer(StrictSerializer):
+        name = serializers.CharField(max_length=200, required=False)
+        instructions = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+        archived = serializers.BooleanField(required=False)
+        quality = serializers.JSONField(required=False)
+        review = serializers.JSONField(required=False)
+        routing = serializers.JSONField(required=False)
+        queue = serializers.JSONField(required=False)
+        lease = serializers.JSONField(required=False)
+
+    @extend_schema(responses=ProjectOutputSerializer)
+    def get(self, request: Request, project_id: str) -> Response:
+        return Response(ProjectOutputSerializer(access_project(_actor(request), project_id)).data)
+
+    @extend_schema(request=InputSerializer, responses=ProjectOutputSerializer)
+    def patch(self, request: Request, project_id: str) -> Response:
+        actor = _actor(request)
+        project = access_project(actor, project_id, "manage")
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        settings = {block: values.pop(block) for block in SETTINGS_BLOCKS if block in values}
+        if settings:
+            values["settings"] = settings
+        project = services.project_update(actor=actor, project=project, data=values)
+        return Response(ProjectOutputSerializer(project).data)
+
+
+class ProjectOntologyUpgradeApi(APIView):
+    class InputSerializer(StrictSerializer):
+        version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        dry_run = serializers.BooleanField(default=False)
+
+    @extend_schema(request=InputSerializer, responses=serializers.JSONField())
+    def post(self, request: Request, project_id: str) -> Response:
+        actor = _actor(request)
+        project = access_project(actor, project_id, "manage")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.project_upgrade_ontology(
+            actor=actor,
+            project=project,
+            version_number=data.validated_data.get("version"),
+            dry_run=data.validated_data["dry_run"],
+        )
+        return Response(
+            {
+                "applied": result.applied,
+                "ontology_version": result.project.ontology_version.number,
+                "changes": result.diff,
+            }
+        )
+
+
+class MemberOutputSerializer(serializers.Serializer):
+    user = serializers.UUIDField(source="user_id")
+    username = serializers.CharField(source="user.username")
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ProjectMembersApi(APIView):
+    class InputSerializer(StrictSerializer):
+        user = serializers.UUIDField()
+        role = serializers.ChoiceField(choices=ProjectRole.choices)
+
+    @extend_schema(responses=MemberOutputSerializer(many=True))
+    def get(self, request: Request, project_id: str) -> Response:
+        project = access_project(_actor(request), project_id, "view_work")
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(project.members.select_related("user"), request, view=self)
+        return paginator.get_paginated_response(MemberOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        actor = _actor(request)
+        project = access_project(actor, project_id, "manage")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = get_in_organization(User.objects.all(), actor, data.validated_data["user"])
+        member = services.project_member_set(actor=actor, project=project, user=user, role=data.validated_data["role"])
+        return Response(MemberOutputSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectMemberDetailApi(APIView):
+    def delete(self, request: Request, project_id: str, user_id: str) -> Response:
+        actor = _actor(request)
+        project = access_project(actor, project_id, "manage")
+        user = get_in_organization(User.objects.all(), actor, user_id)
+        services.project_member_remove(actor=actor, project=project, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BatchOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    priority = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class ProjectBatchesApi(APIView):
+    class InputSerializer(StrictSerializer):
+        name = serializers.CharField(max_length=200)
+        data_rows = serializers.ListField(child=serializers.CharField(max_length=64), required=False, allow_empty=False)
+        global_keys = serializers.ListField(
+            child=serializers.CharField(max_length=255), required=False, allow_empty=False
+        )
+        priority = serializers.IntegerField(default=3, min_value=1, max_value=5)
+
+    @extend_schema(responses=BatchOutputSerializer(many=True))
+    def get(self, request: Request, project_id: str) -> Response:
+        project = access_project(_actor(request), project_id, "view_work")
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(project.batches.all(), request, view=self)
+        return paginator.get_paginated_response(BatchOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: serializers.JSONField()})
+    def post(self, request: Request, project_id: str) -> Response:
+        actor = _actor(request)
+        project = access_project(actor, project_id, "manage")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        result = services.batch_create(
+            actor=actor,
+            project=project,
+            name=values["name"],
+            data_row_ids=values.get("data_rows"),
+            global_keys=values.get("global_keys"),
+            priority=values["priority"],
+        )
+        body = {
+            **BatchOutputSerializer(result.batch).data,
+            "added": result.added,
+            "already_in_project": result.already_in_project,
+            "not_found": result.not_found,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ProjectOverviewApi(APIView):
+    @extend_schema(responses=serializers.JSONField())
+    def get(self, request: Request, project_id: str) -> Response:
+        project = access_project(_actor(request), project_id, "view")
+        return Response(selectors.project_overview(project=project))
+
+
+def claim_body(task: Task) -> dict[str, Any]:
+    resumed_from = getattr(task, "resumed_from", None)
+    kind = "rework" if (task.rework_user_id or resumed_from == "in_rework") else task.kind
+    current = Label.objects.filter(task=task, is_current=True).first()
+    return {
+        "task": str(task.id),
+        "kind": kind,
+        "data_row": DataRowOutputSerializer(task.data_row).data,
+        "prelabels": [],
+        "previous_label": LabelOutputSerializer(current).data if current else None,
+        "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
+    }
+
+
+class QueueNextApi(APIView):
+    @extend_schema(request=None, responses={200: serializers.JSONField(), 204: None})
+    def post(self, request: Request, project_id: str) -> Response:
+        actor = _actor(request)
+        project = access_project(actor, project_id, "label")
+        task = services.queue_claim(actor=actor, project=project)
+        if task is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        task = Task.objects.select_related("data_row").prefetch_related("data_row__attachments").get(pk=task.pk)
+        return Response(claim_body(task))
+
+
+class LabelOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    task = serializers.UUIDField(source="task_id")
+    project = serializers.UUIDField(source="project_id")
+    data_row = serializers.UUIDField(source="data_row_id")
+    labeler = serializers.UUIDField(source="labeler_id")
+    annotations = serializers.JSONField()
+    revision = serializers.IntegerField()
+    is_current = serializers.BooleanField()
+    status = serializers.CharField(source="task.state")
+    seconds_spent = serializers.FloatField(allow_null=True)
+    server_seconds = serializers.FloatField(allow_null=True)
+    ontology_version = serializers.UUIDField(source="ontology_version_id")
+    created_at = serializers.DateTimeField()
+
+
+class LabelInputSerializer(StrictSerializer):
+    annotations = serializers.JSONField()
+    seconds_spent = serializers.JSONField(required=False, allow_null=True)
+
+
+class TaskLabelsApi(APIView):
+    @extend_schema(
+        request=LabelInputSerializer,
+        responses={201: LabelOutputSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    )
+    def post(self, request: Request, task_id: str) -> Response:
+        actor = _actor(request)
+        task = access_task(actor, task_id, "label")
+        data = LabelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+
+        def create() -> tuple[int, Any]:
+            label = services.label_submit(
+                actor=actor,
+                task=task,
+                annotations=data.validated_data["annotations"],
+                seconds_spent=data.validated_data.get("seconds_spent"),
+            )
+            return status.HTTP_201_CREATED, LabelOutputSerializer(label).data
+
+        return idempotent(request, scope=f"task-label:{task.id}", create=create)
+
+
+class TaskSkipApi(APIView):
+    class InputSerializer(StrictSerializer):
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses=serializers.JSONField())
+    def post(self, request: Request, task_id: str) -> Response:
+        actor = _actor(request)
+        task = access_task(actor, task_id, "label")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_skip(actor=actor, task=task, reason=data.validated_data["reason"])
+        return Response({"task": str(task.id), "state": task.state})
+
+
+class LabelDetailApi(APIView):
+    @extend_schema(responses=LabelOutputSerializer)
+    def get(self, request: Request, label_id: str) -> Response:
+        label = access_label(_actor(request), label_id)
+        body = dict(LabelOutputSerializer(label).data)
+        body["history"] = [
+            {
+                "id": str(r.id),
+                "revision": r.revision,
+                "labeler": str(r.labeler_id),
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in selectors.label_history(label=label)
+        ]
+        return Response(body)
+
+    @extend_schema(request=LabelInputSerializer, responses=LabelOutputSerializer)
+    def patch(self, request: Request, label_id: str) -> Response:
+        actor = _actor(request)
+        label = access_label(actor, label_id)
+        data = LabelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = services.label_edit(
+            actor=actor,
+            label=label,
+            annotations=data.validated_data["annotations"],
+            seconds_spent=data.validated_data.get("seconds_spent"),
+        )
+        return Response(LabelOutputSerializer(new).data)
+
+
+class ProjectLabelsApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("labeler", str),
+            OpenApiParameter("data_row", str),
+            OpenApiParameter("status", str),
+        ],
+        responses=LabelOutputSerializer(many=True),
+    )
+    def get(self, request: Request, project_id: str) -> Response:
+        actor = _actor(request)
+        project = access_project(actor, project_id, "view")
+        params = request.query_params
+        queryset = selectors.labels_of_project(
+            actor=actor,
+            project=project,
+            labeler=params.get("labeler"),
+            data_row=params.get("data_row"),
+            status=params.get("status"),
+        )
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(LabelOutputSerializer(page, many=True).data)

@@ -1,0 +1,77 @@
+"""Validation and defaults of a project's settings blocks (API.md: quality, review, routing, queue)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "quality": {"consensus_coverage": 0.0, "consensus_labelers": 1, "benchmark_rate": 0.0, "point_sigma": 0.01},
+    "review": {"sample_rate": 1.0, "rework_wait_hours": 24},
+    "routing": {"confidence_threshold": None, "due_hours": 48},
+    "queue": {"order": "priority", "model_run": None, "embedding": None},
+    "lease": {"minutes": 30},
+}
+QUEUE_ORDERS = ("priority", "uncertainty", "diversity")
+
+
+def _fraction(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1
+
+
+def _positive_int(value: Any, maximum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= maximum
+
+
+# block -> field -> (check, message)
+_RULES: dict[str, dict[str, tuple[Any, str]]] = {
+    "quality": {
+        "consensus_coverage": (_fraction, "a number from 0 to 1"),
+        "consensus_labelers": (lambda v: _positive_int(v, 20), "an integer from 1 to 20"),
+        "benchmark_rate": (_fraction, "a number from 0 to 1"),
+        "point_sigma": (lambda v: _fraction(v) and v > 0, "a number above 0 and at most 1"),
+    },
+    "review": {
+        "sample_rate": (_fraction, "a number from 0 to 1"),
+        "rework_wait_hours": (lambda v: _positive_int(v, 24 * 365) or v == 0, "an integer of hours from 0"),
+    },
+    "routing": {
+        "confidence_threshold": (lambda v: v is None or _fraction(v), "null or a number from 0 to 1"),
+        "due_hours": (lambda v: _positive_int(v, 24 * 365), "an integer of hours from 1"),
+    },
+    "queue": {
+        "order": (lambda v: v in QUEUE_ORDERS, f"one of {', '.join(QUEUE_ORDERS)}"),
+        "model_run": (lambda v: v is None or isinstance(v, str), "null or a model run id"),
+        "embedding": (lambda v: v is None or isinstance(v, str), "null or an embedding id"),
+    },
+    "lease": {"minutes": (lambda v: _positive_int(v, 24 * 60), "an integer of minutes from 1 to 1440")},
+}
+
+
+def normalize_settings(raw: Any, current: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Merge `raw` (partial blocks allowed) over `current` (or the defaults); return (settings, errors by path)."""
+    base = {block: dict(values) for block, values in DEFAULTS.items()}
+    for block, values in (current or {}).items():
+        if block in base and isinstance(values, dict):
+            base[block].update(values)
+    errors: dict[str, list[str]] = {}
+    if raw is None:
+        return base, errors
+    if not isinstance(raw, dict):
+        return base, {"settings": ["Must be an object of settings blocks."]}
+    for block, values in raw.items():
+        if block not in _RULES:
+            errors[block] = [f"Unknown settings block; known: {', '.join(_RULES)}."]
+            continue
+        if not isinstance(values, dict):
+            errors[block] = ["Must be an object."]
+            continue
+        for field, value in values.items():
+            rule = _RULES[block].get(field)
+            if rule is None:
+                errors[f"{block}.{field}"] = ["Unknown setting."]
+            elif not rule[0](value):
+                errors[f"{block}.{field}"] = [f"Must be {rule[1]}."]
+            else:
+                base[block][field] = value
+    return base, errors

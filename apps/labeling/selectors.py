@@ -1,0 +1,95 @@
+"""Reads of the labeling app, limited to what the caller may see and prefetched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from apps.accounts.models import User
+from apps.core.errors import ValidationFailed
+from apps.core.ids import is_uuid
+from apps.labeling.access import can, projects_visible_to
+from apps.labeling.models import Annotation, Label, Project, Task, TaskState
+from apps.ontologies.models import Feature
+
+OVERVIEW_KEYS = ("to_label", "in_progress", "in_review", "in_rework", "done", "skipped")
+
+
+def project_overview(*, project: Project) -> dict[str, int]:
+    counts = dict.fromkeys(OVERVIEW_KEYS, 0)
+    for row in Task.objects.filter(project=project).values("state").annotate(n=Count("id")):
+        counts[row["state"]] = row["n"]
+    counts["open_issues"] = _open_issues(project)
+    return counts
+
+
+def _open_issues(project: Project) -> int:
+    """Issues arrive with the review/issues app; until then there are none."""
+    return 0
+
+
+def my_projects(*, actor: User) -> QuerySet[Project]:
+    return (
+        projects_visible_to(actor)
+        .filter(archived=False)
+        .annotate(
+            open_tasks=Count("tasks", filter=Q(tasks__state__in=[TaskState.TO_LABEL, TaskState.IN_REWORK])),
+        )
+        .order_by("name")
+    )
+
+
+def labels_of_project(
+    *, actor: User, project: Project, labeler: str | None = None, data_row: str | None = None, status: str | None = None
+) -> QuerySet[Label]:
+    queryset = Label.objects.filter(project=project, is_current=True).select_related("labeler", "task", "data_row")
+    if not can(actor, project, "view_work"):
+        queryset = queryset.filter(labeler=actor)
+    for name, value in (("labeler", labeler), ("data_row", data_row)):
+        if value is not None and not is_uuid(value):
+            raise ValidationFailed(f"{name} must be an id.", details={name: ["Not a UUID."]})
+    if labeler:
+        queryset = queryset.filter(labeler__pk=labeler)
+    if data_row:
+        queryset = queryset.filter(data_row__pk=data_row)
+    if status:
+        if status not in TaskState.values:
+            raise ValidationFailed("Unknown status.", details={"status": [f"One of: {', '.join(TaskState.values)}."]})
+        queryset = queryset.filter(task__state=status)
+    return queryset
+
+
+def label_history(*, label: Label) -> list[Label]:
+    """Every revision of the label's task, oldest first."""
+    return list(Label.objects.filter(task_id=label.task_id).select_related("labeler").order_by("revision"))
+
+
+def feature_annotations_visible_to(*, actor: User, feature: Feature) -> QuerySet[Annotation]:
+    projects = projects_visible_to(actor)
+    visible = [p for p in projects if can(actor, p, "view_work")]
+    return (
+        Annotation.objects.filter(schema_id=feature.schema_id, project__in=visible, label__is_current=True)
+        .select_related("label", "label__labeler")
+        .order_by("-created_at", "-id")
+    )
+
+
+def serialize_annotation_rows(rows: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": row.id,
+            "label": str(row.label_id),
+            "project": str(row.project_id),
+            "data_row": str(row.data_row_id),
+            "schema_id": str(row.schema_id),
+            "name": row.name,
+            "kind": row.kind,
+            "geometry": row.geometry,
+            "answer": row.answer,
+            "confidence": row.confidence,
+            "labeler": row.label.labeler.username,
+            "created_at": row.created_at.isoformat(),
+        }
+        for row in rows
+    ]

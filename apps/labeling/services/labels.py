@@ -1,0 +1,203 @@
+"""Submitting, editing and skipping: labels are validated by the ontology validator and stored with their rows."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.core.audit import audit_record
+from apps.core.errors import Conflict, ValidationFailed
+from apps.datasets.models import DataRow
+from apps.labeling.domain import states
+from apps.labeling.domain.annotation_rows import annotation_rows
+from apps.labeling.models import Annotation, Label, Project, Task, TaskState
+from apps.ontologies.domain.validation import validate_annotations
+from apps.ontologies.models import OntologyVersion
+from apps.ontologies.selectors import compiled_version
+
+_URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+MAX_SECONDS = 24 * 3600.0
+
+
+def asset_bounds(data_row: DataRow) -> tuple[tuple[float, float] | None, int | None]:
+    """(image size, text length) known for the asset, used to keep geometry inside it."""
+    image_size = (float(data_row.width), float(data_row.height)) if data_row.width and data_row.height else None
+    text_length = None
+    if data_row.media_type == "text" and not _URL_LIKE.match(data_row.row_data):
+        text_length = len(data_row.row_data)
+    return image_size, text_length
+
+
+def validate_label_document(*, version: OntologyVersion, data_row: DataRow, annotations: Any) -> list[dict[str, Any]]:
+    """The normalized document, or 400 with every error (path + message)."""
+    image_size, text_length = asset_bounds(data_row)
+    normalized, errors = compiled_validate(version, annotations, image_size, text_length)
+    if errors:
+        raise ValidationFailed(
+            f"The label has {len(errors)} invalid annotation(s).",
+            code="invalid_annotations",
+            details={"annotations": errors},
+        )
+    return [item for item in normalized if item is not None]
+
+
+def compiled_validate(
+    version: OntologyVersion, annotations: Any, image_size: tuple[float, float] | None, text_length: int | None
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    return validate_annotations(
+        compiled_version(version), annotations, image_size=image_size, text_length=text_length, complete=True
+    )
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ValidationFailed("Invalid seconds_spent.", details={"seconds_spent": ["A number of seconds from 0."]})
+    return min(float(value), MAX_SECONDS)
+
+
+def _store_rows(label: Label, document: list[dict[str, Any]]) -> None:
+    rows = annotation_rows(document)
+    objects: list[Annotation] = []
+    for row in rows:
+        objects.append(
+            Annotation(
+                label=label,
+                project_id=label.project_id,
+                data_row_id=label.data_row_id,
+                index=row["index"],
+                schema_id=row["schema_id"],
+                name=row["name"][:200],
+                kind=row["kind"],
+                x=row.get("x"),
+                y=row.get("y"),
+                width=row.get("width"),
+                height=row.get("height"),
+                geometry=row.get("geometry"),
+                answer=row.get("answer"),
+                confidence=row.get("confidence"),
+            )
+        )
+    # Parents first (they come first in `rows`), so children can point at saved ids.
+    Annotation.objects.bulk_create([o for o, r in zip(objects, rows, strict=True) if r["parent"] is None])
+    for obj, row in zip(objects, rows, strict=True):
+        if row["parent"] is not None:
+            obj.parent = objects[row["parent"]]
+    pending = [o for o, r in zip(objects, rows, strict=True) if r["parent"] is not None]
+    while pending:
+        ready = [o for o in pending if o.parent is not None and o.parent.pk is not None]
+        Annotation.objects.bulk_create(ready)
+        pending = [o for o in pending if o.pk is None]
+
+
+def _new_revision(
+    *,
+    task: Task,
+    labeler: User,
+    document: list[dict[str, Any]],
+    seconds_spent: float | None,
+    server_seconds: float | None,
+) -> Label:
+    current = Label.objects.select_for_update().filter(task=task, is_current=True).first()
+    if current is not None:
+        Label.objects.filter(pk=current.pk).update(is_current=False)
+    label = Label.objects.create(
+        task=task,
+        project_id=task.project_id,
+        data_row_id=task.data_row_id,
+        labeler=labeler,
+        ontology_version_id=task.project.ontology_version_id,
+        annotations=document,
+        revision=(current.revision + 1) if current else 1,
+        previous=current,
+        seconds_spent=seconds_spent,
+        server_seconds=server_seconds,
+    )
+    _store_rows(label, document)
+    return label
+
+
+@transaction.atomic
+def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: Any = None) -> Label:
+    """Store the labeler's answer for a task they hold. A lease taken over by someone else is a 409."""
+    seconds = _seconds(seconds_spent)
+    task = Task.objects.select_for_update().select_related("project", "data_row").get(pk=task.pk)
+    if task.assignee_id != actor.pk or task.state != TaskState.IN_PROGRESS:
+        raise Conflict(
+            "This task is no longer leased to you (the lease expired and it was taken, or it was already submitted). "
+            "Your annotations were not stored; claim the next task to continue.",
+            code="lease_lost",
+            details={"state": task.state},
+        )
+    project: Project = task.project
+    document = validate_label_document(
+        version=project.ontology_version, data_row=task.data_row, annotations=annotations
+    )
+    now = timezone.now()
+    server_seconds = (now - task.claimed_at).total_seconds() if task.claimed_at else None
+    label = _new_revision(
+        task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=server_seconds
+    )
+    sample_rate = float(project.settings.get("review", {}).get("sample_rate", 1.0))
+    needs_review = states.review_sampled(str(task.pk), sample_rate)
+    task.state = states.next_state("submit_for_review" if needs_review else "submit_done", task.state)
+    task.labeled_by = actor
+    task.assignee = None
+    task.lease_expires_at = None
+    task.rework_user = None
+    task.rework_open_at = None
+    task.done_at = None if needs_review else now
+    task.save()
+    audit_record(
+        action="label.created",
+        actor=actor,
+        organization=project.organization,
+        target=label,
+        extra={"task": str(task.pk), "revision": label.revision, "state": task.state},
+    )
+    return label
+
+
+@transaction.atomic
+def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: Any = None) -> Label:
+    """The labeler corrects their label before review: a new revision; the old one stays in the history."""
+    seconds = _seconds(seconds_spent)
+    task = Task.objects.select_for_update().select_related("project", "data_row").get(pk=label.task_id)
+    label = Label.objects.get(pk=label.pk)
+    if label.labeler_id != actor.pk:
+        raise Conflict("Only the labeler may edit a label before review.", code="not_your_label")
+    if not label.is_current:
+        raise Conflict("A newer revision of this label exists; edit that one.", code="stale_revision")
+    states.next_state("edit", task.state)
+    document = validate_label_document(version=label.ontology_version, data_row=task.data_row, annotations=annotations)
+    new = _new_revision(task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=None)
+    audit_record(
+        action="label.updated",
+        actor=actor,
+        organization=task.project.organization,
+        target=new,
+        extra={"revision": new.revision, "previous": str(label.pk)},
+    )
+    return new
+
+
+@transaction.atomic
+def task_skip(*, actor: User, task: Task, reason: Any) -> Task:
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
+        raise ValidationFailed("A reason is required.", details={"reason": ["Say why (1 to 2000 characters)."]})
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if task.assignee_id != actor.pk or task.state != TaskState.IN_PROGRESS:
+        raise Conflict("This task is not leased to you.", code="lease_lost", details={"state": task.state})
+    task.state = states.next_state("skip", task.state)
+    task.skip_reason = reason.strip()
+    task.assignee = None
+    task.lease_expires_at = None
+    task.labeled_by = actor
+    task.save()
+    return task

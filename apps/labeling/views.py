@@ -1,0 +1,139 @@
+"""Labeler pages: my projects → project page → label page (canvas) → submit → next. Same services as the API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import User
+from apps.accounts.page_context import HomeSection
+from apps.core.errors import ApplicationError, Conflict, ValidationFailed
+from apps.labeling import selectors, services
+from apps.labeling.access import access_project, access_task, can
+from apps.labeling.models import Label, Task, TaskState
+
+
+def my_projects_section(user: User) -> HomeSection:
+    items = [
+        {
+            "title": project.name,
+            "url": reverse("labeling:project", args=[project.id]),
+            "detail": f"{getattr(project, 'open_tasks', 0)} open task(s)",
+        }
+        for project in selectors.my_projects(actor=user)
+    ]
+    return HomeSection(title="My projects", items=items, empty_text="You are not a member of any project yet.")
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@login_required
+def project_page(request: HttpRequest, project_id: str) -> HttpResponse:
+    user = _user(request)
+    project = access_project(user, project_id)
+    context = {
+        "project": project,
+        "overview": selectors.project_overview(project=project),
+        "can_label": can(user, project, "label"),
+        "can_manage": can(user, project, "manage"),
+    }
+    return render(request, "labeling/project.html", context)
+
+
+@login_required
+@require_POST
+def next_task(request: HttpRequest, project_id: str) -> HttpResponse:
+    user = _user(request)
+    project = access_project(user, project_id, "label")
+    task = services.queue_claim(actor=user, project=project)
+    if task is None:
+        messages.info(request, "Nothing left to label in this project for you. Thank you!")
+        return redirect("labeling:project", project_id=project.id)
+    return redirect("labeling:label", task_id=task.id)
+
+
+def _label_context(task: Task, annotations: Any, errors: list[dict[str, Any]] | None) -> dict[str, Any]:
+    project = task.project
+    previous = Label.objects.filter(task=task, is_current=True).first()
+    if annotations is None and previous is not None:
+        annotations = previous.annotations
+    data_row = task.data_row
+    return {
+        "task": task,
+        "project": project,
+        "data_row": data_row,
+        "is_text": data_row.media_type == "text",
+        "content_url": f"/api/v1/data_rows/{data_row.id}/content",
+        "ontology": project.ontology_version.tree,
+        "annotations": annotations or [],
+        "errors": errors or [],
+        "is_rework": task.rework_user_id is not None or previous is not None,
+    }
+
+
+@login_required
+def label_page(request: HttpRequest, task_id: str) -> HttpResponse:
+    user = _user(request)
+    task = access_task(user, task_id, "label")
+    if request.method == "POST":
+        return _submit(request, user, task)
+    if task.assignee_id != user.pk or task.state != TaskState.IN_PROGRESS:
+        messages.warning(request, "That task is no longer yours; here is the next one.")
+        return redirect("labeling:project", project_id=task.project_id)
+    return render(request, "labeling/label.html", _label_context(task, None, None))
+
+
+def _submit(request: HttpRequest, user: User, task: Task) -> HttpResponse:
+    raw = request.POST.get("annotations", "")
+    try:
+        annotations = json.loads(raw) if raw else []
+    except ValueError:
+        annotations = None
+    seconds = request.POST.get("seconds_spent")
+    try:
+        seconds_value = float(seconds) if seconds else None
+    except ValueError:
+        seconds_value = None
+    try:
+        if annotations is None:
+            raise ValidationFailed("The annotations could not be read.", details={"annotations": []})
+        services.label_submit(actor=user, task=task, annotations=annotations, seconds_spent=seconds_value)
+    except ValidationFailed as exc:
+        errors = exc.details.get("annotations") if isinstance(exc.details, dict) else None
+        context = _label_context(task, annotations, errors or [{"path": "", "message": exc.message}])
+        context["error_message"] = exc.message
+        return render(request, "labeling/label.html", context, status=400)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("labeling:project", project_id=task.project_id)
+    messages.success(request, "Label submitted.")
+    next_one = services.queue_claim(actor=user, project=task.project)
+    if next_one is None:
+        messages.info(request, "That was the last task for you in this project.")
+        return redirect("labeling:project", project_id=task.project_id)
+    return redirect("labeling:label", task_id=next_one.id)
+
+
+@login_required
+@require_POST
+def skip_task(request: HttpRequest, task_id: str) -> HttpResponse:
+    user = _user(request)
+    task = access_task(user, task_id, "label")
+    try:
+        services.task_skip(actor=user, task=task, reason=request.POST.get("reason", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        if task.assignee_id == user.pk:
+            return redirect("labeling:label", task_id=task.id)
+        return redirect("labeling:project", project_id=task.project_id)
+    messages.info(request, "Task skipped.")
+    return next_task(request, str(task.project_id))
