@@ -15,7 +15,7 @@ ROLE_PROJECT_PERMS: dict[str, frozenset[str]] = {
     ProjectRole.LABELER: frozenset({LABEL}),
     ProjectRole.REVIEWER: frozenset({REVIEW, VIEW_WORK}),
     ProjectRole.EXPERT: frozenset({EXPERT, LABEL}),
-    ProjectRole.TEAM_MANAGER: frozenset({MANAGE, VIEW_WORK, REVIEW}),
+    ProjectRole.TEAM_MANAGER: frozenset({MANAGE, VIEW_WORK, REVIEW, LABEL}),
     ProjectRole.ADMIN: frozenset(ALL_PROJECT_PERMS),
 }
 
