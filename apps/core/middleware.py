@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apps.core.errors import ApplicationError, NotFound, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -49,3 +52,23 @@ class RequestContextMiddleware:
             return self.get_response(request)
         finally:
             _current.reset(token)
+
+
+class PageErrorMiddleware:
+    """Server-rendered pages share services with the API: their `ApplicationError`s become the matching error page
+    (404 for missing or other-organization objects, 403 for forbidden, 409/400 otherwise) instead of a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if request.path.startswith("/api/") or not isinstance(exception, ApplicationError):
+            return None
+        if isinstance(exception, NotFound):
+            return render(request, "errors/404.html", status=404)
+        if isinstance(exception, PermissionDenied):
+            return render(request, "errors/403.html", status=403)
+        return render(request, "errors/400.html", {"message": exception.message}, status=exception.status_code)
