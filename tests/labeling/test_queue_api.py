@@ -352,3 +352,19 @@ def test_ontology_upgrade_is_explicit_and_reports_changes(project, org_admin, cl
     done = client.post(f"/api/v1/projects/{project.id}/ontology/upgrade", {}, format="json").json()
     assert done["applied"] is True and done["ontology_version"] == 2
     assert client.post(f"/api/v1/projects/{project.id}/ontology/upgrade", {}, format="json").status_code == 409
+
+
+def test_expired_leases_are_released_by_the_scheduled_task(project, members, org_admin, make_rows, client_for):
+    from django_q.models import Schedule
+
+    from apps.labeling.tasks import release_expired_leases
+
+    assert Schedule.objects.filter(func="apps.labeling.tasks.release_expired_leases").exists()
+    add_batch(project, org_admin, make_rows(2))
+    client = client_for(members["labeler"])
+    task = client.post(f"/api/v1/projects/{project.id}/queue/next").json()["task"]
+    assert release_expired_leases() == 0
+    Task.objects.filter(pk=task).update(lease_expires_at=timezone.now() - timedelta(minutes=1))
+    assert release_expired_leases() == 1
+    released = Task.objects.get(pk=task)
+    assert released.state == "to_label" and released.assignee is None
