@@ -14,10 +14,10 @@
   const GEOMETRY_KEY = { bbox: "bbox", polygon: "polygon", polyline: "line", point: "point", ner: "location" };
   const HINTS = {
     select: "Click an object to select it, drag to move it; drag a corner to resize a box.",
-    bbox: "Drag on the image to draw a box (Shift+drag to draw over another object).",
+    bbox: "Drag to draw a box; click a box to select it, then drag it or its corners. Esc: select mode.",
     polygon: "Click the corners; Enter, double-click or click the first point to close. Backspace removes a point.",
     polyline: "Click the points of the line; Enter or double-click to finish. Backspace removes a point.",
-    point: "Click on the image to place a point.",
+    point: "Click on the image to place a point. Esc: select mode.",
     ner: "Select text with the mouse to mark it (or select first, then pick the tool).",
   };
 
@@ -75,10 +75,10 @@
     return null;
   }
 
+  /** Features are posted by name (unique within their scope in a version): the form of API.md, and the one the
+   * server's fast validation path takes. Restoring accepts names or schema_ids. */
   function ref(node, nameKey) {
-    const out = { name: node[nameKey] };
-    if (node.schema_id) out.schema_id = node.schema_id;
-    return out;
+    return { name: node[nameKey] };
   }
 
   // ---------------------------------------------------------------------------------------------- data
@@ -688,15 +688,15 @@
       capture();
       return;
     }
-    const hit = event.target.closest("[data-id]");
-    if (hit && !event.shiftKey) {
-      const object = state.objects.find((o) => o.id === hit.getAttribute("data-id"));
-      if (object) {
-        select(object.id);
-        gesture = { type: "move", from: p, orig: cloneGeom(object.geom), object };
-        capture();
-        return;
-      }
+    const hitNode = event.target.closest("[data-id]");
+    const hit = hitNode ? state.objects.find((o) => o.id === hitNode.getAttribute("data-id")) || null : null;
+    // Select mode: press an object to select and drag it. With a tool in hand, only the selected object moves
+    // (Shift draws over it anyway); anywhere else the tool draws, so a roof or wheel can go inside a vehicle box.
+    if (hit && (!state.tool || (hit.id === state.selected && !event.shiftKey))) {
+      select(hit.id);
+      gesture = { type: "move", from: p, orig: cloneGeom(hit.geom), object: hit };
+      capture();
+      return;
     }
     if (!state.tool) {
       select(null);
@@ -705,7 +705,7 @@
     const kind = state.tool.tool;
     if (kind === "bbox") {
       state.drawing = { kind, tool: state.tool, from: p, to: p };
-      gesture = { type: "draw-box", start };
+      gesture = { type: "draw-box", start, hit }; // a click without a drag selects `hit`
     } else if (kind === "point") {
       gesture = { type: "point", start };
     } else if (kind === "polygon" || kind === "polyline") {
@@ -754,7 +754,7 @@
       const k = unit();
       if (box.width / k >= 3 && box.height / k >= 3) addObject(drawing.tool, box);
       else {
-        state.selected = null;
+        state.selected = g.hit ? g.hit.id : null;
         changed(true);
       }
     } else if (g.type === "point") {
@@ -1108,7 +1108,4 @@
   renderToolbar();
   renderObjectList();
   renderGlobalQuestions();
-
-  // Exposed for debugging and browser tests; the page itself never reads it.
-  window.tdpLabel = { serialize: serializeAll, state };
 })();

@@ -187,7 +187,9 @@ def test_missing_required_answer_shows_the_error_and_keeps_the_box(page, labeler
     page.click("#tools button[data-tool=vehicle]")
     expected = drag_box(page, (0.1, 0.1), (0.5, 0.6))
     page.locator("#questions").get_by_role("radio", name="rain").check()
-    page.click("#submit-label")  # `kind` (required) left unanswered
+    with page.expect_response(lambda r: r.request.method == "POST" and "/label" in r.url) as posted:
+        page.click("#submit-label")  # `kind` (required) left unanswered
+    assert posted.value.status == 400
 
     errors = page.locator("#server-errors")
     errors.wait_for()
@@ -270,6 +272,11 @@ def test_polygon_polyline_point_move_resize_and_delete(page, labeler_task):
     page.mouse.click(wheel[0], wheel[1])
     page.mouse.click(*image_point(page, 0.8, 0.8)[:2])
     page.keyboard.press("Delete")
+    assert page.locator("#objects li.object").count() == 4
+    # With the box tool in hand, a click (no drag) on a box selects it instead of drawing.
+    page.keyboard.press("1")
+    page.mouse.click(*image_point(page, 0.3, 0.35)[:2])
+    assert page.locator("#objects li.object.selected").inner_text().startswith("vehicle 1")
     assert page.locator("#objects li.object").count() == 4
     screenshot(page, "label-page-tools.png")
 
