@@ -317,7 +317,8 @@
     }
     if (kind === "point") return raw && isNum(raw.x) && isNum(raw.y) ? { x: raw.x, y: raw.y } : null;
     if (kind === "ner") {
-      return raw && Number.isInteger(raw.start) && Number.isInteger(raw.end) ? { start: raw.start, end: raw.end } : null;
+      const ok = raw && Number.isInteger(raw.start) && Number.isInteger(raw.end);
+      return ok ? { start: raw.start, end: raw.end } : null;
     }
     return null;
   }
@@ -406,6 +407,10 @@
     const stored = Number(window.sessionStorage.getItem(timerKey));
     if (stored && stored <= started && started - stored < 12 * 3600 * 1000) started = stored;
     window.sessionStorage.setItem(timerKey, String(started));
+    for (let i = window.sessionStorage.length - 1; i >= 0; i -= 1) {
+      const key = window.sessionStorage.key(i);
+      if (key && key.startsWith("tdp-label-timer:") && key !== timerKey) window.sessionStorage.removeItem(key);
+    }
   } catch (err) {
     /* storage disabled: count from page load */
   }
@@ -455,7 +460,8 @@
       toolButtons.set(tool, button);
     });
     if (!visibleTools.length) {
-      toolbar.append(h("p", { class: "muted small" }, isText ? "No text tools in this ontology." : "No drawing tools."));
+      const none = isText ? "No text tools in this ontology." : "No drawing tools in this ontology.";
+      toolbar.append(h("p", { class: "muted small" }, none));
     }
     updateToolbar();
   }
@@ -894,10 +900,12 @@
         group.append(s("rect", { class: "shape", x: box.left, y: box.top, width: box.width, height: box.height }));
       } else if (d.points) {
         const pts = d.points.concat(d.cursor ? [d.cursor] : []);
-        group.append(s("polyline", { class: "shape line", points: pts.map((q) => `${q.x},${q.y}`).join(" ") }));
+        const shape = d.kind === "polygon" && pts.length >= 3 ? "polygon" : "polyline";
+        group.append(s(shape, { class: "shape line", points: pts.map((q) => `${q.x},${q.y}`).join(" ") }));
         d.points.forEach((q, i) => {
           const closing = i === 0 && d.kind === "polygon" && d.points.length >= 3;
-          group.append(s("circle", { class: closing ? "vertex closing" : "vertex", cx: q.x, cy: q.y, r: (closing ? 6 : 3.5) * k }));
+          const r = (closing ? 6 : 3.5) * k;
+          group.append(s("circle", { class: closing ? "vertex closing" : "vertex", cx: q.x, cy: q.y, r }));
         });
       }
       overlay.append(group);
