@@ -403,9 +403,12 @@
   const timerKey = `tdp-label-timer:${form.dataset.taskId || ""}`;
   let started = Date.now();
   try {
-    // The same task keeps its clock across a rejected submit (400 re-render) or a reload.
+    // The clock runs from page load, except that a rejected submit (the 400 re-render) or a reload of the same
+    // task keeps counting from where it was: that time was spent on this label too.
+    const navigation = window.performance.getEntriesByType("navigation")[0];
+    const resumed = !!document.getElementById("server-errors") || (navigation && navigation.type === "reload");
     const stored = Number(window.sessionStorage.getItem(timerKey));
-    if (stored && stored <= started && started - stored < 12 * 3600 * 1000) started = stored;
+    if (resumed && stored && stored <= started && started - stored < 12 * 3600 * 1000) started = stored;
     window.sessionStorage.setItem(timerKey, String(started));
     for (let i = window.sessionStorage.length - 1; i >= 0; i -= 1) {
       const key = window.sessionStorage.key(i);
@@ -566,6 +569,7 @@
         item.append(body);
       }
       objectList.append(item);
+      if (selected) item.scrollIntoView({ block: "nearest" });
     });
     updateFlags();
   }
@@ -930,6 +934,7 @@
       cpToUnit.push(unitIndex);
     }
     renderText();
+    if (state.objects.length) renderObjectList(); // the snippets need the text
   }
 
   const toUnits = (cp) => (cpToUnit ? cpToUnit[clamp(cp, 0, cpToUnit.length - 1)] : clamp(cp, 0, text.length));
