@@ -13,7 +13,7 @@
   const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i; // same rule as the server's asset_bounds()
   const GEOMETRY_KEY = { bbox: "bbox", polygon: "polygon", polyline: "line", point: "point", ner: "location" };
   const HINTS = {
-    select: "Click an object to select it, drag to move it; drag a corner to resize a box.",
+    select: "Click an object to select it, drag to move it; drag a box corner or a polygon point to reshape.",
     bbox: "Drag to draw a box; click a box to select it, then drag it or its corners. Esc: select mode.",
     polygon: "Click the corners; Enter, double-click or click the first point to close. Backspace removes a point.",
     polyline: "Click the points of the line; Enter or double-click to finish. Backspace removes a point.",
@@ -698,6 +698,12 @@
       capture();
       return;
     }
+    const vertex = event.target.closest("[data-vertex]");
+    if (vertex && selected && selected.geom.points) {
+      gesture = { type: "vertex", index: Number(vertex.getAttribute("data-vertex")), object: selected };
+      capture();
+      return;
+    }
     const hitNode = event.target.closest("[data-id]");
     const hit = hitNode ? state.objects.find((o) => o.id === hitNode.getAttribute("data-id")) || null : null;
     // Select mode: press an object to select and drag it. With a tool in hand, only the selected object moves
@@ -744,6 +750,9 @@
     } else if (gesture.type === "resize") {
       resizeBox(gesture.object, gesture.fixed, p);
       renderShapes();
+    } else if (gesture.type === "vertex") {
+      gesture.object.geom.points[gesture.index] = p;
+      renderShapes();
     } else if (gesture.type === "add-point" && state.drawing) {
       state.drawing.cursor = p;
       renderShapes();
@@ -771,7 +780,7 @@
       if (moved < 6) addObject(state.tool, { x: p.x, y: p.y });
     } else if (g.type === "add-point") {
       addPoint(p);
-    } else if (g.type === "move" || g.type === "resize") {
+    } else if (g.type === "move" || g.type === "resize" || g.type === "vertex") {
       changed(false);
     }
   }
@@ -891,7 +900,9 @@
           );
         }
       } else if (selected && g.points) {
-        for (const q of g.points) group.append(s("circle", { class: "vertex", cx: q.x, cy: q.y, r: 3.5 * k }));
+        g.points.forEach((q, i) => {
+          group.append(s("circle", { class: "vertex editable", "data-vertex": i, cx: q.x, cy: q.y, r: 4.5 * k }));
+        });
       }
       overlay.append(group);
     }

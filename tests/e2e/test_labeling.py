@@ -260,6 +260,12 @@ def test_polygon_polyline_point_move_resize_and_delete(page, labeler_task):
     corners = [image_point(page, fx, fy) for fx, fy in ((0.6, 0.1), (0.9, 0.1), (0.75, 0.4))]
     for sx, sy, _, _ in corners + corners[:1]:
         page.mouse.click(sx, sy)
+    # The closed polygon is selected: drag its third point further down.
+    page.mouse.move(*corners[2][:2])
+    page.mouse.down()
+    corners[2] = image_point(page, 0.75, 0.45)
+    page.mouse.move(*corners[2][:2], steps=4)
+    page.mouse.up()
     # A two-point line finished with Enter.
     page.keyboard.press("3")
     line = [image_point(page, fx, fy) for fx, fy in ((0.1, 0.8), (0.5, 0.9))]
