@@ -38,11 +38,11 @@ def tree_html(tree: dict[str, Any] | None) -> SafeString:
             parts.append("required")
         if node.get("archived"):
             parts.append("archived")
-        return format_html(" <em>({})</em>", ", ".join(parts)) if parts else format_html("")
+        return format_html(" <em>({})</em>", ", ".join(parts)) if parts else SafeString("")
 
     def classifications(items: list[dict[str, Any]]) -> SafeString:
         if not items:
-            return format_html("")
+            return SafeString("")
         return format_html("<ul>{}</ul>", format_html_join("", "{}", ((classification(c),) for c in items)))
 
     def classification(c: dict[str, Any]) -> SafeString:
@@ -240,9 +240,6 @@ class OntologyAdmin(OrganizationScopedAdmin):
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = "default"
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        return None  # versions are written by the service; nothing else is editable here
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
         return _with_service_errors(

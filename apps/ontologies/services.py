@@ -17,7 +17,7 @@ from apps.ontologies.registry import feature_usage_counts
 
 
 def _clean_name(name: Any, *, field: str = "name") -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX_LENGTH:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX_LENGTH or "\x00" in name:
         raise ValidationFailed(
             "Invalid ontology.", details={field: [f"A name of 1 to {NAME_MAX_LENGTH} characters is required."]}
         )
@@ -27,7 +27,7 @@ def _clean_name(name: Any, *, field: str = "name") -> str:
 def _clean_description(description: Any) -> str:
     if description is None:
         return ""
-    if not isinstance(description, str) or len(description) > DESCRIPTION_MAX_LENGTH:
+    if not isinstance(description, str) or len(description) > DESCRIPTION_MAX_LENGTH or "\x00" in description:
         raise ValidationFailed(
             "Invalid ontology.",
             details={"description": [f"A text of at most {DESCRIPTION_MAX_LENGTH} characters."]},

@@ -91,6 +91,8 @@ def test_list_query_count_does_not_grow_with_ontologies(admin_client, vehicles, 
             "classifications[0].options[1].value",
         ),
         ({"name": "x", "tools": [{"name": "a", "tool": "bbox", "shape": 1}]}, "tools[0].shape"),
+        ({"name": "x", "tools": [{"name": "a\u0000", "tool": "bbox"}]}, "tools[0].name"),
+        ({"name": "x", "tools": [{"name": "a", "tool": "bbox", "instructions": "\u0000"}]}, "tools[0].instructions"),
         ({"name": "x", "tools": [{"name": "a", "tool": "bbox", "schema_id": "nope"}]}, "tools[0].schema_id"),
         (
             {

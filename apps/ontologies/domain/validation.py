@@ -331,6 +331,9 @@ class _Validator:
         if len(raw) > feature.max_length:
             self.fail(index, path, f"Text is too long: {len(raw)} characters, at most {feature.max_length}.")
             return None
+        if "\x00" in raw:
+            self.fail(index, path, "Text must not contain NUL characters.")
+            return None
         if feature.required and not raw.strip():
             self.fail(index, path, f"Required text {feature.name!r} is empty.")
             return None
@@ -403,7 +406,7 @@ class _Validator:
             if not _is_number(value):
                 self.fail(index, f"{path}.{key}", "Must be a number.")
                 return None
-            if not math.isfinite(value):
+            if type(value) is float and not math.isfinite(value):
                 self.fail(index, f"{path}.{key}", "Must be a finite number (not NaN or Infinity).")
                 return None
             if value < 0:
@@ -672,7 +675,10 @@ class _Validator:
     def check_boxes(self) -> None:
         if not self.box_values:
             return
-        boxes = np.array(self.box_values, dtype=np.float64)
+        try:
+            boxes = np.array(self.box_values, dtype=np.float64)
+        except OverflowError:  # an integer too large for a float: treat it as infinite
+            boxes = np.array([[_as_float(v) for v in row] for row in self.box_values], dtype=np.float64)
         finite = np.isfinite(boxes)
         bad_rows: np.ndarray[Any, Any] = np.asarray(~finite.all(axis=1))
         with np.errstate(invalid="ignore"):
@@ -720,6 +726,13 @@ class _Validator:
         for k in np.flatnonzero(~valid).tolist():
             index, path, points = self.polygons[k]
             self.fail(index, path, f"The polygon is not valid: {_polygon_reason(points)}.")
+
+
+def _as_float(value: float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def _polygon_valid(points: list[tuple[float, float]]) -> bool:
