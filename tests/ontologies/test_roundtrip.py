@@ -13,10 +13,9 @@ from apps.ontologies.domain.tree import CLASSIFICATION_TYPES, TOOL_KINDS
 
 pytestmark = pytest.mark.django_db
 
-names = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
-    lambda s: s.strip() == s and s != ""
-)
-texts = st.text(max_size=20)
+printable = st.characters(blacklist_categories=("Cs", "Cc"))  # NUL is refused with a 400 (see test_api)
+names = st.text(alphabet=printable, min_size=1, max_size=12).filter(lambda s: s.strip() == s and s != "")
+texts = st.text(alphabet=printable, max_size=20)
 
 
 def unique_by(key: str):
