@@ -105,8 +105,6 @@ class OntologyPagination(CursorPagination):
 
 
 class OntologyListCreateApi(APIView):
-    InputSerializer = TreeInputSerializer
-
     @extend_schema(
         parameters=[OpenApiParameter("archived", OpenApiTypes.BOOL, description="Only (un)archived ontologies.")],
         responses=OntologyOutputSerializer(many=True),
@@ -130,15 +128,18 @@ class OntologyListCreateApi(APIView):
         return Response(ontology_body(ontology, version.tree, version.number), status=status.HTTP_201_CREATED)
 
 
+class OntologyUpdateInputSerializer(TreeInputSerializer):
+    # Echoed back from a GET: `version` (if given) must still be current; `archived` (un)archives.
+    version = serializers.IntegerField(required=False, min_value=1)
+    archived = serializers.BooleanField(required=False)
+    id = serializers.UUIDField(required=False)
+    cloned_from = serializers.UUIDField(required=False, allow_null=True)
+    created_at = serializers.DateTimeField(required=False)
+    updated_at = serializers.DateTimeField(required=False)
+
+
 class OntologyDetailApi(APIView):
-    class InputSerializer(TreeInputSerializer):
-        # Echoed back from a GET: `version` (if given) must still be current; `archived` (un)archives.
-        version = serializers.IntegerField(required=False, min_value=1)
-        archived = serializers.BooleanField(required=False)
-        id = serializers.UUIDField(required=False)
-        cloned_from = serializers.UUIDField(required=False, allow_null=True)
-        created_at = serializers.DateTimeField(required=False)
-        updated_at = serializers.DateTimeField(required=False)
+    InputSerializer = OntologyUpdateInputSerializer
 
     @extend_schema(
         parameters=[OpenApiParameter("version", OpenApiTypes.INT, description="A past version (default: current).")],
@@ -221,9 +222,12 @@ class OntologyDiffApi(APIView):
         return Response(diff)
 
 
+class OntologyCloneInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+
+
 class OntologyCloneApi(APIView):
-    class InputSerializer(StrictSerializer):
-        name = serializers.CharField(max_length=200)
+    InputSerializer = OntologyCloneInputSerializer
 
     @extend_schema(request=InputSerializer, responses={201: OntologyOutputSerializer})
     def post(self, request: Request, ontology_id: str) -> Response:

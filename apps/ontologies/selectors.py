@@ -11,7 +11,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from apps.accounts.models import User
 from apps.core.errors import NotFound, ValidationFailed
 from apps.ontologies.domain.tree import diff_trees
-from apps.ontologies.domain.validation import CompiledOntology, compile_ontology
+from apps.ontologies.domain.validation import CompiledOntology, compile_ontology, validate_annotations
 from apps.ontologies.models import Feature, Ontology, OntologyVersion
 from apps.ontologies.registry import FeatureAnnotations, feature_annotations_for
 
@@ -72,6 +72,26 @@ def compiled_version(version: OntologyVersion) -> CompiledOntology:
         while len(_compiled_cache) > _COMPILED_CACHE_SIZE:
             _compiled_cache.popitem(last=False)
     return compiled
+
+
+def annotations_validate(
+    *,
+    version: OntologyVersion,
+    annotations: Any,
+    image_size: tuple[float, float] | None = None,
+    text_length: int | None = None,
+    complete: bool = False,
+    allow_archived: bool = False,
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """The one validator, against a stored version: `(normalized, errors)` (see `domain.validation`)."""
+    return validate_annotations(
+        compiled_version(version),
+        annotations,
+        image_size=image_size,
+        text_length=text_length,
+        complete=complete,
+        allow_archived=allow_archived,
+    )
 
 
 def feature_annotations(*, actor: User, feature: Feature) -> FeatureAnnotations | None:
