@@ -29,6 +29,20 @@ def theirs(other_org):
     return services.ontology_create(organization=other_org, actor=None, **vehicles_payload(name="theirs"))
 
 
+def inline_management(ontology) -> dict[str, str]:
+    """The version inline's formset fields a browser posts with the change form."""
+    data = {
+        "versions-TOTAL_FORMS": str(ontology.versions.count()),
+        "versions-INITIAL_FORMS": str(ontology.versions.count()),
+        "versions-MIN_NUM_FORMS": "0",
+        "versions-MAX_NUM_FORMS": "1000",
+    }
+    for i, version in enumerate(ontology.versions.order_by("-number")):
+        data[f"versions-{i}-id"] = str(version.pk)
+        data[f"versions-{i}-ontology"] = str(ontology.pk)
+    return data
+
+
 def browser(user) -> Client:
     client = Client()
     client.force_login(user)
@@ -137,3 +151,28 @@ def test_benchmark_command_runs_at_a_small_size():
     assert result["annotations"] == 200
     assert result["valid"] == 200 and result["errors"] == 0
     assert result["seconds"] > 0
+
+
+def test_admin_refuses_removing_a_used_feature_with_a_message(org_admin, ours):
+    from apps.ontologies.registry import register_feature_usage_counter, unregister_feature_usage_counter
+
+    tree = ours.versions.get(number=1).tree
+    wheel = next(t["schema_id"] for t in tree["tools"] if t["name"] == "wheel")
+
+    def counter(*, ontology, schema_ids):
+        return {wheel: 3} if wheel in schema_ids else {}
+
+    tree["tools"] = [t for t in tree["tools"] if t["name"] != "wheel"]
+    register_feature_usage_counter(counter)
+    try:
+        response = browser(org_admin).post(
+            f"/admin/ontologies/ontology/{ours.pk}/change/",
+            {"name": "ours", "description": "", "tree": json.dumps(tree), **inline_management(ours)},
+            follow=True,
+        )
+    finally:
+        unregister_feature_usage_counter(counter)
+    assert response.status_code == 200
+    assert b"3 label(s)" in response.content
+    ours.refresh_from_db()
+    assert ours.current_version == 1 and ours.name == "<b>ours</b>"

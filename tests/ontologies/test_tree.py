@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from apps.ontologies.domain import diff_trees, normalize_tree
 from apps.ontologies.domain.tree import MAX_DEPTH, TEXT_MAX_LENGTH_DEFAULT
 
@@ -47,3 +50,26 @@ def test_too_deep_trees_are_refused():
 def test_diff_of_identical_trees_is_empty():
     tree = {"tools": [{"schema_id": "a", "name": "x", "tool": "bbox", "color": "#000000", "classifications": []}]}
     assert all(v == [] for v in diff_trees(tree, tree).values())
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    max_leaves=8,
+)
+node_keys = st.sampled_from(
+    ["name", "tool", "type", "value", "color", "options", "classifications", "required", "archived", "schema_id"]
+)
+nodes = st.recursive(
+    st.dictionaries(node_keys, json_values | st.sampled_from(["bbox", "radio", "text", "#00ff00", "a"]), max_size=5),
+    lambda children: st.dictionaries(node_keys, st.lists(children, max_size=3) | json_values, max_size=5),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["tools", "classifications"]), st.lists(nodes, max_size=3) | json_values))
+def test_normalize_never_raises_on_arbitrary_json(payload):
+    tree, errors = normalize_tree(payload)
+    assert isinstance(tree["tools"], list) and isinstance(tree["classifications"], list)
+    assert all(isinstance(e.path, str) and isinstance(e.message, str) for e in errors)

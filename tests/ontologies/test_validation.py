@@ -379,3 +379,37 @@ def test_fast_path_and_full_validator_agree(annotations, image_size):
     fast = validate_annotations(COMPILED, copy.deepcopy(annotations), image_size=image_size)
     full = validate_annotations(COMPILED, copy.deepcopy(annotations), image_size=image_size, fast=False)
     assert fast == full
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=10,
+)
+keys = st.sampled_from(
+    ["name", "schema_id", "bbox", "polygon", "line", "point", "location", "classifications", "answer", "confidence"]
+)
+names_or_ids = st.sampled_from(
+    ["vehicle", "roof", "lane", "wheel", "person", "weather", "tags", "caption", "kind", "lights_on", "police", "x"]
+    + [schema_id_of(TREE, p) for p in ("vehicle", "weather", "vehicle / kind", "vehicle / kind / ambulance")]
+)
+fuzzed_annotation = st.dictionaries(
+    keys,
+    st.one_of(
+        json_values, names_or_ids, st.lists(st.dictionaries(keys, json_values | names_or_ids, max_size=3), max_size=2)
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(fuzzed_annotation, json_values), max_size=5), st.sampled_from([None, (50.0, 50.0)]))
+def test_the_validator_never_raises_on_arbitrary_json(annotations, image_size):
+    for fast in (True, False):
+        normalized, errors = validate_annotations(
+            COMPILED, annotations, image_size=image_size, text_length=10, fast=fast
+        )
+        assert len(normalized) == len(annotations)
+        bad = {e["index"] for e in errors}
+        assert all((n is None) == (i in bad) for i, n in enumerate(normalized))
+        assert all(isinstance(e["path"], str) and isinstance(e["message"], str) for e in errors)

@@ -182,6 +182,10 @@ def _is_number(value: Any) -> bool:
     return type(value) in _NUMBER_TYPES
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
 def _fmt(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -639,7 +643,9 @@ class _Validator:
         if not raw.keys() <= _CLASSIFICATION_KEYS:
             geometry = [k for k in _GEOMETRY_TOOL if k in raw]
             name = raw.get("name", raw.get("schema_id"))
-            if geometry and (raw.get("name") in self.c.top.by_name or raw.get("schema_id") in self.c.top.by_id):
+            by_name = _str_or_none(raw.get("name")) in self.c.top.by_name
+            by_id = _str_or_none(raw.get("schema_id")) in self.c.top.by_id
+            if geometry and (by_name or by_id):
                 self.fail(index, f"{path}.{geometry[0]}", f"{name!r} is a classification: it takes no geometry.")
             elif geometry:
                 self.fail(index, path, f"Unknown tool {_fmt(name)}.")
