@@ -373,11 +373,37 @@ annotation_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(annotation_strategy, max_size=6), st.sampled_from([None, (200.0, 150.0)]))
-def test_fast_path_and_full_validator_agree(annotations, image_size):
-    fast = validate_annotations(COMPILED, copy.deepcopy(annotations), image_size=image_size)
-    full = validate_annotations(COMPILED, copy.deepcopy(annotations), image_size=image_size, fast=False)
+def _archive_police(tree):
+    tree["tools"][0]["classifications"][0]["options"][0]["archived"] = True
+
+
+def _require_lights(tree):
+    tree["tools"][0]["classifications"][0]["options"][1]["classifications"][0]["required"] = True
+
+
+def _optional_kind(tree):
+    tree["tools"][0]["classifications"][0]["required"] = False
+
+
+def _archive_vehicle(tree):
+    tree["tools"][0]["archived"] = True
+
+
+VARIANTS = [COMPILED] + [
+    compiled_vehicles(m)[0] for m in (_archive_police, _require_lights, _optional_kind, _archive_vehicle)
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(annotation_strategy, max_size=6),
+    st.sampled_from([None, (200.0, 150.0)]),
+    st.sampled_from(range(len(VARIANTS))),
+)
+def test_fast_path_and_full_validator_agree(annotations, image_size, variant):
+    compiled = VARIANTS[variant]
+    fast = validate_annotations(compiled, copy.deepcopy(annotations), image_size=image_size)
+    full = validate_annotations(compiled, copy.deepcopy(annotations), image_size=image_size, fast=False)
     assert fast == full
 
 

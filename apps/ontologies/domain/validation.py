@@ -523,7 +523,33 @@ class _Validator:
                             and type(height) in number
                             and type(width) in number
                         ):
-                            children = fast_scope(tool.scope, nested)
+                            children = None
+                            if type(nested) is list and len(nested) == 1:
+                                # The most common shape of all: one radio answered with one plain option.
+                                item = nested[0]
+                                if type(item) is dict and len(item) == 2:
+                                    cname = item.get("name")
+                                    answer = item.get("answer")
+                                    if type(cname) is str and type(answer) is dict and len(answer) == 1:
+                                        feature = tool.scope.by_name.get(cname)
+                                        required = tool.scope.required
+                                        if (
+                                            feature is not None
+                                            and feature.fast
+                                            and (not required or (len(required) == 1 and required[0] is feature))
+                                        ):
+                                            value = answer.get("name")
+                                            option = feature.options_by_value.get(value) if type(value) is str else None
+                                            if option is not None and not option.archived and not option.scope.required:
+                                                children = [
+                                                    {
+                                                        "schema_id": feature.schema_id,
+                                                        "name": cname,
+                                                        "answer": {"schema_id": option.schema_id, "name": value},
+                                                    }
+                                                ]
+                            if children is None:
+                                children = fast_scope(tool.scope, nested)
                             if children is not None:
                                 box_index(i)
                                 box_values((top, left, height, width))
