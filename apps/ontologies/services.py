@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import Organization, User
 from apps.core.audit import audit_record
@@ -102,6 +103,7 @@ def _assign_schema_ids(*, organization: Organization, tree: Tree, previous: Tree
             claimed.add(schema_id)
         elif (feature := known[schema_id]).name != node.name:
             feature.name = node.name
+            feature.updated_at = timezone.now()  # bulk_update does not apply auto_now
             renamed.append(feature)
     Feature.objects.bulk_create(new_features)
     if renamed:
