@@ -19,6 +19,7 @@ from apps.core.errors import ApplicationError
 from apps.ontologies import services
 from apps.ontologies.domain.tree import Tree, diff_trees, normalize_tree
 from apps.ontologies.models import Feature, Ontology, OntologyVersion
+from apps.ontologies.registry import has_version_listers, projects_using_versions
 
 TREE_HELP = (
     'The whole tree as JSON: {"tools": [...], "classifications": [...]} (shape in API.md). Keep the schema_id of '
@@ -128,7 +129,7 @@ class OntologyVersionInline(admin.TabularInline):
     model = OntologyVersion
     extra = 0
     can_delete = False
-    fields = ("number", "created_at", "created_by", "changes")
+    fields = ("number", "created_at", "created_by", "projects", "changes")
     readonly_fields = fields
     ordering = ("-number",)
     show_change_link = False
@@ -144,6 +145,11 @@ class OntologyVersionInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="Projects using it")
+    def projects(self, obj: OntologyVersion) -> str:
+        names = projects_using_versions([obj.pk]).get(str(obj.pk), [])
+        return ", ".join(names) if names else "none"  # escaped by the admin
 
     @admin.display(description="Changes from the previous version")
     def changes(self, obj: OntologyVersion) -> SafeString:
@@ -209,7 +215,10 @@ class OntologyAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="Projects using")
     def projects_using(self, obj: Ontology) -> str:
-        return "none"  # projects arrive with the labeling app
+        # Filled by the app that owns projects through `register_version_user_lister`; "none" until then.
+        by_version = projects_using_versions(obj.versions.values_list("pk", flat=True)) if has_version_listers() else {}
+        names = sorted({name for names in by_version.values() for name in names})
+        return ", ".join(names) if names else "none"
 
     def save_model(self, request: HttpRequest, obj: Ontology, form: forms.ModelForm, change: bool) -> None:
         tree = form.cleaned_data["tree"]

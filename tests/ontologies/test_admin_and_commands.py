@@ -176,3 +176,24 @@ def test_admin_refuses_removing_a_used_feature_with_a_message(org_admin, ours):
     assert b"3 label(s)" in response.content
     ours.refresh_from_db()
     assert ours.current_version == 1 and ours.name == "<b>ours</b>"
+
+
+def test_projects_using_come_from_the_registered_lister(superuser, ours):
+    from apps.ontologies.registry import register_version_user_lister, unregister_version_user_lister
+
+    v1 = str(ours.versions.get(number=1).pk)
+
+    def lister(*, version_ids):
+        return {v1: ["<i>Project A</i>"]} if v1 in version_ids else {}
+
+    client = browser(superuser)
+    assert b"none" in client.get("/admin/ontologies/ontology/").content
+    register_version_user_lister(lister)
+    try:
+        changelist = client.get("/admin/ontologies/ontology/")
+        change = client.get(f"/admin/ontologies/ontology/{ours.pk}/change/")
+    finally:
+        unregister_version_user_lister(lister)
+    for page in (changelist, change):
+        assert b"&lt;i&gt;Project A&lt;/i&gt;" in page.content
+        assert b"<i>Project A</i>" not in page.content
