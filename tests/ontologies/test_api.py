@@ -390,3 +390,15 @@ def test_versions_list_query_count_is_pinned(admin_client, vehicles, django_asse
     with django_assert_max_num_queries(12):
         response = admin_client.get(f"/api/v1/ontologies/{vehicles['id']}/versions")
     assert [v["version"] for v in response.json()["results"]] == [6, 5, 4, 3, 2, 1]
+
+
+def test_openapi_schema_documents_the_ontology_endpoints_and_tree_shape(admin_client):
+    response = admin_client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert {
+        "/api/v1/ontologies",
+        "/api/v1/ontologies/{ontology_id}/clone",
+        "/api/v1/features/{schema_id}/annotations",
+    } <= set(schema["paths"])
+    assert "tool" in schema["components"]["schemas"]["ToolDoc"]["properties"]
