@@ -301,6 +301,37 @@ class OntologyUnarchiveApi(OntologyArchiveApi):
     archived = False
 
 
+class FeatureOutputSerializer(serializers.Serializer):
+    schema_id = serializers.UUIDField()
+    kind = serializers.CharField(help_text="tool, classification or option")
+    subtype = serializers.CharField(help_text="The tool kind or classification type; empty for options.")
+    name = serializers.CharField()
+    ontologies = inline_serializer(
+        "FeatureOntology",
+        {
+            "id": serializers.UUIDField(),
+            "name": serializers.CharField(),
+            "versions": serializers.ListField(child=serializers.IntegerField()),
+            "current": serializers.BooleanField(help_text="In the ontology's current version."),
+        },
+        many=True,
+    )
+
+
+class FeatureDetailApi(APIView):
+    @extend_schema(responses=FeatureOutputSerializer)
+    def get(self, request: Request, schema_id: str) -> Response:
+        feature = access_feature(request.user, schema_id)  # type: ignore[arg-type]
+        body = {
+            "schema_id": feature.schema_id,
+            "kind": feature.kind,
+            "subtype": feature.subtype,
+            "name": feature.name,
+            "ontologies": selectors.feature_usage_in_ontologies(feature=feature),
+        }
+        return Response(FeatureOutputSerializer(body).data)
+
+
 class FeatureAnnotationListApi(APIView):
     @extend_schema(responses=inline_serializer("FeatureAnnotationPage", {"results": serializers.JSONField()}))
     def get(self, request: Request, schema_id: str) -> Response:

@@ -99,6 +99,21 @@ def feature_annotations(*, actor: User, feature: Feature) -> FeatureAnnotations 
     return feature_annotations_for(actor=actor, feature=feature)
 
 
+def feature_usage_in_ontologies(*, feature: Feature) -> list[dict[str, Any]]:
+    """The ontologies whose versions contain the feature, with those version numbers (one query)."""
+    rows = (
+        OntologyVersion.objects.filter(features=feature)
+        .order_by("ontology__created_at", "ontology_id", "number")
+        .values_list("ontology_id", "ontology__name", "ontology__current_version", "number")
+    )
+    result: dict[Any, dict[str, Any]] = {}
+    for ontology_id, name, current, number in rows:
+        entry = result.setdefault(ontology_id, {"id": ontology_id, "name": name, "versions": [], "current": False})
+        entry["versions"].append(number)
+        entry["current"] = entry["current"] or number == current
+    return list(result.values())
+
+
 def features_of_organization(*, actor: User) -> QuerySet[Feature]:
     queryset = Feature.objects.all()
     if not actor.is_superuser:

@@ -256,6 +256,13 @@ def test_clone_shares_schema_ids_and_evolves_independently(admin_client, vehicle
     assert clone["id"] != vehicles["id"]
     assert clone["name"] == "vehicles EU" and clone["version"] == 1 and clone["cloned_from"] == vehicles["id"]
     assert clone["tools"] == vehicles["tools"] and clone["classifications"] == vehicles["classifications"]
+    # The shared feature knows both ontologies.
+    feature = admin_client.get(f"/api/v1/features/{vehicles['tools'][0]['schema_id']}").json()
+    assert feature["kind"] == "tool" and feature["subtype"] == "bbox" and feature["name"] == "vehicle"
+    assert [(o["id"], o["versions"], o["current"]) for o in feature["ontologies"]] == [
+        (vehicles["id"], [1], True),
+        (clone["id"], [1], True),
+    ]
     # Grow the clone: police motorbikes. The original is untouched.
     body = put_body(clone)
     body["tools"][0]["classifications"][0]["options"].append({"value": "police motorbike"})
