@@ -321,13 +321,10 @@ def test_feature_annotations_come_from_the_registered_source(admin_client, vehic
 def test_other_organizations_get_404_everywhere(vehicles, other_org, make_user, client_for):
     outsider = client_for(make_user(role=OrgRole.ADMIN, organization=other_org))
     base = f"/api/v1/ontologies/{vehicles['id']}"
-    for url in (
-        base,
-        f"{base}/versions",
-        f"{base}/diff",
-        f"/api/v1/features/{vehicles['tools'][0]['schema_id']}/annotations",
-    ):
-        assert outsider.get(url).status_code == 404, url
+    feature = f"/api/v1/features/{vehicles['tools'][0]['schema_id']}"
+    for url in (base, f"{base}/versions", f"{base}/diff", f"{base}/unarchive", feature, f"{feature}/annotations"):
+        response = outsider.post(url) if url.endswith("archive") else outsider.get(url)
+        assert response.status_code == 404, url
     assert outsider.put(base, put_body(vehicles), format="json").status_code == 404
     assert outsider.post(f"{base}/clone", {"name": "stolen"}, format="json").status_code == 404
     assert outsider.post(f"{base}/archive").status_code == 404
