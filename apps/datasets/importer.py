@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.ids import uuid7
@@ -79,6 +79,29 @@ def _key_of(raw: Any) -> str | None:
     return None
 
 
+_TEMP_TABLE = "tdp_import_rows"
+_TEMP_TABLE_SQL = f"""
+    CREATE TEMP TABLE IF NOT EXISTS {_TEMP_TABLE} (
+        id uuid, global_key text, external_id text, row_data text, media_type text, width integer,
+        height integer, metadata jsonb
+    ) ON COMMIT DELETE ROWS
+"""
+_COPY_SQL = (
+    f"COPY {_TEMP_TABLE} (id, global_key, external_id, row_data, media_type, width, height, metadata) FROM STDIN"
+)
+
+_LOOKUP_SQL = "SELECT global_key, id, dataset_id FROM {table} WHERE organization_id = %s AND global_key = ANY(%b)"
+_INSERT_COPY_SQL = (
+    "COPY {table} (id, organization_id, dataset_id, global_key, external_id, row_data, media_type, width, height, "
+    "metadata, created_at, updated_at) FROM STDIN"
+)
+_UPDATE_SQL = f"""
+    UPDATE {{table}} AS d SET external_id = t.external_id, row_data = t.row_data, media_type = t.media_type,
+        width = t.width, height = t.height, metadata = t.metadata, updated_at = %s
+    FROM {_TEMP_TABLE} t WHERE d.id = t.id AND d.dataset_id = %s
+"""  # noqa: S608 - table names are constants, values are parameters
+
+
 class RowWriter:
     """Writes batches of clean rows for one dataset and fills the report."""
 
@@ -121,40 +144,107 @@ class RowWriter:
             self.clear_attachments = True
 
     def _write_postgresql(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
+        """Look the batch's keys up once, COPY the new rows straight into the table (psycopg's C row writer, no
+        per-row statement) and update the existing ones set-based from a temp table. If a concurrent import created
+        one of the keys in between, the batch's savepoint rolls back and the ON CONFLICT upsert takes over."""
+        org_id, dataset_id = self.dataset.organization_id, self.dataset.pk
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of 5,000-row statements
+            raw.execute(_LOOKUP_SQL.format(table=self.table), [org_id, [r.global_key for r in batch]])
+            existing = {key: (row_id, owner) for key, row_id, owner in raw.fetchall()}
         now = timezone.now()
-        sql = f"""
+        dumps = json.dumps
+        results: list[tuple[uuid.UUID, str, bool]] = []
+        updates: list[tuple[CleanRow, uuid.UUID]] = []
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                raw = cursor.cursor
+                with raw.copy(_INSERT_COPY_SQL.format(table=self.table)) as copy:
+                    for r in batch:
+                        found = existing.get(r.global_key)
+                        if found is not None:
+                            if found[1] == dataset_id:
+                                updates.append((r, found[0]))
+                            continue
+                        row_id = uuid7()
+                        results.append((row_id, r.global_key, True))
+                        copy.write_row(
+                            (
+                                row_id,
+                                org_id,
+                                dataset_id,
+                                r.global_key,
+                                r.external_id,
+                                r.row_data,
+                                r.media_type,
+                                r.width,
+                                r.height,
+                                dumps(r.metadata, ensure_ascii=False),
+                                now,
+                                now,
+                            )
+                        )
+                if updates:
+                    raw.execute(_TEMP_TABLE_SQL)
+                    with raw.copy(_COPY_SQL) as copy:
+                        for r, row_id in updates:
+                            copy.write_row(
+                                (
+                                    row_id,
+                                    r.global_key,
+                                    r.external_id,
+                                    r.row_data,
+                                    r.media_type,
+                                    r.width,
+                                    r.height,
+                                    dumps(r.metadata, ensure_ascii=False),
+                                )
+                            )
+                    raw.execute(_UPDATE_SQL.format(table=self.table), [now, dataset_id])
+                    raw.execute(f"TRUNCATE {_TEMP_TABLE}")
+                    results += [(row_id, r.global_key, False) for r, row_id in updates]
+        except IntegrityError:
+            return self._upsert_postgresql(batch)
+        return results
+
+    def _upsert_postgresql(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
+        """Fallback when a concurrent import created one of the keys: COPY to a temp table, one upsert."""
+        now = timezone.now()
+        upsert = f"""
             INSERT INTO {self.table} AS d (id, organization_id, dataset_id, global_key, external_id, row_data,
                                            media_type, width, height, metadata, created_at, updated_at)
             SELECT t.id, %s, %s, t.global_key, t.external_id, t.row_data, t.media_type, t.width, t.height,
-                   t.metadata::jsonb, %s, %s
-            FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::int[], %s::text[])
-                 AS t(id, global_key, external_id, row_data, media_type, width, height, metadata)
+                   t.metadata, %s, %s
+            FROM {_TEMP_TABLE} t
             ON CONFLICT (organization_id, global_key) DO UPDATE SET
                 external_id = EXCLUDED.external_id, row_data = EXCLUDED.row_data, media_type = EXCLUDED.media_type,
                 width = EXCLUDED.width, height = EXCLUDED.height, metadata = EXCLUDED.metadata,
                 updated_at = EXCLUDED.updated_at
             WHERE d.dataset_id = EXCLUDED.dataset_id
             RETURNING d.id, d.global_key, (d.xmax = 0)
-        """  # noqa: S608 - the table name comes from the model, every value is a parameter
+        """  # noqa: S608 - table names are constants of this module and the model, every value is a parameter
         dumps = json.dumps
-        params = [
-            self.dataset.organization_id,
-            self.dataset.pk,
-            now,
-            now,
-            [uuid7() for _ in batch],
-            [r.global_key for r in batch],
-            [r.external_id for r in batch],
-            [r.row_data for r in batch],
-            [r.media_type for r in batch],
-            [r.width for r in batch],
-            [r.height for r in batch],
-            [dumps(r.metadata, ensure_ascii=False) for r in batch],
-        ]
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the driver cursor: no per-query debug logging of 5,000-element arrays
-            raw.execute(sql, params)
-            return [(row[0], row[1], bool(row[2])) for row in raw.fetchall()]
+        with transaction.atomic(), connection.cursor() as cursor:
+            raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of 5,000-row statements
+            raw.execute(_TEMP_TABLE_SQL)
+            with raw.copy(_COPY_SQL) as copy:
+                for r in batch:
+                    copy.write_row(
+                        (
+                            uuid7(),
+                            r.global_key,
+                            r.external_id,
+                            r.row_data,
+                            r.media_type,
+                            r.width,
+                            r.height,
+                            dumps(r.metadata, ensure_ascii=False),
+                        )
+                    )
+            raw.execute(upsert, [self.dataset.organization_id, self.dataset.pk, now, now])
+            results = [(row[0], row[1], bool(row[2])) for row in raw.fetchall()]
+            raw.execute(f"TRUNCATE {_TEMP_TABLE}")
+        return results
 
     def _write_generic(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
         keys = [r.global_key for r in batch]

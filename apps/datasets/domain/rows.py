@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ ROW_FIELDS = frozenset(
     {"global_key", "row_data", "media_type", "external_id", "metadata", "attachments", "width", "height"}
 )
 URL_PREFIXES = ("http://", "https://", "s3://", "upload://")
+
+
+_has_space = re.compile(r"\s").search
 
 
 class RowError(ValueError):
@@ -78,7 +82,7 @@ def check_reference(row_data: str, upload_prefix: str) -> None:
     elif row_data.startswith("upload://"):
         if not row_data.startswith(upload_prefix) or ".." in row_data:
             raise RowError("row_data upload:// references must name a file uploaded to this organization")
-    elif len(row_data) > MAX_URL_CHARS or any(c.isspace() for c in row_data):
+    elif len(row_data) > MAX_URL_CHARS or _has_space(row_data):
         raise RowError("row_data is not a valid URL")
 
 
