@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -203,7 +204,7 @@ class RowWriter:
                     raw.execute(_UPDATE_SQL.format(table=self.table), [now, dataset_id])
                     raw.execute(f"TRUNCATE {_TEMP_TABLE}")
                     results += [(row_id, r.global_key, False) for r, row_id in updates]
-        except IntegrityError:
+        except (IntegrityError, psycopg.IntegrityError):  # the driver cursor raises psycopg's own error
             return self._upsert_postgresql(batch)
         return results
 
