@@ -8,7 +8,10 @@ says which rows were created, updated, or belong to another dataset. Other datab
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +19,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from apps.core.ids import uuid7
@@ -24,6 +27,8 @@ from apps.datasets.domain.metadata import FieldSpec, compile_specs
 from apps.datasets.domain.rows import CleanRow, RowError, clean_row
 from apps.datasets.domain.streams import iter_rows
 from apps.datasets.models import Attachment, DataRow, Dataset, MetadataField
+
+_report_lock = threading.Lock()
 
 
 @dataclass
@@ -37,6 +42,10 @@ class ImportReport:
     keep_rows: bool = False
 
     def error(self, index: int, global_key: str | None, message: str) -> None:
+        with _report_lock:  # the parsing thread and the writer thread both report
+            self._error(index, global_key, message)
+
+    def _error(self, index: int, global_key: str | None, message: str) -> None:
         self.failed += 1
         if len(self.errors) < settings.TDP_IMPORT_MAX_REPORTED_ERRORS:
             key = _printable(global_key) if global_key is not None else None
@@ -299,6 +308,55 @@ class CountingChunks:
             yield chunk
 
 
+class PipelinedWriter:
+    """Runs `RowWriter.write` in a second thread on the *same* database connection (Django's thread sharing), so
+    PostgreSQL inserts batch N while this thread parses and validates batch N+1. At most two batches are in
+    flight; the parsing thread never touches the database while the writer runs."""
+
+    _DONE: Any = object()
+
+    def __init__(self, writer: RowWriter, on_batch: Callable[[int], None] | None) -> None:
+        self.writer = writer
+        self.on_batch = on_batch
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.alias = connection.alias
+        self.shared = connections[self.alias]
+        self.shared.inc_thread_sharing()
+        self.thread = threading.Thread(target=self._run, name="tdp-import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        connections[self.alias] = self.shared  # this thread's `connection` is the request's connection
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            if self.error is not None:
+                continue  # drain: the parsing thread will see the error
+            batch, bytes_read = item
+            try:
+                self.writer.write(batch)
+                if self.on_batch is not None:
+                    self.on_batch(bytes_read)
+            except BaseException as exc:  # re-raised in the parsing thread by `put`/`close`
+                self.error = exc
+
+    def put(self, batch: list[CleanRow], bytes_read: int) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((batch, bytes_read))
+
+    def close(self) -> None:
+        """Wait for the writes in flight; re-raise a writer error. Always call it (try/finally)."""
+        if self.thread.is_alive():
+            self.queue.put(self._DONE)
+            self.thread.join()
+        self.shared.dec_thread_sharing()
+        if self.error is not None:
+            raise self.error
+
+
 def run_import(
     *,
     dataset: Dataset,
@@ -317,30 +375,36 @@ def run_import(
     counted = CountingChunks(chunks)
     seen: dict[int, int] = {}  # hash(global_key) → first index: duplicates inside one body are reported
     batch: list[CleanRow] = []
-    for index, raw in iter_rows(fmt, counted, settings.TDP_IMPORT_MAX_ROW_CHARS):
-        if isinstance(raw, RowError):
-            report.error(index, None, str(raw))
-            continue
-        try:
-            row = clean_row(index, raw, specs, prefix, from_text=from_text)
-        except RowError as exc:
-            report.error(index, _key_of(raw), str(exc))
-            continue
-        key_hash = hash(row.global_key)
-        first = seen.get(key_hash)
-        if first is not None:
-            report.error(index, row.global_key, f"duplicate global_key: row {first} of this import has it too")
-            continue
-        seen[key_hash] = index
-        batch.append(row)
-        if len(batch) >= batch_size:
-            writer.write(batch)
-            batch = []
-            if on_batch is not None:
-                on_batch(counted.bytes_read)
-    writer.write(batch)
-    if on_batch is not None:
-        on_batch(counted.bytes_read)
+    pipeline = PipelinedWriter(writer, on_batch)
+    closed = False
+    try:
+        for index, raw in iter_rows(fmt, counted, settings.TDP_IMPORT_MAX_ROW_CHARS):
+            if isinstance(raw, RowError):
+                report.error(index, None, str(raw))
+                continue
+            try:
+                row = clean_row(index, raw, specs, prefix, from_text=from_text)
+            except RowError as exc:
+                report.error(index, _key_of(raw), str(exc))
+                continue
+            key_hash = hash(row.global_key)
+            first = seen.get(key_hash)
+            if first is not None:
+                report.error(index, row.global_key, f"duplicate global_key: row {first} of this import has it too")
+                continue
+            seen[key_hash] = index
+            batch.append(row)
+            if len(batch) >= batch_size:
+                pipeline.put(batch, counted.bytes_read)
+                batch = []
+        pipeline.put(batch, counted.bytes_read)
+        closed = True
+        pipeline.close()
+    finally:
+        if not closed:
+            pipeline.error = pipeline.error or RuntimeError("import aborted")  # stop writing queued batches
+            with contextlib.suppress(BaseException):  # the parsing error that got us here is the one to report
+                pipeline.close()
     return report
 
 
