@@ -120,16 +120,10 @@ _COPY_SQL = (
     f"COPY {_TEMP_TABLE} (id, global_key, external_id, row_data, media_type, width, height, metadata) FROM STDIN"
 )
 
-_LOOKUP_SQL = "SELECT global_key, id, dataset_id FROM {table} WHERE organization_id = %s AND global_key = ANY(%b)"
 _INSERT_COPY_SQL = (
     "COPY {table} (id, organization_id, dataset_id, global_key, external_id, row_data, media_type, width, height, "
     "metadata, created_at, updated_at) FROM STDIN"
 )
-_UPDATE_SQL = f"""
-    UPDATE {{table}} AS d SET external_id = t.external_id, row_data = t.row_data, media_type = t.media_type,
-        width = t.width, height = t.height, metadata = t.metadata, updated_at = %s
-    FROM {_TEMP_TABLE} t WHERE d.id = t.id AND d.dataset_id = %s
-"""  # noqa: S608 - table names are constants, values are parameters
 
 
 class RowWriter:
@@ -140,6 +134,7 @@ class RowWriter:
         self.report = report
         self.table = DataRow._meta.db_table
         self.clear_attachments = Attachment.objects.filter(data_row__dataset_id=dataset.pk).exists()
+        self.optimistic = True
 
     def write(self, batch: list[CleanRow]) -> None:
         if not batch:
@@ -173,55 +168,24 @@ class RowWriter:
             Attachment.objects.bulk_create(new_attachments, batch_size=2000)
             self.clear_attachments = True
 
-    def _write_postgresql(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
-        """Look the batch's keys up once, COPY the new rows straight into the table (psycopg's C row writer, no
-        per-row statement) and update the existing ones set-based from a temp table. If a concurrent import created
-        one of the keys in between, the batch's savepoint rolls back and the ON CONFLICT upsert takes over."""
-        org_id, dataset_id = self.dataset.organization_id, self.dataset.pk
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of 5,000-row statements
-            raw.execute(_LOOKUP_SQL.format(table=self.table), [org_id, [r.global_key for r in batch]])
-            existing = {key: (row_id, owner) for key, row_id, owner in raw.fetchall()}
-        now = timezone.now()
-        dumps = _JSON.encode
-        results: list[tuple[Any, str, bool]] = []
-        updates: list[tuple[CleanRow, uuid.UUID]] = []
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                raw = cursor.cursor
-                ids = iter(new_row_ids(len(batch) - len(existing)))
-                with raw.copy(_INSERT_COPY_SQL.format(table=self.table)) as copy:
-                    for r in batch:
-                        found = existing.get(r.global_key)
-                        if found is not None:
-                            if found[1] == dataset_id:
-                                updates.append((r, found[0]))
-                            continue
-                        row_id = next(ids)
-                        results.append((row_id, r.global_key, True))
-                        copy.write_row(
-                            (
-                                row_id,
-                                org_id,
-                                dataset_id,
-                                r.global_key,
-                                r.external_id,
-                                r.row_data,
-                                r.media_type,
-                                r.width,
-                                r.height,
-                                dumps(r.metadata),
-                                now,
-                                now,
-                            )
-                        )
-                if updates:
-                    raw.execute(_TEMP_TABLE_SQL)
-                    with raw.copy(_COPY_SQL) as copy:
-                        for r, existing_id in updates:
+    def _write_postgresql(self, batch: list[CleanRow]) -> list[tuple[Any, str, bool]]:
+        """Optimistic path: COPY the batch straight into the table (psycopg's C row writer, no per-row statement,
+        no speculative insertion). A unique violation — some keys exist already — rolls the batch's savepoint back
+        and the set-based upsert does it instead; batches stay on the upsert path until one is all new again."""
+        if self.optimistic:
+            org_id, dataset_id, now = self.dataset.organization_id, self.dataset.pk, timezone.now()
+            dumps = _JSON.encode
+            ids = new_row_ids(len(batch))
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of big statements
+                    with raw.copy(_INSERT_COPY_SQL.format(table=self.table)) as copy:
+                        for row_id, r in zip(ids, batch, strict=True):
                             copy.write_row(
                                 (
-                                    existing_id,
+                                    row_id,
+                                    org_id,
+                                    dataset_id,
                                     r.global_key,
                                     r.external_id,
                                     r.row_data,
@@ -229,13 +193,15 @@ class RowWriter:
                                     r.width,
                                     r.height,
                                     dumps(r.metadata),
+                                    now,
+                                    now,
                                 )
                             )
-                    raw.execute(_UPDATE_SQL.format(table=self.table), [now, dataset_id])
-                    raw.execute(f"TRUNCATE {_TEMP_TABLE}")
-                    results += [(existing_id, r.global_key, False) for r, existing_id in updates]
-        except (IntegrityError, psycopg.IntegrityError):  # the driver cursor raises psycopg's own error
-            return self._upsert_postgresql(batch)
+                return [(row_id, r.global_key, True) for row_id, r in zip(ids, batch, strict=True)]
+            except (IntegrityError, psycopg.IntegrityError):  # the driver cursor raises psycopg's own error
+                self.optimistic = False
+        results = self._upsert_postgresql(batch)
+        self.optimistic = all(inserted for _, _, inserted in results) and len(results) == len(batch)
         return results
 
     def _upsert_postgresql(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
@@ -258,11 +224,12 @@ class RowWriter:
         with transaction.atomic(), connection.cursor() as cursor:
             raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of 5,000-row statements
             raw.execute(_TEMP_TABLE_SQL)
+            ids = new_row_ids(len(batch))
             with raw.copy(_COPY_SQL) as copy:
-                for r in batch:
+                for row_id, r in zip(ids, batch, strict=True):
                     copy.write_row(
                         (
-                            uuid7(),
+                            row_id,
                             r.global_key,
                             r.external_id,
                             r.row_data,

@@ -287,12 +287,11 @@ def test_large_broken_body_fails_the_job_without_writes(
     assert DataRow.objects.count() == 0
 
 
-def test_concurrent_creation_falls_back_to_upsert(manager_client, dataset, post_rows, monkeypatch):
-    """If another import creates a key between the lookup and the COPY, the batch is redone as an upsert."""
-    from apps.datasets import importer
-
+def test_mixed_new_and_existing_rows_in_one_batch(manager_client, dataset, post_rows, settings):
+    """A batch with existing keys leaves the fast COPY path for the upsert, and all-new batches return to it."""
+    settings.TDP_IMPORT_BATCH_SIZE = 2
     post_rows(manager_client, dataset, ndjson([row("a", width=1)]))
-    monkeypatch.setattr(importer, "_LOOKUP_SQL", importer._LOOKUP_SQL + " AND false")  # the lookup misses "a"
-    response = post_rows(manager_client, dataset, ndjson([row("a", width=2), row("b")]))
-    assert response.json() == {"created": 1, "updated": 1, "failed": 0, "errors": [], "errors_truncated": False}
+    response = post_rows(manager_client, dataset, ndjson([row("a", width=2), row("b"), row("c"), row("d")]))
+    assert response.json() == {"created": 3, "updated": 1, "failed": 0, "errors": [], "errors_truncated": False}
     assert DataRow.objects.get(global_key="a").width == 2
+    assert DataRow.objects.count() == 4
