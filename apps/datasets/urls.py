@@ -1,3 +1,25 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from apps.datasets import apis
+
+urlpatterns = [
+    path("datasets", apis.DatasetListCreateApi.as_view(), name="api-datasets"),
+    path("datasets/<str:dataset_id>", apis.DatasetDetailApi.as_view(), name="api-dataset-detail"),
+    path("datasets/<str:dataset_id>/data_rows", apis.DataRowListImportApi.as_view(), name="api-dataset-data-rows"),
+    path("datasets/<str:dataset_id>/uploads", apis.DataRowUploadApi.as_view(), name="api-dataset-uploads"),
+    path("metadata_fields", apis.MetadataFieldListCreateApi.as_view(), name="api-metadata-fields"),
+    path("data_rows", apis.DataRowSearchApi.as_view(), name="api-data-rows"),
+    path("data_rows/<str:data_row_id>", apis.DataRowDetailApi.as_view(), name="api-data-row-detail"),
+    path("data_rows/<str:data_row_id>/content", apis.DataRowContentApi.as_view(), name="api-data-row-content"),
+    path("storage_integrations", apis.StorageIntegrationListCreateApi.as_view(), name="api-storage-integrations"),
+    path(
+        "storage_integrations/<str:integration_id>",
+        apis.StorageIntegrationDetailApi.as_view(),
+        name="api-storage-integration-detail",
+    ),
+    path(
+        "storage_integrations/<str:integration_id>/validate",
+        apis.StorageIntegrationValidateApi.as_view(),
+        name="api-storage-integration-validate",
+    ),
+]

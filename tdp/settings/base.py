@@ -222,3 +222,21 @@ LOGGING = {
 # whitenoise serves collected files from STATIC_ROOT; in dev/test it also serves straight from the finders.
 WHITENOISE_USE_FINDERS = DEBUG
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# --- datasets ---
+# Import bodies: hard cap (413 above it); bodies above the sync threshold (or of unknown length) are spooled to
+# storage and imported by a background job (202 {"job": id}); rows are written in batches of this size.
+TDP_MAX_IMPORT_BYTES = env.int("TDP_MAX_IMPORT_BYTES", default=1024 * 1024 * 1024)
+TDP_IMPORT_SYNC_MAX_BYTES = env.int("TDP_IMPORT_SYNC_MAX_BYTES", default=64 * 1024 * 1024)
+TDP_IMPORT_BATCH_SIZE = env.int("TDP_IMPORT_BATCH_SIZE", default=5000)
+TDP_IMPORT_MAX_ROW_CHARS = env.int("TDP_IMPORT_MAX_ROW_CHARS", default=2 * 1024 * 1024)
+TDP_IMPORT_MAX_REPORTED_ERRORS = env.int("TDP_IMPORT_MAX_REPORTED_ERRORS", default=100_000)
+# Uploads (multipart): per file and per request.
+TDP_MAX_UPLOAD_FILE_BYTES = env.int("TDP_MAX_UPLOAD_FILE_BYTES", default=200 * 1024 * 1024)
+TDP_MAX_UPLOAD_FILES = env.int("TDP_MAX_UPLOAD_FILES", default=100)
+DATA_UPLOAD_MAX_NUMBER_FILES = TDP_MAX_UPLOAD_FILES
+# Delegated cloud access: lifetime of signed URLs and of the assumed-role session.
+TDP_SIGNED_URL_TTL_SECONDS = env.int("TDP_SIGNED_URL_TTL_SECONDS", default=15 * 60)
+# Outbound fetches through apps.core.url_safety: time and size caps.
+TDP_OUTBOUND_TIMEOUT_SECONDS = env.float("TDP_OUTBOUND_TIMEOUT_SECONDS", default=10.0)
+TDP_OUTBOUND_MAX_BYTES = env.int("TDP_OUTBOUND_MAX_BYTES", default=50 * 1024 * 1024)

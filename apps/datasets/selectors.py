@@ -1,0 +1,108 @@
+"""Reads of datasets and data rows, limited to the caller's organization, with the list filters of the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from apps.accounts.models import User
+from apps.core.errors import ValidationFailed
+from apps.datasets.domain.metadata import MetadataError, filter_value
+from apps.datasets.importer import metadata_specs
+from apps.datasets.models import Attachment, DataRow, Dataset, MediaType, MetadataField, StorageIntegration
+
+
+def _org_filter(actor: User) -> Q:
+    if actor.is_superuser and actor.organization_id is None:
+        return Q()
+    return Q(organization_id=actor.organization_id)
+
+
+def datasets_visible_to(*, actor: User) -> QuerySet[Dataset]:
+    return Dataset.objects.filter(_org_filter(actor)).annotate(row_count=Count("data_rows"))
+
+
+def dataset_row_count(*, dataset: Dataset) -> int:
+    return DataRow.objects.filter(dataset=dataset).count()
+
+
+def metadata_fields_visible_to(*, actor: User) -> QuerySet[MetadataField]:
+    return MetadataField.objects.filter(_org_filter(actor))
+
+
+def storage_integrations_visible_to(*, actor: User) -> QuerySet[StorageIntegration]:
+    return StorageIntegration.objects.filter(_org_filter(actor))
+
+
+def _timestamp(value: str, name: str) -> datetime:
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationFailed(f"{name} must be an ISO 8601 timestamp.", details={name: ["Invalid timestamp."]})
+    return parsed
+
+
+def data_rows_visible_to(
+    *, actor: User, dataset: Dataset | None = None, params: Mapping[str, str] | None = None
+) -> QuerySet[DataRow]:
+    """Data rows the actor may see, filtered by `media_type`, `dataset`, `global_key`, `external_id`,
+    `created_after`/`created_before` and `metadata.<field>=<value>` (exact match, typed by the field's kind)."""
+    queryset = DataRow.objects.filter(_org_filter(actor)).prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+    )
+    if dataset is not None:
+        queryset = queryset.filter(dataset_id=dataset.pk)
+    params = params or {}
+    if media_type := params.get("media_type"):
+        if media_type not in MediaType.values:
+            raise ValidationFailed("media_type must be image or text.", details={"media_type": ["Invalid."]})
+        queryset = queryset.filter(media_type=media_type)
+    if (dataset_id := params.get("dataset")) and dataset is None:
+        queryset = queryset.filter(dataset_id=_uuid(dataset_id, "dataset"))
+    if global_key := params.get("global_key"):
+        queryset = queryset.filter(global_key=global_key)
+    if external_id := params.get("external_id"):
+        queryset = queryset.filter(external_id=external_id)
+    if after := params.get("created_after"):
+        queryset = queryset.filter(created_at__gte=_timestamp(after, "created_after"))
+    if before := params.get("created_before"):
+        queryset = queryset.filter(created_at__lt=_timestamp(before, "created_before"))
+    metadata_filters = {k[9:]: v for k, v in params.items() if k.startswith("metadata.")}
+    if metadata_filters:
+        specs = metadata_specs(actor.organization_id)
+        wanted: dict[str, Any] = {}
+        for name, raw in metadata_filters.items():
+            spec = specs.get(name)
+            if spec is None:
+                raise ValidationFailed(
+                    f"Unknown metadata field {name!r}.", details={f"metadata.{name}": ["Unknown field."]}
+                )
+            try:
+                wanted[name] = filter_value(spec, raw)
+            except MetadataError as exc:
+                raise ValidationFailed(str(exc), details={f"metadata.{name}": [str(exc)]}) from None
+        if connection.vendor == "postgresql":
+            queryset = queryset.filter(metadata__contains=wanted)  # jsonb @> : answered by the GIN index
+        else:
+            for name, value in wanted.items():
+                if isinstance(value, list):
+                    queryset = queryset.filter(**{f"metadata__{name}__icontains": f'"{value[0]}"'})
+                else:
+                    queryset = queryset.filter(**{f"metadata__{name}": value})
+    return queryset
+
+
+def _uuid(value: str, name: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValidationFailed(f"{name} must be an id.", details={name: ["Not a UUID."]}) from None

@@ -1,0 +1,23 @@
+"""Background tasks of the datasets app (django-q2). Ids in, re-fetch, safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.core.jobs import job_progress, run_job
+from apps.core.models import Job
+
+
+def data_rows_import_job(job_id: str) -> None:
+    """Import a spooled body. Upserts by global_key make a second run harmless."""
+    from apps.datasets.services import data_rows_import_from_storage
+
+    def work(job: Job) -> dict[str, Any]:
+        total = int(job.params.get("bytes", 0))
+
+        def progress(done: int) -> None:
+            job_progress(job, done=done, total=total)
+
+        return data_rows_import_from_storage(job=job, on_progress=progress)
+
+    run_job(job_id, work)
