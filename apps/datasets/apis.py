@@ -10,7 +10,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpResponse, HttpResponseRedirect
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiTypes,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -121,6 +127,7 @@ JobRefSerializer = inline_serializer("JobRef", {"job": serializers.UUIDField()})
 
 
 class DatasetListCreateApi(APIView):
+    @extend_schema_serializer(component_name="DatasetCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
@@ -144,6 +151,7 @@ class DatasetListCreateApi(APIView):
 
 
 class DatasetDetailApi(APIView):
+    @extend_schema_serializer(component_name="DatasetUpdateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
@@ -175,6 +183,7 @@ class DatasetDetailApi(APIView):
 
 
 class MetadataFieldListCreateApi(APIView):
+    @extend_schema_serializer(component_name="MetadataFieldCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=100)
         kind = serializers.ChoiceField(choices=MetadataKind.choices)
@@ -363,6 +372,7 @@ class DataRowContentApi(APIView):
 
 
 class StorageIntegrationListCreateApi(APIView):
+    @extend_schema_serializer(component_name="StorageIntegrationCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
         provider = serializers.ChoiceField(choices=StorageIntegration.Provider.choices, default="aws")
@@ -390,6 +400,7 @@ class StorageIntegrationListCreateApi(APIView):
 
 
 class StorageIntegrationDetailApi(APIView):
+    @extend_schema_serializer(component_name="StorageIntegrationEndpointInput")
     class InputSerializer(StrictSerializer):
         endpoint_url = serializers.CharField(max_length=500, allow_blank=True)
 

@@ -8,14 +8,20 @@ says which rows were created, updated, or belong to another dataset. Other datab
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import queue
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from apps.core.ids import uuid7
@@ -23,6 +29,26 @@ from apps.datasets.domain.metadata import FieldSpec, compile_specs
 from apps.datasets.domain.rows import CleanRow, RowError, clean_row
 from apps.datasets.domain.streams import iter_rows
 from apps.datasets.models import Attachment, DataRow, Dataset, MetadataField
+
+_report_lock = threading.Lock()
+
+
+def new_row_ids(count: int) -> list[str]:
+    """`count` UUIDv7 strings (same layout as `apps.core.ids.uuid7`) from one clock read and one urandom call."""
+    millis = time.time_ns() // 1_000_000
+    random = os.urandom(10 * count)
+    base = ((millis & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62)
+    low_mask = (1 << 62) - 1
+    ids = []
+    for offset in range(0, 10 * count, 10):
+        value = int.from_bytes(random[offset : offset + 10], "big")
+        value = base | (((value >> 62) & 0xFFF) << 64) | (value & low_mask)
+        ids.append(f"{value:032x}")
+    return ids
+
+
+# One encoder for every row: `json.dumps(..., ensure_ascii=False)` would build a new encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, allow_nan=False, separators=(", ", ": "))
 
 
 @dataclass
@@ -36,6 +62,10 @@ class ImportReport:
     keep_rows: bool = False
 
     def error(self, index: int, global_key: str | None, message: str) -> None:
+        with _report_lock:  # the parsing thread and the writer thread both report
+            self._error(index, global_key, message)
+
+    def _error(self, index: int, global_key: str | None, message: str) -> None:
         self.failed += 1
         if len(self.errors) < settings.TDP_IMPORT_MAX_REPORTED_ERRORS:
             key = _printable(global_key) if global_key is not None else None
@@ -79,6 +109,23 @@ def _key_of(raw: Any) -> str | None:
     return None
 
 
+_TEMP_TABLE = "tdp_import_rows"
+_TEMP_TABLE_SQL = f"""
+    CREATE TEMP TABLE IF NOT EXISTS {_TEMP_TABLE} (
+        id uuid, global_key text, external_id text, row_data text, media_type text, width integer,
+        height integer, metadata jsonb
+    ) ON COMMIT DELETE ROWS
+"""
+_COPY_SQL = (
+    f"COPY {_TEMP_TABLE} (id, global_key, external_id, row_data, media_type, width, height, metadata) FROM STDIN"
+)
+
+_INSERT_COPY_SQL = (
+    "COPY {table} (id, organization_id, dataset_id, global_key, external_id, row_data, media_type, width, height, "
+    "metadata, created_at, updated_at) FROM STDIN"
+)
+
+
 class RowWriter:
     """Writes batches of clean rows for one dataset and fills the report."""
 
@@ -87,6 +134,7 @@ class RowWriter:
         self.report = report
         self.table = DataRow._meta.db_table
         self.clear_attachments = Attachment.objects.filter(data_row__dataset_id=dataset.pk).exists()
+        self.optimistic = True
 
     def write(self, batch: list[CleanRow]) -> None:
         if not batch:
@@ -120,41 +168,81 @@ class RowWriter:
             Attachment.objects.bulk_create(new_attachments, batch_size=2000)
             self.clear_attachments = True
 
-    def _write_postgresql(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
+    def _write_postgresql(self, batch: list[CleanRow]) -> list[tuple[Any, str, bool]]:
+        """Optimistic path: COPY the batch straight into the table (psycopg's C row writer, no per-row statement,
+        no speculative insertion). A unique violation — some keys exist already — rolls the batch's savepoint back
+        and the set-based upsert does it instead; batches stay on the upsert path until one is all new again."""
+        if self.optimistic:
+            org_id, dataset_id, now = self.dataset.organization_id, self.dataset.pk, timezone.now()
+            dumps = _JSON.encode
+            ids = new_row_ids(len(batch))
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of big statements
+                    with raw.copy(_INSERT_COPY_SQL.format(table=self.table)) as copy:
+                        for row_id, r in zip(ids, batch, strict=True):
+                            copy.write_row(
+                                (
+                                    row_id,
+                                    org_id,
+                                    dataset_id,
+                                    r.global_key,
+                                    r.external_id,
+                                    r.row_data,
+                                    r.media_type,
+                                    r.width,
+                                    r.height,
+                                    dumps(r.metadata),
+                                    now,
+                                    now,
+                                )
+                            )
+                return [(row_id, r.global_key, True) for row_id, r in zip(ids, batch, strict=True)]
+            except (IntegrityError, psycopg.IntegrityError):  # the driver cursor raises psycopg's own error
+                self.optimistic = False
+        results = self._upsert_postgresql(batch)
+        self.optimistic = all(inserted for _, _, inserted in results) and len(results) == len(batch)
+        return results
+
+    def _upsert_postgresql(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
+        """Fallback when a concurrent import created one of the keys: COPY to a temp table, one upsert."""
         now = timezone.now()
-        sql = f"""
+        upsert = f"""
             INSERT INTO {self.table} AS d (id, organization_id, dataset_id, global_key, external_id, row_data,
                                            media_type, width, height, metadata, created_at, updated_at)
             SELECT t.id, %s, %s, t.global_key, t.external_id, t.row_data, t.media_type, t.width, t.height,
-                   t.metadata::jsonb, %s, %s
-            FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::int[], %s::text[])
-                 AS t(id, global_key, external_id, row_data, media_type, width, height, metadata)
+                   t.metadata, %s, %s
+            FROM {_TEMP_TABLE} t
             ON CONFLICT (organization_id, global_key) DO UPDATE SET
                 external_id = EXCLUDED.external_id, row_data = EXCLUDED.row_data, media_type = EXCLUDED.media_type,
                 width = EXCLUDED.width, height = EXCLUDED.height, metadata = EXCLUDED.metadata,
                 updated_at = EXCLUDED.updated_at
             WHERE d.dataset_id = EXCLUDED.dataset_id
             RETURNING d.id, d.global_key, (d.xmax = 0)
-        """  # noqa: S608 - the table name comes from the model, every value is a parameter
-        dumps = json.dumps
-        params = [
-            self.dataset.organization_id,
-            self.dataset.pk,
-            now,
-            now,
-            [uuid7() for _ in batch],
-            [r.global_key for r in batch],
-            [r.external_id for r in batch],
-            [r.row_data for r in batch],
-            [r.media_type for r in batch],
-            [r.width for r in batch],
-            [r.height for r in batch],
-            [dumps(r.metadata, ensure_ascii=False) for r in batch],
-        ]
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the driver cursor: no per-query debug logging of 5,000-element arrays
-            raw.execute(sql, params)
-            return [(row[0], row[1], bool(row[2])) for row in raw.fetchall()]
+        """  # noqa: S608 - table names are constants of this module and the model, every value is a parameter
+        dumps = _JSON.encode
+        with transaction.atomic(), connection.cursor() as cursor:
+            raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of 5,000-row statements
+            raw.execute(_TEMP_TABLE_SQL)
+            ids = new_row_ids(len(batch))
+            with raw.copy(_COPY_SQL) as copy:
+                for row_id, r in zip(ids, batch, strict=True):
+                    copy.write_row(
+                        (
+                            row_id,
+                            r.global_key,
+                            r.external_id,
+                            r.row_data,
+                            r.media_type,
+                            r.width,
+                            r.height,
+                            dumps(r.metadata),
+                        )
+                    )
+            raw.execute(upsert, [self.dataset.organization_id, self.dataset.pk, now, now])
+            results = [(row[0], row[1], bool(row[2])) for row in raw.fetchall()]
+            raw.execute(f"TRUNCATE {_TEMP_TABLE}")
+        return results
 
     def _write_generic(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
         keys = [r.global_key for r in batch]
@@ -208,6 +296,55 @@ class CountingChunks:
             yield chunk
 
 
+class PipelinedWriter:
+    """Runs `RowWriter.write` in a second thread on the *same* database connection (Django's thread sharing), so
+    PostgreSQL inserts batch N while this thread parses and validates batch N+1. At most two batches are in
+    flight; the parsing thread never touches the database while the writer runs."""
+
+    _DONE: Any = object()
+
+    def __init__(self, writer: RowWriter, on_batch: Callable[[int], None] | None) -> None:
+        self.writer = writer
+        self.on_batch = on_batch
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.alias = connection.alias
+        self.shared = connections[self.alias]
+        self.shared.inc_thread_sharing()
+        self.thread = threading.Thread(target=self._run, name="tdp-import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        connections[self.alias] = self.shared  # this thread's `connection` is the request's connection
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            if self.error is not None:
+                continue  # drain: the parsing thread will see the error
+            batch, bytes_read = item
+            try:
+                self.writer.write(batch)
+                if self.on_batch is not None:
+                    self.on_batch(bytes_read)
+            except BaseException as exc:  # re-raised in the parsing thread by `put`/`close`
+                self.error = exc
+
+    def put(self, batch: list[CleanRow], bytes_read: int) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((batch, bytes_read))
+
+    def close(self) -> None:
+        """Wait for the writes in flight; re-raise a writer error. Always call it (try/finally)."""
+        if self.thread.is_alive():
+            self.queue.put(self._DONE)
+            self.thread.join()
+        self.shared.dec_thread_sharing()
+        if self.error is not None:
+            raise self.error
+
+
 def run_import(
     *,
     dataset: Dataset,
@@ -226,30 +363,36 @@ def run_import(
     counted = CountingChunks(chunks)
     seen: dict[int, int] = {}  # hash(global_key) → first index: duplicates inside one body are reported
     batch: list[CleanRow] = []
-    for index, raw in iter_rows(fmt, counted, settings.TDP_IMPORT_MAX_ROW_CHARS):
-        if isinstance(raw, RowError):
-            report.error(index, None, str(raw))
-            continue
-        try:
-            row = clean_row(index, raw, specs, prefix, from_text=from_text)
-        except RowError as exc:
-            report.error(index, _key_of(raw), str(exc))
-            continue
-        key_hash = hash(row.global_key)
-        first = seen.get(key_hash)
-        if first is not None:
-            report.error(index, row.global_key, f"duplicate global_key: row {first} of this import has it too")
-            continue
-        seen[key_hash] = index
-        batch.append(row)
-        if len(batch) >= batch_size:
-            writer.write(batch)
-            batch = []
-            if on_batch is not None:
-                on_batch(counted.bytes_read)
-    writer.write(batch)
-    if on_batch is not None:
-        on_batch(counted.bytes_read)
+    pipeline = PipelinedWriter(writer, on_batch)
+    closed = False
+    try:
+        for index, raw in iter_rows(fmt, counted, settings.TDP_IMPORT_MAX_ROW_CHARS):
+            if isinstance(raw, RowError):
+                report.error(index, None, str(raw))
+                continue
+            try:
+                row = clean_row(index, raw, specs, prefix, from_text=from_text)
+            except RowError as exc:
+                report.error(index, _key_of(raw), str(exc))
+                continue
+            key_hash = hash(row.global_key)
+            first = seen.get(key_hash)
+            if first is not None:
+                report.error(index, row.global_key, f"duplicate global_key: row {first} of this import has it too")
+                continue
+            seen[key_hash] = index
+            batch.append(row)
+            if len(batch) >= batch_size:
+                pipeline.put(batch, counted.bytes_read)
+                batch = []
+        pipeline.put(batch, counted.bytes_read)
+        closed = True
+        pipeline.close()
+    finally:
+        if not closed:
+            pipeline.error = pipeline.error or RuntimeError("import aborted")  # stop writing queued batches
+            with contextlib.suppress(BaseException):  # the parsing error that got us here is the one to report
+                pipeline.close()
     return report
 
 

@@ -68,7 +68,14 @@ class DataRow(OrganizationOwnedModel):
     index (`jsonb_path_ops`, created by migration 0002 only there) answers the `metadata.<field>=` containment filters.
     """
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="data_rows")
+    # Indexes and constraint checks are what an import pays per row: the composite indexes below cover the FKs and
+    # created_at, and the organization is always copied from the dataset (whose own FK the database checks), so it
+    # needs no second deferred FK trigger per row. Django still cascades deletes of organizations to rows.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="data_rows", db_index=False)
     global_key = models.CharField(max_length=255)
     external_id = models.CharField(max_length=255, blank=True, default="")
     row_data = models.TextField()

@@ -53,8 +53,12 @@ def _clean_name(name: str, field: str = "name", max_length: int = 200) -> str:
 
 
 @transaction.atomic
-def dataset_create(*, actor: User, name: str, description: str = "") -> Dataset:
-    organization = _require_organization(actor)
+def dataset_create(
+    *, actor: User, name: str, description: str = "", organization: Organization | None = None
+) -> Dataset:
+    """`organization` defaults to the actor's; only superusers may name another one (the admin does)."""
+    if organization is None or not actor.is_superuser:
+        organization = _require_organization(actor)
     if check_text(description or "") or len(description or "") > 10000:
         raise ValidationFailed("Invalid description.", details={"description": ["At most 10,000 characters."]})
     dataset = Dataset.objects.create(

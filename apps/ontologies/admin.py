@@ -19,6 +19,7 @@ from apps.core.errors import ApplicationError
 from apps.ontologies import services
 from apps.ontologies.domain.tree import Tree, diff_trees, normalize_tree
 from apps.ontologies.models import Feature, Ontology, OntologyVersion
+from apps.ontologies.registry import has_version_listers, projects_using_versions
 
 TREE_HELP = (
     'The whole tree as JSON: {"tools": [...], "classifications": [...]} (shape in API.md). Keep the schema_id of '
@@ -38,11 +39,11 @@ def tree_html(tree: dict[str, Any] | None) -> SafeString:
             parts.append("required")
         if node.get("archived"):
             parts.append("archived")
-        return format_html(" <em>({})</em>", ", ".join(parts)) if parts else format_html("")
+        return format_html(" <em>({})</em>", ", ".join(parts)) if parts else SafeString("")
 
     def classifications(items: list[dict[str, Any]]) -> SafeString:
         if not items:
-            return format_html("")
+            return SafeString("")
         return format_html("<ul>{}</ul>", format_html_join("", "{}", ((classification(c),) for c in items)))
 
     def classification(c: dict[str, Any]) -> SafeString:
@@ -128,7 +129,7 @@ class OntologyVersionInline(admin.TabularInline):
     model = OntologyVersion
     extra = 0
     can_delete = False
-    fields = ("number", "created_at", "created_by", "changes")
+    fields = ("number", "created_at", "created_by", "projects", "changes")
     readonly_fields = fields
     ordering = ("-number",)
     show_change_link = False
@@ -144,6 +145,11 @@ class OntologyVersionInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="Projects using it")
+    def projects(self, obj: OntologyVersion) -> str:
+        names = projects_using_versions([obj.pk]).get(str(obj.pk), [])
+        return ", ".join(names) if names else "none"  # escaped by the admin
 
     @admin.display(description="Changes from the previous version")
     def changes(self, obj: OntologyVersion) -> SafeString:
@@ -209,7 +215,10 @@ class OntologyAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="Projects using")
     def projects_using(self, obj: Ontology) -> str:
-        return "none"  # projects arrive with the labeling app
+        # Filled by the app that owns projects through `register_version_user_lister`; "none" until then.
+        by_version = projects_using_versions(obj.versions.values_list("pk", flat=True)) if has_version_listers() else {}
+        names = sorted({name for names in by_version.values() for name in names})
+        return ", ".join(names) if names else "none"
 
     def save_model(self, request: HttpRequest, obj: Ontology, form: forms.ModelForm, change: bool) -> None:
         tree = form.cleaned_data["tree"]
@@ -240,9 +249,6 @@ class OntologyAdmin(OrganizationScopedAdmin):
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = "default"
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        return None  # versions are written by the service; nothing else is editable here
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
         return _with_service_errors(

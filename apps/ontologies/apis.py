@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +17,52 @@ from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
 from apps.ontologies import selectors, services
 from apps.ontologies.access import access_feature, access_ontology, require_ontology_manager
+from apps.ontologies.domain.tree import CLASSIFICATION_TYPES, TOOL_KINDS
 from apps.ontologies.models import Ontology, OntologyVersion
+
+
+# -- documentation of the tree shape (validation itself is `domain.tree.normalize_tree`) ----------------------------
+class OptionDocSerializer(serializers.Serializer):
+    schema_id = serializers.UUIDField(required=False, help_text="Send it to keep a node's identity.")
+    value = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    archived = serializers.BooleanField(required=False, default=False)
+    classifications = serializers.ListField(
+        child=serializers.JSONField(), required=False, help_text="Nested classifications (same shape, any depth)."
+    )
+
+
+class ClassificationDocSerializer(serializers.Serializer):
+    schema_id = serializers.UUIDField(required=False)
+    name = serializers.CharField(max_length=200)
+    type = serializers.ChoiceField(choices=CLASSIFICATION_TYPES)
+    required = serializers.BooleanField(required=False, default=False)  # type: ignore[assignment]
+    description = serializers.CharField(required=False, allow_blank=True)
+    instructions = serializers.CharField(required=False, allow_blank=True)
+    archived = serializers.BooleanField(required=False, default=False)
+    options = OptionDocSerializer(many=True, required=False, help_text="radio and checklist only")
+    max_length = serializers.IntegerField(required=False, help_text="text only (default 10000)")
+
+
+class ToolDocSerializer(serializers.Serializer):
+    schema_id = serializers.UUIDField(required=False)
+    name = serializers.CharField(max_length=200)
+    tool = serializers.ChoiceField(choices=TOOL_KINDS)
+    color = serializers.CharField(required=False, help_text="#rrggbb; a palette color when omitted")
+    description = serializers.CharField(required=False, allow_blank=True)
+    instructions = serializers.CharField(required=False, allow_blank=True)
+    archived = serializers.BooleanField(required=False, default=False)
+    classifications = ClassificationDocSerializer(many=True, required=False)
+
+
+@extend_schema_field(ToolDocSerializer(many=True))
+class ToolsField(serializers.JSONField):
+    """The tools of a tree, passed through as JSON and checked by the domain normalizer."""
+
+
+@extend_schema_field(ClassificationDocSerializer(many=True))
+class ClassificationsField(serializers.JSONField):
+    """The global classifications of a tree, passed through as JSON and checked by the domain normalizer."""
 
 
 class OntologyOutputSerializer(serializers.Serializer):
@@ -29,8 +74,8 @@ class OntologyOutputSerializer(serializers.Serializer):
     cloned_from = serializers.UUIDField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-    tools = serializers.JSONField(help_text="Tools, each with schema_id, name, tool, color, classifications, ...")
-    classifications = serializers.JSONField(help_text="Global classifications, each with schema_id, options, ...")
+    tools = ToolsField()
+    classifications = ClassificationsField()
 
 
 class VersionOutputSerializer(serializers.Serializer):
@@ -39,8 +84,8 @@ class VersionOutputSerializer(serializers.Serializer):
     created_by = inline_serializer(
         "OntologyVersionAuthor", {"id": serializers.UUIDField(), "username": serializers.CharField()}, allow_null=True
     )
-    tools = serializers.JSONField()
-    classifications = serializers.JSONField()
+    tools = ToolsField()
+    classifications = ClassificationsField()
 
 
 def ontology_body(ontology: Ontology, tree: dict[str, Any], number: int) -> dict[str, Any]:
@@ -96,8 +141,8 @@ def _bool_param(request: Request, name: str) -> bool | None:
 class TreeInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
-    tools = serializers.ListField(child=serializers.JSONField(), required=False, default=list)
-    classifications = serializers.ListField(child=serializers.JSONField(), required=False, default=list)
+    tools = ToolsField(required=False, default=list)  # type: ignore[arg-type]
+    classifications = ClassificationsField(required=False, default=list)  # type: ignore[arg-type]
 
 
 class OntologyPagination(CursorPagination):
@@ -105,8 +150,6 @@ class OntologyPagination(CursorPagination):
 
 
 class OntologyListCreateApi(APIView):
-    InputSerializer = TreeInputSerializer
-
     @extend_schema(
         parameters=[OpenApiParameter("archived", OpenApiTypes.BOOL, description="Only (un)archived ontologies.")],
         responses=OntologyOutputSerializer(many=True),
@@ -130,15 +173,18 @@ class OntologyListCreateApi(APIView):
         return Response(ontology_body(ontology, version.tree, version.number), status=status.HTTP_201_CREATED)
 
 
+class OntologyUpdateInputSerializer(TreeInputSerializer):
+    # Echoed back from a GET: `version` (if given) must still be current; `archived` (un)archives.
+    version = serializers.IntegerField(required=False, min_value=1)
+    archived = serializers.BooleanField(required=False)
+    id = serializers.UUIDField(required=False)
+    cloned_from = serializers.UUIDField(required=False, allow_null=True)
+    created_at = serializers.DateTimeField(required=False)
+    updated_at = serializers.DateTimeField(required=False)
+
+
 class OntologyDetailApi(APIView):
-    class InputSerializer(TreeInputSerializer):
-        # Echoed back from a GET: `version` (if given) must still be current; `archived` (un)archives.
-        version = serializers.IntegerField(required=False, min_value=1)
-        archived = serializers.BooleanField(required=False)
-        id = serializers.UUIDField(required=False)
-        cloned_from = serializers.UUIDField(required=False, allow_null=True)
-        created_at = serializers.DateTimeField(required=False)
-        updated_at = serializers.DateTimeField(required=False)
+    InputSerializer = OntologyUpdateInputSerializer
 
     @extend_schema(
         parameters=[OpenApiParameter("version", OpenApiTypes.INT, description="A past version (default: current).")],
@@ -221,9 +267,12 @@ class OntologyDiffApi(APIView):
         return Response(diff)
 
 
+class OntologyCloneInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+
+
 class OntologyCloneApi(APIView):
-    class InputSerializer(StrictSerializer):
-        name = serializers.CharField(max_length=200)
+    InputSerializer = OntologyCloneInputSerializer
 
     @extend_schema(request=InputSerializer, responses={201: OntologyOutputSerializer})
     def post(self, request: Request, ontology_id: str) -> Response:
@@ -250,6 +299,37 @@ class OntologyArchiveApi(APIView):
 
 class OntologyUnarchiveApi(OntologyArchiveApi):
     archived = False
+
+
+class FeatureOutputSerializer(serializers.Serializer):
+    schema_id = serializers.UUIDField()
+    kind = serializers.CharField(help_text="tool, classification or option")
+    subtype = serializers.CharField(help_text="The tool kind or classification type; empty for options.")
+    name = serializers.CharField()
+    ontologies = inline_serializer(
+        "FeatureOntology",
+        {
+            "id": serializers.UUIDField(),
+            "name": serializers.CharField(),
+            "versions": serializers.ListField(child=serializers.IntegerField()),
+            "current": serializers.BooleanField(help_text="In the ontology's current version."),
+        },
+        many=True,
+    )
+
+
+class FeatureDetailApi(APIView):
+    @extend_schema(responses=FeatureOutputSerializer)
+    def get(self, request: Request, schema_id: str) -> Response:
+        feature = access_feature(request.user, schema_id)  # type: ignore[arg-type]
+        body = {
+            "schema_id": feature.schema_id,
+            "kind": feature.kind,
+            "subtype": feature.subtype,
+            "name": feature.name,
+            "ontologies": selectors.feature_usage_in_ontologies(feature=feature),
+        }
+        return Response(FeatureOutputSerializer(body).data)
 
 
 class FeatureAnnotationListApi(APIView):

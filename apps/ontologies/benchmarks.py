@@ -44,13 +44,16 @@ def ontology_validate(params: dict[str, Any]) -> dict[str, Any]:
         }
         for i in range(size)
     ]
-    # Best and median of a few runs: the machine may be shared, and the best run is the code's own speed.
+    # Best and median of a few runs (wall clock), and the best CPU time: on a shared machine the wall clock includes
+    # time spent waiting for a core.
     repeat = max(1, int(params.get("repeat") or 3))
     timings = []
+    cpu_timings = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         normalized, problems = validate_annotations(compiled, annotations, image_size=(1920, 1080))
         timings.append(time.perf_counter() - started)
+        cpu_timings.append(time.process_time() - cpu_started)
     timings.sort()
     seconds = timings[0]
     return {
@@ -59,6 +62,7 @@ def ontology_validate(params: dict[str, Any]) -> dict[str, Any]:
         "repeat": repeat,
         "seconds": round(seconds, 4),
         "seconds_median": round(timings[len(timings) // 2], 4),
+        "cpu_seconds": round(min(cpu_timings), 4),  # this process's CPU time: fair on a busy machine
         "per_second": round(size / seconds) if seconds else None,
         "compile_seconds": round(compile_seconds, 6),
         "valid": sum(1 for n in normalized if n is not None),

@@ -2,6 +2,8 @@
 
 - A *usage counter* answers "how many labels use each of these features of this ontology?" The labeling app
   registers one; `ontology_update` refuses (409) to remove a feature whose count is above zero. Default: 0.
+- A *version user lister* names the projects pinned to each ontology version (admin "projects using" columns).
+  Default: none.
 - An *annotation source* lists the annotations of one feature across every project a user may see, for
   `GET /api/v1/features/{schema_id}/annotations`. Without one the endpoint returns an empty page.
 """
@@ -33,7 +35,11 @@ FeatureUsageCounter = Callable[..., Mapping[str, int]]
 # (*, actor, feature) -> FeatureAnnotations
 FeatureAnnotationSource = Callable[..., FeatureAnnotations]
 
+# (*, version_ids) -> {str(version_id): [project name, ...]}
+VersionUserLister = Callable[..., Mapping[str, Sequence[str]]]
+
 _usage_counters: list[FeatureUsageCounter] = []
+_version_listers: list[VersionUserLister] = []
 _annotation_sources: list[FeatureAnnotationSource] = []
 
 
@@ -58,6 +64,33 @@ def register_feature_annotation_source(func: FeatureAnnotationSource) -> Feature
 def unregister_feature_annotation_source(func: FeatureAnnotationSource) -> None:
     if func in _annotation_sources:
         _annotation_sources.remove(func)
+
+
+def register_version_user_lister(func: VersionUserLister) -> VersionUserLister:
+    if func not in _version_listers:
+        _version_listers.append(func)
+    return func
+
+
+def unregister_version_user_lister(func: VersionUserLister) -> None:
+    if func in _version_listers:
+        _version_listers.remove(func)
+
+
+def has_version_listers() -> bool:
+    return bool(_version_listers)
+
+
+def projects_using_versions(version_ids: Iterable[Any]) -> dict[str, list[str]]:
+    """Project names pinned to each version id (only versions some project uses appear)."""
+    ids = [str(v) for v in version_ids]
+    result: dict[str, list[str]] = {}
+    if not ids:
+        return result
+    for lister in list(_version_listers):
+        for version_id, names in lister(version_ids=ids).items():
+            result.setdefault(str(version_id), []).extend(names)
+    return result
 
 
 def feature_usage_counts(*, ontology: Ontology, schema_ids: Iterable[str]) -> dict[str, int]:

@@ -11,7 +11,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from apps.accounts.models import User
 from apps.core.errors import NotFound, ValidationFailed
 from apps.ontologies.domain.tree import diff_trees
-from apps.ontologies.domain.validation import CompiledOntology, compile_ontology
+from apps.ontologies.domain.validation import CompiledOntology, compile_ontology, validate_annotations
 from apps.ontologies.models import Feature, Ontology, OntologyVersion
 from apps.ontologies.registry import FeatureAnnotations, feature_annotations_for
 
@@ -74,9 +74,44 @@ def compiled_version(version: OntologyVersion) -> CompiledOntology:
     return compiled
 
 
+def annotations_validate(
+    *,
+    version: OntologyVersion,
+    annotations: Any,
+    image_size: tuple[float, float] | None = None,
+    text_length: int | None = None,
+    complete: bool = False,
+    allow_archived: bool = False,
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """The one validator, against a stored version: `(normalized, errors)` (see `domain.validation`)."""
+    return validate_annotations(
+        compiled_version(version),
+        annotations,
+        image_size=image_size,
+        text_length=text_length,
+        complete=complete,
+        allow_archived=allow_archived,
+    )
+
+
 def feature_annotations(*, actor: User, feature: Feature) -> FeatureAnnotations | None:
     """Annotations of a feature across the projects the actor may see; None until the labeling app plugs in."""
     return feature_annotations_for(actor=actor, feature=feature)
+
+
+def feature_usage_in_ontologies(*, feature: Feature) -> list[dict[str, Any]]:
+    """The ontologies whose versions contain the feature, with those version numbers (one query)."""
+    rows = (
+        OntologyVersion.objects.filter(features=feature)
+        .order_by("ontology__created_at", "ontology_id", "number")
+        .values_list("ontology_id", "ontology__name", "ontology__current_version", "number")
+    )
+    result: dict[Any, dict[str, Any]] = {}
+    for ontology_id, name, current, number in rows:
+        entry = result.setdefault(ontology_id, {"id": ontology_id, "name": name, "versions": [], "current": False})
+        entry["versions"].append(number)
+        entry["current"] = entry["current"] or number == current
+    return list(result.values())
 
 
 def features_of_organization(*, actor: User) -> QuerySet[Feature]:

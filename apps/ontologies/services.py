@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import Organization, User
 from apps.core.audit import audit_record
@@ -17,7 +18,7 @@ from apps.ontologies.registry import feature_usage_counts
 
 
 def _clean_name(name: Any, *, field: str = "name") -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX_LENGTH:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX_LENGTH or "\x00" in name:
         raise ValidationFailed(
             "Invalid ontology.", details={field: [f"A name of 1 to {NAME_MAX_LENGTH} characters is required."]}
         )
@@ -27,7 +28,7 @@ def _clean_name(name: Any, *, field: str = "name") -> str:
 def _clean_description(description: Any) -> str:
     if description is None:
         return ""
-    if not isinstance(description, str) or len(description) > DESCRIPTION_MAX_LENGTH:
+    if not isinstance(description, str) or len(description) > DESCRIPTION_MAX_LENGTH or "\x00" in description:
         raise ValidationFailed(
             "Invalid ontology.",
             details={"description": [f"A text of at most {DESCRIPTION_MAX_LENGTH} characters."]},
@@ -102,6 +103,7 @@ def _assign_schema_ids(*, organization: Organization, tree: Tree, previous: Tree
             claimed.add(schema_id)
         elif (feature := known[schema_id]).name != node.name:
             feature.name = node.name
+            feature.updated_at = timezone.now()  # bulk_update does not apply auto_now
             renamed.append(feature)
     Feature.objects.bulk_create(new_features)
     if renamed:

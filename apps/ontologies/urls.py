@@ -10,6 +10,7 @@ urlpatterns = [
     path("ontologies/<str:ontology_id>/clone", apis.OntologyCloneApi.as_view(), name="api-ontology-clone"),
     path("ontologies/<str:ontology_id>/archive", apis.OntologyArchiveApi.as_view(), name="api-ontology-archive"),
     path("ontologies/<str:ontology_id>/unarchive", apis.OntologyUnarchiveApi.as_view(), name="api-ontology-unarchive"),
+    path("features/<str:schema_id>", apis.FeatureDetailApi.as_view(), name="api-feature-detail"),
     path(
         "features/<str:schema_id>/annotations",
         apis.FeatureAnnotationListApi.as_view(),

@@ -285,3 +285,13 @@ def test_large_broken_body_fails_the_job_without_writes(
     assert job["status"] == "failed"
     assert "incomplete" in job["error"] or "Malformed" in job["error"]
     assert DataRow.objects.count() == 0
+
+
+def test_mixed_new_and_existing_rows_in_one_batch(manager_client, dataset, post_rows, settings):
+    """A batch with existing keys leaves the fast COPY path for the upsert, and all-new batches return to it."""
+    settings.TDP_IMPORT_BATCH_SIZE = 2
+    post_rows(manager_client, dataset, ndjson([row("a", width=1)]))
+    response = post_rows(manager_client, dataset, ndjson([row("a", width=2), row("b"), row("c"), row("d")]))
+    assert response.json() == {"created": 3, "updated": 1, "failed": 0, "errors": [], "errors_truncated": False}
+    assert DataRow.objects.get(global_key="a").width == 2
+    assert DataRow.objects.count() == 4

@@ -142,10 +142,12 @@ INVALID: list[tuple[str, Any, dict[str, Any], str, str]] = [
     ),
     ("checklist not a list", {"name": "tags", "answer": {"name": "night"}}, {}, "annotations[0].answer", "list"),
     ("text too long", {"name": "caption", "answer": "x" * 10_001}, {}, "annotations[0].answer", "too long"),
+    ("text with NUL", {"name": "caption", "answer": "a\x00b"}, {}, "annotations[0].answer", "NUL"),
     ("text not a string", {"name": "caption", "answer": 5}, {}, "annotations[0].answer", "string"),
     ("NaN width", box(width=math.nan), {}, "annotations[0].bbox.width", "finite"),
     ("Inf top", box(top=math.inf), {}, "annotations[0].bbox.top", "finite"),
     ("negative height", box(height=-5), {}, "annotations[0].bbox.height", "positive"),
+    ("integer too large for a float", box(width=10**400), {}, "annotations[0].bbox.width", "finite"),
     ("zero width", box(width=0), {}, "annotations[0].bbox.width", "positive"),
     ("negative left", box(left=-1), {}, "annotations[0].bbox.left", "outside"),
     ("string coordinate", box(top="10"), {}, "annotations[0].bbox.top", "number"),
@@ -371,9 +373,69 @@ annotation_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(annotation_strategy, max_size=6), st.sampled_from([None, (200.0, 150.0)]))
-def test_fast_path_and_full_validator_agree(annotations, image_size):
-    fast = validate_annotations(COMPILED, copy.deepcopy(annotations), image_size=image_size)
-    full = validate_annotations(COMPILED, copy.deepcopy(annotations), image_size=image_size, fast=False)
+def _archive_police(tree):
+    tree["tools"][0]["classifications"][0]["options"][0]["archived"] = True
+
+
+def _require_lights(tree):
+    tree["tools"][0]["classifications"][0]["options"][1]["classifications"][0]["required"] = True
+
+
+def _optional_kind(tree):
+    tree["tools"][0]["classifications"][0]["required"] = False
+
+
+def _archive_vehicle(tree):
+    tree["tools"][0]["archived"] = True
+
+
+VARIANTS = [COMPILED] + [
+    compiled_vehicles(m)[0] for m in (_archive_police, _require_lights, _optional_kind, _archive_vehicle)
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(annotation_strategy, max_size=6),
+    st.sampled_from([None, (200.0, 150.0)]),
+    st.sampled_from(range(len(VARIANTS))),
+)
+def test_fast_path_and_full_validator_agree(annotations, image_size, variant):
+    compiled = VARIANTS[variant]
+    fast = validate_annotations(compiled, copy.deepcopy(annotations), image_size=image_size)
+    full = validate_annotations(compiled, copy.deepcopy(annotations), image_size=image_size, fast=False)
     assert fast == full
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=10,
+)
+keys = st.sampled_from(
+    ["name", "schema_id", "bbox", "polygon", "line", "point", "location", "classifications", "answer", "confidence"]
+)
+names_or_ids = st.sampled_from(
+    ["vehicle", "roof", "lane", "wheel", "person", "weather", "tags", "caption", "kind", "lights_on", "police", "x"]
+    + [schema_id_of(TREE, p) for p in ("vehicle", "weather", "vehicle / kind", "vehicle / kind / ambulance")]
+)
+fuzzed_annotation = st.dictionaries(
+    keys,
+    st.one_of(
+        json_values, names_or_ids, st.lists(st.dictionaries(keys, json_values | names_or_ids, max_size=3), max_size=2)
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(fuzzed_annotation, json_values), max_size=5), st.sampled_from([None, (50.0, 50.0)]))
+def test_the_validator_never_raises_on_arbitrary_json(annotations, image_size):
+    for fast in (True, False):
+        normalized, errors = validate_annotations(
+            COMPILED, annotations, image_size=image_size, text_length=10, fast=fast
+        )
+        assert len(normalized) == len(annotations)
+        bad = {e["index"] for e in errors}
+        assert all((n is None) == (i in bad) for i, n in enumerate(normalized))
+        assert all(isinstance(e["path"], str) and isinstance(e["message"], str) for e in errors)

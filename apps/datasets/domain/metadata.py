@@ -158,6 +158,18 @@ def coerce_metadata(raw: Any, specs: dict[str, FieldSpec], *, from_text: bool = 
         spec = specs.get(name)
         if spec is None:
             raise MetadataError(f"unknown metadata field {str(name)[:100]!r} (create it with POST /metadata_fields)")
+        # Fast paths for the common cases (this runs for every value of every imported row).
+        kind = spec.kind
+        value_type = type(value)
+        if kind == STRING:
+            if value_type is str and len(value) <= MAX_STRING_CHARS and value.isascii() and "\x00" not in value:
+                out[name] = value
+                continue
+        elif kind == NUMBER and (
+            (value_type is float and math.isfinite(value)) or (value_type is int and -(2**63) <= value <= 2**63)
+        ):
+            out[name] = value
+            continue
         out[name] = coerce_value(spec, value, from_text=from_text)
     return out
 

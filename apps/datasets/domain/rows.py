@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,14 @@ ROW_FIELDS = frozenset(
     {"global_key", "row_data", "media_type", "external_id", "metadata", "attachments", "width", "height"}
 )
 URL_PREFIXES = ("http://", "https://", "s3://", "upload://")
+
+
+_has_space = re.compile(r"\s").search
+
+
+def _plain(text: str) -> bool:
+    """ASCII without NUL: storable as is (the fast path; anything else goes through `check_text`)."""
+    return text.isascii() and "\x00" not in text
 
 
 class RowError(ValueError):
@@ -78,7 +87,7 @@ def check_reference(row_data: str, upload_prefix: str) -> None:
     elif row_data.startswith("upload://"):
         if not row_data.startswith(upload_prefix) or ".." in row_data:
             raise RowError("row_data upload:// references must name a file uploaded to this organization")
-    elif len(row_data) > MAX_URL_CHARS or any(c.isspace() for c in row_data):
+    elif len(row_data) > MAX_URL_CHARS or _has_space(row_data):
         raise RowError("row_data is not a valid URL")
 
 
@@ -115,14 +124,18 @@ def clean_row(
     """Validate one row. `from_text`: values come from CSV cells (numbers as strings, empty = absent)."""
     if not isinstance(raw, dict):
         raise RowError("each row must be a JSON object")
-    unknown = raw.keys() - ROW_FIELDS
-    if unknown:
+    if not ROW_FIELDS.issuperset(raw):
+        unknown = raw.keys() - ROW_FIELDS
         raise RowError(f"unknown field(s): {', '.join(sorted(str(k)[:50] for k in unknown))}")
-    global_key = _text(raw, "global_key", MAX_KEY_CHARS, required=True)
+    global_key = raw.get("global_key")
+    if not (type(global_key) is str and 0 < len(global_key) <= MAX_KEY_CHARS and _plain(global_key)):
+        global_key = _text(raw, "global_key", MAX_KEY_CHARS, required=True)
     media_type = raw.get("media_type") or "image"
     if media_type not in MEDIA_TYPES:
         raise RowError("media_type must be image or text")
-    row_data = _text(raw, "row_data", MAX_INLINE_TEXT_CHARS, required=True)
+    row_data = raw.get("row_data")
+    if not (type(row_data) is str and 0 < len(row_data) <= MAX_URL_CHARS and _plain(row_data)):
+        row_data = _text(raw, "row_data", MAX_INLINE_TEXT_CHARS, required=True)
     if row_data.startswith(URL_PREFIXES):
         check_reference(row_data, upload_prefix)
     elif media_type == "image":
@@ -135,13 +148,13 @@ def clean_row(
     return CleanRow(
         index=index,
         global_key=global_key,
-        external_id=_text(raw, "external_id", MAX_KEY_CHARS),
+        external_id=_text(raw, "external_id", MAX_KEY_CHARS) if "external_id" in raw else "",
         row_data=row_data,
         media_type=media_type,
-        width=_dimension(raw, "width", from_text),
-        height=_dimension(raw, "height", from_text),
+        width=_dimension(raw, "width", from_text) if "width" in raw else None,
+        height=_dimension(raw, "height", from_text) if "height" in raw else None,
         metadata=metadata,
-        attachments=_attachments(raw.get("attachments"), from_text),
+        attachments=_attachments(raw["attachments"], from_text) if "attachments" in raw else [],
     )
 
 

@@ -79,6 +79,8 @@ class _Normalizer:
         value = value.strip()
         if len(value) > NAME_MAX_LENGTH:
             self.error(f"{path}.{key}", f"At most {NAME_MAX_LENGTH} characters.")
+        if "\x00" in value:
+            self.error(f"{path}.{key}", "Must not contain NUL characters.")
         return value
 
     def _text(self, node: dict[str, Any], key: str, path: str) -> str:
@@ -90,6 +92,8 @@ class _Normalizer:
             return ""
         if len(value) > DESCRIPTION_MAX_LENGTH:
             self.error(f"{path}.{key}", f"At most {DESCRIPTION_MAX_LENGTH} characters.")
+        if "\x00" in value:
+            self.error(f"{path}.{key}", "Must not contain NUL characters.")
         return value
 
     def _bool(self, node: dict[str, Any], key: str, path: str) -> bool:

@@ -182,6 +182,10 @@ def _is_number(value: Any) -> bool:
     return type(value) in _NUMBER_TYPES
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
 def _fmt(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -331,6 +335,9 @@ class _Validator:
         if len(raw) > feature.max_length:
             self.fail(index, path, f"Text is too long: {len(raw)} characters, at most {feature.max_length}.")
             return None
+        if "\x00" in raw:
+            self.fail(index, path, "Text must not contain NUL characters.")
+            return None
         if feature.required and not raw.strip():
             self.fail(index, path, f"Required text {feature.name!r} is empty.")
             return None
@@ -403,7 +410,7 @@ class _Validator:
             if not _is_number(value):
                 self.fail(index, f"{path}.{key}", "Must be a number.")
                 return None
-            if not math.isfinite(value):
+            if type(value) is float and not math.isfinite(value):
                 self.fail(index, f"{path}.{key}", "Must be a finite number (not NaN or Infinity).")
                 return None
             if value < 0:
@@ -516,7 +523,33 @@ class _Validator:
                             and type(height) in number
                             and type(width) in number
                         ):
-                            children = fast_scope(tool.scope, nested)
+                            children = None
+                            if type(nested) is list and len(nested) == 1:
+                                # The most common shape of all: one radio answered with one plain option.
+                                item = nested[0]
+                                if type(item) is dict and len(item) == 2:
+                                    cname = item.get("name")
+                                    answer = item.get("answer")
+                                    if type(cname) is str and type(answer) is dict and len(answer) == 1:
+                                        feature = tool.scope.by_name.get(cname)
+                                        required = tool.scope.required
+                                        if (
+                                            feature is not None
+                                            and feature.fast
+                                            and (not required or (len(required) == 1 and required[0] is feature))
+                                        ):
+                                            value = answer.get("name")
+                                            option = feature.options_by_value.get(value) if type(value) is str else None
+                                            if option is not None and not option.archived and not option.scope.required:
+                                                children = [
+                                                    {
+                                                        "schema_id": feature.schema_id,
+                                                        "name": cname,
+                                                        "answer": {"schema_id": option.schema_id, "name": value},
+                                                    }
+                                                ]
+                            if children is None:
+                                children = fast_scope(tool.scope, nested)
                             if children is not None:
                                 box_index(i)
                                 box_values((top, left, height, width))
@@ -636,7 +669,9 @@ class _Validator:
         if not raw.keys() <= _CLASSIFICATION_KEYS:
             geometry = [k for k in _GEOMETRY_TOOL if k in raw]
             name = raw.get("name", raw.get("schema_id"))
-            if geometry and (raw.get("name") in self.c.top.by_name or raw.get("schema_id") in self.c.top.by_id):
+            by_name = _str_or_none(raw.get("name")) in self.c.top.by_name
+            by_id = _str_or_none(raw.get("schema_id")) in self.c.top.by_id
+            if geometry and (by_name or by_id):
                 self.fail(index, f"{path}.{geometry[0]}", f"{name!r} is a classification: it takes no geometry.")
             elif geometry:
                 self.fail(index, path, f"Unknown tool {_fmt(name)}.")
@@ -672,7 +707,10 @@ class _Validator:
     def check_boxes(self) -> None:
         if not self.box_values:
             return
-        boxes = np.array(self.box_values, dtype=np.float64)
+        try:
+            boxes = np.array(self.box_values, dtype=np.float64)
+        except OverflowError:  # an integer too large for a float: treat it as infinite
+            boxes = np.array([[_as_float(v) for v in row] for row in self.box_values], dtype=np.float64)
         finite = np.isfinite(boxes)
         bad_rows: np.ndarray[Any, Any] = np.asarray(~finite.all(axis=1))
         with np.errstate(invalid="ignore"):
@@ -720,6 +758,13 @@ class _Validator:
         for k in np.flatnonzero(~valid).tolist():
             index, path, points = self.polygons[k]
             self.fail(index, path, f"The polygon is not valid: {_polygon_reason(points)}.")
+
+
+def _as_float(value: float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def _polygon_valid(points: list[tuple[float, float]]) -> bool:

@@ -1,0 +1,201 @@
+"""`python manage.py benchmark import [--size N] [--option workers=2]`.
+
+Imports N data rows x 3 metadata fields as NDJSON over HTTP into a running multi-worker gunicorn server (started
+here on a free loopback port, with this process's DATABASE_URL), then re-imports the same rows (all updates).
+Reports rows/s for both and the peak RSS growth of the server's workers (VmHWM - VmRSS before the import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from apps.core.benchmarks import benchmark
+
+TARGET_FIRST_ROWS_PER_S = 20_000
+TARGET_REIMPORT_ROWS_PER_S = 10_000
+TARGET_RSS_GROWTH_MB = 150
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(x) for x in text]
+    return found
+
+
+def _request(url: str, *, token: str, body: bytes | None = None, content_type: str = "") -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")  # noqa: S310
+    request.add_header("Authorization", f"Token {token}")
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310 - our own loopback server
+        return response.status, json.loads(response.read() or b"null")
+
+
+def _body(size: int, run: str) -> bytes:
+    lines = []
+    for i in range(size):
+        row = {
+            "global_key": f"bench-{run}-{i:07d}",
+            "row_data": f"https://images.example.com/{run}/{i:07d}.jpg",
+            "media_type": "image",
+            "metadata": {
+                "camera": f"cam-{i % 16}",
+                "score": (i % 1000) / 1000,
+                "captured_at": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+            },
+        }
+        lines.append(json.dumps(row))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _setup(run: str) -> tuple[Any, str, str]:
+    from apps.accounts import services as account_services
+    from apps.datasets import services
+
+    created = account_services.organization_create(
+        name=f"benchmark-{run}",
+        admin={"username": f"bench-{run}", "password": f"Bench-{uuid.uuid4().hex}"},
+        actor=None,
+    )
+    admin = created.admin
+    token = account_services.api_token_create(user=admin, name="benchmark").key
+    services.metadata_field_create(actor=admin, name="camera", kind="string")
+    services.metadata_field_create(actor=admin, name="score", kind="number")
+    services.metadata_field_create(actor=admin, name="captured_at", kind="datetime")
+    dataset = services.dataset_create(actor=admin, name="benchmark")
+    return created.organization, token, str(dataset.pk)
+
+
+def _cleanup(organization: Any) -> None:
+    from apps.datasets.models import Attachment, DataRow
+
+    Attachment.objects.filter(data_row__organization=organization)._raw_delete(connection.alias)  # type: ignore[attr-defined]
+    DataRow.objects.filter(organization=organization)._raw_delete(connection.alias)  # type: ignore[attr-defined]
+    organization.delete()
+
+
+@benchmark("import")
+def import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
+    size = int(params.get("size") or 100_000)
+    workers = int(params.get("workers", 2))
+    run = uuid.uuid4().hex[:8]
+    organization, token, dataset_id = _setup(run)
+    body = _body(size, run)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "tdp.settings.dev"),
+        "DEBUG": "false",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+        "TDP_IMPORT_SYNC_MAX_BYTES": str(max(len(body) + 1, settings.TDP_IMPORT_SYNC_MAX_BYTES)),
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tdp.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "900",
+            "--log-level",
+            "warning",
+        ],
+        cwd=str(settings.BASE_DIR),
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2).read()  # noqa: S310
+                break
+            except urllib.error.HTTPError:  # 503 "degraded" (no task worker running) still means it is serving
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        for _ in range(workers * 4):  # warm every worker: imports, URL resolver, first DB connection
+            _request(f"{base}/api/v1/datasets/{dataset_id}/data_rows?page_size=1", token=token)
+        worker_pids = _children(server.pid)
+        baseline = {pid: _status_kb(pid, "VmRSS") for pid in worker_pids}
+        url = f"{base}/api/v1/datasets/{dataset_id}/data_rows"
+
+        started = time.perf_counter()
+        status, first = _request(url, token=token, body=body, content_type="application/x-ndjson")
+        first_seconds = time.perf_counter() - started
+        peak_first = max(_status_kb(pid, "VmHWM") - baseline[pid] for pid in worker_pids)
+
+        started = time.perf_counter()
+        status2, second = _request(url, token=token, body=body, content_type="application/x-ndjson")
+        second_seconds = time.perf_counter() - started
+        peak = max(_status_kb(pid, "VmHWM") - baseline[pid] for pid in worker_pids)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        _cleanup(organization)
+    first_rate = size / first_seconds
+    second_rate = size / second_seconds
+    growth_mb = peak / 1024
+    return {
+        "database": connection.vendor,
+        "rows": size,
+        "metadata_fields": 3,
+        "body_mb": round(len(body) / 1e6, 1),
+        "gunicorn_workers": workers,
+        "first_import": {"status": status, "created": first["created"], "failed": first["failed"]},
+        "reimport": {"status": status2, "updated": second["updated"], "failed": second["failed"]},
+        "first_import_seconds": round(first_seconds, 2),
+        "first_import_rows_per_s": round(first_rate),
+        "reimport_seconds": round(second_seconds, 2),
+        "reimport_rows_per_s": round(second_rate),
+        "peak_rss_growth_mb": round(growth_mb, 1),
+        "peak_rss_growth_after_first_import_mb": round(peak_first / 1024, 1),
+        "targets": {
+            "first_import_rows_per_s": TARGET_FIRST_ROWS_PER_S,
+            "reimport_rows_per_s": TARGET_REIMPORT_ROWS_PER_S,
+            "peak_rss_growth_mb": TARGET_RSS_GROWTH_MB,
+        },
+        "passed": first["created"] == size
+        and second["updated"] == size
+        and first_rate >= TARGET_FIRST_ROWS_PER_S
+        and second_rate >= TARGET_REIMPORT_ROWS_PER_S
+        and growth_mb < TARGET_RSS_GROWTH_MB,
+    }
