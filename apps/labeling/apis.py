@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -128,7 +128,17 @@ class ProjectOntologyUpgradeApi(APIView):
         version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
         dry_run = serializers.BooleanField(default=False)
 
-    @extend_schema(request=InputSerializer, responses=serializers.JSONField())
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            "OntologyUpgradeOutput",
+            {
+                "applied": serializers.BooleanField(),
+                "ontology_version": serializers.IntegerField(),
+                "changes": serializers.DictField(),
+            },
+        ),
+    )
     def post(self, request: Request, project_id: str) -> Response:
         actor = _actor(request)
         project = access_project(actor, project_id, "manage")
@@ -180,6 +190,7 @@ class ProjectMembersApi(APIView):
 
 
 class ProjectMemberDetailApi(APIView):
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, project_id: str, user_id: str) -> Response:
         actor = _actor(request)
         project = access_project(actor, project_id, "manage")
@@ -211,7 +222,23 @@ class ProjectBatchesApi(APIView):
         page = paginator.paginate_queryset(project.batches.all(), request, view=self)
         return paginator.get_paginated_response(BatchOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: serializers.JSONField()})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: inline_serializer(
+                "BatchCreateOutput",
+                {
+                    "id": serializers.UUIDField(),
+                    "name": serializers.CharField(),
+                    "priority": serializers.IntegerField(),
+                    "created_at": serializers.DateTimeField(),
+                    "added": serializers.IntegerField(),
+                    "already_in_project": serializers.ListField(child=serializers.CharField()),
+                    "not_found": serializers.ListField(child=serializers.CharField()),
+                },
+            )
+        },
+    )
     def post(self, request: Request, project_id: str) -> Response:
         actor = _actor(request)
         project = access_project(actor, project_id, "manage")
@@ -235,8 +262,13 @@ class ProjectBatchesApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+OverviewSerializer = inline_serializer(
+    "ProjectOverview", {key: serializers.IntegerField() for key in (*selectors.OVERVIEW_KEYS, "open_issues")}
+)
+
+
 class ProjectOverviewApi(APIView):
-    @extend_schema(responses=serializers.JSONField())
+    @extend_schema(responses=OverviewSerializer)
     def get(self, request: Request, project_id: str) -> Response:
         project = access_project(_actor(request), project_id, "view")
         return Response(selectors.project_overview(project=project))
@@ -257,7 +289,23 @@ def claim_body(task: Task) -> dict[str, Any]:
 
 
 class QueueNextApi(APIView):
-    @extend_schema(request=None, responses={200: serializers.JSONField(), 204: None})
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "QueueClaim",
+                {
+                    "task": serializers.UUIDField(),
+                    "kind": serializers.ChoiceField(choices=["label", "consensus", "benchmark", "rework", "expert"]),
+                    "data_row": DataRowOutputSerializer(),
+                    "prelabels": serializers.ListField(child=serializers.DictField()),
+                    "previous_label": serializers.DictField(allow_null=True),
+                    "lease_expires_at": serializers.DateTimeField(),
+                },
+            ),
+            204: None,
+        },
+    )
     def post(self, request: Request, project_id: str) -> Response:
         actor = _actor(request)
         project = access_project(actor, project_id, "label")
@@ -317,7 +365,12 @@ class TaskSkipApi(APIView):
     class InputSerializer(StrictSerializer):
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=InputSerializer, responses=serializers.JSONField())
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            "TaskSkipOutput", {"task": serializers.UUIDField(), "state": serializers.CharField()}
+        ),
+    )
     def post(self, request: Request, task_id: str) -> Response:
         actor = _actor(request)
         task = access_task(actor, task_id, "label")

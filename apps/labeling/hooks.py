@@ -11,13 +11,15 @@ from django.db.models import Count
 def feature_usage(*, ontology: Any, schema_ids: Iterable[str]) -> Mapping[str, int]:
     """Current labels of projects on this ontology that use each feature."""
     from apps.labeling.models import Annotation
+    from apps.ontologies.registry import DISTINCT_LABELS_KEY
 
-    rows = (
-        Annotation.objects.filter(project__ontology=ontology, schema_id__in=list(schema_ids), label__is_current=True)
-        .values("schema_id")
-        .annotate(labels=Count("label", distinct=True))
+    using = Annotation.objects.filter(
+        project__ontology=ontology, schema_id__in=list(schema_ids), label__is_current=True
     )
-    return {str(row["schema_id"]): row["labels"] for row in rows}
+    rows = using.values("schema_id").annotate(labels=Count("label", distinct=True))
+    counts: dict[str, int] = {str(row["schema_id"]): row["labels"] for row in rows}
+    counts[DISTINCT_LABELS_KEY] = using.values("label").distinct().count()
+    return counts
 
 
 def feature_annotations(*, actor: Any, feature: Any) -> Any:
@@ -29,11 +31,28 @@ def feature_annotations(*, actor: Any, feature: Any) -> Any:
     )
 
 
+def projects_using_versions(*, version_ids: Iterable[Any]) -> Mapping[str, list[str]]:
+    """Names of the projects pinned to each ontology version (for the ontology admin)."""
+    from apps.labeling.models import Project
+
+    using: dict[str, list[str]] = {}
+    for version_id, name in Project.objects.filter(ontology_version_id__in=list(version_ids)).values_list(
+        "ontology_version_id", "name"
+    ):
+        using.setdefault(str(version_id), []).append(name)
+    return using
+
+
 def register() -> None:
     from apps.accounts.page_context import register_home_section
     from apps.labeling.views import my_projects_section
-    from apps.ontologies.registry import register_feature_annotation_source, register_feature_usage_counter
+    from apps.ontologies.registry import (
+        register_feature_annotation_source,
+        register_feature_usage_counter,
+        register_version_user_lister,
+    )
 
     register_feature_usage_counter(feature_usage)
     register_feature_annotation_source(feature_annotations)
+    register_version_user_lister(projects_using_versions)
     register_home_section(my_projects_section)

@@ -93,17 +93,31 @@ def projects_using_versions(version_ids: Iterable[Any]) -> dict[str, list[str]]:
     return result
 
 
-def feature_usage_counts(*, ontology: Ontology, schema_ids: Iterable[str]) -> dict[str, int]:
-    """Labels using each feature, summed over every registered counter (features with none are left out)."""
+# A counter may also report, under this key, how many distinct labels use any of the features (one label using three
+# removed features counts once); without it the per-feature counts are summed.
+DISTINCT_LABELS_KEY = "*"
+
+
+def feature_usage(*, ontology: Ontology, schema_ids: Iterable[str]) -> tuple[dict[str, int], int]:
+    """(labels using each feature, labels using any of them), over every registered counter."""
     ids = [str(s) for s in schema_ids]
     totals: dict[str, int] = {}
+    distinct = 0
     if not ids:
-        return totals
+        return totals, distinct
     for counter in list(_usage_counters):
-        for schema_id, count in counter(ontology=ontology, schema_ids=ids).items():
+        counts = dict(counter(ontology=ontology, schema_ids=ids))
+        reported = counts.pop(DISTINCT_LABELS_KEY, None)
+        for schema_id, count in counts.items():
             if count:
                 totals[str(schema_id)] = totals.get(str(schema_id), 0) + int(count)
-    return totals
+        distinct += int(reported) if reported is not None else sum(int(c) for c in counts.values())
+    return totals, distinct
+
+
+def feature_usage_counts(*, ontology: Ontology, schema_ids: Iterable[str]) -> dict[str, int]:
+    """Labels using each feature, summed over every registered counter (features with none are left out)."""
+    return feature_usage(ontology=ontology, schema_ids=schema_ids)[0]
 
 
 def feature_annotations_for(*, actor: User, feature: Feature) -> FeatureAnnotations | None:

@@ -14,7 +14,7 @@ from apps.core.errors import Conflict, ValidationFailed
 from apps.core.ids import uuid7
 from apps.ontologies.domain.tree import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Tree, diff_trees, normalize_tree, walk
 from apps.ontologies.models import Feature, Ontology, OntologyVersion
-from apps.ontologies.registry import feature_usage_counts
+from apps.ontologies.registry import feature_usage
 
 
 def _clean_name(name: Any, *, field: str = "name") -> str:
@@ -186,9 +186,8 @@ def ontology_update(
     kept = set(schema_ids)
     removed = {n.schema_id: n for n in walk(current.tree) if n.schema_id and n.schema_id not in kept}
     if removed:
-        in_use = feature_usage_counts(ontology=locked, schema_ids=list(removed))
+        in_use, total = feature_usage(ontology=locked, schema_ids=list(removed))
         if in_use:
-            total = sum(in_use.values())
             features = [
                 {"schema_id": sid, "name": removed[sid].name, "path": removed[sid].path, "labels": count}
                 for sid, count in sorted(in_use.items(), key=lambda item: removed[item[0]].path)
