@@ -61,7 +61,7 @@ def run_threads(targets: list[Callable[[], None]], log: Log) -> None:
             try:
                 barrier.wait(timeout=30)
                 target()
-            except Exception as exc:  # noqa: BLE001 - every failure is reported by the test
+            except Exception as exc:  # every failure is reported by the test
                 log.add("errors", f"{type(exc).__name__}: {exc}")
             finally:
                 connection.close()
@@ -253,7 +253,7 @@ def test_one_labeler_claiming_from_many_connections_at_once_holds_one_lease(
     for _round in range(5):
         got: list[str] = []
 
-        def claim() -> None:
+        def claim(got: list[str] = got) -> None:
             task = services.queue_claim(actor=user, project=project)
             assert task is not None
             with log.lock:
@@ -319,3 +319,41 @@ def test_leases_expiring_mid_run_late_submits_get_409_and_each_task_is_labeled_o
     for task_id, worker in rejected_by - owners:
         # The rejected labeler left no trace on that task; another labeler's label is the one stored.
         assert Label.objects.filter(task_id=task_id).exclude(labeler_id=worker).count() == 1
+
+
+def test_a_submit_does_not_lock_the_project_row(project, org_admin, make_rows, labelers):
+    """Submits of different tasks must not queue behind each other on the project (or data row): another
+    transaction holding FOR KEY SHARE on the project row (what every concurrent label insert takes) must not block a
+    submit. `select_for_update()` with `select_related` would lock the joined project row FOR UPDATE."""
+    queue_rows(project, org_admin, make_rows, 4, "lock")
+    (user,) = labelers(project, 1)
+    task = services.queue_claim(actor=user, project=project)
+    assert task is not None
+    holding = threading.Event()
+    release = threading.Event()
+    log = Log()
+
+    def hold_key_share() -> None:
+        from django.db import transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM labeling_project WHERE id = %s FOR KEY SHARE", [project.pk])
+            cursor.execute("SELECT 1 FROM datasets_datarow WHERE id = %s FOR KEY SHARE", [task.data_row_id])
+            holding.set()
+            release.wait(timeout=30)
+
+    def submit() -> None:
+        from django.db import transaction
+
+        assert holding.wait(timeout=30)
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '3s'")
+                label = services.label_submit(actor=user, task=task, annotations=good_label(), seconds_spent=1.0)
+            log.add("stored", (str(task.pk), str(user.pk), str(label.pk)))
+        finally:
+            release.set()
+
+    run_threads([hold_key_share, submit], log)
+    assert len(log.stored) == 1
