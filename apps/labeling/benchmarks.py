@@ -7,8 +7,9 @@ multi-worker server (`gunicorn tdp.wsgi -w 4`), and runs 8 concurrent HTTP label
 (a 201 whose label is not stored, or a finished task without its label).
 
 Options: `seconds` (60, timed), `warmup` (seconds before timing starts, default min(5, seconds/10), at least 1;
-checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes, 4), `keep` (1: keep
-the project for the next run of the same size; it is reset to "all queued" at the start of every run).
+checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes, 4), `probe` (50:
+claim + submit cycles timed through the services in-process after the HTTP run, without HTTP or concurrency), `keep`
+(1: keep the project for the next run of the same size; it is reset to "all queued" at the start of every run).
 """
 
 from __future__ import annotations
@@ -371,6 +372,28 @@ def count_lost(project: Project, logs: dict[str, LabelerLog]) -> dict[str, int]:
     return {"missing_201_labels": len(accepted) - stored, "done_without_label": done_without_label}
 
 
+def service_probe(project: Project, user: User, cycles: int) -> dict[str, Any]:
+    """The claim and submit services called in this process, one after another (no HTTP, no concurrency): the
+    database side of the latency, to set against the HTTP numbers."""
+    claim_ms: list[float] = []
+    submit_ms: list[float] = []
+    for _ in range(cycles):
+        started = time.perf_counter()
+        task = services.queue_claim(actor=user, project=project)
+        claim_ms.append((time.perf_counter() - started) * 1000)
+        if task is None:
+            break
+        started = time.perf_counter()
+        services.label_submit(actor=user, task=task, annotations=LABEL, seconds_spent=1.0)
+        submit_ms.append((time.perf_counter() - started) * 1000)
+    return {
+        "service_claim_ms_p50": percentile(claim_ms, 50),
+        "service_claim_ms_p95": percentile(claim_ms, 95),
+        "service_submit_ms_p50": percentile(submit_ms, 50),
+        "service_submit_ms_p95": percentile(submit_ms, 95),
+    }
+
+
 # --- the benchmark ------------------------------------------------------------------------------------------------
 
 
@@ -392,7 +415,9 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     keys = {str(u.pk): account_services.api_token_create(user=u, name="queue benchmark").key for u in users}
     connection.close()  # the server's workers and this process's checks use their own connections
     logs = {who: LabelerLog() for who in keys}
+    server_started = time.perf_counter()
     server = start_server(workers)
+    server_start_s = time.perf_counter() - server_started
     try:
         measure_from = time.monotonic() + warmup
         deadline = measure_from + seconds
@@ -413,6 +438,7 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     finally:
         server.stop()
 
+    service = service_probe(project, users[0], int(params.get("probe") or 50))
     duplicates = count_duplicates(project, logs)
     lost = count_lost(project, logs)
     ApiToken.objects.filter(user__in=users, name="queue benchmark", revoked_at__isnull=True).delete()
@@ -443,12 +469,14 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         "lost": sum(lost.values()),
         **duplicates,
         **lost,
+        **service,
         "rejected_409": sum(log.rejected for log in logs.values()),
         "queue_empty_204": sum(log.empty for log in logs.values()),
         "errors": sum(errors.values()),
         **{f"errors_{name}": n for name, n in sorted(errors.items())},
         "hung_labelers": hung,
         "setup_s": round(setup_seconds, 2),
+        "server_start_s": round(server_start_s, 2),
         "reused_project": reused,
         "goal_claim_ms_p95": 50,
     }

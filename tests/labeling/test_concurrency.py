@@ -6,6 +6,8 @@ end. Claims are logged with timestamps so a task handed to two workers shows up 
 
 from __future__ import annotations
 
+import io
+import json
 import random
 import threading
 import time
@@ -17,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
@@ -357,3 +360,28 @@ def test_a_submit_does_not_lock_the_project_row(project, org_admin, make_rows, l
 
     run_threads([hold_key_share, submit], log)
     assert len(log.stored) == 1
+
+
+def test_benchmark_queue_runs_end_to_end_at_a_tiny_size():
+    """`manage.py benchmark queue` at 200 rows for 3 s: a real gunicorn server on the test database, 8 HTTP
+    labelers; no duplicates, no lost labels, no errors. Wall time is reported, never asserted. Two server workers
+    instead of four: booting each one is most of this test's time on a small machine."""
+    out = io.StringIO()
+    options = ["--option", "seconds=3", "--option", "probe=5", "--option", "workers=2"]
+    call_command("benchmark", "queue", "--size", "200", *options, stdout=out)
+    result = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert result["benchmark"] == "queue" and result["rows"] == 200 and result["labelers"] == 8
+    assert result["duplicates"] == 0, result
+    assert result["lost"] == 0, result
+    assert result["errors"] == 0 and result["hung_labelers"] == 0, result
+    assert result["cycles_total"] > 0 and result["claim_ms_p95"] is not None, result
+    stored = Label.objects.filter(project__name="Queue benchmark 200").count()
+    assert stored == result["cycles_total"] + 5  # every 201 plus the in-process probe, nothing else
+
+
+def test_benchmark_queue_refuses_sqlite(monkeypatch):
+    from django.db import connections
+
+    monkeypatch.setattr(connections["default"], "vendor", "sqlite")
+    with pytest.raises(CommandError, match="PostgreSQL"):
+        call_command("benchmark", "queue", "--size", "10")
