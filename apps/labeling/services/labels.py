@@ -127,7 +127,9 @@ def _new_revision(
 def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: Any = None) -> Label:
     """Store the labeler's answer for a task they hold. A lease taken over by someone else is a 409."""
     seconds = _seconds(seconds_spent)
-    task = Task.objects.select_for_update().select_related("project", "data_row").get(pk=task.pk)
+    # Lock the task row only (`of=self`): without it the joined project and data row are locked FOR UPDATE too, and
+    # every submit of the project waits for the one before it (their label inserts need FOR KEY SHARE on the project).
+    task = Task.objects.select_for_update(of=("self",)).select_related("project", "data_row").get(pk=task.pk)
     if task.assignee_id != actor.pk or task.state != TaskState.IN_PROGRESS:
         raise Conflict(
             "This task is no longer leased to you (the lease expired and it was taken, or it was already submitted). "
@@ -168,7 +170,7 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
 def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: Any = None) -> Label:
     """The labeler corrects their label before review: a new revision; the old one stays in the history."""
     seconds = _seconds(seconds_spent)
-    task = Task.objects.select_for_update().select_related("project", "data_row").get(pk=label.task_id)
+    task = Task.objects.select_for_update(of=("self",)).select_related("project", "data_row").get(pk=label.task_id)
     label = Label.objects.get(pk=label.pk)
     if label.labeler_id != actor.pk:
         raise Conflict("Only the labeler may edit a label before review.", code="not_your_label")

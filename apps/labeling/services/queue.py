@@ -3,7 +3,8 @@
 Order: the caller's own live lease first, then rework sent back to the caller, then rework open to anyone, then new
 work by batch priority and age (expired leases count as new work). A labeler never gets a second slot of a data row
 they have labeled or hold. On PostgreSQL candidates are locked with `FOR UPDATE SKIP LOCKED`, so concurrent claims
-take different rows without waiting; on SQLite write transactions are serialized (IMMEDIATE).
+take different rows without waiting; on SQLite write transactions are serialized (IMMEDIATE). Claims of one labeler
+are serialized by a lock on their user row.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def claimable_tasks(project: Project, actor: User) -> list[QuerySet[Task]]:
 @transaction.atomic
 def queue_claim(*, actor: User, project: Project) -> Task | None:
     """Lease the next task to the actor (or return their live lease), or None when nothing is left for them."""
+    # One claim at a time per labeler: parallel claims of one user (several tabs, a retrying client) would otherwise
+    # each miss the other's uncommitted lease and take a second task, or a second slot of one consensus row. The row
+    # lock is FOR NO KEY UPDATE so it does not block label inserts referencing the user (FOR KEY SHARE).
+    User.objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list("pk", flat=True).first()
     now = timezone.now()
     own = (
         Task.objects.filter(project=project, assignee=actor, state=TaskState.IN_PROGRESS, lease_expires_at__gt=now)

@@ -1,0 +1,486 @@
+"""`python manage.py benchmark queue [--size N] [--option seconds=60]`: the labeling queue under HTTP load.
+
+Builds (or reuses, keyed by size) a project of N queued data rows on PostgreSQL with bulk inserts, starts a real
+multi-worker server (`gunicorn tdp.wsgi -w 4`), and runs 8 concurrent HTTP labelers doing claim + submit cycles for
+`seconds`. Prints cycles/s, claim and submit latency percentiles, and the two numbers that must be zero: duplicates
+(a task handed to two labelers while both leases were live, or more than one label stored for one task) and lost
+(a 201 whose label is not stored, or a finished task without its label).
+
+Options: `seconds` (60, timed), `warmup` (seconds before timing starts, default min(5, seconds/10), at least 1;
+checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes, 4), `probe` (50:
+claim + submit cycles timed through the services in-process after the HTTP run, without HTTP or concurrency), `keep`
+(1: keep the project for the next run of the same size; it is reset to "all queued" at the start of every run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef
+
+from apps.accounts import services as account_services
+from apps.accounts.models import ApiToken, Organization, User
+from apps.core.benchmarks import benchmark
+from apps.datasets.models import DataRow, Dataset
+from apps.labeling import services
+from apps.labeling.models import Annotation, Label, Project, Task, TaskState
+from apps.ontologies import services as ontology_services
+from apps.ontologies.demo import VEHICLES
+from apps.ontologies.models import Ontology
+from tdp.env import BASE_DIR
+
+ORG_NAME = "Queue benchmark"
+CHUNK = 5000
+LABEL = [
+    {
+        "name": "vehicle",
+        "bbox": {"top": 10, "left": 20, "height": 50, "width": 80},
+        "classifications": [
+            {
+                "name": "kind",
+                "answer": {"name": "ambulance", "classifications": [{"name": "lights_on", "answer": {"name": "yes"}}]},
+            }
+        ],
+    },
+    {"name": "weather", "answer": {"name": "sunny"}},
+]
+
+
+# --- setup --------------------------------------------------------------------------------------------------------
+
+
+def _organization() -> tuple[Organization, User]:
+    organization = Organization.objects.filter(name=ORG_NAME).first()
+    if organization is None:
+        created = account_services.organization_create(
+            name=ORG_NAME,
+            admin={"username": "queue-bench-admin", "password": secrets.token_urlsafe(24)},
+            actor=None,
+        )
+        return created.organization, created.admin
+    return organization, User.objects.get(username="queue-bench-admin")
+
+
+def _labelers(organization: Organization, count: int) -> list[User]:
+    users = []
+    for i in range(count):
+        username = f"queue-bench-labeler-{i}"
+        user = User.objects.filter(username=username).first() or account_services.user_create(
+            organization=organization, username=username, password=None, role="labeler"
+        )
+        users.append(user)
+    return users
+
+
+def _ontology(organization: Organization, admin: User) -> Ontology:
+    existing = Ontology.objects.filter(organization=organization, name="vehicles").first()
+    if existing is not None:
+        return existing
+    return ontology_services.ontology_create(
+        organization=organization,
+        name="vehicles",
+        tools=VEHICLES["tools"],
+        classifications=[{"name": "weather", "type": "radio", "options": [{"value": "sunny"}, {"value": "rain"}]}],
+        actor=admin,
+    )
+
+
+def _build_project(organization: Organization, admin: User, size: int) -> Project:
+    """A project with `size` queued rows: data rows by bulk insert in chunks, then one batch through the service."""
+    name = f"Queue benchmark {size}"
+    with transaction.atomic():
+        Project.objects.filter(organization=organization, name=name).delete()
+        Dataset.objects.filter(organization=organization, name=name).delete()
+    project = services.project_create(
+        actor=admin,
+        name=name,
+        ontology=_ontology(organization, admin),
+        instructions="Benchmark project.",
+        settings={"review": {"sample_rate": 0.0}},
+    )
+    dataset = Dataset.objects.create(organization=organization, name=name, created_by=admin)
+    row_ids: list[str] = []
+    for start in range(0, size, CHUNK):
+        rows = DataRow.objects.bulk_create(
+            DataRow(
+                organization=organization,
+                dataset=dataset,
+                global_key=f"qb{size}-{i}",
+                row_data=f"https://example.com/queue-bench/{size}/{i}.jpg",
+                width=640,
+                height=480,
+            )
+            for i in range(start, min(size, start + CHUNK))
+        )
+        row_ids.extend(str(r.pk) for r in rows)
+    services.batch_create(actor=admin, project=project, name="all", data_row_ids=row_ids, priority=3)
+    return project
+
+
+def _reset(project: Project) -> None:
+    """Everything back in the queue, no labels: each run starts from the same state."""
+    with transaction.atomic():
+        Annotation.objects.filter(project=project).delete()
+        Label.objects.filter(project=project).delete()
+        Task.objects.filter(project=project).exclude(state=TaskState.TO_LABEL).update(
+            state=TaskState.TO_LABEL,
+            assignee=None,
+            claimed_at=None,
+            lease_expires_at=None,
+            labeled_by=None,
+            done_at=None,
+            rework_user=None,
+            rework_open_at=None,
+            skip_reason="",
+        )
+
+
+def prepare(size: int, labeler_count: int) -> tuple[Project, list[User], float, bool]:
+    started = time.perf_counter()
+    organization, admin = _organization()
+    project = Project.objects.filter(organization=organization, name=f"Queue benchmark {size}").first()
+    reused = project is not None and Task.objects.filter(project=project).count() == size
+    if not reused:
+        project = _build_project(organization, admin, size)
+    assert project is not None
+    _reset(project)
+    users = _labelers(organization, labeler_count)
+    for user in users:
+        services.project_member_set(actor=admin, project=project, user=user, role="labeler")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE labeling_task; ANALYZE labeling_label")
+    return project, users, time.perf_counter() - started, reused
+
+
+# --- server -------------------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_url() -> str:
+    """The database this process uses (during tests: the test database), as a URL for the server's environment."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = db.get("HOST") or "localhost"
+    if host.startswith("/"):
+        host = quote(host, safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: str
+
+    def log_tail(self) -> str:
+        try:
+            with open(self.log_path, errors="replace") as handle:
+                return handle.read()[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        with contextlib.suppress(OSError):
+            os.unlink(self.log_path)
+
+
+def start_server(workers: int) -> Server:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tdp.settings.dev",
+        "DATABASE_URL": _database_url(),
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "THROTTLE_USER": "1000000/minute",
+        "THROTTLE_ANON": "1000000/minute",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tempfile.NamedTemporaryFile(prefix="queue-bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    command = [sys.executable, "-m", "gunicorn", "tdp.wsgi", "-w", str(workers), "--threads", "1"]
+    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    log.close()
+    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log.name)
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if process.poll() is not None:
+                raise CommandError(f"The benchmark server exited with {process.returncode}:\n{server.log_tail()}")
+            try:
+                # Any answer means Django is serving (503 only says no django-q2 worker runs, which is not needed).
+                requests.get(f"{server.base_url}/healthz", timeout=2)
+                break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise CommandError(f"The benchmark server did not answer /healthz within 60 s:\n{server.log_tail()}")
+            time.sleep(0.2)
+        # Warm every worker (imports, connection, compiled ontology) before timing anything.
+        for _ in range(workers * 3):
+            requests.get(f"{server.base_url}/healthz", timeout=5)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+# --- labelers -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LabelerLog:
+    claim_ms: list[float] = field(default_factory=list)
+    submit_ms: list[float] = field(default_factory=list)
+    claims: list[tuple[str, float, datetime]] = field(default_factory=list)  # (task, wall time, lease expiry)
+    stored: list[tuple[str, str, float]] = field(default_factory=list)  # (task, label id, wall time) of 201s
+    cycles: int = 0  # timed (after warm-up) claim + 201 submit cycles
+    rejected: int = 0
+    empty: int = 0
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def labeler_loop(
+    base_url: str, project_id: str, key: str, measure_from: float, deadline: float, log: LabelerLog
+) -> None:
+    """Claim + submit until the deadline. Cycles that start before `measure_from` (the warm-up: each server worker's
+    first requests import and compile) are checked for duplicates and losses like the others but not timed."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {key}"
+    claim_url = f"{base_url}/api/v1/projects/{project_id}/queue/next"
+    try:
+        while time.monotonic() < deadline:
+            try:
+                timed = time.monotonic() >= measure_from
+                started = time.perf_counter()
+                response = session.post(claim_url, timeout=60)
+                if timed:
+                    log.claim_ms.append((time.perf_counter() - started) * 1000)
+                if response.status_code == 204:
+                    log.empty += 1
+                    return
+                if response.status_code != 200:
+                    log.errors[f"claim_{response.status_code}"] += 1
+                    continue
+                body = response.json()
+                task_id = body["task"]
+                log.claims.append((task_id, time.time(), datetime.fromisoformat(body["lease_expires_at"])))
+                started = time.perf_counter()
+                submitted = session.post(
+                    f"{base_url}/api/v1/tasks/{task_id}/labels",
+                    json={"annotations": LABEL, "seconds_spent": 1.0},
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                    timeout=60,
+                )
+                if timed:
+                    log.submit_ms.append((time.perf_counter() - started) * 1000)
+                if submitted.status_code == 201:
+                    log.stored.append((task_id, submitted.json()["id"], time.time()))
+                    log.cycles += int(timed)
+                elif submitted.status_code == 409:
+                    log.rejected += 1
+                else:
+                    log.errors[f"submit_{submitted.status_code}"] += 1
+            except requests.RequestException as exc:
+                log.errors[type(exc).__name__] += 1
+    finally:
+        session.close()
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))
+    return round(ordered[index], 2)
+
+
+# --- checks -------------------------------------------------------------------------------------------------------
+
+
+def count_duplicates(project: Project, logs: dict[str, LabelerLog]) -> dict[str, int]:
+    """Tasks handed to two labelers while both leases were live (client view) and tasks with more than one stored
+    label or current label (database view)."""
+    claims: dict[str, list[tuple[float, str, datetime]]] = defaultdict(list)
+    done_at: dict[str, float] = {}
+    for who, log in logs.items():
+        for task_id, at, expires in log.claims:
+            claims[task_id].append((at, who, expires))
+        for task_id, _label, at in log.stored:
+            done_at.setdefault(task_id, at)
+    overlapping = 0
+    for task_id, seen in claims.items():
+        seen.sort()
+        for (_at1, who1, expires1), (at2, who2, _expires2) in itertools.pairwise(seen):
+            handed_again_after_done = task_id in done_at and at2 > done_at[task_id]
+            if (who1 != who2 and at2 < expires1.timestamp()) or handed_again_after_done:
+                overlapping += 1
+                break
+    labels = Label.objects.filter(project=project)
+    multi_label = labels.values("task").annotate(n=Count("id")).filter(n__gt=1).count()
+    multi_current = labels.filter(is_current=True).values("task").annotate(n=Count("id")).filter(n__gt=1).count()
+    # Consensus is off in this project: one label per data row.
+    multi_row = labels.values("data_row").annotate(n=Count("id")).filter(n__gt=1).count()
+    return {"overlapping_claims": overlapping, "multi_label_tasks": multi_label + multi_current + multi_row}
+
+
+def count_lost(project: Project, logs: dict[str, LabelerLog]) -> dict[str, int]:
+    accepted = {label_id for log in logs.values() for _task, label_id, _at in log.stored}
+    stored = 0
+    ids = sorted(accepted)
+    for start in range(0, len(ids), CHUNK):
+        stored += Label.objects.filter(project=project, pk__in=ids[start : start + CHUNK], is_current=True).count()
+    done_without_label = (
+        Task.objects.filter(project=project, state=TaskState.DONE)
+        .exclude(Exists(Label.objects.filter(task=OuterRef("pk"), is_current=True)))
+        .count()
+    )
+    return {"missing_201_labels": len(accepted) - stored, "done_without_label": done_without_label}
+
+
+def service_probe(project: Project, user: User, cycles: int) -> dict[str, Any]:
+    """The claim and submit services called in this process, one after another (no HTTP, no concurrency): the
+    database side of the latency, to set against the HTTP numbers."""
+    claim_ms: list[float] = []
+    submit_ms: list[float] = []
+    for _ in range(cycles):
+        started = time.perf_counter()
+        task = services.queue_claim(actor=user, project=project)
+        claim_ms.append((time.perf_counter() - started) * 1000)
+        if task is None:
+            break
+        started = time.perf_counter()
+        services.label_submit(actor=user, task=task, annotations=LABEL, seconds_spent=1.0)
+        submit_ms.append((time.perf_counter() - started) * 1000)
+    return {
+        "service_claim_ms_p50": percentile(claim_ms, 50),
+        "service_claim_ms_p95": percentile(claim_ms, 95),
+        "service_submit_ms_p50": percentile(submit_ms, 50),
+        "service_submit_ms_p95": percentile(submit_ms, 95),
+    }
+
+
+# --- the benchmark ------------------------------------------------------------------------------------------------
+
+
+@benchmark("queue")
+def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
+    if connection.vendor != "postgresql":
+        raise CommandError(
+            "The queue benchmark runs on PostgreSQL only (SKIP LOCKED claims, several server processes): set "
+            "DATABASE_URL=postgres://... (e.g. `source scripts/pg.sh; pg_start`). SQLite is not supported."
+        )
+    size = int(params.get("size") or 100_000)
+    seconds = float(params.get("seconds") or 60)
+    labeler_count = int(params.get("labelers") or 8)
+    workers = int(params.get("workers") or 4)
+    warmup = float(params.get("warmup") or min(5.0, max(1.0, seconds / 10)))
+    keep = str(params.get("keep", "1")) not in ("0", "false", "no")
+
+    project, users, setup_seconds, reused = prepare(size, labeler_count)
+    keys = {str(u.pk): account_services.api_token_create(user=u, name="queue benchmark").key for u in users}
+    connection.close()  # the server's workers and this process's checks use their own connections
+    logs = {who: LabelerLog() for who in keys}
+    server_started = time.perf_counter()
+    server = start_server(workers)
+    server_start_s = time.perf_counter() - server_started
+    try:
+        measure_from = time.monotonic() + warmup
+        deadline = measure_from + seconds
+        threads = [
+            threading.Thread(
+                target=labeler_loop,
+                args=(server.base_url, str(project.pk), key, measure_from, deadline, logs[who]),
+                daemon=True,
+            )
+            for who, key in keys.items()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=seconds + 120)
+        elapsed = time.monotonic() - measure_from
+        hung = sum(1 for t in threads if t.is_alive())
+    finally:
+        server.stop()
+
+    service = service_probe(project, users[0], int(params.get("probe") or 50))
+    duplicates = count_duplicates(project, logs)
+    lost = count_lost(project, logs)
+    ApiToken.objects.filter(user__in=users, name="queue benchmark", revoked_at__isnull=True).delete()
+    claim_ms = [ms for log in logs.values() for ms in log.claim_ms]
+    submit_ms = [ms for log in logs.values() for ms in log.submit_ms]
+    cycles = sum(log.cycles for log in logs.values())
+    errors: dict[str, int] = defaultdict(int)
+    for log in logs.values():
+        for name, n in log.errors.items():
+            errors[name] += n
+    result = {
+        "rows": size,
+        "labelers": labeler_count,
+        "server_workers": workers,
+        "seconds": seconds,
+        "warmup_s": warmup,
+        "elapsed_s": round(elapsed, 2),
+        "cycles_total": sum(len(log.stored) for log in logs.values()),
+        "cycles": cycles,
+        "cycles_per_s": round(cycles / elapsed, 2) if elapsed else None,
+        "claim_ms_p50": percentile(claim_ms, 50),
+        "claim_ms_p95": percentile(claim_ms, 95),
+        "claim_ms_p99": percentile(claim_ms, 99),
+        "submit_ms_p50": percentile(submit_ms, 50),
+        "submit_ms_p95": percentile(submit_ms, 95),
+        "submit_ms_p99": percentile(submit_ms, 99),
+        "duplicates": sum(duplicates.values()),
+        "lost": sum(lost.values()),
+        **duplicates,
+        **lost,
+        **service,
+        "rejected_409": sum(log.rejected for log in logs.values()),
+        "queue_empty_204": sum(log.empty for log in logs.values()),
+        "errors": sum(errors.values()),
+        **{f"errors_{name}": n for name, n in sorted(errors.items())},
+        "hung_labelers": hung,
+        "setup_s": round(setup_seconds, 2),
+        "server_start_s": round(server_start_s, 2),
+        "reused_project": reused,
+        "goal_claim_ms_p95": 50,
+    }
+    if not keep:
+        Project.objects.filter(pk=project.pk).delete()
+        Dataset.objects.filter(organization_id=project.organization_id, name=project.name).delete()
+    return result
