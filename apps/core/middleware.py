@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +18,8 @@ class RequestContext:
     ip: str | None
     user_agent: str
     request: HttpRequest | None = None
+    # Per-request memo (e.g. object permissions already read); dropped with the request.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("tdp_request_context", default=None)

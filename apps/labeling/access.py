@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from apps.accounts.access import require_org_perm
 from apps.accounts.models import Organization, User
 from apps.accounts.roles import MANAGE_PROJECTS, org_perm
-from apps.core.access import get_in_organization
+from apps.core.access import get_in_organization, has_perm, object_perms
 from apps.core.errors import NotFound, PermissionDenied, ValidationFailed
 from apps.core.ids import is_uuid
 from apps.labeling import roles
@@ -34,7 +34,7 @@ _ACTION_PERMS: dict[str, str] = {
 def is_project_manager_of_org(actor: User) -> bool:
     if actor.is_superuser:
         return True
-    return actor.organization is not None and actor.has_perm(org_perm(MANAGE_PROJECTS), actor.organization)
+    return actor.organization is not None and has_perm(actor, org_perm(MANAGE_PROJECTS), actor.organization)
 
 
 def require_project_creator(actor: User) -> Organization:
@@ -57,11 +57,11 @@ def projects_visible_to(actor: User) -> QuerySet[Project]:
 
 
 def can(actor: User, project: Project, action: ProjectAction) -> bool:
-    if action == "view":
-        return is_project_manager_of_org(actor) or project.members.filter(user=actor).exists()
     if is_project_manager_of_org(actor):
         return True
-    return actor.has_perm(roles.project_perm(_ACTION_PERMS[action]), project)
+    if action == "view":  # every project role grants at least one permission: members are those who have any
+        return bool(object_perms(actor, project))
+    return has_perm(actor, roles.project_perm(_ACTION_PERMS[action]), project)
 
 
 def access_project(actor: User, project_id: object, action: ProjectAction = "view") -> Project:
