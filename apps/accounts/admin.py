@@ -9,12 +9,12 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 
 from apps.accounts import services
 from apps.accounts.models import ApiToken, Organization, User
 from apps.accounts.roles import OrgRole
-from apps.core.admin_scoping import OrganizationScopedAdmin
+from apps.core.admin_scoping import OrganizationScopedAdmin, adopt_saved
 from apps.core.errors import ApplicationError
 from apps.core.middleware import current_user
 
@@ -68,33 +68,7 @@ class OrganizationAdmin(OrganizationScopedAdmin):
             },
             actor=request.user,  # type: ignore[arg-type]
         )
-        obj.pk = created.organization.pk
-        obj._state.adding = False
-        obj._state.db = "default"
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(
-            request, lambda: super(OrganizationAdmin, self).add_view(request, form_url, extra_context)
-        )
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(
-            request, lambda: super(OrganizationAdmin, self).change_view(request, object_id, form_url, extra_context)
-        )
-
-
-def _with_service_errors(request: HttpRequest, view: Any) -> Any:
-    """Show a service's validation/conflict error as an admin message instead of a 500."""
-    try:
-        return view()
-    except ApplicationError as exc:
-        detail = (
-            "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.details.items())
-            if isinstance(exc.details, dict)
-            else ""
-        )
-        messages.error(request, f"{exc.message} {detail}".strip())
-        return HttpResponseRedirect(request.get_full_path())
+        adopt_saved(obj, created.organization)
 
 
 class UserAddForm(forms.ModelForm):
@@ -177,17 +151,7 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
             role=form.cleaned_data.get("role") or OrgRole.LABELER,
             actor=actor,
         )
-        obj.pk = created.pk
-        obj._state.adding = False
-        obj._state.db = "default"
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(request, lambda: super(UserAdmin, self).add_view(request, form_url, extra_context))
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(
-            request, lambda: super(UserAdmin, self).change_view(request, object_id, form_url, extra_context)
-        )
+        adopt_saved(obj, created)
 
 
 @admin.register(ApiToken)

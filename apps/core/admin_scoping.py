@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+
+from apps.core.errors import ApplicationError
 
 
 def is_org_admin(request: HttpRequest) -> bool:
@@ -44,6 +47,17 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
             return True
         org_id = obj.pk if self.organization_path == "pk" else _follow(obj, self.organization_path)
         return str(org_id) == str(request.user.organization_id)  # type: ignore[union-attr]
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        return _service_errors_as_messages(
+            request, lambda: super(OrganizationScopedAdmin, self).add_view(request, form_url, extra_context)
+        )
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        return _service_errors_as_messages(
+            request,
+            lambda: super(OrganizationScopedAdmin, self).change_view(request, object_id, form_url, extra_context),
+        )
 
     def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
         """Another organization's object (or a missing one) is a plain 404, the same as in the API."""
@@ -105,3 +119,25 @@ def _follow(obj: models.Model, path: str) -> Any:
     for part in parents:
         obj = getattr(obj, part)
     return getattr(obj, f"{last}_id")
+
+
+def adopt_saved(obj: models.Model, saved: models.Model) -> None:
+    """Point the admin's unsaved form instance at the row a service created, so the admin redirects to it."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+def _service_errors_as_messages(request: HttpRequest, view: Callable[[], Any]) -> Any:
+    """A service's validation or conflict error becomes an admin error message instead of a 500."""
+    try:
+        return view()
+    except ApplicationError as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        detail = "; ".join(
+            f"{key}: {' '.join(value)}"
+            for key, value in details.items()
+            if isinstance(value, list) and all(isinstance(item, str) for item in value)
+        )
+        messages.error(request, f"{exc.message} {detail}".strip())
+        return HttpResponseRedirect(request.get_full_path())

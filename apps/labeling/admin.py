@@ -8,11 +8,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin
-from apps.core.errors import ApplicationError
+from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, adopt_saved
 from apps.labeling import selectors, services
 from apps.labeling.models import Batch, Label, Project, ProjectMember, Task
 
@@ -100,37 +99,15 @@ class ProjectAdmin(OrganizationScopedAdmin):
             description=data.get("description", ""),
             settings=data.get("settings") or {},
         )
-        obj.pk = created.pk
-        obj._state.adding = False
-        obj._state.db = "default"
+        adopt_saved(obj, created)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Inlines are read-only; membership changes go through the API or the members action."""
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(
-            request, lambda: super(ProjectAdmin, self).add_view(request, form_url, extra_context)
-        )
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(
-            request, lambda: super(ProjectAdmin, self).change_view(request, object_id, form_url, extra_context)
-        )
 
     @admin.action(description="Release expired leases")
     def release_expired_leases(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
         released = sum(services.leases_release_expired(project=project) for project in queryset)
         self.message_user(request, f"Released {released} expired lease(s).", messages.SUCCESS)
-
-
-def _with_service_errors(request: HttpRequest, view: Any) -> Any:
-    try:
-        return view()
-    except ApplicationError as exc:
-        details = exc.details if isinstance(exc.details, dict) else {}
-        detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in details.items())
-        messages.error(request, f"{exc.message} {detail}".strip())
-        return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(ProjectMember)
@@ -158,20 +135,13 @@ class ProjectMemberAdmin(OrganizationScopedAdmin):
             user=form.cleaned_data["user"],
             role=form.cleaned_data["role"],
         )
-        obj.pk = member.pk
-        obj._state.adding = False
-        obj._state.db = "default"
+        adopt_saved(obj, member)
 
     def delete_model(self, request: HttpRequest, obj: ProjectMember) -> None:
         services.project_member_remove(actor=request.user, project=obj.project, user=obj.user)  # type: ignore[arg-type]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_change_permission(request, obj)
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(
-            request, lambda: super(ProjectMemberAdmin, self).add_view(request, form_url, extra_context)
-        )
 
 
 @admin.register(Batch)

@@ -3,18 +3,17 @@ archive actions. Every write goes through `apps.ontologies.services`."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from apps.accounts.models import Organization
-from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, is_org_admin
+from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, adopt_saved, is_org_admin
 from apps.core.errors import ApplicationError
 from apps.ontologies import services
 from apps.ontologies.domain.tree import Tree, diff_trees, normalize_tree
@@ -246,19 +245,7 @@ class OntologyAdmin(OrganizationScopedAdmin):
             classifications=tree.get("classifications", []),
             actor=actor,  # type: ignore[arg-type]
         )
-        obj.pk = created.pk
-        obj._state.adding = False
-        obj._state.db = "default"
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(
-            request, lambda: super(OntologyAdmin, self).add_view(request, form_url, extra_context)
-        )
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
-        return _with_service_errors(
-            request, lambda: super(OntologyAdmin, self).change_view(request, object_id, form_url, extra_context)
-        )
+        adopt_saved(obj, created)
 
     @admin.action(description="Clone selected ontologies")
     def clone_selected(self, request: HttpRequest, queryset: QuerySet[Ontology]) -> None:
@@ -277,20 +264,6 @@ class OntologyAdmin(OrganizationScopedAdmin):
         for ontology in queryset:
             services.ontology_set_archived(ontology=ontology, archived=False, actor=request.user)  # type: ignore[arg-type]
         self.message_user(request, f"Unarchived {len(queryset)} ontology(ies).", messages.SUCCESS)
-
-
-def _with_service_errors(request: HttpRequest, view: Any) -> Any:
-    """Show a service's validation/conflict error as an admin message instead of a 500."""
-    try:
-        return view()
-    except ApplicationError as exc:
-        details = exc.details if isinstance(exc.details, dict) else {}
-        text = "; ".join(
-            f"{key}: {' '.join(map(str, value)) if isinstance(value, list) else json.dumps(value)}"
-            for key, value in details.items()
-        )
-        messages.error(request, f"{exc.message} {text}".strip())
-        return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(Feature)
