@@ -29,7 +29,7 @@ export DJANGO_SETTINGS_MODULE=tdp.settings.test
   || { echo "Models changed without a migration: run makemigrations"; exit 1; }
 
 set +e
-.venv/bin/pytest "$@"
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"
 status=$?
 set -e
 if [ $status -eq 5 ]; then echo "pytest collected no tests"; fi
