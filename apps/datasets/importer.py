@@ -173,7 +173,9 @@ class RowWriter:
         no speculative insertion). A unique violation — some keys exist already — rolls the batch's savepoint back
         and the set-based upsert does it instead; batches stay on the upsert path until one is all new again."""
         if self.optimistic:
-            org_id, dataset_id, now = self.dataset.organization_id, self.dataset.pk, timezone.now()
+            # Constant values pre-rendered as text: COPY then formats only strings and ints (psycopg's C path).
+            org_id, dataset_id = str(self.dataset.organization_id), str(self.dataset.pk)
+            now = timezone.now().isoformat()
             dumps = _JSON.encode
             ids = new_row_ids(len(batch))
             try:
