@@ -295,3 +295,15 @@ def test_mixed_new_and_existing_rows_in_one_batch(manager_client, dataset, post_
     assert response.json() == {"created": 3, "updated": 1, "failed": 0, "errors": [], "errors_truncated": False}
     assert DataRow.objects.get(global_key="a").width == 2
     assert DataRow.objects.count() == 4
+
+
+def test_import_forbidden_for_readers_and_invisible_across_orgs(
+    client_for, users_by_role, dataset, other_dataset, post_rows
+):
+    body = ndjson([row("x")])
+    for role in ("labeler", "reviewer", "expert"):
+        response = post_rows(client_for(users_by_role[role]), dataset, body)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "permission_denied"
+    assert post_rows(client_for(users_by_role["admin"]), other_dataset, body).status_code == 404
+    assert DataRow.objects.count() == 0
