@@ -120,6 +120,9 @@ _COPY_SQL = (
     f"COPY {_TEMP_TABLE} (id, global_key, external_id, row_data, media_type, width, height, metadata) FROM STDIN"
 )
 
+_LOOKUP_SQL = (
+    "SELECT id, global_key FROM {table} WHERE organization_id = %s AND dataset_id = %s AND global_key = ANY(%b)"
+)
 _INSERT_COPY_SQL = (
     "COPY {table} (id, organization_id, dataset_id, global_key, external_id, row_data, media_type, width, height, "
     "metadata, created_at, updated_at) FROM STDIN"
@@ -207,7 +210,9 @@ class RowWriter:
         return results
 
     def _upsert_postgresql(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
-        """Fallback when a concurrent import created one of the keys: COPY to a temp table, one upsert."""
+        """Batches with existing keys: COPY to a temp table, one set-based upsert. A row whose values are all
+        unchanged is not rewritten (no new tuple, index entries or WAL for a no-op re-import) but still counts as
+        updated; rows the upsert did not return are looked up to tell those from keys of another dataset."""
         now = timezone.now()
         upsert = f"""
             INSERT INTO {self.table} AS d (id, organization_id, dataset_id, global_key, external_id, row_data,
@@ -220,6 +225,9 @@ class RowWriter:
                 width = EXCLUDED.width, height = EXCLUDED.height, metadata = EXCLUDED.metadata,
                 updated_at = EXCLUDED.updated_at
             WHERE d.dataset_id = EXCLUDED.dataset_id
+              AND (d.external_id, d.row_data, d.media_type, d.width, d.height, d.metadata)
+                  IS DISTINCT FROM (EXCLUDED.external_id, EXCLUDED.row_data, EXCLUDED.media_type, EXCLUDED.width,
+                                    EXCLUDED.height, EXCLUDED.metadata)
             RETURNING d.id, d.global_key, (d.xmax = 0)
         """  # noqa: S608 - table names are constants of this module and the model, every value is a parameter
         dumps = _JSON.encode
@@ -244,6 +252,13 @@ class RowWriter:
             raw.execute(upsert, [self.dataset.organization_id, self.dataset.pk, now, now])
             results = [(row[0], row[1], bool(row[2])) for row in raw.fetchall()]
             raw.execute(f"TRUNCATE {_TEMP_TABLE}")
+            if len(results) < len(batch):
+                returned = {key for _, key, _ in results}
+                missing = [r.global_key for r in batch if r.global_key not in returned]
+                raw.execute(
+                    _LOOKUP_SQL.format(table=self.table), [self.dataset.organization_id, self.dataset.pk, missing]
+                )
+                results += [(row[0], row[1], False) for row in raw.fetchall()]  # unchanged rows of this dataset
         return results
 
     def _write_generic(self, batch: list[CleanRow]) -> list[tuple[uuid.UUID, str, bool]]:
