@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import time
@@ -109,9 +108,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, moto_server: str, settings) -> str:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     settings.TDP_OUTBOUND_ALLOWED_HOSTS = [moto_server.removeprefix("http://")]
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     return moto_server

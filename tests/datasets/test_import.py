@@ -295,3 +295,28 @@ def test_mixed_new_and_existing_rows_in_one_batch(manager_client, dataset, post_
     assert response.json() == {"created": 3, "updated": 1, "failed": 0, "errors": [], "errors_truncated": False}
     assert DataRow.objects.get(global_key="a").width == 2
     assert DataRow.objects.count() == 4
+
+
+def test_import_forbidden_for_readers_and_invisible_across_orgs(
+    client_for, users_by_role, dataset, other_dataset, post_rows
+):
+    body = ndjson([row("x")])
+    for role in ("labeler", "reviewer", "expert"):
+        response = post_rows(client_for(users_by_role[role]), dataset, body)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "permission_denied"
+    assert post_rows(client_for(users_by_role["admin"]), other_dataset, body).status_code == 404
+    assert DataRow.objects.count() == 0
+
+
+def test_identical_reimport_counts_as_updated_without_rewriting(manager_client, dataset, metadata_fields, post_rows):
+    body = ndjson([row("same", metadata={"camera": "a"}), row("changes", metadata={"camera": "a"})])
+    post_rows(manager_client, dataset, body)
+    before = dict(DataRow.objects.values_list("global_key", "updated_at"))
+    second = ndjson([row("same", metadata={"camera": "a"}), row("changes", metadata={"camera": "b"})])
+    response = post_rows(manager_client, dataset, second)
+    assert response.json() == {"created": 0, "updated": 2, "failed": 0, "errors": [], "errors_truncated": False}
+    after = dict(DataRow.objects.values_list("global_key", "updated_at"))
+    assert after["same"] == before["same"]  # a no-op upsert writes nothing
+    assert after["changes"] > before["changes"]
+    assert DataRow.objects.get(global_key="changes").metadata == {"camera": "b"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 STRING = "string"
@@ -89,6 +90,7 @@ def _number(spec: FieldSpec, value: Any, from_text: bool) -> int | float:
     return value
 
 
+@lru_cache(maxsize=65536)  # imports repeat timestamps (per second/minute/day): a pure function worth caching
 def parse_datetime_value(value: str) -> str:
     """ISO 8601 → normalized UTC ISO string (naive times are taken as UTC). Raises ValueError."""
     text = value.strip()

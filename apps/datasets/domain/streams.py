@@ -61,6 +61,7 @@ def _loads(text: str) -> Any:
 
 def iter_ndjson(chunks: Iterable[bytes], max_row_chars: int) -> Iterator[tuple[int, Any]]:
     """One JSON value per line; blank lines are skipped and not counted."""
+    raw_decode = json.JSONDecoder().raw_decode
     index = 0
     pending = ""
     for text in decode_utf8(chunks):
@@ -74,9 +75,15 @@ def iter_ndjson(chunks: Iterable[bytes], max_row_chars: int) -> Iterator[tuple[i
             if len(line) > max_row_chars:
                 raise BodyError(f"Row {index} is longer than {max_row_chars} characters.", code="row_too_large")
             try:
-                yield index, json.loads(line)
-            except ValueError as exc:
-                yield index, RowError(f"malformed JSON: {exc}")
+                value, end = raw_decode(line)  # fast path: the line starts with its value
+                if end != len(line) and not line[end:].isspace():
+                    raise ValueError("extra data")
+            except ValueError:
+                try:
+                    value = json.loads(line)  # leading whitespace, or the precise error message
+                except ValueError as exc:
+                    value = RowError(f"malformed JSON: {exc}")
+            yield index, value
             index += 1
     if pending and not pending.isspace():
         try:
