@@ -96,3 +96,26 @@ def test_demo_project_is_loaded_idempotently(org):
     projects = Project.objects.filter(name="Demo: vehicles")
     assert projects.count() == 1
     assert projects.get().members.count() == 5
+
+
+def test_admin_action_adds_selected_rows_to_a_project(client, project, org_admin, make_rows):
+    rows = make_rows(3, prefix="adm")
+    client.force_login(org_admin)
+    selected = [str(r.id) for r in rows[:2]]
+    form = client.post("/admin/datasets/datarow/", {"action": "add_to_project", "_selected_action": selected})
+    assert form.status_code == 200 and "Add data rows to a project" in form.content.decode()
+    response = client.post(
+        "/admin/datasets/datarow/",
+        {
+            "action": "add_to_project",
+            "_selected_action": selected,
+            "apply": "1",
+            "project": str(project.id),
+            "batch_name": "from admin",
+            "priority": "4",
+        },
+        follow=True,
+    )
+    assert "2 row(s) added" in response.content.decode()
+    assert sorted(str(t.data_row_id) for t in Task.objects.filter(project=project)) == sorted(selected)
+    assert set(Task.objects.filter(project=project).values_list("priority", flat=True)) == {4}
