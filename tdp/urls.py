@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.core.urls")),
     path("", include("apps.ontologies.urls")),
     path("", include("apps.datasets.urls")),
+    path("", include("apps.catalog.urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("", include("apps.catalog.page_urls")),
     path("", include("apps.accounts.page_urls")),
 ]
 

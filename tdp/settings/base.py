@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.ontologies",
     "apps.datasets",
+    "apps.catalog",
 ]
 
 MIDDLEWARE = [
