@@ -34,7 +34,7 @@ def _actor(request: Request) -> User:
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return default
     try:
         value = int(raw)
@@ -47,7 +47,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 
 def _float_param(request: Request, name: str, default: float) -> float:
     raw = request.query_params.get(name)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return default
     try:
         value = float(raw)
@@ -221,9 +221,7 @@ class EmbeddingAnalysesApi(APIView):
     @extend_schema_serializer(component_name="EmbeddingAnalysisInput")
     class InputSerializer(StrictSerializer):
         clusters = serializers.IntegerField(required=False, default=8, min_value=1, max_value=services.MAX_CLUSTERS)
-        neighbors = serializers.IntegerField(
-            required=False, default=10, min_value=1, max_value=services.MAX_NEIGHBORS
-        )
+        neighbors = serializers.IntegerField(required=False, default=10, min_value=1, max_value=services.MAX_NEIGHBORS)
 
     @extend_schema(request=InputSerializer, responses={202: CatalogJobRefSerializer})
     def post(self, request: Request, space_id: str) -> Response:

@@ -27,7 +27,7 @@ BATCH = 200
 
 
 def builtin_space(*, actor: User) -> EmbeddingSpace:
-    existing = EmbeddingSpace.objects.filter(organization_id=actor.organization_id, builtin=BUILTIN_KEY).first()
+    existing = EmbeddingSpace.objects.filter(organization=actor.organization, builtin=BUILTIN_KEY).first()
     if existing is not None:
         return existing
     return services.embedding_space_create(

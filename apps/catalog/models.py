@@ -38,9 +38,7 @@ class EmbeddingVector(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["space", "data_row"], name="embedding_vector_unique_space_row")
-        ]
+        constraints = [models.UniqueConstraint(fields=["space", "data_row"], name="embedding_vector_unique_space_row")]
 
     def __str__(self) -> str:
         return f"vector of {self.data_row_id} in {self.space_id}"

@@ -20,7 +20,7 @@ from apps.catalog.domain.packing import AnalysisArrays, unpack
 from apps.catalog.domain.search import knn
 from apps.catalog.domain.vectors import VectorError, normalize_rows, parse_vector
 from apps.catalog.index import SpaceIndex, get_index
-from apps.catalog.models import EmbeddingSpace, EmbeddingVector, SpaceAnalysis, Slice
+from apps.catalog.models import EmbeddingSpace, EmbeddingVector, Slice, SpaceAnalysis
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.models import AuditEvent
 from apps.datasets.importer import metadata_specs

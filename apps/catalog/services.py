@@ -16,10 +16,10 @@ from apps.catalog.domain import analysis as analysis_math
 from apps.catalog.domain.packing import AnalysisArrays, pack
 from apps.catalog.domain.vectors import MAX_DIMS, VectorError, encode, parse_vector
 from apps.catalog.index import get_index
-from apps.catalog.models import EmbeddingSpace, EmbeddingVector, SpaceAnalysis, Slice
+from apps.catalog.models import EmbeddingSpace, EmbeddingVector, Slice, SpaceAnalysis
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
-from apps.core.jobs import job_create_and_enqueue, job_progress
+from apps.core.jobs import job_create_and_enqueue
 from apps.core.models import Job
 from apps.datasets.models import DataRow, Dataset
 
@@ -108,7 +108,9 @@ def embedding_vectors_upload(*, actor: User, space: EmbeddingSpace, items: Seque
     by_id: dict[str, str] = {}
     by_key: dict[str, str] = {}
     if ids:
-        for pk in DataRow.objects.filter(organization_id=space.organization_id, pk__in=ids).values_list("pk", flat=True):
+        for pk in DataRow.objects.filter(organization_id=space.organization_id, pk__in=ids).values_list(
+            "pk", flat=True
+        ):
             by_id[str(pk)] = str(pk)
     if keys:
         for pk, key in DataRow.objects.filter(organization_id=space.organization_id, global_key__in=keys).values_list(
@@ -126,12 +128,12 @@ def embedding_vectors_upload(*, actor: User, space: EmbeddingSpace, items: Seque
             errors.append({"index": index, "message": f"same data row as item {chosen[row_id][0]}."})
             continue
         chosen[row_id] = (index, vector)
-    existing = set(
+    existing = {
         str(r)
         for r in EmbeddingVector.objects.filter(space=space, data_row_id__in=list(chosen)).values_list(
             "data_row_id", flat=True
         )
-    )
+    }
     objects = [EmbeddingVector(space=space, data_row_id=row_id, vector=encode(v)) for row_id, (_, v) in chosen.items()]
     for start in range(0, len(objects), UPSERT_BATCH):
         EmbeddingVector.objects.bulk_create(
@@ -264,7 +266,9 @@ def _clean_row_ids(organization_id: Any, row_ids: Sequence[Any], dataset: Datase
         try:
             cleaned.append(str(uuid.UUID(str(raw))))
         except ValueError:
-            raise ValidationFailed("data_rows must be ids.", details={"data_rows": [f"{raw!r} is not an id."]}) from None
+            raise ValidationFailed(
+                "data_rows must be ids.", details={"data_rows": [f"{raw!r} is not an id."]}
+            ) from None
     cleaned = list(dict.fromkeys(cleaned))
     queryset = DataRow.objects.filter(organization_id=organization_id, pk__in=cleaned)
     if dataset is not None:

@@ -51,9 +51,7 @@ def catalog_dataset(request: HttpRequest, dataset_id: str) -> HttpResponse:
         raise Http404("Not found.") from None
     spaces = list(selectors.embedding_spaces_visible_to(actor=user).order_by("name"))
     chosen = request.GET.get("embedding") or (str(spaces[0].pk) if spaces else "")
-    targets = [
-        {"key": t.key, "label": t.label, "options": t.options(user)} for t in registry.selection_targets()
-    ]
+    targets = [{"key": t.key, "label": t.label, "options": t.options(user)} for t in registry.selection_targets()]
     context: dict[str, Any] = {
         "dataset": dataset,
         "spaces": spaces,

@@ -56,7 +56,9 @@ def pca_fit(matrix: Array, n_components: int = 2, *, sample_max: int = FIT_SAMPL
     return Pca(mean=mean, components=components, explained_variance_ratio=ratio)
 
 
-def project_2d(matrix: Array, *, sample_max: int = FIT_SAMPLE_MAX, seed: int = 0) -> tuple[npt.NDArray[np.float32], Pca]:
+def project_2d(
+    matrix: Array, *, sample_max: int = FIT_SAMPLE_MAX, seed: int = 0
+) -> tuple[npt.NDArray[np.float32], Pca]:
     """2-D coordinates of every row (a zero second axis when the data has only one dimension of spread)."""
     pca = pca_fit(matrix, 2, sample_max=sample_max, seed=seed)
     coords = pca.transform(matrix)

@@ -101,8 +101,6 @@ def cluster_shares(labels_a: npt.ArrayLike, labels_b: npt.ArrayLike, k: int) -> 
     share_a = np.bincount(la, minlength=k) / max(la.size, 1)
     share_b = np.bincount(lb, minlength=k) / max(lb.size, 1)
     return {
-        "clusters": [
-            {"cluster": i, "share_a": float(share_a[i]), "share_b": float(share_b[i])} for i in range(k)
-        ],
+        "clusters": [{"cluster": i, "share_a": float(share_a[i]), "share_b": float(share_b[i])} for i in range(k)],
         "psi": psi_from_shares(share_a, share_b),
     }

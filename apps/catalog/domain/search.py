@@ -32,10 +32,7 @@ def knn(
     k = min(k, available)
     if k == 0:
         return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float32)
-    if k < scores.shape[0]:
-        top = np.argpartition(-scores, k - 1)[:k]
-    else:
-        top = np.arange(scores.shape[0])
+    top = np.argpartition(-scores, k - 1)[:k] if k < scores.shape[0] else np.arange(scores.shape[0])
     order = np.lexsort((top, -scores[top]))  # by similarity, ties by position: deterministic
     top = top[order]
     return top.astype(np.intp), scores[top].astype(np.float32)
