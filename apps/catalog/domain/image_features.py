@@ -132,7 +132,7 @@ def image_features(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     thumb = thumb.ravel() / 255.0
     thumb = thumb - thumb.mean()
     norm = np.linalg.norm(thumb)
-    thumb = thumb / norm * 0.5 if norm > 0 else thumb
+    thumb = thumb / norm * 0.5 if norm > 1e-6 else np.zeros_like(thumb)  # flat images: no layout
     features = np.concatenate([hist, thumb]).astype(np.float32)
     if not np.any(features):
         features[0] = 1.0
