@@ -8,11 +8,13 @@ an immutable snapshot.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.conf import settings
 
 from apps.catalog.domain.vectors import normalize_rows
 from apps.catalog.models import EmbeddingSpace, EmbeddingVector
@@ -48,7 +50,7 @@ class SpaceIndex:
         return mask
 
 
-_indexes: dict[str, SpaceIndex] = {}
+_indexes: OrderedDict[str, SpaceIndex] = OrderedDict()  # least recently used first
 _locks: dict[str, threading.Lock] = {}
 _registry_lock = threading.Lock()
 
@@ -96,19 +98,33 @@ def get_index(space: EmbeddingSpace) -> SpaceIndex:
     key = str(space.pk)
     current = _indexes.get(key)
     if current is not None and current.version == space.version:
+        _touch(key)
         return current
     with _lock_for(key):
         current = _indexes.get(key)
         if current is not None and current.version == space.version:
             return current
         fresh = build_index(space)
-        _indexes[key] = fresh
+        with _registry_lock:
+            _indexes[key] = fresh
+            _indexes.move_to_end(key)
+            limit = max(1, int(getattr(settings, "TDP_CATALOG_MAX_INDEXES", 4)))
+            while len(_indexes) > limit:  # bounded memory: evict the least recently used space
+                _indexes.popitem(last=False)
         return fresh
 
 
+def _touch(key: str) -> None:
+    with _registry_lock:
+        if key in _indexes:
+            _indexes.move_to_end(key)
+
+
 def invalidate(space_id: object) -> None:
-    _indexes.pop(str(space_id), None)
+    with _registry_lock:
+        _indexes.pop(str(space_id), None)
 
 
 def clear() -> None:
-    _indexes.clear()
+    with _registry_lock:
+        _indexes.clear()

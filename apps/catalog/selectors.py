@@ -200,6 +200,18 @@ def _values(metadata: list[dict[str, Any]], name: str) -> list[Any]:
     return values
 
 
+def _numbers(values: list[Any], kind: str) -> npt.NDArray[np.float64]:
+    out: list[float] = []
+    for value in values:
+        try:
+            number = datetime.fromisoformat(str(value)).timestamp() if kind == "datetime" else float(value)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(number):
+            out.append(number)
+    return np.asarray(out, dtype=np.float64)
+
+
 def drift_report(
     *,
     actor: User,
@@ -223,11 +235,12 @@ def drift_report(
             fields.append(entry)
             continue
         if spec.kind in ("number", "datetime"):
-            if spec.kind == "datetime":
-                values_a = [datetime.fromisoformat(str(v)).timestamp() for v in values_a]
-                values_b = [datetime.fromisoformat(str(v)).timestamp() for v in values_b]
-            a = np.asarray(values_a, dtype=np.float64)
-            b = np.asarray(values_b, dtype=np.float64)
+            a = _numbers(values_a, spec.kind)
+            b = _numbers(values_b, spec.kind)
+            if a.size == 0 or b.size == 0:
+                entry.update({"psi": None, "ks": None, "flagged": False, "note": "no numeric values in one slice"})
+                fields.append(entry)
+                continue
             ks = drift_math.ks_statistic(a, b)
             psi = drift_math.psi_numeric(a, b)
             entry.update({"ks": ks, "psi": psi, "mean_a": float(a.mean()), "mean_b": float(b.mean())})
