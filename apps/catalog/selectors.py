@@ -288,16 +288,27 @@ def _embedding_drift(
                 "note": "one of the slices has no vectors in this embedding"}  # fmt: skip
     a, b = index.matrix[pos_a], index.matrix[pos_b]
     shift = drift_math.embedding_shift(a, b)
-    union = np.vstack([a, b])
-    sample = sample_positions(union.shape[0], DRIFT_CLUSTER_SAMPLE, 0)
-    k = int(min(8, sample.size))
-    fitted = kmeans(union[sample], k, seed=0)
-    centers = fitted.centers
-    labels = np.argmin(
-        (union**2).sum(axis=1)[:, None] - 2 * union @ centers.T + (centers**2).sum(axis=1)[None, :], axis=1
-    )
-    shares = drift_math.cluster_shares(labels[: a.shape[0]], labels[a.shape[0] :], k)
+    cached = SpaceAnalysis.objects.filter(space=space, space_version=index.version).order_by("-created_at").first()
+    if cached is not None:  # the clusters of the map the user sees
+        arrays = unpack(cached.data)
+        cluster_of = dict(zip(arrays.row_ids, arrays.clusters.tolist(), strict=True))
+        k = int(cached.clusters)
+        labels_a = np.asarray([cluster_of[index.row_ids[p]] for p in pos_a.tolist()])
+        labels_b = np.asarray([cluster_of[index.row_ids[p]] for p in pos_b.tolist()])
+        source = {"analysis": str(cached.pk)}
+    else:  # no map at this version: cluster the two slices together (seeded)
+        union = np.vstack([a, b])
+        sample = sample_positions(union.shape[0], DRIFT_CLUSTER_SAMPLE, 0)
+        k = int(min(8, sample.size))
+        centers = kmeans(union[sample], k, seed=0).centers
+        labels = np.argmin(
+            (union**2).sum(axis=1)[:, None] - 2 * union @ centers.T + (centers**2).sum(axis=1)[None, :], axis=1
+        )
+        labels_a, labels_b = labels[: a.shape[0]], labels[a.shape[0] :]
+        source = {"analysis": None}
+    shares = drift_math.cluster_shares(labels_a, labels_b, k)
     return {
+        **source,
         "space": str(space.pk),
         "rows_a": int(pos_a.size),
         "rows_b": int(pos_b.size),

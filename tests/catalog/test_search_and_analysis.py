@@ -170,7 +170,7 @@ def test_projection_reports_stale_after_new_vectors(manager, labeler_client, fil
     assert body["analysis"]["stale"] is True
 
 
-def test_drift_flags_the_shifted_slice(manager, labeler_client, dataset, space, make_rows):
+def test_drift_flags_the_shifted_slice(manager, labeler_client, dataset, space, make_rows, analyse):
     old = make_rows(dataset, 60, prefix="old", camera="a", brightness=0)
     new = make_rows(dataset, 60, prefix="new", camera="b", brightness=40)
     rng = np.random.default_rng(3)
@@ -189,6 +189,19 @@ def test_drift_flags_the_shifted_slice(manager, labeler_client, dataset, space, 
     assert fields["camera"]["flagged"] is True  # disjoint categories
     assert report["embedding"]["flagged"] is True
     assert set(report["flagged"]) >= {"brightness", "camera", "embedding"}
+    assert report["embedding"]["analysis"] is None  # no map yet: the slices were clustered together
+    assert report["embedding"]["cluster_psi"] > 0.2
+    job = analyse(space, clusters=2)
+    with_map = labeler_client.get(
+        f"/api/v1/datasets/{dataset.id}/drift",
+        {"embedding": str(space.id), "a.metadata.camera": "a", "b.metadata.camera": "b"},
+    ).json()["embedding"]
+    assert with_map["analysis"] == Job.objects.get(pk=job).result["analysis"]
+    shares = with_map["cluster_shares"]
+    assert len(shares) == 2 and with_map["cluster_psi"] > 0.2
+    major_a = max(shares, key=lambda c: c["share_a"])
+    major_b = max(shares, key=lambda c: c["share_b"])
+    assert major_a["cluster"] != major_b["cluster"] and major_a["share_a"] > 0.9 and major_b["share_b"] > 0.9
     same = labeler_client.get(
         f"/api/v1/datasets/{dataset.id}/drift",
         {"embedding": str(space.id), "a.metadata.camera": "a", "b.metadata.camera": "a"},
@@ -313,3 +326,33 @@ def test_every_catalog_endpoint_is_404_for_another_organization(
     url = path.format(dataset=dataset.id, space=space.id, row=rows[0].id)
     response = getattr(client_for(other_admin), method)(url, {} if method == "post" else None, format="json")
     assert response.status_code == 404, (url, response.json())
+
+
+def test_drift_on_datetime_and_tag_fields(manager, labeler_client, dataset):
+    from apps.datasets import services as ds
+
+    ds.metadata_field_create(actor=manager, name="captured_at", kind="datetime")
+    from tests.catalog.conftest import import_rows
+
+    rows = [
+        {
+            "global_key": f"d-{i}",
+            "row_data": "t",
+            "media_type": "text",
+            "metadata": {
+                "camera": "a" if i < 30 else "b",
+                "captured_at": f"2026-0{1 if i < 30 else 6}-{(i % 28) + 1:02d}T00:00:00Z",
+                "tag": ["night"] if i >= 30 else ["day"],
+            },
+        }
+        for i in range(60)
+    ]
+    import_rows(manager, dataset, rows)
+    report = labeler_client.get(
+        f"/api/v1/datasets/{dataset.id}/drift", {"a.metadata.camera": "a", "b.metadata.camera": "b"}
+    ).json()
+    fields = {f["field"]: f for f in report["fields"]}
+    assert fields["captured_at"]["ks"] == pytest.approx(1.0)  # January vs June: disjoint
+    assert fields["tag"]["flagged"] is True
+    assert {c["value"] for c in fields["tag"]["categories"]} == {"day", "night"}
+    assert report["embedding"] is None
