@@ -295,7 +295,7 @@ def _embedding_drift(
         k = int(cached.clusters)
         labels_a = np.asarray([cluster_of[index.row_ids[p]] for p in pos_a.tolist()])
         labels_b = np.asarray([cluster_of[index.row_ids[p]] for p in pos_b.tolist()])
-        source = {"analysis": str(cached.pk)}
+        source: dict[str, str | None] = {"analysis": str(cached.pk)}
     else:  # no map at this version: cluster the two slices together (seeded)
         union = np.vstack([a, b])
         sample = sample_positions(union.shape[0], DRIFT_CLUSTER_SAMPLE, 0)
