@@ -184,39 +184,62 @@
   });
   svg.addEventListener("mouseleave", function () { tooltip.hidden = true; });
 
-  // --- box selection ---------------------------------------------------------------------------------------------
-  var dragging = null, box = null;
+  // --- box and lasso selection -------------------------------------------------------------------------------------
+  var dragging = null, box = null, path = [];
+  var lassoToggle = document.getElementById("lasso");
   function svgPoint(event) {
     var rect = svg.getBoundingClientRect();
     return { x: (event.clientX - rect.left) * W / rect.width, y: (event.clientY - rect.top) * H / rect.height };
   }
+  function lassoMode() { return lassoToggle && lassoToggle.checked; }
   svg.addEventListener("mousedown", function (event) {
+    event.preventDefault();
     dragging = svgPoint(event);
-    box = document.createElementNS(NS, "rect");
+    path = [dragging];
+    box = document.createElementNS(NS, lassoMode() ? "polygon" : "rect");
     box.setAttribute("class", "box");
     svg.appendChild(box);
   });
   window.addEventListener("mousemove", function (event) {
     if (!dragging) { return; }
     var p = svgPoint(event);
+    if (lassoMode()) {
+      path.push(p);
+      box.setAttribute("points", path.map(function (q) { return q.x.toFixed(1) + "," + q.y.toFixed(1); }).join(" "));
+      return;
+    }
     box.setAttribute("x", Math.min(p.x, dragging.x)); box.setAttribute("y", Math.min(p.y, dragging.y));
     box.setAttribute("width", Math.abs(p.x - dragging.x)); box.setAttribute("height", Math.abs(p.y - dragging.y));
   });
+  function insidePolygon(x, y, poly) {
+    var inside = false;
+    for (var i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+      var a = poly[i], b = poly[j];
+      if ((a.y > y) !== (b.y > y) && x < (b.x - a.x) * (y - a.y) / (b.y - a.y) + a.x) { inside = !inside; }
+    }
+    return inside;
+  }
   window.addEventListener("mouseup", function (event) {
     if (!dragging) { return; }
     var start = dragging, end = svgPoint(event);
     dragging = null;
     if (box) { svg.removeChild(box); box = null; }
-    if (Math.abs(end.x - start.x) < 3 && Math.abs(end.y - start.y) < 3) {
+    if (Math.abs(end.x - start.x) < 3 && Math.abs(end.y - start.y) < 3 && path.length < 4) {
       if (event.target.tagName === "circle") { similarTo(+event.target.getAttribute("data-index")); }
       return;
     }
-    var x0 = Math.min(start.x, end.x), x1 = Math.max(start.x, end.x);
-    var y0 = Math.min(start.y, end.y), y1 = Math.max(start.y, end.y);
+    var test;
+    if (lassoMode()) {
+      var poly = path.concat([end]);
+      test = function (x, y) { return insidePolygon(x, y, poly); };
+    } else {
+      var x0 = Math.min(start.x, end.x), x1 = Math.max(start.x, end.x);
+      var y0 = Math.min(start.y, end.y), y1 = Math.max(start.y, end.y);
+      test = function (x, y) { return x >= x0 && x <= x1 && y >= y0 && y <= y1; };
+    }
     if (!event.shiftKey) { state.selected.clear(); }
     state.points.forEach(function (p) {
-      var x = state.sx(p.x), y = state.sy(p.y);
-      if (x >= x0 && x <= x1 && y >= y0 && y <= y1) { state.selected.add(p.data_row); }
+      if (test(state.sx(p.x), state.sy(p.y))) { state.selected.add(p.data_row); }
     });
     updateSelection();
   });

@@ -94,6 +94,28 @@ def test_catalog_scatter_select_a_region_and_send_it_to_labeling(page, catalog_d
     assert page.locator("#selection-count").inner_text() == "10 rows selected"
     assert page.locator("#scatter circle.selected").count() == 10
 
+    # a lasso around the right group replaces the selection with exactly those 10 rows
+    right = [b for i, b in enumerate(boxes) if circles.nth(i).get_attribute("data-row") not in left_ids]
+    rx0 = min(b["x"] for b in right) - 4
+    rx1 = max(b["x"] + b["width"] for b in right) + 4
+    ry0 = min(b["y"] for b in right) - 4
+    ry1 = max(b["y"] + b["height"] for b in right) + 4
+    page.check("#lasso")
+    page.mouse.move(rx0, ry0)
+    page.mouse.down()
+    for x, y in [(rx1, ry0), (rx1, ry1), (rx0, ry1), (rx0, ry0 + 1)]:
+        page.mouse.move(x, y, steps=3)
+    page.mouse.up()
+    assert page.locator("#selection-count").inner_text() == "10 rows selected"
+    right_selected = {c.get_attribute("data-row") for c in page.locator("#scatter circle.selected").all()}
+    assert right_selected == {str(r.id) for r in rows[10:]}
+    page.uncheck("#lasso")
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=4)
+    page.mouse.up()
+    assert page.locator("#selection-count").inner_text() == "10 rows selected"
+
     page.fill("#slice-name", "left camera")
     assert page.locator("#target-option").input_value() == "proj-1"
     page.click("#send-selection")
