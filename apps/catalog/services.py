@@ -252,6 +252,8 @@ def space_analysis_compute(
         neighbors=neighbors,
         defaults={"organization_id": space.organization_id, "rows": n, "summary": summary, "data": blob},
     )
+    # older maps of the space are superseded (the newest one is kept, even when it is stale, until replaced)
+    SpaceAnalysis.objects.filter(space=space, space_version__lt=index.version).delete()
     return analysis_row
 
 
