@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "apps.ontologies",
     "apps.datasets",
     "apps.labeling",
+    "apps.catalog",
 ]
 
 MIDDLEWARE = [
