@@ -244,7 +244,7 @@ def test_slices_and_sending_to_a_registered_target(
         assert response.status_code == 201, response.json()
         slice_id = response.json()["id"]
         targets = labeler_client.get("/api/v1/selection_targets").json()["results"]
-        assert targets == [
+        assert [t for t in targets if t["key"] == "test.batch"] == [
             {"key": "test.batch", "label": "Batch in a project", "options": [{"value": "p1", "label": "P1"}]}
         ]
         result = labeler_client.post(
