@@ -129,7 +129,7 @@ def test_catalog_pages_render_for_members_and_hide_other_orgs(client, users_by_r
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="scatter"' in html and "Compute map" not in html  # a labeler reads, does not start jobs
-    assert "Labeling is not installed" in html
+    assert "Create a batch in a project" in html  # labeling is installed: selections can become batches
     client.force_login(other_admin)
     assert client.get(f"/catalog/datasets/{dataset.id}/").status_code == 404
     client.logout()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.catalog import registry
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Slice
+from apps.labeling.models import Batch, Task
 from tests.catalog.conftest import import_rows, put_vectors
 from tests.e2e.test_login import login
 from tests.factories import TEST_PASSWORD
@@ -46,26 +46,18 @@ def catalog_data(org, make_user):
 
 
 @pytest.fixture
-def labeling_target():
-    sent: list[tuple[str, list[str], str]] = []
+def labeling_project(catalog_data):
+    from apps.labeling import services as labeling_services
+    from apps.ontologies import services as ontology_services
 
-    def send(actor, row_ids, option, name):
-        sent.append((actor.username, sorted(row_ids), option))
-        return {"batch": "batch-1", "project": option, "rows": len(row_ids)}
-
-    registry.register_selection_target(
-        registry.SelectionTarget(
-            key="e2e.batch",
-            label="Batch in a project",
-            options=lambda actor: [{"value": "proj-1", "label": "Street signs"}],
-            send=send,
-        )
+    manager = catalog_data[0]
+    ontology = ontology_services.ontology_create(
+        organization=manager.organization, name="signs", tools=[{"name": "sign", "tool": "ner"}], actor=manager
     )
-    yield sent
-    registry.unregister_selection_target("e2e.batch")
+    return labeling_services.project_create(actor=manager, name="Street signs", ontology=ontology, media_type="text")
 
 
-def test_catalog_scatter_select_a_region_and_send_it_to_labeling(page, catalog_data, labeling_target):
+def test_catalog_scatter_select_a_region_and_send_it_to_labeling(page, catalog_data, labeling_project):
     manager, dataset, space, rows = catalog_data
     login(page, manager.username, TEST_PASSWORD)
     page.wait_for_url("**/")
@@ -117,10 +109,13 @@ def test_catalog_scatter_select_a_region_and_send_it_to_labeling(page, catalog_d
     assert page.locator("#selection-count").inner_text() == "10 rows selected"
 
     page.fill("#slice-name", "left camera")
-    assert page.locator("#target-option").input_value() == "proj-1"
+    assert page.locator("#target").input_value() == "labeling.batch"
+    page.select_option("#target-option", str(labeling_project.id))
     page.click("#send-selection")
     page.wait_for_selector("#selection-result:has-text('Sent 10 rows')")
-    assert labeling_target == [(manager.username, sorted(left_ids), "proj-1")]
+    queued = {str(t.data_row_id) for t in Task.objects.filter(project=labeling_project)}
+    assert queued == left_ids
+    assert Batch.objects.get(project=labeling_project).name == "left camera"
     saved = Slice.objects.get(name="left camera")
     assert sorted(saved.row_ids) == sorted(left_ids)
 
@@ -131,7 +126,7 @@ def test_catalog_similar_to_a_point_and_lineage(page, catalog_data):
     page.wait_for_url("**/")
     page.goto(f"/catalog/datasets/{dataset.id}/?embedding={space.id}")
     page.wait_for_selector("#scatter[data-ready=true]")
-    assert page.locator("#no-target").is_visible()  # no labeling app installed: the page says so
+    assert page.locator("#target option[value='labeling.batch']").count() == 1
     page.locator(f"#scatter circle[data-row='{rows[0].id}']").click()
     page.wait_for_selector("#similar ol li")
     assert page.locator("#similar ol li").count() == 10
