@@ -15,7 +15,7 @@ from apps.labeling.models import Project, Task
 
 
 def _with_thread(queryset: QuerySet[Issue]) -> QuerySet[Issue]:
-    return queryset.select_related("created_by", "resolved_by", "label", "data_row").prefetch_related(
+    return queryset.select_related("created_by", "resolved_by", "label__labeler", "data_row").prefetch_related(
         Prefetch("comments", queryset=Comment.objects.select_related("author").order_by("created_at", "id"))
     )
 

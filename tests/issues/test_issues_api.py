@@ -203,3 +203,17 @@ def test_mention_email_task_is_safe_to_run_twice(
     assert mention.emailed_at is not None and len(mail.outbox) == 1
     assert send_mention_email(str(mention.pk)) is False
     assert len(mail.outbox) == 1
+
+
+def test_project_issue_list_query_count_does_not_grow_with_issues(
+    project, members, queue, client_for, django_assert_max_num_queries
+):
+    queue(low=3)
+    reviewer = client_for(members["reviewer"])
+    for _ in range(3):
+        label = submit(project, members["labeler"])
+        issue = open_issue(reviewer, label).json()
+        reviewer.post(f"/api/v1/issues/{issue['id']}/comments", {"text": "more"}, format="json")
+    with django_assert_max_num_queries(12):
+        response = reviewer.get(f"/api/v1/projects/{project.id}/issues")
+    assert len(response.json()["results"]) == 3
