@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -155,6 +155,26 @@ class ProjectIssuesApi(APIView):
         paginator = CursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(IssueOutputSerializer(page, many=True).data)
+
+
+class ProjectOpenIssuesByTaskApi(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "OpenIssuesByTask",
+            {
+                "task": serializers.UUIDField(),
+                "data_row": serializers.UUIDField(),
+                "global_key": serializers.CharField(),
+                "state": serializers.CharField(),
+                "open_issues": serializers.IntegerField(),
+            },
+            many=True,
+        )
+    )
+    def get(self, request: Request, project_id: str) -> Response:
+        actor = _actor(request)
+        project = access_project(actor, project_id, "view")
+        return Response(selectors.open_issue_counts_by_task(actor=actor, project=project))
 
 
 def _issue_body(issue_id: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
@@ -33,15 +33,25 @@ def open_issue_count_for_task(task: Task) -> int:
     return Issue.objects.filter(task=task, status=IssueStatus.OPEN).count()
 
 
-def open_issue_counts_by_task(*, project: Project) -> dict[str, int]:
-    from django.db.models import Count
-
+def open_issue_counts_by_task(*, actor: User, project: Project) -> list[dict[str, Any]]:
+    """Tasks with open issues (that the actor may see), most open issues first."""
     rows = (
-        Issue.objects.filter(project=project, status=IssueStatus.OPEN, task__isnull=False)
-        .values("task_id")
-        .annotate(n=Count("id"))
+        issues_visible_to(actor, project)
+        .filter(status=IssueStatus.OPEN, task__isnull=False)
+        .values("task_id", "data_row_id", "data_row__global_key", "task__state")
+        .annotate(open_issues=Count("id"))
+        .order_by("-open_issues", "data_row__global_key")
     )
-    return {str(row["task_id"]): row["n"] for row in rows}
+    return [
+        {
+            "task": str(row["task_id"]),
+            "data_row": str(row["data_row_id"]),
+            "global_key": row["data_row__global_key"],
+            "state": row["task__state"],
+            "open_issues": row["open_issues"],
+        }
+        for row in rows
+    ]
 
 
 def issues_of_task(*, task: Task) -> QuerySet[Issue]:

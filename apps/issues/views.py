@@ -56,6 +56,7 @@ def project_issues_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "issues": issues,
         "filters": {k: v or "" for k, v in filters.items()},
         "sees_all": can(user, project, "review"),
+        "by_task": selectors.open_issue_counts_by_task(actor=user, project=project)[:PAGE_LIMIT],
     }
     return render(request, "issues/project_issues.html", context)
 

@@ -217,3 +217,26 @@ def test_project_issue_list_query_count_does_not_grow_with_issues(
     with django_assert_max_num_queries(12):
         response = reviewer.get(f"/api/v1/projects/{project.id}/issues")
     assert len(response.json()["results"]) == 3
+
+
+def test_open_issue_counts_per_task(project, members, queue, client_for, second_labeler):
+    queue(low=2)
+    first = submit(project, members["labeler"])
+    second = submit(project, second_labeler)
+    reviewer = client_for(members["reviewer"])
+    open_issue(reviewer, first)
+    open_issue(reviewer, first, text="and this?")
+    closed = open_issue(reviewer, second).json()
+    reviewer.post(f"/api/v1/issues/{closed['id']}/resolve")
+    rows = reviewer.get(f"/api/v1/projects/{project.id}/issues/open_by_task").json()
+    assert rows == [
+        {
+            "task": str(first.task_id),
+            "data_row": str(first.data_row_id),
+            "global_key": first.data_row.global_key,
+            "state": "in_review",
+            "open_issues": 2,
+        }
+    ]
+    assert client_for(second_labeler).get(f"/api/v1/projects/{project.id}/issues/open_by_task").json() == []
+    assert client_for(members["outsider"]).get(f"/api/v1/projects/{project.id}/issues/open_by_task").status_code == 404
