@@ -21,7 +21,7 @@ from apps.issues.selectors import open_issue_count_for_task
 from apps.labeling.domain import states
 from apps.labeling.domain.states import TransitionError
 from apps.labeling.models import Label, Project, Task, TaskState
-from apps.labeling.services import label_revision_create
+from apps.labeling.services import label_revision_create, validate_label_document
 from apps.labeling.services.queue import lease_duration
 from apps.review.models import Review, ReviewDecision, ReviewLease
 
@@ -143,6 +143,13 @@ def review_decide(
         target = states.next_state("approve" if decision == ReviewDecision.APPROVE else "reject", task.state)
     except TransitionError as exc:
         raise Conflict(str(exc), code="invalid_state", details={"state": task.state}) from None
+
+    if annotations is not None:
+        document = validate_label_document(
+            version=label.ontology_version, data_row=task.data_row, annotations=annotations
+        )
+        if document == label.annotations:
+            annotations = None  # opened for editing but unchanged: a plain approval, no new revision
 
     overridden = 0
     if decision == ReviewDecision.APPROVE:

@@ -96,7 +96,7 @@ def review_page(request: HttpRequest, task_id: str) -> HttpResponse:
 def _decide(request: HttpRequest, user: User, task: Task, label: Label) -> HttpResponse:
     post = request.POST
     annotations = None
-    if post.get("edited") == "1":
+    if post.get("edited") == "1" and post.get("decision") == "approve":
         try:
             annotations = json.loads(post.get("annotations") or "[]")
         except ValueError:

@@ -16,11 +16,11 @@
   function setEditing(on) {
     form.dataset.readonly = on ? "false" : "true";
     fieldset.disabled = !on;
-    edited.value = on ? "1" : "0";
+    if (on) edited.value = "1"; // stays set: edits made stay in the drawing (an unchanged label is a plain approval)
     toggle.setAttribute("aria-pressed", on ? "true" : "false");
     toggle.textContent = on ? "Stop editing" : "Edit";
     mode.textContent = on ? "Editing" : "Read-only";
-    reject.disabled = on; // a correction is approved; rejecting sends the original back instead
+    reject.disabled = on; // a correction is approved; rejecting sends the labeler's label back unchanged
   }
   toggle.addEventListener("click", () => setEditing(form.dataset.readonly === "true"));
 

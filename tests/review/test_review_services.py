@@ -196,3 +196,13 @@ def test_resolving_the_issue_unblocks_approval(project, members, queue):
     issue_services.issue_resolve(actor=reviewer, issue=issue)
     services.review_decide(actor=reviewer, label=label, decision="approve")
     assert Task.objects.get(pk=label.task_id).state == TaskState.DONE
+
+
+def test_an_unchanged_correction_is_a_plain_approval(project, members, queue):
+    queue(low=1)
+    label = submit(project, members["labeler"])
+    review = services.review_decide(
+        actor=members["reviewer"], label=label, decision="approve", annotations=good_label()
+    )
+    assert not review.edited and review.result_label is None
+    assert Label.objects.filter(task_id=label.task_id).count() == 1
