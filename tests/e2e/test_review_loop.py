@@ -179,3 +179,52 @@ def test_issue_reject_rework_resubmit_resolve_approve(new_page, review_setup):
         ("approve", fixed.id),
     ]
     assert errors == []
+
+
+def test_reviewer_edits_with_the_keyboard_and_approves(new_page, review_setup):
+    project, _row, lana, rita = review_setup
+    errors: list[str] = []
+    task = services.queue_claim(actor=lana, project=project)
+    services.label_submit(
+        actor=lana,
+        task=task,
+        annotations=[
+            {
+                "name": "vehicle",
+                "bbox": {"top": 20, "left": 30, "height": 60, "width": 90},
+                "classifications": [{"name": "kind", "answer": {"name": "police"}}],
+            },
+            {"name": "weather", "answer": {"name": "sunny"}},
+        ],
+    )
+    reviewer = new_page("rita", errors)
+    reviewer.goto(f"/projects/{project.id}/review/")
+    reviewer.click("#start-reviewing")
+    reviewer.wait_for_url(f"**/reviews/{task.id}/")
+    reviewer.wait_for_selector("#stage.ready")
+    assert reviewer.locator("#review-mode").inner_text() == "Read-only"
+    assert reviewer.locator("#questions").get_by_role("radio", name="sunny").is_checked()
+    assert reviewer.locator("#questions").get_by_role("radio", name="sunny").is_disabled()
+    reviewer.keyboard.press("e")
+    assert reviewer.locator("#review-mode").inner_text() == "Editing"
+    reviewer.click("#tools button[data-tool=vehicle]")
+    expected = drag_box(reviewer, (0.5, 0.5), (0.8, 0.8))
+    reviewer.locator("#objects li.object.selected").get_by_role("radio", name="ambulance").check()
+    reviewer.get_by_role("radio", name="no").check()
+    reviewer.locator("#overlay").focus()
+    reviewer.keyboard.press("Escape")
+    reviewer.keyboard.press("Escape")
+    reviewer.keyboard.press("e")  # back to read-only: the edit stays, A approves it
+    assert reviewer.locator("#review-mode").inner_text() == "Read-only"
+    reviewer.keyboard.press("a")
+    reviewer.wait_for_url(f"**/projects/{project.id}/review/")
+
+    current = Label.objects.get(task=task, is_current=True)
+    assert current.labeler_id == rita.pk and current.revision == 2
+    boxes = [a["bbox"] for a in current.annotations if "bbox" in a]
+    assert len(boxes) == 2
+    assert any(abs(b["left"] - expected["left"]) <= 1 and abs(b["width"] - expected["width"]) <= 1 for b in boxes)
+    review = Review.objects.get()
+    assert review.edited and review.result_label_id == current.id and review.decision == "approve"
+    assert Task.objects.get(pk=task.pk).state == "done"
+    assert errors == []
