@@ -251,11 +251,14 @@
   panel.addEventListener("keydown", (event) => event.stopPropagation());
 
   // The image loads asynchronously (label.js sets the overlay's viewBox once it knows the size).
-  const waitForImage = window.setInterval(() => {
-    if (imageSize()) {
-      window.clearInterval(waitForImage);
-      renderMarkers();
-    }
-  }, 150);
+  const asset = document.getElementById("asset");
+  if (asset && asset.dataset.mediaType !== "text") {
+    const waitForImage = window.setInterval(() => {
+      if (imageSize()) {
+        window.clearInterval(waitForImage);
+        renderMarkers();
+      }
+    }, 150);
+  }
   load();
 })();

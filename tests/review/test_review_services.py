@@ -206,3 +206,16 @@ def test_an_unchanged_correction_is_a_plain_approval(project, members, queue):
     )
     assert not review.edited and review.result_label is None
     assert Label.objects.filter(task_id=label.task_id).count() == 1
+
+
+def test_sample_rate_zero_skips_review(project_factory, members, org_admin, make_rows):
+    from apps.labeling.services import batch_create, project_member_set
+
+    unreviewed = project_factory(name="No review", review={"sample_rate": 0.0})
+    project_member_set(actor=org_admin, project=unreviewed, user=members["labeler"], role="labeler")
+    project_member_set(actor=org_admin, project=unreviewed, user=members["reviewer"], role="reviewer")
+    rows = make_rows(2, prefix="nr")
+    batch_create(actor=org_admin, project=unreviewed, name="b", data_row_ids=[str(r.id) for r in rows])
+    label = submit(unreviewed, members["labeler"])
+    assert Task.objects.get(pk=label.task_id).state == TaskState.DONE
+    assert services.review_claim(actor=members["reviewer"], project=unreviewed) is None
