@@ -10,6 +10,8 @@ api_v1 = [
     path("", include("apps.ontologies.urls")),
     path("", include("apps.datasets.urls")),
     path("", include("apps.labeling.urls")),
+    path("", include("apps.review.urls")),
+    path("", include("apps.issues.urls")),
     path("", include("apps.catalog.urls")),
 ]
 
@@ -21,6 +23,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("apps.labeling.page_urls")),
+    path("", include("apps.review.page_urls")),
+    path("", include("apps.issues.page_urls")),
     path("", include("apps.catalog.page_urls")),
     path("", include("apps.accounts.page_urls")),
 ]

@@ -19,6 +19,7 @@ from apps.datasets.apis import DataRowOutputSerializer
 from apps.labeling import selectors, services
 from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
 from apps.labeling.models import Label, Project, ProjectRole, Task
+from apps.labeling.registry import label_decisions, rework_feedback
 from apps.ontologies.access import access_ontology
 
 
@@ -284,6 +285,7 @@ def claim_body(task: Task) -> dict[str, Any]:
         "data_row": DataRowOutputSerializer(task.data_row).data,
         "prelabels": [],
         "previous_label": LabelOutputSerializer(current).data if current else None,
+        "feedback": rework_feedback(task) if kind == "rework" else None,
         "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
     }
 
@@ -300,6 +302,7 @@ class QueueNextApi(APIView):
                     "data_row": DataRowOutputSerializer(),
                     "prelabels": serializers.ListField(child=serializers.DictField()),
                     "previous_label": serializers.DictField(allow_null=True),
+                    "feedback": serializers.DictField(allow_null=True),
                     "lease_expires_at": serializers.DateTimeField(),
                 },
             ),
@@ -394,6 +397,7 @@ class LabelDetailApi(APIView):
             }
             for r in selectors.label_history(label=label)
         ]
+        body["reviews"] = label_decisions(label)
         return Response(body)
 
     @extend_schema(request=LabelInputSerializer, responses=LabelOutputSerializer)

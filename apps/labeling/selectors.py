@@ -25,8 +25,10 @@ def project_overview(*, project: Project) -> dict[str, int]:
 
 
 def _open_issues(project: Project) -> int:
-    """Issues arrive with the review/issues app; until then there are none."""
-    return 0
+    """Open issues of the project, counted by the issues app through `registry` (0 without it)."""
+    from apps.labeling.registry import open_issue_count
+
+    return open_issue_count(project)
 
 
 def my_projects(*, actor: User) -> QuerySet[Project]:

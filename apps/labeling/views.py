@@ -18,6 +18,7 @@ from apps.core.errors import ApplicationError, Conflict, ValidationFailed
 from apps.labeling import selectors, services
 from apps.labeling.access import access_project, access_task, can
 from apps.labeling.models import Label, Task, TaskState
+from apps.labeling.registry import rework_feedback
 
 
 def my_projects_section(user: User) -> HomeSection:
@@ -77,6 +78,7 @@ def _label_context(task: Task, annotations: Any, errors: list[dict[str, Any]] | 
         "annotations": annotations or [],
         "errors": errors or [],
         "is_rework": task.rework_user_id is not None or previous is not None,
+        "feedback": rework_feedback(task) if previous is not None else None,
     }
 
 

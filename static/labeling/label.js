@@ -672,8 +672,13 @@
     return JSON.parse(JSON.stringify(geom));
   }
 
+  // The review page shows the label read-only until the reviewer toggles editing (`data-readonly` on the form).
+  function readOnly() {
+    return form.dataset.readonly === "true";
+  }
+
   function onPointerDown(event) {
-    if (event.button !== 0 || !imageW) return;
+    if (event.button !== 0 || !imageW || readOnly()) return;
     event.preventDefault();
     overlay.focus({ preventScroll: true });
     const p = toImage(event);
@@ -971,7 +976,7 @@
     }
     pre.addEventListener("mouseup", () => {
       const span = selectionOffsets();
-      if (span && state.tool && state.tool.tool === "ner") {
+      if (span && !readOnly() && state.tool && state.tool.tool === "ner") {
         addObject(state.tool, span);
         window.getSelection().removeAllRanges();
         return;
@@ -1051,7 +1056,7 @@
   }
 
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || readOnly()) return;
     if (typingTarget(event.target)) {
       // Enter in a text answer must not post the form by accident.
       if (event.key === "Enter" && form.contains(event.target)) event.preventDefault();

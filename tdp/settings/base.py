@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "apps.ontologies",
     "apps.datasets",
     "apps.labeling",
+    "apps.review",
+    "apps.issues",
     "apps.catalog",
 ]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "quality": {"consensus_coverage": 0.0, "consensus_labelers": 1, "benchmark_rate": 0.0, "point_sigma": 0.01},
-    "review": {"sample_rate": 1.0, "rework_wait_hours": 24},
+    "review": {"sample_rate": 1.0, "rework_wait_hours": 24, "allow_approve_with_open_issues": False},
     "routing": {"confidence_threshold": None, "due_hours": 48},
     "queue": {"order": "priority", "model_run": None, "embedding": None},
     "lease": {"minutes": 30},
@@ -34,6 +34,7 @@ _RULES: dict[str, dict[str, tuple[Any, str]]] = {
     "review": {
         "sample_rate": (_fraction, "a number from 0 to 1"),
         "rework_wait_hours": (lambda v: _positive_int(v, 24 * 365) or v == 0, "an integer of hours from 0"),
+        "allow_approve_with_open_issues": (lambda v: isinstance(v, bool), "true or false"),
     },
     "routing": {
         "confidence_threshold": (lambda v: v is None or _fraction(v), "null or a number from 0 to 1"),

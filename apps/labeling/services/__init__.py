@@ -1,6 +1,12 @@
 """Every write of the labeling app."""
 
-from apps.labeling.services.labels import label_edit, label_submit, task_skip, validate_label_document
+from apps.labeling.services.labels import (
+    label_edit,
+    label_revision_create,
+    label_submit,
+    task_skip,
+    validate_label_document,
+)
 from apps.labeling.services.projects import (
     BatchResult,
     OntologyUpgrade,
@@ -18,6 +24,7 @@ __all__ = [
     "OntologyUpgrade",
     "batch_create",
     "label_edit",
+    "label_revision_create",
     "label_submit",
     "leases_release_expired",
     "project_create",

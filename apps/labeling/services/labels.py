@@ -124,6 +124,21 @@ def _new_revision(
 
 
 @transaction.atomic
+def label_revision_create(
+    *, task: Task, author: User, annotations: Any, seconds_spent: Any = None, server_seconds: float | None = None
+) -> Label:
+    """A new current revision of the task's label written by `author` (e.g. a reviewer's correction). The caller
+    holds the task row lock and has checked the state; this validates the document and stores it with its rows."""
+    seconds = _seconds(seconds_spent)
+    current = Label.objects.filter(task=task, is_current=True).select_related("ontology_version").first()
+    version = current.ontology_version if current is not None else task.project.ontology_version
+    document = validate_label_document(version=version, data_row=task.data_row, annotations=annotations)
+    return _new_revision(
+        task=task, labeler=author, document=document, seconds_spent=seconds, server_seconds=server_seconds
+    )
+
+
+@transaction.atomic
 def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: Any = None) -> Label:
     """Store the labeler's answer for a task they hold. A lease taken over by someone else is a 409."""
     seconds = _seconds(seconds_spent)

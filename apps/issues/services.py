@@ -1,0 +1,182 @@
+"""Every write of the issues app: open, comment, resolve, reopen; mentions become inbox entries and emails."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from apps.accounts.models import User
+from apps.core.audit import audit_record
+from apps.core.errors import Conflict, ValidationFailed
+from apps.issues.models import Comment, Issue, IssueStatus, Mention
+from apps.labeling.access import can
+from apps.labeling.models import Label, Project, Task
+
+MAX_TEXT = 10_000
+# `@name` not preceded by a word character (so e-mail addresses are not mentions); Django usernames allow . @ + -
+MENTION = re.compile(r"(?<![\w@])@([\w.@+-]{1,150})")
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+        raise ValidationFailed("Text is required.", details={"text": [f"1 to {MAX_TEXT} characters."]})
+    return value.strip()
+
+
+def _position(position: Any, task_or_row: Any) -> tuple[float | None, float | None]:
+    if position is None:
+        return None, None
+    if not isinstance(position, dict) or set(position) != {"x", "y"}:
+        raise ValidationFailed("Invalid position.", details={"position": ['{"x": number, "y": number} or null.']})
+    x, y = position["x"], position["y"]
+    for value in (x, y):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ValidationFailed("Invalid position.", details={"position": ["Coordinates are numbers from 0."]})
+    width, height = task_or_row.width, task_or_row.height
+    if width and height and (x > width or y > height):
+        raise ValidationFailed(
+            "The position is outside the image.", details={"position": [f"Inside {width}×{height} pixels."]}
+        )
+    return float(x), float(y)
+
+
+def mentioned_users(*, project: Project, text: str, author: User) -> list[User]:
+    """Users named `@username` in the text who may see the project (members and the org's project managers)."""
+    names = {name.rstrip(".") for name in MENTION.findall(text)}
+    if not names:
+        return []
+    candidates = User.objects.filter(
+        organization_id=project.organization_id, username__in=names, is_active=True
+    ).exclude(pk=author.pk)
+    return [user for user in candidates if can(user, project, "view")]
+
+
+def _mention(*, issue: Issue, comment: Comment | None, author: User, text: str) -> list[Mention]:
+    mentions = []
+    for user in mentioned_users(project=issue.project, text=text, author=author):
+        mention, created = Mention.objects.get_or_create(
+            user=user, issue=issue, comment=comment, defaults={"mentioned_by": author}
+        )
+        if created:
+            mentions.append(mention)
+    for mention in mentions:
+        mention_id = str(mention.pk)
+        transaction.on_commit(
+            lambda mention_id=mention_id: async_task("apps.issues.tasks.send_mention_email", mention_id)  # type: ignore[misc]
+        )
+    return mentions
+
+
+@transaction.atomic
+def issue_create(
+    *,
+    actor: User,
+    project: Project,
+    task: Task | None,
+    label: Label | None,
+    data_row: Any,
+    text: Any,
+    position: Any = None,
+    text_offset: Any = None,
+    annotation: Any = None,
+) -> Issue:
+    body = _text(text)
+    x, y = _position(position, data_row)
+    if text_offset is not None and (
+        isinstance(text_offset, bool) or not isinstance(text_offset, int) or text_offset < 0
+    ):
+        raise ValidationFailed("Invalid text offset.", details={"text_offset": ["A character offset from 0."]})
+    if label is None and task is not None:
+        label = Label.objects.filter(task=task, is_current=True).first()
+    feature_schema_id, feature_name = None, ""
+    if annotation is not None:
+        if isinstance(annotation, bool) or not isinstance(annotation, int):
+            raise ValidationFailed("Invalid annotation.", details={"annotation": ["An annotation index or null."]})
+        document = label.annotations if label is not None else []
+        if not 0 <= annotation < len(document):
+            raise ValidationFailed(
+                "No such annotation in the label.",
+                details={"annotation": [f"An index from 0 to {len(document) - 1}." if document else "No label."]},
+            )
+        item = document[annotation]
+        feature_schema_id = item.get("schema_id") if isinstance(item, dict) else None
+        feature_name = str(item.get("name", ""))[:200] if isinstance(item, dict) else ""
+    issue = Issue.objects.create(
+        organization_id=project.organization_id,
+        project=project,
+        data_row_id=data_row.pk,
+        task=task,
+        label=label,
+        created_by=actor,
+        text=body,
+        x=x,
+        y=y,
+        text_offset=text_offset,
+        annotation_index=annotation,
+        feature_schema_id=feature_schema_id,
+        feature_name=feature_name,
+    )
+    _mention(issue=issue, comment=None, author=actor, text=body)
+    audit_record(
+        action="issue.created",
+        actor=actor,
+        organization=project.organization,
+        target=issue,
+        extra={"task": str(task.pk) if task else None, "label": str(label.pk) if label else None},
+    )
+    return issue
+
+
+@transaction.atomic
+def comment_create(*, actor: User, issue: Issue, text: Any) -> Comment:
+    body = _text(text)
+    comment = Comment.objects.create(issue=issue, author=actor, text=body)
+    Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now())
+    _mention(issue=issue, comment=comment, author=actor, text=body)
+    audit_record(
+        action="issue.commented",
+        actor=actor,
+        organization=issue.project.organization,
+        target=issue,
+        extra={"comment": str(comment.pk)},
+    )
+    return comment
+
+
+@transaction.atomic
+def issue_resolve(*, actor: User, issue: Issue) -> Issue:
+    issue = Issue.objects.select_for_update().select_related("project", "created_by").get(pk=issue.pk)
+    if issue.status != IssueStatus.OPEN:
+        raise Conflict("This issue is already resolved.", code="already_resolved")
+    issue.status = IssueStatus.RESOLVED
+    issue.resolved_by = actor
+    issue.resolved_at = timezone.now()
+    issue.save(update_fields=["status", "resolved_by", "resolved_at", "updated_at"])
+    audit_record(action="issue.resolved", actor=actor, organization=issue.project.organization, target=issue)
+    return issue
+
+
+@transaction.atomic
+def issue_reopen(*, actor: User, issue: Issue) -> Issue:
+    issue = Issue.objects.select_for_update().select_related("project", "created_by").get(pk=issue.pk)
+    if issue.status != IssueStatus.RESOLVED:
+        raise Conflict("This issue is open.", code="already_open")
+    issue.status = IssueStatus.OPEN
+    issue.resolved_by = None
+    issue.resolved_at = None
+    issue.save(update_fields=["status", "resolved_by", "resolved_at", "updated_at"])
+    audit_record(action="issue.reopened", actor=actor, organization=issue.project.organization, target=issue)
+    return issue
+
+
+@transaction.atomic
+def mentions_mark_read(*, actor: User, ids: list[Any] | None = None) -> int:
+    queryset = Mention.objects.filter(user=actor, read_at__isnull=True)
+    if ids is not None:
+        queryset = queryset.filter(pk__in=ids)
+    return queryset.update(read_at=timezone.now())

@@ -1,0 +1,62 @@
+"""Reads of the review app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from apps.accounts.models import User
+from apps.labeling.access import can, projects_visible_to
+from apps.labeling.models import Label, Project, Task, TaskState
+from apps.review.models import Review, ReviewDecision
+
+
+def reviews_of_task(*, task_id: Any) -> QuerySet[Review]:
+    return Review.objects.filter(task_id=task_id).select_related("reviewer").order_by("created_at", "id")
+
+
+def serialize_review(review: Review) -> dict[str, Any]:
+    return {
+        "id": str(review.id),
+        "label": str(review.label_id),
+        "result_label": str(review.result_label_id) if review.result_label_id else None,
+        "reviewer": str(review.reviewer_id),
+        "reviewer_username": review.reviewer.username,
+        "decision": review.decision,
+        "edited": review.edited,
+        "feedback": review.feedback,
+        "overrode_open_issues": review.overrode_open_issues,
+        "seconds_spent": review.seconds_spent,
+        "server_seconds": review.server_seconds,
+        "created_at": review.created_at.isoformat(),
+    }
+
+
+def label_decisions(label: Label) -> list[dict[str, Any]]:
+    """Every decision on any revision of the label's task, oldest first (the label history shows them)."""
+    return [serialize_review(r) for r in reviews_of_task(task_id=label.task_id)]
+
+
+def latest_rework_feedback(task: Task) -> dict[str, Any] | None:
+    """The reviewer's feedback that sent the task back, when its latest decision is a rejection."""
+    latest = Review.objects.filter(task=task).select_related("reviewer").order_by("-created_at", "-id").first()
+    if latest is None or latest.decision != ReviewDecision.REJECT:
+        return None
+    return {
+        "text": latest.feedback,
+        "reviewer": latest.reviewer.username,
+        "review": str(latest.id),
+        "created_at": latest.created_at.isoformat(),
+    }
+
+
+def projects_to_review(*, actor: User) -> list[Project]:
+    """Projects where the actor may review, with `in_review` counts."""
+    projects = (
+        projects_visible_to(actor)
+        .filter(archived=False)
+        .annotate(in_review=Count("tasks", filter=Q(tasks__state=TaskState.IN_REVIEW)))
+        .order_by("name")
+    )
+    return [p for p in projects if can(actor, p, "review")]
