@@ -384,6 +384,7 @@ class DatasetProjectionApi(APIView):
             positions = np.sort(rng.choice(positions, size=limit, replace=False))
         arrays = view.arrays
         points = []
+        classes = registry.label_classes(request.user, [arrays.row_ids[p] for p in positions.tolist()])  # type: ignore[arg-type]
         for p in positions.tolist():
             row = view.rows[arrays.row_ids[p]]
             points.append(
@@ -397,6 +398,7 @@ class DatasetProjectionApi(APIView):
                     "outlier_score": float(arrays.outlier_scores[p]),
                     "outlier_rank": float(arrays.outlier_ranks[p]),
                     "metadata": row.metadata,
+                    "label_class": classes.get(row.pk),
                 }
             )
         return Response(

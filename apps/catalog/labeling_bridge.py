@@ -1,17 +1,26 @@
-"""Connects the catalog to labeling: a selection can become a batch in a project, and a data row's lineage lists the
-projects, batches and labels it went through. Registered from `CatalogConfig.ready()` (catalog depends on labeling,
-never the other way round)."""
+"""Connects the catalog to labeling: a selection can become a batch in a project; a data row's lineage lists the
+projects, batches, labels, reviews and issues it went through; the plot can be coloured by label class. Registered
+from `CatalogConfig.ready()` (catalog depends on labeling, never the other way round)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from apps.accounts.models import User
-from apps.catalog.registry import LineageSection, SelectionTarget, register_lineage_section, register_selection_target
+from apps.catalog.registry import (
+    LineageSection,
+    SelectionTarget,
+    register_label_class_source,
+    register_lineage_section,
+    register_selection_target,
+)
 from apps.datasets.models import DataRow
+from apps.issues.models import Issue
 from apps.labeling.access import access_project, can, projects_visible_to
-from apps.labeling.models import Label, Task
+from apps.labeling.models import Annotation, Label, Task
 from apps.labeling.services import batch_create
+from apps.review.models import Review
 
 
 def _project_options(actor: User) -> list[dict[str, str]]:
@@ -43,6 +52,13 @@ def _labeling_lineage(actor: User, data_row: DataRow) -> LineageSection:
     for label in labels:
         if can(actor, visible[label.project_id], "view_work") or label.labeler_id == actor.pk:
             by_project.setdefault(label.project_id, []).append(f"{label.labeler.username} (revision {label.revision})")
+    reviews: dict[Any, list[str]] = {}
+    for review in Review.objects.filter(task__in=tasks).select_related("reviewer").order_by("created_at"):
+        note = f"{review.decision} by {review.reviewer.username}"
+        reviews.setdefault(review.task_id, []).append(f"{note}: {review.feedback}" if review.feedback else note)
+    issues: dict[Any, Counter[str]] = {}
+    for task_id, status in Issue.objects.filter(task__in=tasks).values_list("task_id", "status"):
+        issues.setdefault(task_id, Counter())[status] += 1
     items = [
         {
             "project": task.project.name,
@@ -51,11 +67,34 @@ def _labeling_lineage(actor: User, data_row: DataRow) -> LineageSection:
             "slot": task.slot,
             "state": task.state,
             "labels": by_project.get(task.project_id, []),
+            "reviews": reviews.get(task.pk, []),
+            "issues": dict(issues.get(task.pk, Counter())),
             "queued_at": task.created_at.isoformat(),
         }
         for task in tasks
     ]
     return LineageSection(key="labeling", title="Projects and labels", items=items, empty_text="Not in any project.")
+
+
+def _label_classes(actor: User, row_ids: list[Any]) -> dict[Any, str]:
+    """Per data row, the most frequent top-level feature of its current labels in projects the actor may see
+    (a tool's name, or a radio classification's chosen answer)."""
+    visible = [p.pk for p in projects_visible_to(actor) if can(actor, p, "view_work")]
+    if not row_ids or not visible:
+        return {}
+    counts: dict[Any, Counter[str]] = {}
+    rows = Annotation.objects.filter(
+        data_row_id__in=row_ids, project_id__in=visible, parent__isnull=True, label__is_current=True
+    ).values_list("data_row_id", "kind", "name", "answer")
+    for row_id, kind, name, answer in rows:
+        if kind in ("radio",) and isinstance(answer, dict):
+            key = str(answer.get("name") or name)
+        elif kind in ("checklist", "text"):
+            continue
+        else:
+            key = name
+        counts.setdefault(row_id, Counter())[key] += 1
+    return {row_id: counter.most_common(1)[0][0] for row_id, counter in counts.items()}
 
 
 def register() -> None:
@@ -68,3 +107,4 @@ def register() -> None:
         )
     )
     register_lineage_section(_labeling_lineage)
+    register_label_class_source(_label_classes)

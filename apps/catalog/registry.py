@@ -75,3 +75,22 @@ def unregister_lineage_section(provider: LineageProvider) -> None:
 
 def lineage_providers() -> list[LineageProvider]:
     return list(_lineage)
+
+
+# (actor, data row ids) -> {data row id: label class}: what the scatter plot can be coloured by ("label class").
+LabelClassSource = Callable[["User", list[Any]], dict[Any, str]]
+_label_class_sources: list[LabelClassSource] = []
+
+
+def register_label_class_source(source: LabelClassSource) -> LabelClassSource:
+    if source not in _label_class_sources:
+        _label_class_sources.append(source)
+    return source
+
+
+def label_classes(actor: User, row_ids: list[Any]) -> dict[Any, str]:
+    classes: dict[Any, str] = {}
+    for source in _label_class_sources:
+        for row_id, name in source(actor, row_ids).items():
+            classes.setdefault(row_id, name)
+    return classes

@@ -58,8 +58,13 @@
       var t = Math.max(0, Math.min(1, point.outlier_rank));
       return "hsl(" + Math.round(220 - 220 * t) + ", 75%, " + Math.round(55 - 15 * t) + "%)";
     }
-    var field = mode.slice("metadata.".length);
-    var value = point.metadata ? point.metadata[field] : undefined;
+    var value;
+    if (mode === "label") {
+      value = point.label_class;
+    } else {
+      var field = mode.slice("metadata.".length);
+      value = point.metadata ? point.metadata[field] : undefined;
+    }
     if (Array.isArray(value)) { value = value.join(","); }
     if (typeof value === "number" && categories.numeric) {
       var u = (value - categories.min) / ((categories.max - categories.min) || 1);
