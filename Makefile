@@ -23,11 +23,15 @@ migrate: install
 demo: migrate
 	$(PY) manage.py load_demo
 
+# The web server in the foreground and a django-q2 worker beside it; Ctrl-C (or the server ending) stops both.
 run: demo
-	bash scripts/run_dev.sh
+	$(PY) manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	echo "TDP on http://127.0.0.1:$${PORT:-8000}/ with a background worker. Ctrl-C stops both."; \
+	$(PY) manage.py runserver 127.0.0.1:$${PORT:-8000}
 
 test:
-	bash scripts/test.sh
+	bash .ci/test.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

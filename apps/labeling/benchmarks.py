@@ -402,7 +402,7 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     if connection.vendor != "postgresql":
         raise CommandError(
             "The queue benchmark runs on PostgreSQL only (SKIP LOCKED claims, several server processes): set "
-            "DATABASE_URL=postgres://... (e.g. `source scripts/pg.sh; pg_start`). SQLite is not supported."
+            "DATABASE_URL=postgres://... (e.g. `source .ci/pg.sh; pg_start`). SQLite is not supported."
         )
     size = int(params.get("size") or 100_000)
     seconds = float(params.get("seconds") or 60)

@@ -17,7 +17,7 @@ fi
 
 make --no-print-directory install
 
-source scripts/pg.sh
+source .ci/pg.sh
 trap pg_stop EXIT
 pg_start
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Private PostgreSQL cluster for tests: `source scripts/pg.sh; pg_start; ...; pg_stop`.
+# Private PostgreSQL cluster for tests: `source .ci/pg.sh; pg_start; ...; pg_stop`.
 # Runs as the `postgres` OS user (PostgreSQL refuses root), in a temporary folder, on a free loopback port.
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
