@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import User
+from apps.accounts.access import request_user
 from apps.catalog import registry, selectors, services
 from apps.catalog.access import access_embedding_space, access_slice, require_manage_catalog
 from apps.catalog.domain.vectors import MAX_DIMS
@@ -26,10 +26,6 @@ from apps.datasets.models import DataRow, Dataset
 
 MAX_VECTOR_BODY_BYTES = getattr(settings, "TDP_MAX_VECTOR_BODY_BYTES", 64 * 1024 * 1024)
 MAX_POINTS = 50_000
-
-
-def _actor(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -163,13 +159,13 @@ class EmbeddingListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         paginator = CursorPagination()
         page = paginator.paginate_queryset(
-            selectors.embedding_spaces_visible_to(actor=_actor(request)), request, view=self
+            selectors.embedding_spaces_visible_to(actor=request_user(request)), request, view=self
         )
         return paginator.get_paginated_response(EmbeddingSpaceOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: EmbeddingSpaceOutputSerializer})
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         require_manage_catalog(actor)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -181,7 +177,7 @@ class EmbeddingListCreateApi(APIView):
 class EmbeddingDetailApi(APIView):
     @extend_schema(responses=EmbeddingSpaceOutputSerializer)
     def get(self, request: Request, space_id: str) -> Response:
-        space = access_embedding_space(_actor(request), space_id)
+        space = access_embedding_space(request_user(request), space_id)
         space.vector_count = space.vectors.count()  # type: ignore[attr-defined]
         return Response(EmbeddingSpaceOutputSerializer(space).data)
 
@@ -194,7 +190,7 @@ class EmbeddingVectorsApi(APIView):
         responses={200: VectorUploadResultSerializer},
     )
     def post(self, request: Request, space_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         space = access_embedding_space(actor, space_id, manage=True)
         content_type = (request.content_type or "").split(";")[0].strip()
         if content_type != "application/json":
@@ -225,7 +221,7 @@ class EmbeddingAnalysesApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={202: CatalogJobRefSerializer})
     def post(self, request: Request, space_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         space = access_embedding_space(actor, space_id, manage=True)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -237,7 +233,7 @@ class EmbeddingAnalysesApi(APIView):
 
 
 def _similar(request: Request, space: EmbeddingSpace, dataset: Dataset | None, body: dict[str, Any]) -> Response:
-    actor = _actor(request)
+    actor = request_user(request)
     data_row: DataRow | None = None
     row_id = body.get("data_row")
     if row_id:
@@ -286,7 +282,7 @@ SIMILAR_PARAMS = [
 class DatasetSimilarApi(APIView):
     @extend_schema(parameters=SIMILAR_PARAMS, responses=SimilarOutputSerializer)
     def get(self, request: Request, dataset_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         dataset = access_dataset(actor, dataset_id)
         space = selectors.embedding_space_for(actor=actor, space_id=request.query_params.get("embedding"))
         if not request.query_params.get("data_row"):
@@ -300,7 +296,7 @@ class DatasetSimilarApi(APIView):
 
     @extend_schema(request=SimilarInputSerializer, responses=SimilarOutputSerializer)
     def post(self, request: Request, dataset_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         dataset = access_dataset(actor, dataset_id)
         data = SimilarInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -317,7 +313,7 @@ class EmbeddingSimilarApi(APIView):
         responses=SimilarOutputSerializer,
     )
     def get(self, request: Request, space_id: str) -> Response:
-        space = access_embedding_space(_actor(request), space_id)
+        space = access_embedding_space(request_user(request), space_id)
         if not request.query_params.get("data_row"):
             raise ValidationFailed("data_row is required (or POST a vector).", details={"data_row": ["Required."]})
         body = {
@@ -329,7 +325,7 @@ class EmbeddingSimilarApi(APIView):
 
     @extend_schema(request=SimilarInputSerializer, responses=SimilarOutputSerializer)
     def post(self, request: Request, space_id: str) -> Response:
-        space = access_embedding_space(_actor(request), space_id)
+        space = access_embedding_space(request_user(request), space_id)
         data = SimilarInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         body = dict(data.validated_data)
@@ -359,7 +355,7 @@ ANALYSIS_PARAMS = [OpenApiParameter("embedding", str, required=True), OpenApiPar
 
 
 def _analysis_view(request: Request, dataset_id: str) -> selectors.AnalysisView:
-    actor = _actor(request)
+    actor = request_user(request)
     dataset = access_dataset(actor, dataset_id)
     space = selectors.embedding_space_for(actor=actor, space_id=request.query_params.get("embedding"))
     clusters = request.query_params.get("clusters")
@@ -444,7 +440,7 @@ class DatasetDriftApi(APIView):
         responses=DriftOutputSerializer,
     )
     def get(self, request: Request, dataset_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         dataset = access_dataset(actor, dataset_id)
         space_id = request.query_params.get("embedding")
         space = selectors.embedding_space_for(actor=actor, space_id=space_id) if space_id else None
@@ -481,7 +477,7 @@ class SliceListCreateApi(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("dataset", str)], responses=SliceOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         dataset_id = request.query_params.get("dataset")
         dataset = access_dataset(actor, dataset_id) if dataset_id else None
         paginator = CursorPagination()
@@ -490,7 +486,7 @@ class SliceListCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: SliceOutputSerializer})
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -504,11 +500,11 @@ class SliceListCreateApi(APIView):
 class SliceDetailApi(APIView):
     @extend_schema(responses=SliceOutputSerializer)
     def get(self, request: Request, slice_id: str) -> Response:
-        return Response(SliceOutputSerializer(access_slice(_actor(request), slice_id)).data)
+        return Response(SliceOutputSerializer(access_slice(request_user(request), slice_id)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, slice_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         services.slice_delete(actor=actor, slice_=access_slice(actor, slice_id, manage=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -524,7 +520,7 @@ class SliceSendApi(APIView):
         request=InputSerializer, responses=inline_serializer("SliceSendResult", {"result": serializers.DictField()})
     )
     def post(self, request: Request, slice_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         found = access_slice(actor, slice_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -541,7 +537,7 @@ class SliceSendApi(APIView):
 class SelectionTargetsApi(APIView):
     @extend_schema(responses=SelectionTargetsOutputSerializer)
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         return Response(
             {
                 "results": [
@@ -557,7 +553,7 @@ class SelectionTargetsApi(APIView):
 class DataRowLineageApi(APIView):
     @extend_schema(responses=LineageOutputSerializer)
     def get(self, request: Request, data_row_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         row = access_data_row(actor, data_row_id)
         sections = selectors.data_row_lineage(actor=actor, data_row=row)
         return Response(
@@ -575,7 +571,7 @@ class DatasetBuiltinEmbedApi(APIView):
     def post(self, request: Request, dataset_id: str) -> Response:
         from apps.catalog import embedder
 
-        actor = _actor(request)
+        actor = request_user(request)
         dataset = access_dataset(actor, dataset_id)
         require_manage_catalog(actor)
         job = embedder.embed_dataset_enqueue(actor=actor, dataset=dataset)

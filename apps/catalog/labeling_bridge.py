@@ -17,7 +17,7 @@ from apps.catalog.registry import (
 )
 from apps.datasets.models import DataRow
 from apps.issues.models import Issue
-from apps.labeling.access import access_project, can, projects_visible_to
+from apps.labeling.access import access_project, projects_visible_to, projects_where
 from apps.labeling.models import Annotation, Label, Task
 from apps.labeling.services import batch_create
 from apps.review.models import Review
@@ -26,8 +26,7 @@ from apps.review.models import Review
 def _project_options(actor: User) -> list[dict[str, str]]:
     return [
         {"value": str(project.id), "label": project.name}
-        for project in projects_visible_to(actor).filter(archived=False).order_by("name")
-        if can(actor, project, "manage")
+        for project in projects_where(actor, "manage").filter(archived=False).order_by("name")
     ]
 
 
@@ -43,14 +42,13 @@ def _send_to_project(actor: User, row_ids: list[str], option: str, name: str) ->
 
 
 def _labeling_lineage(actor: User, data_row: DataRow) -> LineageSection:
-    visible = {p.id: p for p in projects_visible_to(actor)}
-    tasks = Task.objects.filter(data_row=data_row, project_id__in=list(visible)).select_related("batch", "project")
-    labels = Label.objects.filter(data_row=data_row, project_id__in=list(visible), is_current=True).select_related(
-        "labeler"
-    )
+    visible = projects_visible_to(actor).values("pk")
+    sees_work = set(projects_where(actor, "view_work").values_list("pk", flat=True))
+    tasks = Task.objects.filter(data_row=data_row, project_id__in=visible).select_related("batch", "project")
+    labels = Label.objects.filter(data_row=data_row, project_id__in=visible, is_current=True).select_related("labeler")
     by_project: dict[Any, list[str]] = {}
     for label in labels:
-        if can(actor, visible[label.project_id], "view_work") or label.labeler_id == actor.pk:
+        if label.project_id in sees_work or label.labeler_id == actor.pk:
             by_project.setdefault(label.project_id, []).append(f"{label.labeler.username} (revision {label.revision})")
     reviews: dict[Any, list[str]] = {}
     for review in Review.objects.filter(task__in=tasks).select_related("reviewer").order_by("created_at"):
@@ -79,9 +77,9 @@ def _labeling_lineage(actor: User, data_row: DataRow) -> LineageSection:
 def _label_classes(actor: User, row_ids: list[Any]) -> dict[Any, str]:
     """Per data row, the most frequent top-level feature of its current labels in projects the actor may see
     (a tool's name, or a radio classification's chosen answer)."""
-    visible = [p.pk for p in projects_visible_to(actor) if can(actor, p, "view_work")]
-    if not row_ids or not visible:
+    if not row_ids:
         return {}
+    visible = projects_where(actor, "view_work").values("pk")
     counts: dict[Any, Counter[str]] = {}
     rows = Annotation.objects.filter(
         data_row_id__in=row_ids, project_id__in=visible, parent__isnull=True, label__is_current=True

@@ -12,16 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.catalog import registry, selectors
 from apps.catalog.access import require_manage_catalog
 from apps.core.errors import ApplicationError
 from apps.datasets.access import access_data_row, access_dataset
 from apps.datasets.selectors import datasets_visible_to, metadata_fields_visible_to
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _can_manage(user: User) -> bool:
@@ -34,7 +31,7 @@ def _can_manage(user: User) -> bool:
 
 @login_required
 def catalog_home(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     context = {
         "datasets": datasets_visible_to(actor=user).order_by("name")[:200],
         "spaces": selectors.embedding_spaces_visible_to(actor=user).order_by("name")[:200],
@@ -44,7 +41,7 @@ def catalog_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def catalog_dataset(request: HttpRequest, dataset_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     try:
         dataset = access_dataset(user, dataset_id)
     except ApplicationError:
@@ -71,7 +68,7 @@ def catalog_dataset(request: HttpRequest, dataset_id: str) -> HttpResponse:
 
 @login_required
 def data_row_lineage(request: HttpRequest, data_row_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     try:
         row = access_data_row(user, data_row_id)
     except ApplicationError:

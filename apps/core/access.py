@@ -22,12 +22,17 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=models.Model)
 
 
-def get_in_organization(queryset: models.QuerySet[M], user: User, object_id: object) -> M:
-    """The object with that id in the user's organization, else NotFound (also for malformed ids)."""
+def get_in_organization(
+    queryset: models.QuerySet[M], user: User, object_id: object, *, organization_field: str = "organization"
+) -> M:
+    """The object with that id in the user's organization, else NotFound (also for malformed ids).
+
+    `organization_field` is the path to the owning organization for objects that belong to it through a parent
+    (e.g. `"project__organization"` for tasks and labels)."""
     if not user.is_authenticated:
         raise NotFound()
     if not user.is_superuser:
-        queryset = queryset.filter(organization_id=user.organization_id)
+        queryset = queryset.filter(**{f"{organization_field}_id": user.organization_id})
     try:
         return queryset.get(pk=object_id)
     except (ObjectDoesNotExist, DjangoValidationError, ValueError):

@@ -128,16 +128,21 @@ def adopt_saved(obj: models.Model, saved: models.Model) -> None:
     obj._state.db = saved._state.db
 
 
+def service_error_message(request: HttpRequest, exc: ApplicationError) -> None:
+    """Show a service's error (message plus per-field reasons) as an admin error message."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    detail = "; ".join(
+        f"{key}: {' '.join(value)}"
+        for key, value in details.items()
+        if isinstance(value, list) and all(isinstance(item, str) for item in value)
+    )
+    messages.error(request, f"{exc.message} {detail}".strip())
+
+
 def _service_errors_as_messages(request: HttpRequest, view: Callable[[], Any]) -> Any:
     """A service's validation or conflict error becomes an admin error message instead of a 500."""
     try:
         return view()
     except ApplicationError as exc:
-        details = exc.details if isinstance(exc.details, dict) else {}
-        detail = "; ".join(
-            f"{key}: {' '.join(value)}"
-            for key, value in details.items()
-            if isinstance(value, list) and all(isinstance(item, str) for item in value)
-        )
-        messages.error(request, f"{exc.message} {detail}".strip())
+        service_error_message(request, exc)
         return HttpResponseRedirect(request.get_full_path())

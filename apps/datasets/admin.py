@@ -14,17 +14,13 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from apps.core.admin_scoping import OrganizationScopedAdmin
+from apps.core.admin_scoping import OrganizationScopedAdmin, service_error_message
 from apps.core.errors import ApplicationError
 from apps.datasets import services
 from apps.datasets.models import DataRow, Dataset, MetadataField, StorageIntegration
 from apps.labeling.access import projects_visible_to
 from apps.labeling.models import Project
 from apps.labeling.services import batch_create
-
-
-def _service_error(request: HttpRequest, exc: ApplicationError) -> None:
-    messages.error(request, f"{exc.message} {exc.details if exc.details else ''}".strip())
 
 
 @admin.register(Dataset)
@@ -130,7 +126,7 @@ class DataRowAdmin(OrganizationScopedAdmin):
                     priority=form.cleaned_data["priority"],
                 )
             except ApplicationError as exc:
-                _service_error(request, exc)
+                service_error_message(request, exc)
                 return None
             self.message_user(
                 request,
@@ -247,7 +243,7 @@ class StorageIntegrationAdmin(OrganizationScopedAdmin):
             try:
                 result = services.storage_integration_validate(actor=request.user, integration=integration)  # type: ignore[arg-type]
             except ApplicationError as exc:
-                _service_error(request, exc)
+                service_error_message(request, exc)
                 continue
             level = messages.SUCCESS if result.last_validation_ok else messages.ERROR
             messages.add_message(request, level, f"{integration.name}: {result.last_validation_message}")

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import User
+from apps.accounts.access import request_user
 from apps.core.errors import ApplicationError, PayloadTooLarge, ValidationFailed
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
@@ -44,10 +44,6 @@ class UnsupportedMediaType(ApplicationError):
     status_code = 415
     code = "unsupported_media_type"
     default_message = "Unsupported content type."
-
-
-def _actor(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 # --- serializers ------------------------------------------------------------------------------------------------
@@ -134,14 +130,14 @@ class DatasetListCreateApi(APIView):
 
     @extend_schema(responses=DatasetOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = selectors.datasets_visible_to(actor=_actor(request))
+        queryset = selectors.datasets_visible_to(actor=request_user(request))
         paginator = CursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(DatasetOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: DatasetOutputSerializer})
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         require_manage_datasets(actor)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -158,13 +154,13 @@ class DatasetDetailApi(APIView):
 
     @extend_schema(responses=DatasetOutputSerializer)
     def get(self, request: Request, dataset_id: str) -> Response:
-        dataset = access_dataset(_actor(request), dataset_id)
+        dataset = access_dataset(request_user(request), dataset_id)
         dataset.row_count = selectors.dataset_row_count(dataset=dataset)  # type: ignore[attr-defined]
         return Response(DatasetOutputSerializer(dataset).data)
 
     @extend_schema(request=InputSerializer, responses=DatasetOutputSerializer)
     def patch(self, request: Request, dataset_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         dataset = access_dataset(actor, dataset_id, manage=True)
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -174,7 +170,7 @@ class DatasetDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, dataset_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         services.dataset_delete(actor=actor, dataset=access_dataset(actor, dataset_id, manage=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -191,14 +187,14 @@ class MetadataFieldListCreateApi(APIView):
 
     @extend_schema(responses=MetadataFieldOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = selectors.metadata_fields_visible_to(actor=_actor(request))
+        queryset = selectors.metadata_fields_visible_to(actor=request_user(request))
         paginator = CursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(MetadataFieldOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: MetadataFieldOutputSerializer})
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         require_manage_datasets(actor)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -248,7 +244,7 @@ class DataRowListImportApi(APIView):
 
     @extend_schema(parameters=_list_params, responses=DataRowOutputSerializer(many=True))
     def get(self, request: Request, dataset_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         dataset = access_dataset(actor, dataset_id)
         queryset = selectors.data_rows_visible_to(actor=actor, dataset=dataset, params=request.query_params)
         paginator = CursorPagination()
@@ -264,7 +260,7 @@ class DataRowListImportApi(APIView):
         responses={200: ImportResultSerializer, 202: JobRefSerializer},
     )
     def post(self, request: Request, dataset_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         dataset = access_dataset(actor, dataset_id, manage=True)
         fmt = _import_format(request)
         limit = settings.TDP_MAX_IMPORT_BYTES
@@ -302,7 +298,7 @@ class DataRowUploadApi(APIView):
         responses={201: ImportResultSerializer},
     )
     def post(self, request: Request, dataset_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         dataset = access_dataset(actor, dataset_id, manage=True)
         limit = settings.TDP_MAX_UPLOAD_FILE_BYTES * settings.TDP_MAX_UPLOAD_FILES
         length = _content_length(request)
@@ -334,7 +330,7 @@ class DataRowSearchApi(APIView):
         responses=DataRowOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        queryset = selectors.data_rows_visible_to(actor=_actor(request), params=request.query_params)
+        queryset = selectors.data_rows_visible_to(actor=request_user(request), params=request.query_params)
         paginator = CursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(DataRowOutputSerializer(page, many=True).data)
@@ -343,11 +339,11 @@ class DataRowSearchApi(APIView):
 class DataRowDetailApi(APIView):
     @extend_schema(responses=DataRowOutputSerializer)
     def get(self, request: Request, data_row_id: str) -> Response:
-        return Response(DataRowOutputSerializer(access_data_row(_actor(request), data_row_id)).data)
+        return Response(DataRowOutputSerializer(access_data_row(request_user(request), data_row_id)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, data_row_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         services.data_row_delete(actor=actor, data_row=access_data_row(actor, data_row_id, manage=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -355,7 +351,7 @@ class DataRowDetailApi(APIView):
 class DataRowContentApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 302: None})
     def get(self, request: Request, data_row_id: str) -> HttpResponse | Any:
-        actor = _actor(request)
+        actor = request_user(request)
         data_row = access_data_row(actor, data_row_id)
         content = services.data_row_content(actor=actor, data_row=data_row)
         if content.kind == "redirect":
@@ -383,7 +379,7 @@ class StorageIntegrationListCreateApi(APIView):
 
     @extend_schema(responses=StorageIntegrationOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         require_manage_storage(actor)
         paginator = CursorPagination()
         page = paginator.paginate_queryset(selectors.storage_integrations_visible_to(actor=actor), request, view=self)
@@ -391,7 +387,7 @@ class StorageIntegrationListCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: StorageIntegrationOutputSerializer})
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         require_manage_storage(actor)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -406,13 +402,13 @@ class StorageIntegrationDetailApi(APIView):
 
     @extend_schema(responses=StorageIntegrationOutputSerializer)
     def get(self, request: Request, integration_id: str) -> Response:
-        integration = access_storage_integration(_actor(request), integration_id)
+        integration = access_storage_integration(request_user(request), integration_id)
         return Response(StorageIntegrationOutputSerializer(integration).data)
 
     @extend_schema(request=InputSerializer, responses=StorageIntegrationOutputSerializer)
     def patch(self, request: Request, integration_id: str) -> Response:
         """Superusers only: set a custom S3 API endpoint (checked against private/loopback/link-local)."""
-        actor = _actor(request)
+        actor = request_user(request)
         integration = access_storage_integration(actor, integration_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -423,7 +419,7 @@ class StorageIntegrationDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, integration_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         integration = access_storage_integration(actor, integration_id)
         services.storage_integration_delete(actor=actor, integration=integration)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -432,7 +428,7 @@ class StorageIntegrationDetailApi(APIView):
 class StorageIntegrationValidateApi(APIView):
     @extend_schema(request=None, responses=StorageIntegrationOutputSerializer)
     def post(self, request: Request, integration_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         integration = access_storage_integration(actor, integration_id)
         integration = services.storage_integration_validate(actor=actor, integration=integration)
         return Response(StorageIntegrationOutputSerializer(integration).data)

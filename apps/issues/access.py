@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.accounts.models import User
-from apps.core.errors import NotFound, PermissionDenied
-from apps.core.ids import is_uuid
+from apps.core.access import get_in_organization
+from apps.core.errors import PermissionDenied
 from apps.issues.models import Issue
 from apps.labeling.access import access_project, can
 from apps.labeling.models import Label, Project, Task
@@ -35,14 +35,8 @@ def require_participation(actor: User, project: Project, task: Task | None, issu
 
 
 def access_issue(actor: User, issue_id: object) -> Issue:
-    if not actor.is_authenticated:
-        raise NotFound()
     queryset = Issue.objects.select_related("project", "task", "label", "data_row", "created_by", "resolved_by")
-    if not actor.is_superuser:
-        queryset = queryset.filter(organization_id=actor.organization_id or "")
-    issue = queryset.filter(pk=str(issue_id)).first() if is_uuid(issue_id) else None
-    if issue is None:
-        raise NotFound()
+    issue = get_in_organization(queryset, actor, issue_id)
     project = access_project(actor, issue.project_id, "view")
     require_participation(actor, project, issue.task, issue)
     return issue

@@ -10,17 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import User
+from apps.accounts.access import request_user
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
 from apps.issues import selectors, services
 from apps.issues.access import access_issue, require_participation
 from apps.issues.models import IssueStatus
 from apps.labeling.access import access_label, access_project, access_task
-
-
-def _actor(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 class IssueUserSerializer(serializers.Serializer):
@@ -82,7 +78,7 @@ def _create(request: Request, *, project: Any, task: Any, label: Any, data_row: 
     data.is_valid(raise_exception=True)
     values = data.validated_data
     issue = services.issue_create(
-        actor=_actor(request),
+        actor=request_user(request),
         project=project,
         task=task,
         label=label,
@@ -99,14 +95,14 @@ def _create(request: Request, *, project: Any, task: Any, label: Any, data_row: 
 class LabelIssuesApi(APIView):
     @extend_schema(responses=IssueOutputSerializer(many=True))
     def get(self, request: Request, label_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         label = access_label(actor, label_id)
         require_participation(actor, label.project, label.task)
         return Response(IssueOutputSerializer(selectors.issues_of_task(task=label.task), many=True).data)
 
     @extend_schema(request=IssueInputSerializer, responses={201: IssueOutputSerializer})
     def post(self, request: Request, label_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         label = access_label(actor, label_id)
         require_participation(actor, label.project, label.task)
         return _create(request, project=label.project, task=label.task, label=label, data_row=label.data_row)
@@ -117,14 +113,14 @@ class TaskIssuesApi(APIView):
 
     @extend_schema(responses=IssueOutputSerializer(many=True))
     def get(self, request: Request, task_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         task = access_task(actor, task_id, "view")
         require_participation(actor, task.project, task)
         return Response(IssueOutputSerializer(selectors.issues_of_task(task=task), many=True).data)
 
     @extend_schema(request=IssueInputSerializer, responses={201: IssueOutputSerializer})
     def post(self, request: Request, task_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         task = access_task(actor, task_id, "view")
         require_participation(actor, task.project, task)
         return _create(request, project=task.project, task=task, label=None, data_row=task.data_row)
@@ -141,7 +137,7 @@ class ProjectIssuesApi(APIView):
         responses=IssueOutputSerializer(many=True),
     )
     def get(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "view")
         params = request.query_params
         queryset = selectors.issues_of_project(
@@ -172,7 +168,7 @@ class ProjectOpenIssuesByTaskApi(APIView):
         )
     )
     def get(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "view")
         return Response(selectors.open_issue_counts_by_task(actor=actor, project=project))
 
@@ -184,7 +180,7 @@ def _issue_body(issue_id: Any) -> dict[str, Any]:
 class IssueDetailApi(APIView):
     @extend_schema(responses=IssueOutputSerializer)
     def get(self, request: Request, issue_id: str) -> Response:
-        issue = access_issue(_actor(request), issue_id)
+        issue = access_issue(request_user(request), issue_id)
         return Response(_issue_body(issue.pk))
 
 
@@ -194,7 +190,7 @@ class IssueCommentsApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: CommentOutputSerializer})
     def post(self, request: Request, issue_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         issue = access_issue(actor, issue_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -205,7 +201,7 @@ class IssueCommentsApi(APIView):
 class IssueResolveApi(APIView):
     @extend_schema(request=None, responses=IssueOutputSerializer)
     def post(self, request: Request, issue_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         issue = services.issue_resolve(actor=actor, issue=access_issue(actor, issue_id))
         return Response(_issue_body(issue.pk))
 
@@ -213,7 +209,7 @@ class IssueResolveApi(APIView):
 class IssueReopenApi(APIView):
     @extend_schema(request=None, responses=IssueOutputSerializer)
     def post(self, request: Request, issue_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         issue = services.issue_reopen(actor=actor, issue=access_issue(actor, issue_id))
         return Response(_issue_body(issue.pk))
 
@@ -236,5 +232,5 @@ class InboxApi(APIView):
     @extend_schema(responses=MentionOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = CursorPagination()
-        page = paginator.paginate_queryset(selectors.inbox_of(actor=_actor(request)), request, view=self)
+        page = paginator.paginate_queryset(selectors.inbox_of(actor=request_user(request)), request, view=self)
         return paginator.get_paginated_response(MentionOutputSerializer(page, many=True).data)

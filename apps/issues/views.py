@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.accounts.page_context import HomeSection
 from apps.core.errors import ApplicationError
@@ -17,10 +18,6 @@ from apps.issues.access import access_issue
 from apps.labeling.access import access_project, can
 
 PAGE_LIMIT = 200
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def inbox_section(user: User) -> HomeSection:
@@ -38,7 +35,7 @@ def inbox_section(user: User) -> HomeSection:
 
 @login_required
 def inbox_page(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     mentions = list(selectors.inbox_of(actor=user)[:PAGE_LIMIT])
     response = render(request, "issues/inbox.html", {"mentions": mentions})
     services.mentions_mark_read(actor=user, ids=[m.pk for m in mentions if m.read_at is None])
@@ -47,7 +44,7 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_issues_page(request: HttpRequest, project_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     project = access_project(user, project_id)
     filters = {key: request.GET.get(key) or None for key in ("status", "feature", "labeler", "data_row")}
     issues = list(selectors.issues_of_project(actor=user, project=project, **filters)[:PAGE_LIMIT])
@@ -63,7 +60,7 @@ def project_issues_page(request: HttpRequest, project_id: str) -> HttpResponse:
 
 @login_required
 def issue_page(request: HttpRequest, issue_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     issue = access_issue(user, issue_id)
     if request.method == "POST":
         try:
@@ -78,7 +75,7 @@ def issue_page(request: HttpRequest, issue_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def issue_state(request: HttpRequest, issue_id: str, action: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     issue = access_issue(user, issue_id)
     try:
         if action == "resolve":

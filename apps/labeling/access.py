@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Literal
 
 from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
 
 from apps.accounts.access import require_org_perm
 from apps.accounts.models import Organization, User
 from apps.accounts.roles import MANAGE_PROJECTS, org_perm
 from apps.core.access import get_in_organization, has_perm, object_perms
-from apps.core.errors import NotFound, PermissionDenied, ValidationFailed
-from apps.core.ids import is_uuid
+from apps.core.errors import PermissionDenied, ValidationFailed
 from apps.labeling import roles
 from apps.labeling.models import Label, Project, Task
 
@@ -56,6 +56,15 @@ def projects_visible_to(actor: User) -> QuerySet[Project]:
     return queryset.filter(members__user=actor)
 
 
+def projects_where(actor: User, action: ProjectAction) -> QuerySet[Project]:
+    """Visible projects in which the actor may do `action`, in one query (for lists; `can` answers one project)."""
+    visible = projects_visible_to(actor)
+    if action == "view" or is_project_manager_of_org(actor):
+        return visible
+    perm = roles.project_perm(_ACTION_PERMS[action])
+    return get_objects_for_user(actor, perm, klass=visible, accept_global_perms=False)
+
+
 def can(actor: User, project: Project, action: ProjectAction) -> bool:
     if is_project_manager_of_org(actor):
         return True
@@ -72,28 +81,16 @@ def access_project(actor: User, project_id: object, action: ProjectAction = "vie
 
 
 def access_task(actor: User, task_id: object, action: ProjectAction = "label") -> Task:
-    if not actor.is_authenticated:
-        raise NotFound()
     queryset = Task.objects.select_related("project", "data_row", "project__ontology_version")
-    if not actor.is_superuser:
-        queryset = queryset.filter(project__organization_id=actor.organization_id or "")
-    task = queryset.filter(pk=str(task_id)).first() if is_uuid(task_id) else None
-    if task is None:
-        raise NotFound()
+    task = get_in_organization(queryset, actor, task_id, organization_field="project__organization")
     access_project(actor, task.project_id, action)
     return task
 
 
 def access_label(actor: User, label_id: object, action: ProjectAction = "view") -> Label:
     """A label is visible to its labeler and to members who may see the project's work."""
-    if not actor.is_authenticated:
-        raise NotFound()
     queryset = Label.objects.select_related("project", "task", "labeler", "data_row")
-    if not actor.is_superuser:
-        queryset = queryset.filter(project__organization_id=actor.organization_id or "")
-    label = queryset.filter(pk=str(label_id)).first() if is_uuid(label_id) else None
-    if label is None:
-        raise NotFound()
+    label = get_in_organization(queryset, actor, label_id, organization_field="project__organization")
     project = access_project(actor, label.project_id, "view")
     if action == "view" and label.labeler_id == actor.pk:
         return label

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.core.access import get_in_organization
 from apps.core.idempotency import idempotent
@@ -21,10 +22,6 @@ from apps.labeling.access import access_label, access_project, access_task, proj
 from apps.labeling.models import Label, Project, ProjectRole, Task
 from apps.labeling.registry import label_decisions, rework_feedback
 from apps.ontologies.access import access_ontology
-
-
-def _actor(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 class ProjectOutputSerializer(serializers.Serializer):
@@ -78,12 +75,12 @@ class ProjectListCreateApi(APIView):
     @extend_schema(responses=ProjectOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = CursorPagination()
-        page = paginator.paginate_queryset(projects_visible_to(_actor(request)), request, view=self)
+        page = paginator.paginate_queryset(projects_visible_to(request_user(request)), request, view=self)
         return paginator.get_paginated_response(ProjectOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: ProjectOutputSerializer})
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         require_project_creator(actor)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -108,11 +105,11 @@ class ProjectDetailApi(APIView):
 
     @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request: Request, project_id: str) -> Response:
-        return Response(ProjectOutputSerializer(access_project(_actor(request), project_id)).data)
+        return Response(ProjectOutputSerializer(access_project(request_user(request), project_id)).data)
 
     @extend_schema(request=InputSerializer, responses=ProjectOutputSerializer)
     def patch(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "manage")
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -141,7 +138,7 @@ class ProjectOntologyUpgradeApi(APIView):
         ),
     )
     def post(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "manage")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -174,14 +171,14 @@ class ProjectMembersApi(APIView):
 
     @extend_schema(responses=MemberOutputSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
-        project = access_project(_actor(request), project_id, "view_work")
+        project = access_project(request_user(request), project_id, "view_work")
         paginator = CursorPagination()
         page = paginator.paginate_queryset(project.members.select_related("user"), request, view=self)
         return paginator.get_paginated_response(MemberOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
     def post(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "manage")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -193,7 +190,7 @@ class ProjectMembersApi(APIView):
 class ProjectMemberDetailApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, project_id: str, user_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "manage")
         user = get_in_organization(User.objects.all(), actor, user_id)
         services.project_member_remove(actor=actor, project=project, user=user)
@@ -218,7 +215,7 @@ class ProjectBatchesApi(APIView):
 
     @extend_schema(responses=BatchOutputSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
-        project = access_project(_actor(request), project_id, "view_work")
+        project = access_project(request_user(request), project_id, "view_work")
         paginator = CursorPagination()
         page = paginator.paginate_queryset(project.batches.all(), request, view=self)
         return paginator.get_paginated_response(BatchOutputSerializer(page, many=True).data)
@@ -241,7 +238,7 @@ class ProjectBatchesApi(APIView):
         },
     )
     def post(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "manage")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -271,13 +268,12 @@ OverviewSerializer = inline_serializer(
 class ProjectOverviewApi(APIView):
     @extend_schema(responses=OverviewSerializer)
     def get(self, request: Request, project_id: str) -> Response:
-        project = access_project(_actor(request), project_id, "view")
+        project = access_project(request_user(request), project_id, "view")
         return Response(selectors.project_overview(project=project))
 
 
 def claim_body(task: Task) -> dict[str, Any]:
-    resumed_from = getattr(task, "resumed_from", None)
-    kind = "rework" if (task.rework_user_id or resumed_from == "in_rework") else task.kind
+    kind = "rework" if task.rework_user_id else task.kind
     current = Label.objects.filter(task=task, is_current=True).first()
     return {
         "task": str(task.id),
@@ -310,7 +306,7 @@ class QueueNextApi(APIView):
         },
     )
     def post(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "label")
         task = services.queue_claim(actor=actor, project=project)
         if task is None:
@@ -347,7 +343,7 @@ class TaskLabelsApi(APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
     )
     def post(self, request: Request, task_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         task = access_task(actor, task_id, "label")
         data = LabelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -375,7 +371,7 @@ class TaskSkipApi(APIView):
         ),
     )
     def post(self, request: Request, task_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         task = access_task(actor, task_id, "label")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -386,7 +382,7 @@ class TaskSkipApi(APIView):
 class LabelDetailApi(APIView):
     @extend_schema(responses=LabelOutputSerializer)
     def get(self, request: Request, label_id: str) -> Response:
-        label = access_label(_actor(request), label_id)
+        label = access_label(request_user(request), label_id)
         body = dict(LabelOutputSerializer(label).data)
         body["history"] = [
             {
@@ -402,7 +398,7 @@ class LabelDetailApi(APIView):
 
     @extend_schema(request=LabelInputSerializer, responses=LabelOutputSerializer)
     def patch(self, request: Request, label_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         label = access_label(actor, label_id)
         data = LabelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -425,7 +421,7 @@ class ProjectLabelsApi(APIView):
         responses=LabelOutputSerializer(many=True),
     )
     def get(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "view")
         params = request.query_params
         queryset = selectors.labels_of_project(

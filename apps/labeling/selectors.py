@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
 from apps.core.ids import is_uuid
-from apps.labeling.access import can, projects_visible_to
+from apps.labeling.access import can, projects_visible_to, projects_where
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
 from apps.ontologies.models import Feature
 
@@ -68,8 +68,7 @@ def label_history(*, label: Label) -> list[Label]:
 
 
 def feature_annotations_visible_to(*, actor: User, feature: Feature) -> QuerySet[Annotation]:
-    projects = projects_visible_to(actor)
-    visible = [p for p in projects if can(actor, p, "view_work")]
+    visible = projects_where(actor, "view_work").values("pk")
     return (
         Annotation.objects.filter(schema_id=feature.schema_id, project__in=visible, label__is_current=True)
         .select_related("label", "label__labeler")

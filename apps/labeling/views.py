@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.accounts.page_context import HomeSection
 from apps.core.errors import ApplicationError, Conflict, ValidationFailed
@@ -33,13 +34,9 @@ def my_projects_section(user: User) -> HomeSection:
     return HomeSection(title="My projects", items=items, empty_text="You are not a member of any project yet.")
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 @login_required
 def project_page(request: HttpRequest, project_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     project = access_project(user, project_id)
     context = {
         "project": project,
@@ -53,7 +50,7 @@ def project_page(request: HttpRequest, project_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def next_task(request: HttpRequest, project_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     project = access_project(user, project_id, "label")
     task = services.queue_claim(actor=user, project=project)
     if task is None:
@@ -84,7 +81,7 @@ def _label_context(task: Task, annotations: Any, errors: list[dict[str, Any]] | 
 
 @login_required
 def label_page(request: HttpRequest, task_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     task = access_task(user, task_id, "label")
     if request.method == "POST":
         return _submit(request, user, task)
@@ -128,7 +125,7 @@ def _submit(request: HttpRequest, user: User, task: Task) -> HttpResponse:
 @login_required
 @require_POST
 def skip_task(request: HttpRequest, task_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     task = access_task(user, task_id, "label")
     try:
         services.task_skip(actor=user, task=task, reason=request.POST.get("reason", ""))

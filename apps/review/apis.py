@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import User
+from apps.accounts.access import request_user
 from apps.core.idempotency import idempotent
 from apps.core.serializers import StrictSerializer
 from apps.datasets.apis import DataRowOutputSerializer
@@ -20,10 +20,6 @@ from apps.labeling.apis import LabelOutputSerializer
 from apps.labeling.models import Label, Task
 from apps.review import selectors, services
 from apps.review.models import ReviewDecision, ReviewLease
-
-
-def _actor(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 class ReviewOutputSerializer(serializers.Serializer):
@@ -75,7 +71,7 @@ class ReviewNextApi(APIView):
         },
     )
     def post(self, request: Request, project_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         project = access_project(actor, project_id, "review")
         task = services.review_claim(actor=actor, project=project)
         if task is None:
@@ -94,7 +90,7 @@ class LabelReviewsApi(APIView):
 
     @extend_schema(responses=ReviewOutputSerializer(many=True))
     def get(self, request: Request, label_id: str) -> Response:
-        label = access_label(_actor(request), label_id)
+        label = access_label(request_user(request), label_id)
         return Response([selectors.serialize_review(r) for r in selectors.reviews_of_task(task_id=label.task_id)])
 
     @extend_schema(
@@ -103,7 +99,7 @@ class LabelReviewsApi(APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
     )
     def post(self, request: Request, label_id: str) -> Response:
-        actor = _actor(request)
+        actor = request_user(request)
         label = access_label(actor, label_id, "review")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import User
-from apps.labeling.access import can, projects_visible_to
+from apps.labeling.access import projects_where
 from apps.labeling.models import Label, Project, Task, TaskState
 from apps.review.models import Review, ReviewDecision
 
@@ -53,10 +53,9 @@ def latest_rework_feedback(task: Task) -> dict[str, Any] | None:
 
 def projects_to_review(*, actor: User) -> list[Project]:
     """Projects where the actor may review, with `in_review` counts."""
-    projects = (
-        projects_visible_to(actor)
+    return list(
+        projects_where(actor, "review")
         .filter(archived=False)
         .annotate(in_review=Count("tasks", filter=Q(tasks__state=TaskState.IN_REVIEW)))
         .order_by("name")
     )
-    return [p for p in projects if can(actor, p, "review")]

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.accounts.page_context import HomeSection
 from apps.core.errors import ApplicationError
@@ -23,10 +24,6 @@ from apps.labeling.access import access_project, access_task
 from apps.labeling.models import Label, Task, TaskState
 from apps.review import selectors, services
 from apps.review.models import ReviewLease
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def to_review_section(user: User) -> HomeSection:
@@ -43,7 +40,7 @@ def to_review_section(user: User) -> HomeSection:
 
 @login_required
 def review_start(request: HttpRequest, project_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     project = access_project(user, project_id, "review")
     context = {"project": project, "overview": labeling_selectors.project_overview(project=project)}
     return render(request, "review/start.html", context)
@@ -52,7 +49,7 @@ def review_start(request: HttpRequest, project_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def review_next(request: HttpRequest, project_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     project = access_project(user, project_id, "review")
     task = services.review_claim(actor=user, project=project)
     if task is None:
@@ -81,7 +78,7 @@ def _context(task: Task, label: Label, user: User) -> dict[str, Any]:
 
 @login_required
 def review_page(request: HttpRequest, task_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     task = access_task(user, task_id, "review")
     lease = ReviewLease.objects.filter(task=task, reviewer=user, expires_at__gt=timezone.now()).first()
     if lease is None or task.state != TaskState.IN_REVIEW:

@@ -16,9 +16,8 @@ from apps.datasets.models import DataRow
 from apps.labeling.domain import states
 from apps.labeling.domain.annotation_rows import annotation_rows
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
-from apps.ontologies.domain.validation import validate_annotations
 from apps.ontologies.models import OntologyVersion
-from apps.ontologies.selectors import compiled_version
+from apps.ontologies.selectors import annotations_validate
 
 _URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 MAX_SECONDS = 24 * 3600.0
@@ -36,7 +35,9 @@ def asset_bounds(data_row: DataRow) -> tuple[tuple[float, float] | None, int | N
 def validate_label_document(*, version: OntologyVersion, data_row: DataRow, annotations: Any) -> list[dict[str, Any]]:
     """The normalized document, or 400 with every error (path + message)."""
     image_size, text_length = asset_bounds(data_row)
-    normalized, errors = compiled_validate(version, annotations, image_size, text_length)
+    normalized, errors = annotations_validate(
+        version=version, annotations=annotations, image_size=image_size, text_length=text_length, complete=True
+    )
     if errors:
         raise ValidationFailed(
             f"The label has {len(errors)} invalid annotation(s).",
@@ -44,14 +45,6 @@ def validate_label_document(*, version: OntologyVersion, data_row: DataRow, anno
             details={"annotations": errors},
         )
     return [item for item in normalized if item is not None]
-
-
-def compiled_validate(
-    version: OntologyVersion, annotations: Any, image_size: tuple[float, float] | None, text_length: int | None
-) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
-    return validate_annotations(
-        compiled_version(version), annotations, image_size=image_size, text_length=text_length, complete=True
-    )
 
 
 def _seconds(value: Any) -> float | None:

@@ -75,7 +75,6 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
         if task is None:
             continue
         transition = "reclaim_expired" if task.state == TaskState.IN_PROGRESS else "claim"
-        task.resumed_from = task.state  # type: ignore[attr-defined]
         task.state = states.next_state(transition, task.state)
         task.assignee = actor
         task.claimed_at = now
