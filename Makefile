@@ -23,12 +23,13 @@ migrate: install
 demo: migrate
 	$(PY) manage.py load_demo
 
-# The web server in the foreground and a django-q2 worker beside it; Ctrl-C (or the server ending) stops both.
+# The web server and a django-q2 worker together; Ctrl-C (or either one ending) stops both.
 run: demo
-	$(PY) manage.py qcluster & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	@$(PY) manage.py qcluster & worker=$$!; \
+	$(PY) manage.py runserver 127.0.0.1:$${PORT:-8000} & web=$$!; \
+	trap 'kill $$web $$worker 2>/dev/null; wait $$web $$worker 2>/dev/null' EXIT INT TERM; \
 	echo "TDP on http://127.0.0.1:$${PORT:-8000}/ with a background worker. Ctrl-C stops both."; \
-	$(PY) manage.py runserver 127.0.0.1:$${PORT:-8000}
+	wait -n $$web $$worker
 
 test:
 	bash .ci/test.sh
