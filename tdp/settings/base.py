@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "apps.review",
     "apps.issues",
     "apps.catalog",
+    "apps.quality",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Pure agreement math for benchmarks and consensus (no Django imports)."""
