@@ -5,17 +5,28 @@ history."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from apps.labeling.models import Label, Project, Task
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 OpenIssueCounter = Callable[[Project], int]
 ReworkFeedback = Callable[[Task], "dict[str, Any] | None"]
 LabelDecisions = Callable[[Label], "list[dict[str, Any]]"]
+# A claim source may hand the labeler a task before new work (benchmark rows, expert routing): called inside the
+# claim's transaction with the labeler's row locked; returns a task it has already leased to them, or None.
+ClaimSource = Callable[[Project, "User", datetime], "Task | None"]
+# Called inside the submit transaction after a label is stored and the task moved on (quality scoring, ...).
+LabelSubmitted = Callable[[Label, Task], None]
 
 _open_issue_counters: list[OpenIssueCounter] = []
 _rework_feedback: list[ReworkFeedback] = []
 _label_decisions: list[LabelDecisions] = []
+_claim_sources: list[ClaimSource] = []
+_label_submitted: list[LabelSubmitted] = []
 
 
 def register_open_issue_counter(counter: OpenIssueCounter) -> None:
@@ -31,6 +42,29 @@ def register_rework_feedback(source: ReworkFeedback) -> None:
 def register_label_decisions(source: LabelDecisions) -> None:
     if source not in _label_decisions:
         _label_decisions.append(source)
+
+
+def register_claim_source(source: ClaimSource) -> None:
+    if source not in _claim_sources:
+        _claim_sources.append(source)
+
+
+def register_label_submitted(listener: LabelSubmitted) -> None:
+    if listener not in _label_submitted:
+        _label_submitted.append(listener)
+
+
+def claim_from_sources(project: Project, actor: User, now: datetime) -> Task | None:
+    for source in _claim_sources:
+        task = source(project, actor, now)
+        if task is not None:
+            return task
+    return None
+
+
+def label_submitted(label: Label, task: Task) -> None:
+    for listener in _label_submitted:
+        listener(label, task)
 
 
 def open_issue_count(project: Project) -> int:

@@ -13,6 +13,7 @@ from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.datasets.models import DataRow
+from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.domain.annotation_rows import annotation_rows
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
@@ -164,6 +165,7 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
     task.rework_open_at = None
     task.done_at = None if needs_review else now
     task.save()
+    registry.label_submitted(label, task)
     audit_record(
         action="label.created",
         actor=actor,
