@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("apps.review.urls")),
     path("", include("apps.issues.urls")),
     path("", include("apps.catalog.urls")),
+    path("", include("apps.quality.urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
     path("", include("apps.review.page_urls")),
     path("", include("apps.issues.page_urls")),
     path("", include("apps.catalog.page_urls")),
+    path("", include("apps.quality.page_urls")),
     path("", include("apps.accounts.page_urls")),
 ]
 

@@ -19,7 +19,7 @@ from apps.core.serializers import StrictSerializer
 from apps.datasets.apis import DataRowOutputSerializer
 from apps.labeling import selectors, services
 from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
-from apps.labeling.models import Label, Project, ProjectRole, Task
+from apps.labeling.models import Label, Project, ProjectRole, Task, TaskKind
 from apps.labeling.registry import label_decisions, rework_feedback
 from apps.ontologies.access import access_ontology
 
@@ -277,7 +277,8 @@ class ProjectOverviewApi(APIView):
 
 
 def claim_body(task: Task) -> dict[str, Any]:
-    kind = "rework" if task.rework_user_id else task.kind
+    # A benchmark task looks like any other task to the labeler (so nobody labels gold rows more carefully).
+    kind = "rework" if task.rework_user_id else TaskKind.LABEL if task.kind == TaskKind.BENCHMARK else task.kind
     current = Label.objects.filter(task=task, is_current=True).first()
     return {
         "task": str(task.id),
