@@ -69,7 +69,9 @@ class ProjectPerformanceApi(APIView):
                 "from": window.start.isoformat() if window.start else None,
                 "to": window.end.isoformat() if window.end else None,
                 "scope": "self" if only is not None else "project",
-                "summary": selectors.summary(project=project, window=window, only=only),
+                "summary": selectors.summary(
+                    project=project, window=window, only=only, people=rows if group_by == "labeler" else None
+                ),
                 "rows": rows,
             }
         )

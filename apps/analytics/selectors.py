@@ -200,6 +200,10 @@ def _sources(project: Project, window: Range, only: User | None) -> _Sources:
     return _Sources(labels, reworks, reviews, decisions, issues, done, scores)
 
 
+def _key_expr(key: Any) -> Any:
+    return F(key) if isinstance(key, str) else key
+
+
 def _grouped(queryset: QuerySet[Any], key: Any, **aggregates: Any) -> dict[Any, dict[str, Any]]:
     if not isinstance(key, str):
         queryset = queryset.annotate(group_key=key)
@@ -207,7 +211,11 @@ def _grouped(queryset: QuerySet[Any], key: Any, **aggregates: Any) -> dict[Any, 
     return {row.pop(key): row for row in queryset.values(key).annotate(**aggregates).order_by()}
 
 
-def _rows(project: Project, group: str, window: Range, only: User | None) -> list[dict[str, Any]]:
+def _rows(
+    project: Project, group: str, window: Range, only: User | None, counts_only: bool = False
+) -> list[dict[str, Any]]:
+    """One row per group. `counts_only` (the dashboard's throughput chart) skips medians, decisions, issues and
+    quality, which the chart does not show."""
     keys = _KEYS[group]
     src = _sources(project, window, only)
     timed = {"t": _time()}
@@ -216,27 +224,27 @@ def _rows(project: Project, group: str, window: Range, only: User | None) -> lis
     )
     reworks = _grouped(src.reworks.annotate(**timed), keys["labels"], n=Count("pk"), seconds=Sum("t"), mean=Avg("t"))
     reviews = _grouped(src.reviews.annotate(**timed), keys["reviews"], n=Count("pk"), seconds=Sum("t"), mean=Avg("t"))
-    decisions = _grouped(
-        src.decisions,
-        keys["decisions"],
-        n=Count("pk"),
-        approved=Count("pk", filter=Q(decision=ReviewDecision.APPROVE)),
-        rejected=Count("pk", filter=Q(decision=ReviewDecision.REJECT)),
-    )
-    issues = _grouped(src.issues, keys["issues"], n=Count("pk"))
+    decisions: dict[Any, dict[str, Any]] = {}
+    issues: dict[Any, dict[str, Any]] = {}
+    scores: dict[Any, dict[str, Any]] = {}
+    label_medians: dict[Any, float | None] = {}
+    review_medians: dict[Any, float | None] = {}
     done = _grouped(src.done, keys["done"], n=Count("pk"))
-    scores = (
-        _grouped(src.scores, keys["scores"], benchmark=Avg("benchmark_score"), consensus=Avg("consensus_agreement"))
-        if "scores" in keys
-        else {}
-    )
-    label_key, review_key = keys["labels"], keys["reviews"]
-    if isinstance(label_key, str):
-        label_medians = _median(src.labels.annotate(**timed), label_key, "t")
-        review_medians = _median(src.reviews.annotate(**timed), review_key, "t")
-    else:
-        label_medians = _median(src.labels.annotate(**timed, group_key=label_key), "group_key", "t")
-        review_medians = _median(src.reviews.annotate(**timed, group_key=review_key), "group_key", "t")
+    if not counts_only:
+        decisions = _grouped(
+            src.decisions,
+            keys["decisions"],
+            n=Count("pk"),
+            approved=Count("pk", filter=Q(decision=ReviewDecision.APPROVE)),
+            rejected=Count("pk", filter=Q(decision=ReviewDecision.REJECT)),
+        )
+        issues = _grouped(src.issues, keys["issues"], n=Count("pk"))
+        if "scores" in keys:
+            scores = _grouped(
+                src.scores, keys["scores"], benchmark=Avg("benchmark_score"), consensus=Avg("consensus_agreement")
+            )
+        label_medians = _median(src.labels.annotate(**timed, group_key=_key_expr(keys["labels"])), "group_key", "t")
+        review_medians = _median(src.reviews.annotate(**timed, group_key=_key_expr(keys["reviews"])), "group_key", "t")
     all_keys = set(labels) | set(reworks) | set(reviews) | set(decisions) | set(done) | set(issues)
     all_keys.discard(None)
     rates = _hourly_rates(project) if group == "labeler" else {}
@@ -353,17 +361,22 @@ def _feature_rows(project: Project, window: Range, only: User | None) -> list[di
     return sorted(rows, key=lambda r: r["name"])
 
 
-def performance(*, project: Project, group_by: str, window: Range, only: User | None = None) -> list[dict[str, Any]]:
+def performance(
+    *, project: Project, group_by: str, window: Range, only: User | None = None, counts_only: bool = False
+) -> list[dict[str, Any]]:
     """API.md's performance rows for one grouping. `only` limits every figure to that person's own work."""
     if group_by not in GROUPS:
         raise ValidationFailed("Invalid grouping.", details={"group_by": [f"One of {', '.join(GROUPS)}."]})
     if group_by == "feature":
         return _feature_rows(project, window, only)
-    return _rows(project, group_by, window, only)
+    return _rows(project, group_by, window, only, counts_only)
 
 
-def summary(*, project: Project, window: Range, only: User | None = None) -> dict[str, Any]:
-    """Whole-project (or one person's) totals over the range, and the projection to finish the queue."""
+def summary(
+    *, project: Project, window: Range, only: User | None = None, people: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Whole-project (or one person's) totals over the range, and the projection to finish the queue. `people`: the
+    per-labeler rows when the caller already has them (their costs give the cost per label)."""
     src = _sources(project, window, only)
     timed = {"t": _time()}
     lab = src.labels.annotate(**timed).aggregate(n=Count("pk"), seconds=Sum("t"), mean=Avg("t"), timed=Count("t"))
@@ -377,9 +390,10 @@ def summary(*, project: Project, window: Range, only: User | None = None) -> dic
     n_issues = src.issues.count()
     label_median = _median_all(src.labels.annotate(**timed), "t")
     review_median = _median_all(src.reviews.annotate(**timed), "t")
-    people = {r["key"]: r for r in _rows(project, "labeler", window, only)} if only is None else {}
-    costs = [r["cost"] for r in people.values() if r.get("cost") is not None]
-    paid_labels = sum(r["labels"] for r in people.values() if r.get("cost") is not None)
+    if people is None:
+        people = _rows(project, "labeler", window, only) if only is None else []
+    costs = [r["cost"] for r in people if r.get("cost") is not None]
+    paid_labels = sum(r["labels"] for r in people if r.get("cost") is not None)
     cost_per_label = (sum(costs) / paid_labels) if costs and paid_labels else None
     remaining = Task.objects.filter(
         project=project, state__in=[TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK]

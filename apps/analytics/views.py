@@ -64,17 +64,17 @@ def project_dashboard(request: HttpRequest, project_id: str) -> HttpResponse:
     people = selectors.performance(project=project, group_by="labeler", window=window)
     for row in people:
         row["quality"] = _quality_of(row)
-    days = selectors.performance(project=project, group_by="day", window=window)
-    quality = quality_selectors.project_quality(project=project)
+    days = selectors.performance(project=project, group_by="day", window=window, counts_only=True)
+    histograms = quality_selectors.score_histograms(project=project)
     context = {
         "project": project,
         "window": window,
-        "summary": selectors.summary(project=project, window=window),
+        "summary": selectors.summary(project=project, window=window, people=people),
         "people": people,
         "throughput": _throughput(days),
         "scatter": scatter([r for r in people if r["labels"]], "mean_seconds_per_label", "quality"),
-        "consensus_bars": histogram_bars(quality["consensus"]["histogram"]),
-        "benchmark_bars": histogram_bars(quality["benchmark"]["histogram"]),
+        "consensus_bars": histogram_bars(histograms["consensus"]),
+        "benchmark_bars": histogram_bars(histograms["benchmark"]),
         "from": request.GET.get("from", ""),
         "to": request.GET.get("to", ""),
     }
