@@ -1,0 +1,124 @@
+"""One label document, grouped by feature once (not once per pair of labels).
+
+A document is the normalized `Label.annotations` list. Each item is either a tool object (it has a `"tool"`, or
+failing that one geometry key: `bbox`, `polygon`, `line`, `point`, `location`) or a top-level classification (it has
+an `"answer"`). Features are keyed by `schema_id`. Within one document a feature is one tool kind or one
+classification: mixing them is a malformed document (`ValueError`). A top-level classification repeated in one
+document (not possible after validation) counts once, with its first answer. Extra keys (`name`, `confidence`,
+`data_row`) are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from apps.quality.domain import geometry
+
+# tool → the key holding its geometry
+GEOMETRY_KEY = {"bbox": "bbox", "polygon": "polygon", "polyline": "line", "point": "point", "ner": "location"}
+_TOOL_BY_KEY = {key: tool for tool, key in GEOMETRY_KEY.items()}
+_PREPARE: dict[str, Callable[[list[Any]], Any]] = {
+    "bbox": geometry.prepare_boxes,
+    "polygon": geometry.prepare_polygons,
+    "polyline": geometry.prepare_lines,
+    "point": geometry.prepare_points,
+    "ner": geometry.prepare_spans,
+}
+
+Extent = tuple[float, float, float, float]  # min x, min y, max x, max y
+
+
+@dataclass(frozen=True, slots=True)
+class ToolGroup:
+    """The objects of one tool feature in one document."""
+
+    kind: str
+    count: int
+    geometry: Any  # what geometry.prepare_<kind> returns
+    nested: tuple[list[dict[str, Any]], ...]  # each object's nested classifications
+    has_nested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    tools: dict[str, ToolGroup]
+    classifications: dict[str, Any]  # schema_id → answer
+    features: tuple[str, ...]  # schema_ids in order of first appearance
+    extent: Extent | None  # bounding box of the point and polyline coordinates, None without any
+
+
+def _tool_of(item: dict[str, Any]) -> str | None:
+    tool = item.get("tool")
+    if tool is not None:
+        if tool not in GEOMETRY_KEY:
+            raise ValueError(f"Unknown tool {tool!r}.")
+        return str(tool)
+    for key, name in _TOOL_BY_KEY.items():
+        if key in item:
+            return name
+    return None
+
+
+def _extent(coordinates: list[geometry.FloatArray]) -> Extent | None:
+    if not coordinates:
+        return None
+    array = np.concatenate(coordinates)
+    array = array[np.isfinite(array).all(axis=1)]
+    if not len(array):
+        return None
+    low = array.min(axis=0)
+    high = array.max(axis=0)
+    return (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+
+
+def prepare(document: Sequence[dict[str, Any]]) -> PreparedDocument:
+    """Group a document by feature and convert each tool feature's geometry to arrays."""
+    raw_tools: dict[str, tuple[str, list[Any], list[list[dict[str, Any]]]]] = {}
+    classifications: dict[str, Any] = {}
+    order: list[str] = []
+    for index, item in enumerate(document):
+        if type(item) is not dict:
+            raise ValueError(f"annotations[{index}] is not an object.")
+        schema_id = item.get("schema_id")
+        if type(schema_id) is not str:
+            raise ValueError(f"annotations[{index}] has no schema_id.")
+        tool = _tool_of(item)
+        if tool is None:
+            if "answer" not in item:
+                raise ValueError(f"annotations[{index}] is neither a tool object nor a classification.")
+            if schema_id in raw_tools:
+                raise ValueError(f"Feature {schema_id} is both a tool and a classification.")
+            if schema_id not in classifications:
+                classifications[schema_id] = item["answer"]
+                order.append(schema_id)
+            continue
+        if schema_id in classifications:
+            raise ValueError(f"Feature {schema_id} is both a tool and a classification.")
+        group = raw_tools.get(schema_id)
+        if group is None:
+            group = raw_tools[schema_id] = (tool, [], [])
+            order.append(schema_id)
+        elif group[0] != tool:
+            raise ValueError(f"Feature {schema_id} mixes tools {group[0]!r} and {tool!r}.")
+        group[1].append(item.get(GEOMETRY_KEY[tool]))
+        nested = item.get("classifications")
+        group[2].append(nested if type(nested) is list else [])
+
+    tools: dict[str, ToolGroup] = {}
+    coordinates: list[geometry.FloatArray] = []
+    for schema_id, (tool, shapes, nested_lists) in raw_tools.items():
+        if tool in ("polygon", "polyline"):
+            shapes = [s if type(s) is list else [] for s in shapes]
+        else:
+            shapes = [s if type(s) is dict else {} for s in shapes]
+        prepared = _PREPARE[tool](shapes)
+        tools[schema_id] = ToolGroup(tool, len(shapes), prepared, tuple(nested_lists), any(nested_lists))
+        if tool == "point":
+            coordinates.append(prepared)
+        elif tool == "polyline":
+            coordinates.append(prepared.coords)
+    return PreparedDocument(tools, classifications, tuple(order), _extent(coordinates))

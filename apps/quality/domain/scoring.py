@@ -1,0 +1,169 @@
+"""Per-feature agreement of pairs of labels of one data row (the engine behind `agreement` and `consensus`).
+
+Every document is prepared once (`documents.prepare`). For consensus, the objects of one tool feature from all the
+labels are scored against each other in one matrix call when they are few (at most `POOL_LIMIT` objects), and each
+pair of labels reads its block; otherwise each pair computes its own nA×nB matrix.
+
+Rules for one feature of a pair (a, b) — see `agreement` for the whole list:
+- present in only one label → 0;
+- a tool feature: objects paired by the Hungarian assignment on the geometric score only; each pair scores
+  geometric score × `classifications_agreement` of the two objects' nested classifications (1.0 when neither has
+  any); feature score = Σ pair scores / max(nA, nB). The same schema_id with different tool kinds → 0;
+- a top-level classification: `answer_agreement`; a classification on one side and a tool on the other → 0.
+
+Points and polylines score exp(-d²/(2σ²)) with σ = point_sigma × the image diagonal, or, when the image size is not
+given (or has no positive diagonal), × the diagonal of the bounding box of every point-tool point and polyline
+vertex of the two labels (all features), or × 1 when that box is degenerate (a single place, or no finite point).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from apps.quality.domain import geometry
+from apps.quality.domain.classifications import answer_agreement, classifications_agreement
+from apps.quality.domain.documents import PreparedDocument, ToolGroup, prepare
+from apps.quality.domain.matching import matched_score
+
+POOL_LIMIT = 256  # at most this many objects of one feature over all labels are scored in one matrix
+
+_MATRIX: dict[str, Callable[[Any, Any], geometry.FloatArray]] = {
+    "bbox": geometry.box_iou_matrix,
+    "polygon": geometry.polygon_iou_matrix,
+    "ner": geometry.span_iou_matrix,
+    "point": geometry.point_sq_distance_matrix,
+    "polyline": geometry.polyline_distance_matrix,
+}
+_DISTANCE_KINDS = ("point", "polyline")
+
+
+def _concat(kind: str, parts: list[Any]) -> Any:
+    return geometry.concat_lines(parts) if kind == "polyline" else np.concatenate(parts)
+
+
+class _Pool:
+    """One matrix over the objects of a feature in all labels that have it, and where each label's block starts."""
+
+    __slots__ = ("matrix", "offsets")
+
+    def __init__(self, kind: str, groups: dict[int, ToolGroup]) -> None:
+        self.offsets: dict[int, int] = {}
+        start = 0
+        for k, group in groups.items():
+            self.offsets[k] = start
+            start += group.count
+        everything = _concat(kind, [g.geometry for g in groups.values()])
+        self.matrix = _MATRIX[kind](everything, everything)
+
+
+class PairScorer:
+    """Scores pairs of documents of one data row, feature by feature."""
+
+    def __init__(
+        self,
+        documents: Sequence[Sequence[dict[str, Any]]],
+        *,
+        image_size: tuple[float, float] | None = None,
+        point_sigma: float = 0.01,
+    ) -> None:
+        if not (isinstance(point_sigma, int | float) and math.isfinite(point_sigma) and point_sigma > 0):
+            raise ValueError(f"point_sigma must be a positive number, got {point_sigma!r}.")
+        self.point_sigma = float(point_sigma)
+        self.diagonal: float | None = None
+        if image_size is not None:
+            diagonal = math.hypot(float(image_size[0]), float(image_size[1]))
+            if math.isfinite(diagonal) and diagonal > 0:
+                self.diagonal = diagonal
+        self.documents: list[PreparedDocument] = [prepare(d) for d in documents]
+        self._pools: dict[tuple[str, str], _Pool | None] = {}
+
+    # -- one pair ------------------------------------------------------------------------------------------------
+    def features(self, i: int, j: int) -> dict[str, float]:
+        """{schema_id: score} over the features present in label i or label j (first appearance order)."""
+        a = self.documents[i]
+        b = self.documents[j]
+        out: dict[str, float] = {}
+        for feature in a.features:
+            out[feature] = self._feature(feature, i, j, a, b)
+        for feature in b.features:
+            if feature not in out:
+                out[feature] = 0.0  # not in a
+        return out
+
+    def _feature(self, feature: str, i: int, j: int, a: PreparedDocument, b: PreparedDocument) -> float:
+        tool_a = a.tools.get(feature)
+        if tool_a is None:
+            if feature not in b.classifications:
+                return 0.0
+            return answer_agreement(a.classifications[feature], b.classifications[feature])
+        tool_b = b.tools.get(feature)
+        if tool_b is None or tool_b.kind != tool_a.kind:
+            return 0.0
+        return self._tool(feature, i, j, tool_a, tool_b)
+
+    def _tool(self, feature: str, i: int, j: int, a: ToolGroup, b: ToolGroup) -> float:
+        kind = a.kind
+        pool = self._pool(feature, kind)
+        if pool is None:
+            raw = _MATRIX[kind](a.geometry, b.geometry)
+        else:
+            row = pool.offsets[i]
+            col = pool.offsets[j]
+            raw = pool.matrix[row : row + a.count, col : col + b.count]
+        if kind == "point":
+            scores = geometry.proximity(raw, self._sigma(i, j))
+        elif kind == "polyline":
+            scores = geometry.proximity(raw * raw, self._sigma(i, j))
+        else:
+            scores = raw
+        weight: Callable[[int, int], float] | None = None
+        if a.has_nested or b.has_nested:
+            nested_a = a.nested
+            nested_b = b.nested
+
+            def weight(r: int, c: int) -> float:
+                return classifications_agreement(nested_a[r], nested_b[c])
+
+        return matched_score(scores, weight)
+
+    def _sigma(self, i: int, j: int) -> float:
+        diagonal = self.diagonal
+        if diagonal is None:
+            diagonal = _extent_diagonal(self.documents[i], self.documents[j])
+        return self.point_sigma * diagonal
+
+    def _pool(self, feature: str, kind: str) -> _Pool | None:
+        key = (feature, kind)
+        if key in self._pools:
+            return self._pools[key]
+        groups = {}
+        for k, document in enumerate(self.documents):
+            group = document.tools.get(feature)
+            if group is not None and group.kind == kind:
+                groups[k] = group
+        total = sum(g.count for g in groups.values())
+        pool = _Pool(kind, groups) if len(groups) > 2 and total <= POOL_LIMIT else None
+        self._pools[key] = pool
+        return pool
+
+
+def _extent_diagonal(a: PreparedDocument, b: PreparedDocument) -> float:
+    """Diagonal of the bounding box of both labels' points and polyline vertices; 1 when degenerate or empty."""
+    boxes = [e for e in (a.extent, b.extent) if e is not None]
+    if not boxes:
+        return 1.0
+    width = max(e[2] for e in boxes) - min(e[0] for e in boxes)
+    height = max(e[3] for e in boxes) - min(e[1] for e in boxes)
+    diagonal = math.hypot(width, height)
+    return diagonal if math.isfinite(diagonal) and diagonal > 0 else 1.0
+
+
+def mean_score(features: dict[str, float]) -> float:
+    """The label-level agreement: the mean of the feature scores, 1.0 when neither label has any feature."""
+    if not features:
+        return 1.0
+    return sum(features.values()) / len(features)
