@@ -47,6 +47,8 @@ def answer_agreement(a: Any, b: Any) -> float:
     if type(a) is dict and type(b) is dict:
         if a.get("schema_id") != b.get("schema_id"):
             return 0.0
+        if "classifications" not in a and "classifications" not in b:
+            return 1.0
         return classifications_agreement(_nested(a), _nested(b))
     if type(a) is list and type(b) is list:
         options_a = _by_schema([o for o in a if type(o) is dict])

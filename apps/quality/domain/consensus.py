@@ -50,25 +50,29 @@ def consensus(
             features = scorer.features(i, j)
             pair_features[i, j] = features
             matrix[i][j] = matrix[j][i] = mean_score(features)
-    if n == 1:
-        means = [1.0]
-    else:
-        means = [sum(value for j, value in enumerate(row) if j != i) / (n - 1) for i, row in enumerate(matrix)]
+    means = [1.0] * n
+    if n > 1:
+        for i, row in enumerate(matrix):
+            means[i] = (sum(row[:i]) + sum(row[i + 1 :])) / (n - 1)
     best = max(means)
-    winner = next(i for i, mean in enumerate(means) if mean >= best - _TIE)
-    score = sum(matrix[i][winner] for i in range(n)) / n
+    winner = 0
+    while means[winner] < best - _TIE:
+        winner += 1
+    score = sum(row[winner] for row in matrix) / n
 
-    all_features: dict[str, None] = {}
-    for document in scorer.documents:
-        all_features.update(dict.fromkeys(document.features))
     breakdown: dict[str, float] = {}
-    for feature in all_features:
-        total = 0.0
-        for i in range(n):
-            if i == winner:
-                total += 1.0
-                continue
-            features = pair_features[min(i, winner), max(i, winner)]
-            total += features.get(feature, 1.0)
-        breakdown[feature] = total / n
+    for document in scorer.documents:
+        for feature in document.features:
+            if feature not in breakdown:
+                breakdown[feature] = 0.0
+    for i in range(n):
+        if i == winner:
+            for feature in breakdown:
+                breakdown[feature] += 1.0
+            continue
+        features = pair_features[(i, winner) if i < winner else (winner, i)]
+        for feature in breakdown:
+            breakdown[feature] += features.get(feature, 1.0)
+    for feature in breakdown:
+        breakdown[feature] /= n
     return Consensus(score=score, winner=winner, label_means=means, matrix=matrix, features=breakdown)

@@ -11,7 +11,6 @@ document (not possible after validation) counts once, with its first answer. Ext
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,31 +31,68 @@ _PREPARE: dict[str, Callable[[list[Any]], Any]] = {
 Extent = tuple[float, float, float, float]  # min x, min y, max x, max y
 
 
-@dataclass(frozen=True, slots=True)
 class ToolGroup:
-    """The objects of one tool feature in one document."""
+    """The objects of one tool feature in one document: raw shapes, their geometry (prepared on first use), and each
+    object's nested classifications."""
 
-    kind: str
-    count: int
-    geometry: Any  # what geometry.prepare_<kind> returns
-    nested: tuple[list[dict[str, Any]], ...]  # each object's nested classifications
-    has_nested: bool
+    __slots__ = ("_geometry", "count", "has_nested", "kind", "nested", "shapes")
+
+    def __init__(self, kind: str, shapes: list[Any], nested: list[list[dict[str, Any]]]) -> None:
+        self.kind = kind
+        self.shapes = shapes
+        self.count = len(shapes)
+        self.nested = nested
+        self.has_nested = any(nested)
+        self._geometry: Any = None
+
+    @property
+    def geometry(self) -> Any:
+        """What `geometry.prepare_<kind>` returns for this group's shapes."""
+        if self._geometry is None:
+            self._geometry = prepare_shapes(self.kind, self.shapes)
+        return self._geometry
 
 
-@dataclass(frozen=True, slots=True)
 class PreparedDocument:
-    tools: dict[str, ToolGroup]
-    classifications: dict[str, Any]  # schema_id → answer
-    features: tuple[str, ...]  # schema_ids in order of first appearance
-    extent: Extent | None  # bounding box of the point and polyline coordinates, None without any
+    """A document grouped by feature: tool groups, top-level answers, features in order of first appearance."""
+
+    __slots__ = ("_extent", "classifications", "features", "tools")
+
+    def __init__(self, tools: dict[str, ToolGroup], classifications: dict[str, Any], features: list[str]) -> None:
+        self.tools = tools
+        self.classifications = classifications  # schema_id → answer
+        self.features = features
+        self._extent: Extent | bool | None = False  # False: not computed yet
+
+    @property
+    def extent(self) -> Extent | None:
+        """Bounding box of the point-tool points and polyline vertices (all features); None without any."""
+        if self._extent is False:
+            coordinates = []
+            for group in self.tools.values():
+                if group.kind == "point":
+                    coordinates.append(group.geometry)
+                elif group.kind == "polyline":
+                    coordinates.append(group.geometry.coords)
+            self._extent = _extent(coordinates)
+        return self._extent  # type: ignore[return-value]
+
+
+def prepare_shapes(kind: str, shapes: list[Any]) -> Any:
+    """Raw geometry values of one tool kind → `geometry.prepare_<kind>` (non-list/non-dict values become empty)."""
+    if kind in ("polygon", "polyline"):
+        shapes = [s if type(s) is list else [] for s in shapes]
+    elif kind != "bbox":  # prepare_boxes copes with anything
+        shapes = [s if type(s) is dict else {} for s in shapes]
+    return _PREPARE[kind](shapes)
 
 
 def _tool_of(item: dict[str, Any]) -> str | None:
     tool = item.get("tool")
     if tool is not None:
-        if tool not in GEOMETRY_KEY:
+        if type(tool) is not str or tool not in GEOMETRY_KEY:
             raise ValueError(f"Unknown tool {tool!r}.")
-        return str(tool)
+        return tool
     for key, name in _TOOL_BY_KEY.items():
         if key in item:
             return name
@@ -86,7 +122,9 @@ def prepare(document: Sequence[dict[str, Any]]) -> PreparedDocument:
         schema_id = item.get("schema_id")
         if type(schema_id) is not str:
             raise ValueError(f"annotations[{index}] has no schema_id.")
-        tool = _tool_of(item)
+        tool = item.get("tool")
+        if type(tool) is not str or tool not in GEOMETRY_KEY:
+            tool = _tool_of(item)
         if tool is None:
             if "answer" not in item:
                 raise ValueError(f"annotations[{index}] is neither a tool object nor a classification.")
@@ -108,17 +146,5 @@ def prepare(document: Sequence[dict[str, Any]]) -> PreparedDocument:
         nested = item.get("classifications")
         group[2].append(nested if type(nested) is list else [])
 
-    tools: dict[str, ToolGroup] = {}
-    coordinates: list[geometry.FloatArray] = []
-    for schema_id, (tool, shapes, nested_lists) in raw_tools.items():
-        if tool in ("polygon", "polyline"):
-            shapes = [s if type(s) is list else [] for s in shapes]
-        else:
-            shapes = [s if type(s) is dict else {} for s in shapes]
-        prepared = _PREPARE[tool](shapes)
-        tools[schema_id] = ToolGroup(tool, len(shapes), prepared, tuple(nested_lists), any(nested_lists))
-        if tool == "point":
-            coordinates.append(prepared)
-        elif tool == "polyline":
-            coordinates.append(prepared.coords)
-    return PreparedDocument(tools, classifications, tuple(order), _extent(coordinates))
+    tools = {schema_id: ToolGroup(tool, shapes, nested) for schema_id, (tool, shapes, nested) in raw_tools.items()}
+    return PreparedDocument(tools, classifications, order)

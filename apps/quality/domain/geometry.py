@@ -1,7 +1,7 @@
-"""Geometry of one tool kind, prepared once per label and compared as whole nA×nB matrices.
+"""Geometry of one tool kind, prepared once and compared as whole nA×nB matrices.
 
-Each kind has a `prepare_*` function (the objects of one feature of one label → arrays, done once per label), a
-`concat_*`-able representation (so consensus can score all labels' objects in one call) and a matrix function:
+Each kind has a `prepare_*` function (the raw shapes of some objects → arrays; consensus prepares the objects of all
+labels of a feature in one call) and a matrix function:
 
 - boxes: `box_iou_matrix` — intersection over union, vectorised in numpy.
 - polygons: `polygon_iou_matrix` — IoU through shapely 2's array functions. An invalid polygon (self-intersecting,
@@ -85,7 +85,8 @@ def prepare_boxes(boxes: Sequence[dict[str, Any]]) -> FloatArray:
 
 
 def _prepare_odd_boxes(boxes: Sequence[dict[str, Any]]) -> FloatArray:
-    raw = np.array([[as_float(b.get(k)) for k in ("left", "top", "width", "height")] for b in boxes])
+    keys = ("left", "top", "width", "height")
+    raw = np.array([[as_float(b.get(k)) if type(b) is dict else math.nan for k in keys] for b in boxes])
     raw = raw.reshape(-1, 4).astype(np.float64, copy=False)
     with np.errstate(invalid="ignore", over="ignore"):
         bad = ~np.isfinite(raw).all(axis=1) | ~np.isfinite(raw[:, :2] + raw[:, 2:]).all(axis=1)
@@ -254,17 +255,6 @@ def _starts(counts: IntArray) -> IntArray:
     if len(counts) > 1:
         np.cumsum(counts[:-1], out=starts[1:])
     return starts
-
-
-def concat_lines(groups: Sequence[Lines]) -> Lines:
-    counts = np.concatenate([g.counts for g in groups])
-    return Lines(
-        np.concatenate([g.lines for g in groups]),
-        np.concatenate([g.coords for g in groups]),
-        np.concatenate([g.vertices for g in groups]),
-        _starts(counts),
-        counts,
-    )
 
 
 def _mean_vertex_distance(source: Lines, target: Lines) -> FloatArray:

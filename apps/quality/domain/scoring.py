@@ -22,11 +22,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from apps.quality.domain import geometry
 from apps.quality.domain.classifications import answer_agreement, classifications_agreement
-from apps.quality.domain.documents import PreparedDocument, ToolGroup, prepare
+from apps.quality.domain.documents import PreparedDocument, ToolGroup, prepare, prepare_shapes
 from apps.quality.domain.matching import matched_score
 
 POOL_LIMIT = 256  # at most this many objects of one feature over all labels are scored in one matrix
@@ -38,11 +36,7 @@ _MATRIX: dict[str, Callable[[Any, Any], geometry.FloatArray]] = {
     "point": geometry.point_sq_distance_matrix,
     "polyline": geometry.polyline_distance_matrix,
 }
-_DISTANCE_KINDS = ("point", "polyline")
-
-
-def _concat(kind: str, parts: list[Any]) -> Any:
-    return geometry.concat_lines(parts) if kind == "polyline" else np.concatenate(parts)
+_MISSING: Any = object()
 
 
 class _Pool:
@@ -52,11 +46,11 @@ class _Pool:
 
     def __init__(self, kind: str, groups: dict[int, ToolGroup]) -> None:
         self.offsets: dict[int, int] = {}
-        start = 0
+        shapes: list[Any] = []
         for k, group in groups.items():
-            self.offsets[k] = start
-            start += group.count
-        everything = _concat(kind, [g.geometry for g in groups.values()])
+            self.offsets[k] = len(shapes)
+            shapes += group.shapes
+        everything = prepare_shapes(kind, shapes)
         self.matrix = _MATRIX[kind](everything, everything)
 
 
@@ -86,24 +80,24 @@ class PairScorer:
         """{schema_id: score} over the features present in label i or label j (first appearance order)."""
         a = self.documents[i]
         b = self.documents[j]
+        tools_b = b.tools
+        answers_b = b.classifications
         out: dict[str, float] = {}
         for feature in a.features:
-            out[feature] = self._feature(feature, i, j, a, b)
+            group_a = a.tools.get(feature)
+            if group_a is None:  # a top-level classification in a
+                answer_b = answers_b.get(feature, _MISSING)
+                out[feature] = 0.0 if answer_b is _MISSING else answer_agreement(a.classifications[feature], answer_b)
+            else:
+                group_b = tools_b.get(feature)
+                if group_b is None or group_b.kind != group_a.kind:
+                    out[feature] = 0.0
+                else:
+                    out[feature] = self._tool(feature, i, j, group_a, group_b)
         for feature in b.features:
             if feature not in out:
                 out[feature] = 0.0  # not in a
         return out
-
-    def _feature(self, feature: str, i: int, j: int, a: PreparedDocument, b: PreparedDocument) -> float:
-        tool_a = a.tools.get(feature)
-        if tool_a is None:
-            if feature not in b.classifications:
-                return 0.0
-            return answer_agreement(a.classifications[feature], b.classifications[feature])
-        tool_b = b.tools.get(feature)
-        if tool_b is None or tool_b.kind != tool_a.kind:
-            return 0.0
-        return self._tool(feature, i, j, tool_a, tool_b)
 
     def _tool(self, feature: str, i: int, j: int, a: ToolGroup, b: ToolGroup) -> float:
         kind = a.kind
@@ -138,8 +132,9 @@ class PairScorer:
 
     def _pool(self, feature: str, kind: str) -> _Pool | None:
         key = (feature, kind)
-        if key in self._pools:
-            return self._pools[key]
+        found = self._pools.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
         groups = {}
         for k, document in enumerate(self.documents):
             group = document.tools.get(feature)
