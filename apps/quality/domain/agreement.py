@@ -19,7 +19,9 @@ Geometric scores (see `geometry`):
 children. For a paired object: pair score = geometric score × classification agreement, where classification
 agreement is the mean answer agreement over the nested classification features present in either object (a feature
 answered by one object only scores 0; 1.0 if neither object has nested classifications). The pairing itself uses
-the geometric score only; the nested agreement is applied after pairing.
+the geometric score only; the nested agreement is applied after pairing. It only breaks ties: among pairings with
+the same geometric total, the one with the best nested agreement is used (so a label always agrees 1.0 with itself,
+even with two identical boxes that carry different answers).
 
 **Answers** (top-level or nested; see `classifications`):
 - radio: different options → 0; the same option → 1 × the agreement of the questions nested under that option
@@ -29,9 +31,9 @@ the geometric score only; the nested agreement is applied after pairing.
 - text: 1 if equal after collapsing whitespace, trimming and casefolding, else 0.
 
 Malformed documents (an item that is neither a tool object nor a classification, a schema_id used by two tools or by
-a tool and a classification in one label) raise `ValueError`. Agreement is symmetric, except that when two pairings
-have exactly the same geometric total the solver's choice (deterministic for the given order) decides which nested
-classifications are compared.
+a tool and a classification in one label) raise `ValueError`. Bad coordinates never raise: a shape that cannot be
+used (NaN, too few points, zero area) matches nothing. agreement(a, b) = agreement(b, a), and agreement(a, a) = 1.0
+as long as every shape of `a` has an area (boxes, polygons) or a length (spans).
 """
 
 from __future__ import annotations

@@ -2,8 +2,12 @@
 
 Objects are paired one-to-one to maximise the total geometric score (the Hungarian assignment,
 `scipy.optimize.linear_sum_assignment`); objects left over on the larger side are unmatched and score 0. The feature
-score is the sum of the paired scores divided by max(nA, nB). A pair's score may be weighted afterwards (the
-agreement of the two objects' nested classifications): the weight never changes which objects are paired.
+score is the sum of the paired scores divided by max(nA, nB).
+
+A pair's score may be weighted by the agreement of the two objects' nested classifications, applied after pairing:
+the weight does not change which objects are paired, except to break ties — among pairings with the same geometric
+total (closer than `TIE_BREAK` per pair), the one whose weights agree best wins. Without that, two identical boxes
+with different nested answers could be cross-paired, and a label would not agree fully with itself.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from scipy.optimize import linear_sum_assignment
 IntArray = npt.NDArray[np.intp]
 
 _EMPTY = np.zeros(0, dtype=np.intp)
+TIE_BREAK = 1e-9
 
 
 def assign(scores: npt.NDArray[np.float64]) -> tuple[IntArray, IntArray]:
@@ -52,15 +57,17 @@ def matched_score(scores: npt.NDArray[np.float64], weight: Callable[[int, int], 
 
 
 def _matched_total(scores: npt.NDArray[np.float64], weight: Callable[[int, int], float] | None) -> float:
-    try:
-        rows, cols = assign(scores)
-    except ValueError:  # the solver refuses NaN or infinite entries
-        return math.nan
-    paired: list[float] = scores[rows, cols].tolist()
     if weight is None:
-        return sum(paired)
-    total = 0.0
-    for r, c, s in zip(rows.tolist(), cols.tolist(), paired, strict=True):
-        if s > 0.0:
-            total += s * weight(r, c)
-    return total
+        try:
+            rows, cols = assign(scores)
+        except ValueError:  # the solver refuses NaN or infinite entries
+            return math.nan
+        return sum(scores[rows, cols].tolist())
+    weighted = np.zeros_like(scores)
+    for r, c in zip(*np.nonzero(scores > 0.0), strict=True):
+        weighted[r, c] = scores[r, c] * weight(int(r), int(c))
+    try:
+        rows, cols = assign(scores + TIE_BREAK * weighted)
+    except ValueError:
+        return math.nan
+    return sum(weighted[rows, cols].tolist())
