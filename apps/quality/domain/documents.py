@@ -37,12 +37,20 @@ class ToolGroup:
 
     __slots__ = ("_geometry", "count", "has_nested", "kind", "nested", "shapes")
 
-    def __init__(self, kind: str, shapes: list[Any], nested: list[list[dict[str, Any]]]) -> None:
+    def __init__(self, kind: str, items: list[dict[str, Any]]) -> None:
+        key = GEOMETRY_KEY[kind]
         self.kind = kind
-        self.shapes = shapes
-        self.count = len(shapes)
-        self.nested = nested
-        self.has_nested = any(nested)
+        self.shapes = [item.get(key) for item in items]
+        self.count = len(items)
+        self.has_nested = False
+        for item in items:
+            if item.get("classifications"):
+                self.has_nested = True
+                break
+        # each object's nested classifications (one shared, never modified empty list when there are none)
+        self.nested: list[list[dict[str, Any]]] = (
+            [_list_or_empty(item.get("classifications")) for item in items] if self.has_nested else [[]] * len(items)
+        )
         self._geometry: Any = None
 
     @property
@@ -76,6 +84,10 @@ class PreparedDocument:
                     coordinates.append(group.geometry.coords)
             self._extent = _extent(coordinates)
         return self._extent  # type: ignore[return-value]
+
+
+def _list_or_empty(value: Any) -> list[Any]:
+    return value if type(value) is list else []
 
 
 def prepare_shapes(kind: str, shapes: list[Any]) -> Any:
@@ -112,39 +124,37 @@ def _extent(coordinates: list[geometry.FloatArray]) -> Extent | None:
 
 
 def prepare(document: Sequence[dict[str, Any]]) -> PreparedDocument:
-    """Group a document by feature and convert each tool feature's geometry to arrays."""
-    raw_tools: dict[str, tuple[str, list[Any], list[list[dict[str, Any]]]]] = {}
+    """Group a document by feature (tool objects by schema_id, top-level answers by schema_id)."""
+    grouped: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     classifications: dict[str, Any] = {}
     order: list[str] = []
     for index, item in enumerate(document):
         if type(item) is not dict:
             raise ValueError(f"annotations[{index}] is not an object.")
         schema_id = item.get("schema_id")
+        tool = item.get("tool")
         if type(schema_id) is not str:
             raise ValueError(f"annotations[{index}] has no schema_id.")
-        tool = item.get("tool")
         if type(tool) is not str or tool not in GEOMETRY_KEY:
             tool = _tool_of(item)
-        if tool is None:
-            if "answer" not in item:
-                raise ValueError(f"annotations[{index}] is neither a tool object nor a classification.")
-            if schema_id in raw_tools:
-                raise ValueError(f"Feature {schema_id} is both a tool and a classification.")
-            if schema_id not in classifications:
-                classifications[schema_id] = item["answer"]
-                order.append(schema_id)
-            continue
-        if schema_id in classifications:
-            raise ValueError(f"Feature {schema_id} is both a tool and a classification.")
-        group = raw_tools.get(schema_id)
+            if tool is None:
+                if "answer" not in item:
+                    raise ValueError(f"annotations[{index}] is neither a tool object nor a classification.")
+                if schema_id not in classifications:
+                    classifications[schema_id] = item["answer"]
+                    order.append(schema_id)
+                continue
+        group = grouped.get(schema_id)
         if group is None:
-            group = raw_tools[schema_id] = (tool, [], [])
+            grouped[schema_id] = (tool, [item])
             order.append(schema_id)
-        elif group[0] != tool:
+        elif group[0] == tool:
+            group[1].append(item)
+        else:
             raise ValueError(f"Feature {schema_id} mixes tools {group[0]!r} and {tool!r}.")
-        group[1].append(item.get(GEOMETRY_KEY[tool]))
-        nested = item.get("classifications")
-        group[2].append(nested if type(nested) is list else [])
-
-    tools = {schema_id: ToolGroup(tool, shapes, nested) for schema_id, (tool, shapes, nested) in raw_tools.items()}
+    if classifications and grouped:
+        both = grouped.keys() & classifications.keys()
+        if both:
+            raise ValueError(f"Feature {min(both)} is both a tool and a classification.")
+    tools = {schema_id: ToolGroup(tool, items) for schema_id, (tool, items) in grouped.items()}
     return PreparedDocument(tools, classifications, order)
