@@ -1,12 +1,14 @@
 """Per-feature agreement of pairs of labels of one data row (the engine behind `agreement` and `consensus`).
 
-Every document is prepared once (`documents.prepare`). For consensus, the objects of one tool feature from all the
-labels are scored against each other in one matrix call when they are few (at most `POOL_LIMIT` objects), and each
-pair of labels reads its block; otherwise each pair computes its own nA×nB matrix.
+Every document is grouped by feature once (`documents.prepare`), not once per pair. When more than two labels have a
+tool feature and its objects are few (at most `POOL_LIMIT` over all labels), their geometry is prepared and scored
+all against all in one matrix call and each pair of labels reads its block; otherwise each pair computes its own
+nA×nB matrix from geometry prepared once per label.
 
 Rules for one feature of a pair (a, b) — see `agreement` for the whole list:
 - present in only one label → 0;
-- a tool feature: objects paired by the Hungarian assignment on the geometric score only; each pair scores
+- a tool feature: objects paired by the Hungarian assignment on the geometric score (the nested agreement only
+  breaks ties, see `matching`); each pair scores
   geometric score × `classifications_agreement` of the two objects' nested classifications (1.0 when neither has
   any); feature score = Σ pair scores / max(nA, nB). The same schema_id with different tool kinds → 0;
 - a top-level classification: `answer_agreement`; a classification on one side and a tool on the other → 0.
