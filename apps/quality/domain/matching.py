@@ -50,7 +50,18 @@ def matched_score(scores: npt.NDArray[np.float64], weight: Callable[[int, int], 
     n, m = scores.shape
     if n == 0 or m == 0:
         return 0.0
-    total = _matched_total(scores, weight)
+    if weight is not None:
+        total = _matched_total(scores, weight)
+    elif n == 1:  # one object on one side: its best partner
+        total = max(scores[0].tolist())
+    elif m == 1:
+        total = max(scores[:, 0].tolist())
+    else:
+        try:
+            rows, cols = linear_sum_assignment(scores, maximize=True)
+            total = sum(scores[rows, cols].tolist())
+        except ValueError:  # the solver refuses NaN or infinite entries
+            total = math.nan
     if not math.isfinite(total):
         total = _matched_total(np.nan_to_num(scores, nan=0.0, posinf=0.0, neginf=0.0), weight)
     return min(1.0, max(0.0, total / max(n, m)))
