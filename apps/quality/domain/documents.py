@@ -136,7 +136,7 @@ def prepare(document: Sequence[dict[str, Any]]) -> PreparedDocument:
         if type(schema_id) is not str:
             raise ValueError(f"annotations[{index}] has no schema_id.")
         if type(tool) is not str or tool not in GEOMETRY_KEY:
-            tool = _tool_of(item)
+            tool = None if tool is None and "answer" in item else _tool_of(item)
             if tool is None:
                 if "answer" not in item:
                     raise ValueError(f"annotations[{index}] is neither a tool object nor a classification.")

@@ -102,14 +102,15 @@ def _prepare_odd_boxes(boxes: Sequence[dict[str, Any]]) -> FloatArray:
 def box_iou_matrix(a: FloatArray, b: FloatArray) -> FloatArray:
     """IoU of every box of `a` with every box of `b` (arrays from `prepare_boxes`) as an (nA, nB) matrix."""
     lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
-    wh = hi - lo
+    wh = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
+    wh -= lo
     np.maximum(wh, 0.0, out=wh)
-    inter = wh[..., 0] * wh[..., 1]
-    union = a[:, None, 4] + b[None, :, 4] - inter
+    inter: FloatArray = wh[..., 0] * wh[..., 1]
+    union = a[:, None, 4] + b[None, :, 4]
+    union -= inter
     np.fmax(union, _TINY, out=union)
-    result: FloatArray = inter / union
-    return result
+    inter /= union
+    return inter
 
 
 # -- ner spans -----------------------------------------------------------------------------------------------------
