@@ -420,3 +420,22 @@ def test_a_schema_id_that_is_a_tool_in_one_label_and_a_classification_in_the_oth
 def test_malformed_documents_raise_value_error(document: list) -> None:
     with pytest.raises(ValueError):
         agreement(document, [])
+
+
+def test_odd_coordinates_never_crash_and_match_nothing() -> None:
+    good = line((0, 0), (10, 0))
+    assert score([line((0, 0), (math.nan, 1)), good], [good], image_size=(10, 10)) == 0.5
+    assert score([line(), good], [good], image_size=(10, 10)) == 0.5
+    assert score([point(math.nan, 0), point(1, 1)], [point(1, 1)]) == 0.5
+    assert score([point(math.inf, 0), point(1, 1)], [point(1, 1)]) == 0.5
+    assert score([{**point(0, 0), "point": {"x": "a", "y": 0}}], [point(0, 0)]) == 0.0
+    assert score([{**box(0, 0, 1, 1), "bbox": None}], [box(0, 0, 1, 1)]) == 0.0
+    assert score([span(5, 2)], [span(0, 10)]) == 0.0  # an inverted span is empty
+
+
+def test_a_single_vertex_polyline_is_scored_as_a_point() -> None:
+    # A = the single vertex (0,0); B = (0,0)–(10,0). A's vertex to B: 0; B's vertices to A: 0 and 10 → mean 5.
+    # d = (0 + 5) / 2 = 2.5; image 6×8 → σ = 0.1 × 10 = 1
+    assert score([line((0, 0))], [line((0, 0), (10, 0))], image_size=(6, 8), point_sigma=0.1) == pytest.approx(
+        math.exp(-(2.5**2) / 2)
+    )
