@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,11 +54,17 @@ def _query(request: Request, project_id: str) -> tuple[Any, Any, str, selectors.
 class ProjectPerformanceApi(APIView):
     @extend_schema(
         parameters=_PARAMS,
-        responses={
-            200: serializers.DictField(
-                help_text='{"group_by", "from", "to", "scope": "project|self", "summary": {...}, "rows": [...]}'
-            )
-        },
+        responses=inline_serializer(
+            "ProjectPerformance",
+            {
+                "group_by": serializers.ChoiceField(choices=list(selectors.GROUPS)),
+                "from": serializers.DateTimeField(allow_null=True),
+                "to": serializers.DateTimeField(allow_null=True),
+                "scope": serializers.ChoiceField(choices=["project", "self"]),
+                "summary": serializers.DictField(),
+                "rows": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
     )
     def get(self, request: Request, project_id: str) -> Response:
         project, only, group_by, window = _query(request, project_id)
