@@ -1,0 +1,1 @@
+"""Pure diagnostics math (placeholder docstring)."""
