@@ -15,8 +15,6 @@ classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
@@ -28,16 +26,6 @@ RECALL_THRESHOLDS: FloatArray = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0)
 _EPS = float(np.spacing(1))
 
 
-@dataclass(frozen=True, eq=False)
-class RankedDetections:
-    """Predictions that take part in AP (already limited to max_dets per image and class), in COCO's order."""
-
-    category: IntArray
-    score: FloatArray
-    image: IntArray
-    rank: IntArray
-
-
 def min_true_positives(npig: IntArray) -> IntArray:
     """(K, R): the smallest tp count whose recall `tp / npig` reaches each recall threshold (float semantics)."""
     n = np.maximum(npig, 1).astype(np.float64)[:, None]
@@ -47,6 +35,11 @@ def min_true_positives(npig: IntArray) -> IntArray:
         m = np.where((m > 0) & ((m - 1) / n >= r), m - 1, m)
         m = np.where(m / n < r, m + 1, m)
     return m.astype(np.int64)
+
+
+def ap_order(category: IntArray, score: FloatArray, tiebreak: tuple[IntArray, ...]) -> IntArray:
+    """COCO's order: by class, then descending score, then the `tiebreak` keys (most significant first)."""
+    return np.lexsort((*reversed(tiebreak), -score, category))
 
 
 def interpolated_precision(
@@ -62,18 +55,20 @@ def interpolated_precision(
     extra sort keys (most significant first) applied after descending score.
     """
     tp_in = np.atleast_2d(np.asarray(true_positive, dtype=bool))
-    t_count = tp_in.shape[0]
+    order = ap_order(category, score, tiebreak)
+    return interpolated_precision_sorted(category[order], tp_in[:, order], npig)
+
+
+def interpolated_precision_sorted(cat: IntArray, tps: BoolArray, npig: IntArray) -> FloatArray:
+    """`interpolated_precision` of predictions already in `ap_order` (`cat` their classes, `tps` (T, n))."""
+    t_count = tps.shape[0]
     k_count = len(npig)
     r_count = len(RECALL_THRESHOLDS)
     out = np.zeros((t_count, k_count, r_count))
     out[:, npig == 0, :] = np.nan
-    n = len(category)
+    n = len(cat)
     if n == 0:
         return out
-    keys = (*reversed(tiebreak), -score, category)
-    order = np.lexsort(keys)
-    cat = category[order]
-    tps = tp_in[:, order]
     bounds = np.searchsorted(cat, np.arange(k_count + 1))
     start_of = bounds[cat]
     zeros = np.zeros((t_count, 1), dtype=np.int64)
@@ -83,8 +78,8 @@ def interpolated_precision(
     cfp = cfp_all[:, 1:] - cfp_all[:, start_of]
     tp_f = ctp.astype(np.float64)
     precision = tp_f / (cfp.astype(np.float64) + tp_f + _EPS)
-    # Envelope: running maximum from the right inside each class (a short loop over non-empty classes).
-    for k in np.flatnonzero(np.diff(bounds) > 0):
+    # Envelope: running maximum from the right inside each class (a short loop over classes that count).
+    for k in np.flatnonzero((np.diff(bounds) > 0) & (npig > 0)):
         lo, hi = int(bounds[k]), int(bounds[k + 1])
         block = precision[:, lo:hi]
         precision[:, lo:hi] = np.maximum.accumulate(block[:, ::-1], axis=1)[:, ::-1]
@@ -104,6 +99,14 @@ def interpolated_precision(
     return out
 
 
+def ap_from_precision(q: FloatArray, npig: IntArray) -> FloatArray:
+    """(T, K) AP from (T, K, R) interpolated precision; NaN for classes without ground truth."""
+    out = np.full(q.shape[:2], np.nan)
+    has = npig > 0
+    out[:, has] = q[:, has, :].mean(axis=2)
+    return out
+
+
 def average_precision(
     category: IntArray,
     score: FloatArray,
@@ -113,10 +116,7 @@ def average_precision(
 ) -> FloatArray:
     """(T, K) average precision (mean of the 101 interpolated precisions); NaN for classes without ground truth."""
     q = interpolated_precision(category, score, tiebreak, np.asarray(true_positive, dtype=bool), npig)
-    out = np.full(q.shape[:2], np.nan)
-    has = npig > 0
-    out[:, has] = q[:, has, :].mean(axis=2)
-    return out
+    return ap_from_precision(q, npig)
 
 
 def nan_mean(values: FloatArray) -> float:

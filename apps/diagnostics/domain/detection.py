@@ -35,7 +35,6 @@ import numpy.typing as npt
 
 from apps.diagnostics.domain.average_precision import (
     COCO_IOU_THRESHOLDS,
-    RECALL_THRESHOLDS,
     interpolated_precision,
     nan_mean,
 )
@@ -127,7 +126,7 @@ def match_same_class(scene: Scene, thresholds: npt.ArrayLike, max_dets: int | No
     pa_local, pb = group_pairs(pred_group[candidates], gt_group)
     pa = candidates[pa_local]
     ious = paired_iou(pred.xywh[pa], gt.xywh[pb])
-    match, match_iou = greedy_match(pa, pb, ious, pred_group, rank, len(pred), len(gt), thr)
+    match, match_iou = greedy_match(pa, pb, ious, pred_group, pred.score, len(pred), len(gt), thr)
     return ClassMatching(thr, match, match_iou, rank)
 
 
@@ -180,13 +179,12 @@ def classify(
     pa_local, pb = group_pairs(pred.image[kept_idx], gt.image)
     pa = kept_idx[pa_local]
     ious = paired_iou(pred.xywh[pa], gt.xywh[pb])
-    image_rank = rank_within_groups(pred.image, pred.score)
 
     # Stage 2: class confusions among the left-overs (class-agnostic, other class only).
     left_pred = kept & ~tp
     left_gt = gt_pred < 0
     cand = left_pred[pa] & left_gt[pb] & (pred.category[pa] != gt.category[pb])
-    conf_match, conf_iou = greedy_match(pa[cand], pb[cand], ious[cand], pred.image, image_rank, n_pred, n_gt, [iou])
+    conf_match, conf_iou = greedy_match(pa[cand], pb[cand], ious[cand], pred.image, pred.score, n_pred, n_gt, [iou])
     conf_idx = np.flatnonzero(conf_match[0] >= 0)
     conf_gt = conf_match[0, conf_idx]
     pred_status[conf_idx] = Status.CONFUSION
@@ -201,7 +199,7 @@ def classify(
     left_gt[conf_gt] = False
     cand = left_pred[pa] & left_gt[pb] & (pred.category[pa] == gt.category[pb])
     loc_match, loc_iou = greedy_match(
-        pa[cand], pb[cand], ious[cand], pred.image, image_rank, n_pred, n_gt, [LOCALISATION_MIN_IOU]
+        pa[cand], pb[cand], ious[cand], pred.image, pred.score, n_pred, n_gt, [LOCALISATION_MIN_IOU]
     )
     loc_idx = np.flatnonzero(loc_match[0] >= 0)
     loc_gt = loc_match[0, loc_idx]
@@ -665,21 +663,3 @@ def coco_map(
         for k in range(scene.num_classes)
     ]
     return MapResult(per_class, nan_mean(ap), nan_mean(ap50), nan_mean(ap75), thr, per_threshold)
-
-
-__all__ = [
-    "BACKGROUND",
-    "COCO_IOU_THRESHOLDS",
-    "LOCALISATION_MIN_IOU",
-    "RECALL_THRESHOLDS",
-    "ClassAP",
-    "ClassMetrics",
-    "Confusion",
-    "Evaluation",
-    "MapResult",
-    "Matches",
-    "Rows",
-    "Status",
-    "coco_map",
-    "evaluate",
-]

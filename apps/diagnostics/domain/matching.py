@@ -65,16 +65,17 @@ def greedy_match(
     pair_b: IntArray,
     pair_iou: FloatArray,
     a_group: IntArray,
-    a_rank: IntArray,
+    a_score: FloatArray,
     n_a: int,
     n_b: int,
     thresholds: npt.ArrayLike,
 ) -> tuple[IntArray, FloatArray]:
     """Greedy one-to-one matching of `a` (predictions) to `b` (ground truth), once per IoU threshold.
 
-    `pair_*` are the candidate pairs (only pairs inside one group); `a_group`/`a_rank` give each prediction's group
-    and its processing rank inside the group. Returns `(match, iou)` of shape (T, n_a): the matched `b` index (-1 when
-    unmatched) and the pair's IoU (0 when unmatched).
+    `pair_*` are the candidate pairs (only pairs inside one group); `a_group`/`a_score` give each prediction's
+    group and score (processing order inside a group: descending score, then ascending index). Returns
+    `(match, iou)` of shape (T, n_a): the matched `b` index (-1 when unmatched) and the pair's IoU (0 when
+    unmatched).
     """
     thr = np.minimum(np.asarray(thresholds, dtype=np.float64).reshape(-1), _MAX_THRESHOLD)
     t_count = len(thr)
@@ -89,7 +90,7 @@ def greedy_match(
     # Re-rank only the predictions that have a candidate: rounds = most candidates in one group.
     candidates = np.unique(pa)
     local = np.full(n_a, -1, dtype=np.int64)
-    cand_order = np.lexsort((candidates, a_rank[candidates], a_group[candidates]))
+    cand_order = np.lexsort((candidates, -a_score[candidates], a_group[candidates]))
     ordered = candidates[cand_order]
     grp = a_group[ordered]
     starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
