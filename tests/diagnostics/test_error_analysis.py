@@ -158,3 +158,13 @@ def test_property_fixing_errors_never_lowers_map(seed, iou):
     ranked = iteration_priorities(ev, slices=[i % 2 for i in range(s.num_images)])
     assert all(p.gain >= -1e-12 for p in ranked)
     assert all(ev.mean_ap + p.gain <= 1 + 1e-9 for p in ranked)
+
+
+def test_priorities_count_every_prediction_whatever_its_score():
+    # The hand-computed case with negative scores (logits): AP and the oracle still see both predictions.
+    gt = Boxes.build([0, 1], [0, 0], [[0, 0, 10, 10], [0, 0, 10, 10]])
+    pred = Boxes.build([0, 0], [0, 0], [[50, 50, 10, 10], [0, 0, 10, 10]], [-0.1, -0.2])
+    ev = evaluate(gt, pred)  # confidence 0: both predictions are below it
+    assert ev.classes[0].predictions == 0
+    kinds = {p.kind: p.errors for p in iteration_priorities(ev) if p.target == "all"}
+    assert kinds == {FALSE_NEGATIVE: 1, FALSE_POSITIVE: 1}

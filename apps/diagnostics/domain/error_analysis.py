@@ -11,8 +11,8 @@ The four error kinds (disjoint; see `detection` for the matching stages), at the
 
 Estimated gain (`iteration_priorities`): the increase of the mean AP at IoU t (over classes with ground truth, the
 evaluation's `mean_ap`) if a set of errors were fixed by an oracle, everything else unchanged. For AP every
-prediction counts (confidence 0; the `max_dets` best per image and class, like AP), so the error kinds are
-recomputed at confidence 0 for the gains. Fixes:
+prediction counts whatever its score (the `max_dets` best per image and class), so for the gains the error kinds
+are recomputed over exactly those predictions, without the confidence threshold. Fixes:
 
 - false positive → the prediction is removed;
 - localisation → the prediction becomes a true positive at its score (its box was left unmatched);
@@ -361,7 +361,7 @@ class _Oracle:
         if in_ap.all() and (pred.score >= evaluation.confidence).all():
             outcome = evaluation.outcome  # the same predictions are kept: nothing to recompute
         else:
-            outcome = classify(scene, stage1.match[0], stage1.iou[0], evaluation.iou, 0.0, pred_mask=in_ap)
+            outcome = classify(scene, stage1.match[0], stage1.iou[0], evaluation.iou, -np.inf, pred_mask=in_ap)
         self.errors = error_sets(evaluation, outcome)
 
     def fixed_ap(
