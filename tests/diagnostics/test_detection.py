@@ -265,3 +265,22 @@ def test_property_counts_are_consistent(seed, iou, confidence):
     b = evaluate(s.gt, shuffled, iou=iou, confidence=confidence, num_images=s.num_images)
     assert [c.as_dict() for c in a.classes] == [c.as_dict() for c in b.classes]
     assert np.array_equal(a.confusion.matrix, b.confusion.matrix)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 5))
+def test_property_overlapping_pairs_keep_every_overlapping_pair(seed, groups):
+    from apps.diagnostics.domain.matching import overlapping_pairs
+
+    rng = np.random.default_rng(seed)
+    na, nb = rng.integers(0, 40, 2)
+    a_group, b_group = rng.integers(0, groups, na), rng.integers(0, groups, nb)
+    a = np.c_[rng.integers(-20, 60, (na, 2)), rng.integers(0, 25, (na, 2))].astype(float)
+    b = np.c_[rng.integers(-20, 60, (nb, 2)), rng.integers(0, 25, (nb, 2))].astype(float)
+    pa, pb = overlapping_pairs(a_group, a, b_group, b)
+    got = set(zip(pa.tolist(), pb.tolist(), strict=True))
+    assert len(got) == len(pa)  # no pair twice
+    assert all(a_group[i] == b_group[j] for i, j in got)
+    iou = box_iou(a, b)
+    wanted = {(i, j) for i in range(na) for j in range(nb) if a_group[i] == b_group[j] and iou[i, j] > 0}
+    assert wanted <= got

@@ -39,7 +39,7 @@ from apps.diagnostics.domain.average_precision import (
     nan_mean,
 )
 from apps.diagnostics.domain.boxes import BoolArray, Boxes, ClassRef, FloatArray, IntArray, paired_iou
-from apps.diagnostics.domain.matching import dense_groups, greedy_match, group_pairs, rank_within_groups
+from apps.diagnostics.domain.matching import dense_groups, greedy_match, overlapping_pairs, rank_within_groups
 
 LOCALISATION_MIN_IOU = 0.1
 MAX_DETS = 100
@@ -123,7 +123,7 @@ def match_same_class(scene: Scene, thresholds: npt.ArrayLike, max_dets: int | No
     pred_group, gt_group = dense_groups(pred.image * k + pred.category, gt.image * k + gt.category)
     rank = rank_within_groups(pred_group, pred.score)
     candidates = np.arange(len(pred)) if max_dets is None else np.flatnonzero(rank < max_dets)
-    pa_local, pb = group_pairs(pred_group[candidates], gt_group)
+    pa_local, pb = overlapping_pairs(pred_group[candidates], pred.xywh[candidates], gt_group, gt.xywh)
     pa = candidates[pa_local]
     ious = paired_iou(pred.xywh[pa], gt.xywh[pb])
     match, match_iou = greedy_match(pa, pb, ious, pred_group, pred.score, len(pred), len(gt), thr)
@@ -176,7 +176,7 @@ def classify(
     gt_loc = np.zeros(n_gt, dtype=bool)
 
     kept_idx = np.flatnonzero(kept)
-    pa_local, pb = group_pairs(pred.image[kept_idx], gt.image)
+    pa_local, pb = overlapping_pairs(pred.image[kept_idx], pred.xywh[kept_idx], gt.image, gt.xywh)
     pa = kept_idx[pa_local]
     ious = paired_iou(pred.xywh[pa], gt.xywh[pb])
 

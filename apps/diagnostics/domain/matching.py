@@ -30,20 +30,39 @@ def dense_groups(*keys: IntArray) -> tuple[IntArray, ...]:
     return tuple(np.split(inverse, np.cumsum(sizes)[:-1]))
 
 
-def group_pairs(a_group: IntArray, b_group: IntArray) -> tuple[IntArray, IntArray]:
-    """Every pair (i, j) with `a_group[i] == b_group[j]` (dense codes), sorted by i then j."""
+def overlapping_pairs(
+    a_group: IntArray, a_xywh: FloatArray, b_group: IntArray, b_xywh: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """Candidate pairs (i, j) with `a_group[i] == b_group[j]` that may overlap: every pair whose boxes overlap with
+    a positive area (IoU > 0) is included, most disjoint pairs are not. Unordered.
+
+    A sweep on x: `b` is sorted by (group, left edge); for each `a` box the `b` boxes of its group whose left edge
+    lies in [a.left - widest b of the group, a.right] are taken in one vectorised range expansion. Crowded images
+    then cost about (boxes × overlapping neighbours), not boxes².
+    """
     if len(a_group) == 0 or len(b_group) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     n_groups = int(max(a_group.max(), b_group.max())) + 1
-    b_order = np.argsort(b_group, kind="stable")
-    b_counts = np.bincount(b_group, minlength=n_groups)
-    b_start = np.cumsum(b_counts) - b_counts
-    counts = b_counts[a_group]
+    widest = np.zeros(n_groups)
+    np.maximum.at(widest, b_group, b_xywh[:, 2])
+    left = min(float(a_xywh[:, 0].min()), float(b_xywh[:, 0].min()))
+    right = max(float((a_xywh[:, 0] + a_xywh[:, 2]).max()), float((b_xywh[:, 0] + b_xywh[:, 2]).max()))
+    span = (right - left) + 2 * float(widest.max()) + 1.0
+    b_key = b_group * span + (b_xywh[:, 0] - left)
+    order = np.argsort(b_key, kind="stable")
+    b_sorted = b_key[order]
+    # A small tolerance keeps the window a superset despite rounding of the composite keys.
+    tol = 1e-9 * (abs(float(b_sorted[-1])) + span) + 1e-9
+    base = a_group * span - left
+    lo = np.searchsorted(b_sorted, base + a_xywh[:, 0] - widest[a_group] - tol, side="left")
+    hi = np.searchsorted(b_sorted, base + a_xywh[:, 0] + a_xywh[:, 2] + tol, side="right")
+    counts = np.maximum(hi - lo, 0)
     total = int(counts.sum())
     a_idx = np.repeat(np.arange(len(a_group), dtype=np.int64), counts)
     offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    b_idx = b_order[np.repeat(b_start[a_group], counts) + offsets]
-    return a_idx, b_idx.astype(np.int64)
+    b_idx = order[np.repeat(lo, counts) + offsets].astype(np.int64)
+    same = b_group[b_idx] == a_group[a_idx]  # the tolerance may reach into a neighbouring group
+    return a_idx[same], b_idx[same]
 
 
 def rank_within_groups(group: IntArray, score: FloatArray) -> IntArray:
