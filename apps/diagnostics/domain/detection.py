@@ -18,8 +18,13 @@ Predictions with score < c are `ignored` (status -1): they are not part of any c
 Per class k: support = ground-truth boxes of k; tp = matrix[k, k]; fp = predictions of k (score >= c) - tp, which
 counts its confusions; fn = support - tp, which counts boxes of k confused as another class; precision = tp/(tp+fp)
 (NaN with no prediction), recall = tp/support (NaN with no ground truth), f1 = 2tp/(2tp+fp+fn) (the harmonic mean of
-the two; 0 when one is 0; NaN when neither is defined). AP at IoU t ignores c (AP integrates over every score):
-COCO's 101-point AP over the `max_dets` best-scored predictions per image and class.
+the two; 0 when either is 0; NaN only for a class with neither ground truth nor predictions). AP at IoU t ignores c
+(AP integrates over every score): COCO's 101-point AP over the `max_dets` best-scored predictions per image and
+class; a class without ground truth has no AP (NaN) and is left out of `mean_ap`.
+
+Ties, as COCO: equal scores are taken in input order; among equally good boxes the later one (input order) wins.
+Greedy matching in score order means the stage-1 result for the predictions with score >= c does not depend on the
+lower-scored ones, so one matching of every prediction serves both the thresholded counts and AP.
 """
 
 from __future__ import annotations
