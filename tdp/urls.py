@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("apps.review.urls")),
     path("", include("apps.issues.urls")),
     path("", include("apps.catalog.urls")),
+    path("", include("apps.exports.urls")),
 ]
 
 urlpatterns = [

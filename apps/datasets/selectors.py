@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -106,3 +106,30 @@ def _uuid(value: str, name: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise ValidationFailed(f"{name} must be an id.", details={name: ["Not a UUID."]}) from None
+
+
+def metadata_filter_values(*, organization_id: Any, raw: Mapping[str, str]) -> dict[str, Any]:
+    """`metadata.<field>=<value>` filters typed by the organization's metadata schema (400 for an unknown field or
+    a value of the wrong kind), ready for a `metadata__contains` lookup."""
+    specs = metadata_specs(organization_id)
+    wanted: dict[str, Any] = {}
+    for name, value in raw.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise ValidationFailed(
+                f"Unknown metadata field {name!r}.", details={f"metadata.{name}": ["Unknown field."]}
+            )
+        try:
+            wanted[name] = filter_value(spec, value)
+        except MetadataError as exc:
+            raise ValidationFailed(str(exc), details={f"metadata.{name}": [str(exc)]}) from None
+    return wanted
+
+
+def attachments_of_rows(*, data_row_ids: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Attachments of many rows in one query: `{data_row_id: [{"type", "value", "name"}, ...]}`."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    rows = Attachment.objects.filter(data_row_id__in=data_row_ids).order_by("id")
+    for row_id, kind, value, name in rows.values_list("data_row_id", "type", "value", "name"):
+        found.setdefault(str(row_id), []).append({"type": kind, "value": value, "name": name})
+    return found

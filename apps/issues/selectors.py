@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -122,3 +123,17 @@ def serialize_comment(comment: Comment) -> dict[str, Any]:
         "text": comment.text,
         "created_at": comment.created_at.isoformat(),
     }
+
+
+def issues_of_rows(*, project: Project, data_row_ids: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Issues of the rows with their comment threads, in two queries: `{data_row_id: [issue, ...]}` (exports)."""
+    issues = (
+        _with_thread(Issue.objects.filter(project=project, data_row_id__in=data_row_ids))
+        .select_related(None)
+        .select_related("created_by", "resolved_by")
+        .order_by("created_at", "id")
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for issue in issues:
+        found.setdefault(str(issue.data_row_id), []).append(serialize_issue(issue))
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -59,3 +60,29 @@ def projects_to_review(*, actor: User) -> list[Project]:
         .annotate(in_review=Count("tasks", filter=Q(tasks__state=TaskState.IN_REVIEW)))
         .order_by("name")
     )
+
+
+def reviews_of_rows(*, project: Project, data_row_ids: Sequence[Any]) -> list[dict[str, Any]]:
+    """Every review decision on the rows' tasks in one query, oldest first (for exports)."""
+    fields = (
+        "id",
+        "task_id",
+        "task__data_row_id",
+        "label_id",
+        "result_label_id",
+        "reviewer_id",
+        "reviewer__username",
+        "decision",
+        "edited",
+        "feedback",
+        "overrode_open_issues",
+        "seconds_spent",
+        "server_seconds",
+        "created_at",
+    )
+    rows = (
+        Review.objects.filter(project=project, task__data_row_id__in=data_row_ids)
+        .order_by("created_at", "id")
+        .values_list(*fields)
+    )
+    return [dict(zip(fields, row, strict=True)) for row in rows]
