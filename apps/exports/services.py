@@ -103,7 +103,9 @@ def _enqueue(actor: User, export: Export) -> None:
 def export_retry(*, actor: User, export: Export) -> Export:
     """Run an export again from its checkpoint (after a failure or a worker that died). A finished export is
     returned as it is: its file is already complete."""
-    export = Export.objects.select_for_update().select_related("job").get(pk=export.pk)
+    export = (
+        Export.objects.select_for_update(of=("self",)).select_related("job", "project__organization").get(pk=export.pk)
+    )
     if export.status == ExportStatus.SUCCEEDED:
         return export
     if export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
@@ -303,7 +305,7 @@ def _advance(export: Export, *, page: Sequence[Mapping[str, Any]], part: str, ch
 
 
 def export_run(
-    *, export_id: Any, on_progress: ProgressCallback | None = None, chunk_rows: int = CHUNK_ROWS
+    *, export_id: Any, on_progress: ProgressCallback | None = None, chunk_rows: int | None = None
 ) -> dict[str, Any]:
     """Write the export, continuing from its checkpoint. Safe to run again at any point: pages already recorded are
     not written twice, and a finished export returns its existing file."""
@@ -321,7 +323,7 @@ def export_run(
         done = export.row_count + export.skipped_count
         if on_progress:
             on_progress(done, export.rows_total)
-        for page in query.pages(after=export.after_data_row, page_size=chunk_rows):
+        for page in query.pages(after=export.after_data_row, page_size=chunk_rows or CHUNK_ROWS):
             chunk = _render_chunk(export, query, page)
             part = _save(f"{_base(export)}/parts/{export.chunks_written:06d}.part", chunk.text.encode())
             export = _advance(export, page=page, part=part, chunk=chunk)
