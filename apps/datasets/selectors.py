@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
+from apps.core.json_sql import JSONText
 from apps.datasets.domain.metadata import MetadataError, filter_value
 from apps.datasets.importer import metadata_specs
 from apps.datasets.models import Attachment, DataRow, Dataset, MediaType, MetadataField, StorageIntegration
@@ -126,10 +128,12 @@ def metadata_filter_values(*, organization_id: Any, raw: Mapping[str, str]) -> d
     return wanted
 
 
-def attachments_of_rows(*, data_row_ids: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
-    """Attachments of many rows in one query: `{data_row_id: [{"type", "value", "name"}, ...]}`."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    rows = Attachment.objects.filter(data_row_id__in=data_row_ids).order_by("id")
-    for row_id, kind, value, name in rows.values_list("data_row_id", "type", "value", "name"):
-        found.setdefault(str(row_id), []).append({"type": kind, "value": value, "name": name})
-    return found
+def attachment_texts_of_rows(*, data_row_ids: Sequence[Any]) -> list[tuple[str, str]]:
+    """Attachments of many rows in one query as `(data_row_id, json)` (JSON text built by the database)."""
+    text: TextField[Any, Any] = TextField()
+    return list(
+        Attachment.objects.filter(data_row_id__in=list(data_row_ids))
+        .annotate(row_text=Cast("data_row_id", text), json=JSONText(type="type", value="value", name="name"))
+        .order_by("id")
+        .values_list("row_text", "json")
+    )

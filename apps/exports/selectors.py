@@ -10,14 +10,19 @@ from django.db.models import QuerySet
 
 from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
-from apps.datasets.selectors import attachments_of_rows, metadata_filter_values
+from apps.datasets.selectors import attachment_texts_of_rows, metadata_filter_values
 from apps.exports import registry
 from apps.exports.domain.filters import ExportFilters, FilterError, parse_filters
-from apps.exports.domain.ndjson import LineEncoder, select_labels
+from apps.exports.domain.ndjson import LabelEntry, LineEncoder, PageIds, select_labels, splice
 from apps.exports.models import Export
 from apps.labeling.access import projects_where
 from apps.labeling.models import Project
-from apps.labeling.selectors import labels_of_rows, project_rows_count, project_rows_page, tasks_of_rows
+from apps.labeling.selectors import (
+    current_label_documents_of_rows,
+    project_rows_count,
+    project_rows_page,
+    task_texts_of_rows,
+)
 
 DEFAULT_PAGE_SIZE = 2000
 
@@ -58,12 +63,19 @@ class RowQuery:
     def count(self) -> int:
         return project_rows_count(project=self.project, **self.row_filters)
 
-    def page(self, *, after: Any, limit: int) -> list[dict[str, Any]]:
-        return project_rows_page(project=self.project, after=after, limit=limit, **self.row_filters)
+    @property
+    def contiguous(self) -> bool:
+        """Whether a page holds every project row between its first and last id (no row filter)."""
+        return not any(self.row_filters.values())
 
-    def pages(self, *, after: Any = None, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+    def page(self, *, after: Any, limit: int, as_json: bool = False) -> list[dict[str, Any]]:
+        return project_rows_page(project=self.project, after=after, limit=limit, as_json=as_json, **self.row_filters)
+
+    def pages(
+        self, *, after: Any = None, page_size: int = DEFAULT_PAGE_SIZE, as_json: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
         while True:
-            page = self.page(after=after, limit=page_size)
+            page = self.page(after=after, limit=page_size, as_json=as_json)
             if not page:
                 return
             yield page
@@ -77,7 +89,7 @@ class RowQuery:
         chooser = registry.label_chooser("consensus_winner")
         return chooser(self.project, data_row_ids) if chooser is not None else {}
 
-    def chosen(self, labels: Sequence[Mapping[str, Any]], winner: str | None) -> list[Mapping[str, Any]]:
+    def chosen(self, labels: Sequence[LabelEntry], winner: str | None) -> list[LabelEntry]:
         f = self.filters
         return select_labels(
             labels,
@@ -89,89 +101,80 @@ class RowQuery:
         )
 
 
-def _data_row(row: Mapping[str, Any], attachments: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "global_key": row["global_key"],
-        "external_id": row["external_id"],
-        "row_data": row["row_data"],
-        "media_type": row["media_type"],
-        "width": row["width"],
-        "height": row["height"],
-        "dataset": {"id": row["dataset_id"], "name": row["dataset_name"]},
-        "created_at": row["created_at"],
-        "metadata": row["metadata"],
-        "attachments": attachments,
-    }
+def _project_json(project: Project, encoder: LineEncoder) -> str:
+    return encoder.encode(
+        {
+            "id": project.pk,
+            "name": project.name,
+            "ontology": {"id": project.ontology_id, "version": project.ontology_version.number},
+        }
+    )
 
 
 def ndjson_page_lines(query: RowQuery, page: Sequence[Mapping[str, Any]], encoder: LineEncoder) -> list[str]:
-    """The NDJSON lines (each ending in a newline) of one page of rows: every section loaded once for the page."""
+    """The NDJSON lines (each ending in a newline) of one page of rows (from `RowQuery.page(as_json=True)`).
+
+    Every section is loaded once for the page; the data row, workflow, tasks, attachments and labels arrive as JSON
+    text from the database and are assembled here without being parsed and re-encoded."""
     project = query.project
-    ids = [str(row["id"]) for row in page]
-    attachments = attachments_of_rows(data_row_ids=ids)
-    tasks = tasks_of_rows(project=project, data_row_ids=ids)
+    ids = PageIds.of((row["id_text"] for row in page), contiguous=query.contiguous)
+    attachments: dict[str, list[str]] = {}
+    for row_id, text in attachment_texts_of_rows(data_row_ids=ids):
+        attachments.setdefault(row_id, []).append(text)
+    tasks: dict[str, list[str]] = {}
+    for row_id, text in task_texts_of_rows(project=project, data_row_ids=ids, id_range=ids.id_range):
+        tasks.setdefault(row_id, []).append(text)
     loaded = [(section.name, section.loader(project, ids)) for section in registry.row_sections()]
     winners = query.winners(ids)
-    project_info = {
-        "id": project.pk,
-        "name": project.name,
-        "ontology": {"id": project.ontology_id, "version": project.ontology_version.number},
-    }
+    project_json = _project_json(project, encoder)
     lines = []
     for row in page:
-        row_id = str(row["id"])
-        line: dict[str, Any] = {
-            "data_row": _data_row(row, attachments.get(row_id, [])),
-            "project": project_info,
-            "workflow": {
-                "state": row["state"],
-                "priority": row["priority"],
-                "batch": {"id": row["batch_id"], "name": row["batch_name"], "priority": row["batch_priority"]},
-                "tasks": tasks.get(row_id, []),
-            },
-        }
+        row_id = row["id_text"]
+        row_attachments = ",".join(attachments.get(row_id, ()))
+        row_tasks = ",".join(tasks.get(row_id, ()))
+        parts = [
+            '{"data_row":' + splice(row["row_json"], f'"attachments":[{row_attachments}]'),
+            f'"project":{project_json}',
+            '"workflow":' + splice(row["workflow_json"], f'"tasks":[{row_tasks}]'),
+        ]
         for name, values in loaded:
             value = values.get(row_id)
             if name == "labels":
-                value = query.chosen(value or [], winners.get(row_id))
-            elif value is None and name == "issues":
-                value = []
-            line[name] = value
-        lines.append(encoder.encode(line) + "\n")
+                chosen = query.chosen(value or [], winners.get(row_id))
+                parts.append(f'"labels":[{",".join(label.payload for label in chosen)}]')
+            elif value is None:
+                parts.append(f'"{name}":{"[]" if name == "issues" else "null"}')
+            else:
+                parts.append(f'"{name}":{encoder.encode(value)}')
+        lines.append(",".join(parts) + "}\n")
     return lines
 
 
 def ndjson_stream(query: RowQuery, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[bytes]:
     """The whole export as byte chunks, one per page: constant memory whatever the row count."""
     encoder = LineEncoder()
-    for page in query.pages(page_size=page_size):
+    for page in query.pages(page_size=page_size, as_json=True):
         yield "".join(ndjson_page_lines(query, page, encoder)).encode()
 
 
 def label_documents(query: RowQuery, page: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, Any]]]:
     """For the image formats: `{data_row_id: [(label_id, parsed document), ...]}` of the chosen labels."""
-    ids = [str(row["id"]) for row in page]
-    labels: dict[str, list[dict[str, Any]]] = {}
-    for row in labels_of_rows(project=query.project, data_row_ids=ids):
-        if not row["is_current"]:
-            continue
+    ids = PageIds.of((str(row["id"]) for row in page), contiguous=query.contiguous)
+    labels: dict[str, list[LabelEntry]] = {}
+    for row in current_label_documents_of_rows(project=query.project, data_row_ids=ids, id_range=ids.id_range):
         labels.setdefault(str(row["data_row_id"]), []).append(
-            {
-                "id": str(row["id"]),
-                "task_state": row["task__state"],
-                "labeler": {"id": str(row["labeler_id"])},
-                "created_at": row["created_at"],
-                "slot": row["task__slot"],
-                "document": row["document"] or [],
-            }
+            LabelEntry(
+                id=str(row["id"]),
+                task_state=row["task__state"],
+                labeler_id=str(row["labeler_id"]),
+                created_at=row["created_at"],
+                slot=row["task__slot"],
+                payload=row["annotations"] or [],
+            )
         )
     winners = query.winners(ids)
     return {
-        row_id: [
-            (label["id"], label["document"])
-            for label in query.chosen(sorted(found, key=lambda item: item["slot"]), winners.get(row_id))
-        ]
+        row_id: [(label.id, label.payload) for label in query.chosen(found, winners.get(row_id))]
         for row_id, found in labels.items()
     }
 

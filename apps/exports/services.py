@@ -323,7 +323,11 @@ def export_run(
         done = export.row_count + export.skipped_count
         if on_progress:
             on_progress(done, export.rows_total)
-        for page in query.pages(after=export.after_data_row, page_size=chunk_rows or CHUNK_ROWS):
+        for page in query.pages(
+            after=export.after_data_row,
+            page_size=chunk_rows or CHUNK_ROWS,
+            as_json=export.format == ExportFormat.NDJSON,
+        ):
             chunk = _render_chunk(export, query, page)
             part = _save(f"{_base(export)}/parts/{export.chunks_written:06d}.part", chunk.text.encode())
             export = _advance(export, page=page, part=part, chunk=chunk)

@@ -125,10 +125,17 @@ def serialize_comment(comment: Comment) -> dict[str, Any]:
     }
 
 
-def issues_of_rows(*, project: Project, data_row_ids: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
-    """Issues of the rows with their comment threads, in two queries: `{data_row_id: [issue, ...]}` (exports)."""
+def issues_of_rows(
+    *, project: Project, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Issues of the rows with their comment threads, in two queries: `{data_row_id: [issue, ...]}` (exports).
+    `id_range` (first, last) replaces the id list when every project row in that range is wanted."""
+    if id_range is not None:
+        scope = Q(data_row_id__gte=id_range[0], data_row_id__lte=id_range[1])
+    else:
+        scope = Q(data_row_id__in=list(data_row_ids))
     issues = (
-        _with_thread(Issue.objects.filter(project=project, data_row_id__in=data_row_ids))
+        _with_thread(Issue.objects.filter(scope, project=project))
         .select_related(None)
         .select_related("created_by", "resolved_by")
         .order_by("created_at", "id")

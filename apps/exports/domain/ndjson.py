@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -54,31 +55,69 @@ class LineEncoder:
         return text
 
 
+@dataclass(slots=True)
+class LabelEntry:
+    """One current label of a row, with what the label filters need; `payload` is the label's JSON text (NDJSON) or
+    its parsed annotation document (image formats)."""
+
+    id: str
+    task_state: str
+    labeler_id: str
+    created_at: datetime
+    slot: int
+    payload: Any
+
+
+class PageIds(list[str]):
+    """The data row ids of a page (strings, in id order). `id_range` is `(first, last)` when the page holds every
+    project row between them (no row filter): loaders may then scan that id range instead of matching a long list."""
+
+    id_range: tuple[str, str] | None = None
+
+    @classmethod
+    def of(cls, ids: Iterable[str], *, contiguous: bool) -> PageIds:
+        page = cls(ids)
+        if contiguous and page:
+            page.id_range = (page[0], page[-1])
+        return page
+
+
 def select_labels(
-    labels: Sequence[Mapping[str, Any]],
+    labels: Sequence[LabelEntry],
     *,
     mode: str,
     winner: str | None = None,
     labeler_ids: Iterable[str] = (),
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-) -> list[Mapping[str, Any]]:
+) -> list[LabelEntry]:
     """The labels of one row to export.
 
     `all`: every current label (one per task slot); `approved`: the current label of tasks in `done` state;
     `consensus_winner`: the label `winner` names, else the `approved` ones. Labeler and creation-time filters then
     keep only matching labels."""
     if mode == "consensus_winner" and winner is not None:
-        chosen = [label for label in labels if label["id"] == winner]
+        chosen = [label for label in labels if label.id == winner]
     elif mode in ("approved", "consensus_winner"):
-        chosen = [label for label in labels if label["task_state"] == "done"]
+        chosen = [label for label in labels if label.task_state == "done"]
     else:
         chosen = list(labels)
     labelers = set(labeler_ids)
     if labelers:
-        chosen = [label for label in chosen if label["labeler"]["id"] in labelers]
+        chosen = [label for label in chosen if label.labeler_id in labelers]
     if created_from is not None:
-        chosen = [label for label in chosen if label["created_at"] >= created_from]
+        chosen = [label for label in chosen if label.created_at >= created_from]
     if created_to is not None:
-        chosen = [label for label in chosen if label["created_at"] < created_to]
+        chosen = [label for label in chosen if label.created_at < created_to]
     return chosen
+
+
+def splice(obj_json: str, extra: str) -> str:
+    """Add `"key":value` members (already encoded, comma-separated) to an encoded JSON object."""
+    if not extra:
+        return obj_json
+    return f"{obj_json[:-1]},{extra}}}" if obj_json != "{}" else f"{{{extra}}}"
+
+
+def seconds_json(value: float | None) -> str:
+    return "null" if value is None else repr(round(value, 3))
