@@ -137,3 +137,21 @@ def attachment_texts_of_rows(*, data_row_ids: Sequence[Any]) -> list[tuple[str, 
         .order_by("id")
         .values_list("row_text", "json")
     )
+
+
+def data_rows_by_key(*, organization_id: Any, keys: Sequence[str]) -> dict[str, DataRow]:
+    """Rows of the organization whose `global_key` (first) or `external_id` is one of `keys`, by that key."""
+    found: dict[str, DataRow] = {}
+    wanted = list(dict.fromkeys(keys))
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        rows = DataRow.objects.filter(
+            Q(global_key__in=chunk) | Q(external_id__in=chunk), organization_id=organization_id
+        )
+        for row in rows:
+            if row.external_id in chunk:
+                found.setdefault(row.external_id, row)
+        for row in rows:
+            if row.global_key in chunk:
+                found[row.global_key] = row
+    return found

@@ -25,6 +25,7 @@ from apps.exports.domain.filters import query_to_raw
 from apps.exports.domain.schema import NDJSON_LINE_SCHEMA
 from apps.exports.models import Export, ExportFormat, ExportStatus
 from apps.exports.selectors import RowQuery
+from apps.labeling.access import access_project
 
 
 class ExportOutputSerializer(serializers.Serializer):
@@ -187,3 +188,13 @@ class ExportNdjsonSchemaApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response(NDJSON_LINE_SCHEMA)
+
+
+class ProjectCocoGroundTruthApi(APIView):
+    """`POST /projects/{id}/ground_truth/coco`: a COCO instances file (JSON body) stored as the project's labels."""
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, project_id: str) -> Response:
+        actor = request_user(request)
+        project = access_project(actor, project_id, "manage")
+        return Response(services.ground_truth_import_coco(actor=actor, project=project, body=request.data))

@@ -8,5 +8,10 @@ urlpatterns = [
     path("exports/<str:export_id>", apis.ExportDetailApi.as_view(), name="api-export-detail"),
     path("exports/<str:export_id>/retry", apis.ExportRetryApi.as_view(), name="api-export-retry"),
     path("exports/<str:export_id>/download", apis.ExportDownloadApi.as_view(), name="api-export-download"),
+    path(
+        "projects/<str:project_id>/ground_truth/coco",
+        apis.ProjectCocoGroundTruthApi.as_view(),
+        name="api-ground-truth-coco",
+    ),
     path("schemas/export-ndjson.json", apis.ExportNdjsonSchemaApi.as_view(), name="api-export-ndjson-schema"),
 ]

@@ -2,6 +2,7 @@
 
 from apps.labeling.services.labels import (
     label_edit,
+    label_import,
     label_revision_create,
     label_submit,
     task_skip,
@@ -24,6 +25,7 @@ __all__ = [
     "OntologyUpgrade",
     "batch_create",
     "label_edit",
+    "label_import",
     "label_revision_create",
     "label_submit",
     "leases_release_expired",
