@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("apps.review.page_urls")),
     path("", include("apps.issues.page_urls")),
     path("", include("apps.catalog.page_urls")),
+    path("", include("apps.exports.page_urls")),
     path("", include("apps.accounts.page_urls")),
 ]
 
