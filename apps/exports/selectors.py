@@ -68,14 +68,23 @@ class RowQuery:
         """Whether a page holds every project row between its first and last id (no row filter)."""
         return not any(self.row_filters.values())
 
-    def page(self, *, after: Any, limit: int, as_json: bool = False) -> list[dict[str, Any]]:
-        return project_rows_page(project=self.project, after=after, limit=limit, as_json=as_json, **self.row_filters)
+    def page(
+        self, *, after: Any, limit: int, as_json: bool = False, only: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        return project_rows_page(
+            project=self.project, after=after, limit=limit, as_json=as_json, only=only, **self.row_filters
+        )
 
     def pages(
-        self, *, after: Any = None, page_size: int = DEFAULT_PAGE_SIZE, as_json: bool = False
+        self,
+        *,
+        after: Any = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        as_json: bool = False,
+        only: Sequence[str] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         while True:
-            page = self.page(after=after, limit=page_size, as_json=as_json)
+            page = self.page(after=after, limit=page_size, as_json=as_json, only=only)
             if not page:
                 return
             yield page

@@ -36,6 +36,7 @@ from apps.ontologies.selectors import annotations_validate
 
 CHUNK_ROWS = 2000
 SKIPPED_KEPT = 100
+IMAGE_ROW_FIELDS = ("id", "global_key", "external_id", "row_data", "width", "height")
 STALE_AFTER = timedelta(minutes=15)
 ProgressCallback = Callable[[int, int], None]
 
@@ -181,7 +182,8 @@ def _render_chunk(export: Export, query: RowQuery, page: Sequence[Mapping[str, A
     tree = query.project.ontology_version.tree
     if export.format == ExportFormat.COCO:
         cats = {c.schema_id: c for c in categories(tree)}
-        images, annotations = [], []
+        images: list[dict[str, Any]] = []
+        annotations: list[str] = []
         next_annotation = export.annotation_count + 1
         for offset, row in enumerate(page):
             image_id = export.row_count + offset + 1
@@ -194,7 +196,7 @@ def _render_chunk(export: Export, query: RowQuery, page: Sequence[Mapping[str, A
                     if category is None:
                         continue
                     annotations.append(
-                        coco.annotation(
+                        coco.annotation_json(
                             annotation_id=next_annotation,
                             image_id=image_id,
                             shape=shape,
@@ -205,7 +207,7 @@ def _render_chunk(export: Export, query: RowQuery, page: Sequence[Mapping[str, A
                     next_annotation += 1
             images.append(coco.image(image_id=image_id, row=row, answers=answers))
         chunk.annotations = len(annotations)
-        chunk.text = coco.join(images) + "\n" + coco.join(annotations)
+        chunk.text = coco.join(images) + "\n" + ",".join(annotations)
         return chunk
     entries: list[str] = []
     if export.format == ExportFormat.YOLO:
@@ -332,6 +334,7 @@ def export_run(
             after=export.after_data_row,
             page_size=chunk_rows or CHUNK_ROWS,
             as_json=export.format == ExportFormat.NDJSON,
+            only=None if export.format == ExportFormat.NDJSON else IMAGE_ROW_FIELDS,
         ):
             chunk = _render_chunk(export, query, page)
             part = _save(f"{_base(export)}/parts/{export.chunks_written:06d}.part", chunk.text.encode())

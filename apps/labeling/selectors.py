@@ -161,15 +161,22 @@ ROW_PAGE_FIELDS = {
 
 
 def project_rows_page(
-    *, project: Project, after: Any = None, limit: int = 1000, as_json: bool = False, **filters: Any
+    *,
+    project: Project,
+    after: Any = None,
+    limit: int = 1000,
+    as_json: bool = False,
+    only: Sequence[str] | None = None,
+    **filters: Any,
 ) -> list[dict[str, Any]]:
     """The next `limit` data rows of the project after the id `after`, in id order (keyset pagination: each page is
     one indexed query whatever the offset), with the row, its dataset and its slot-0 task and batch. `as_json` adds
-    `row_json` (the data row object) and `workflow_json` (state, priority, batch) as JSON text from the database."""
+    `row_json` (the data row object) and `workflow_json` (state, priority, batch) as JSON text from the database;
+    `only` limits the plain fields to those names of `ROW_PAGE_FIELDS`."""
     queryset = _project_rows(project=project, **filters)
     if after is not None:
         queryset = queryset.filter(data_row_id__gt=after)
-    fields = dict(ROW_PAGE_FIELDS)
+    fields = {name: ROW_PAGE_FIELDS[name] for name in only} if only else dict(ROW_PAGE_FIELDS)
     if as_json:
         row = JSONText(
             id="data_row_id",

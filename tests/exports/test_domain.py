@@ -120,3 +120,14 @@ def test_coco_attributes_become_nested_classifications():
     ]
     with pytest.raises(coco_import.CocoImportError):
         coco_import.to_annotations({"bbox": [1, 2, 3]}, category="vehicle", tool=tool)
+
+
+@pytest.mark.parametrize("tool", ["bbox", "polygon"])
+def test_coco_annotation_fast_encoding_matches_the_dict(tool):
+    from apps.exports.domain import coco
+
+    points = ((1.0, 2.5), (10.25, 2.0), (7.0, 9.125)) if tool == "polygon" else ()
+    shape = documents.Shape("sid", "x", tool, (1.0, 2.0, 9.25, 7.125), points, {"kind": 'a"<', "tags": ["n"]})
+    category = documents.Category(id=4, name="x", schema_id="sid", tool=tool)
+    kwargs = {"annotation_id": 7, "image_id": 3, "shape": shape, "category": category, "label_id": "lid"}
+    assert json.loads(coco.annotation_json(**kwargs)) == coco.annotation(**kwargs)
