@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -34,7 +35,7 @@ from apps.labeling.services import label_import
 from apps.labeling.services.labels import asset_bounds
 from apps.ontologies.selectors import annotations_validate
 
-CHUNK_ROWS = 2000
+CHUNK_ROWS: int | None = None  # None: settings.TDP_EXPORT_CHUNK_ROWS
 SKIPPED_KEPT = 100
 IMAGE_ROW_FIELDS = ("id", "global_key", "external_id", "row_data", "width", "height")
 STALE_AFTER = timedelta(minutes=15)
@@ -332,7 +333,7 @@ def export_run(
             on_progress(done, export.rows_total)
         for page in query.pages(
             after=export.after_data_row,
-            page_size=chunk_rows or CHUNK_ROWS,
+            page_size=chunk_rows or CHUNK_ROWS or settings.TDP_EXPORT_CHUNK_ROWS,
             as_json=export.format == ExportFormat.NDJSON,
             only=None if export.format == ExportFormat.NDJSON else IMAGE_ROW_FIELDS,
         ):
