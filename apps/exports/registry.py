@@ -13,6 +13,7 @@ Apps register from their `AppConfig.ready()`. This module imports no models, so 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +31,15 @@ class RowSection:
     loader: RowSectionLoader
 
 
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _sections: dict[str, RowSection] = {}
 _choosers: dict[str, LabelChooser] = {}
 
 
 def register_row_section(name: str, loader: RowSectionLoader) -> None:
     """Add (or replace, when registered again under the same name) a top-level key of the NDJSON line."""
-    if not name or name in RESERVED_KEYS:
-        raise ValueError(f"{name!r} is not a usable section name.")
+    if not _NAME.fullmatch(name) or name in RESERVED_KEYS:
+        raise ValueError(f"{name!r} is not a usable section name (lower-case letters, digits, underscores).")
     _sections[name] = RowSection(name=name, loader=loader)
 
 

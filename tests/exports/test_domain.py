@@ -131,3 +131,11 @@ def test_coco_annotation_fast_encoding_matches_the_dict(tool):
     category = documents.Category(id=4, name="x", schema_id="sid", tool=tool)
     kwargs = {"annotation_id": 7, "image_id": 3, "shape": shape, "category": category, "label_id": "lid"}
     assert json.loads(coco.annotation_json(**kwargs)) == coco.annotation(**kwargs)
+
+
+def test_section_names_are_checked():
+    from apps.exports import registry
+
+    for bad in ("", 'labels"', "data_row", "Quality", "a b"):
+        with pytest.raises(ValueError):
+            registry.register_row_section(bad, lambda project, ids: {})
