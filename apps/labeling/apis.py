@@ -19,7 +19,7 @@ from apps.core.serializers import StrictSerializer
 from apps.datasets.apis import DataRowOutputSerializer
 from apps.labeling import selectors, services
 from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
-from apps.labeling.models import Label, Project, ProjectRole, Task
+from apps.labeling.models import Label, Project, ProjectRole, Task, TaskKind
 from apps.labeling.registry import label_decisions, rework_feedback
 from apps.ontologies.access import access_ontology
 
@@ -201,6 +201,7 @@ class BatchOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     priority = serializers.IntegerField()
+    quality = serializers.DictField()
     created_at = serializers.DateTimeField()
 
 
@@ -212,6 +213,7 @@ class ProjectBatchesApi(APIView):
             child=serializers.CharField(max_length=255), required=False, allow_empty=False
         )
         priority = serializers.IntegerField(default=3, min_value=1, max_value=5)
+        quality = serializers.DictField(required=False, help_text="Overrides consensus_coverage/consensus_labelers.")
 
     @extend_schema(responses=BatchOutputSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
@@ -229,6 +231,7 @@ class ProjectBatchesApi(APIView):
                     "id": serializers.UUIDField(),
                     "name": serializers.CharField(),
                     "priority": serializers.IntegerField(),
+                    "quality": serializers.DictField(),
                     "created_at": serializers.DateTimeField(),
                     "added": serializers.IntegerField(),
                     "already_in_project": serializers.ListField(child=serializers.CharField()),
@@ -250,6 +253,7 @@ class ProjectBatchesApi(APIView):
             data_row_ids=values.get("data_rows"),
             global_keys=values.get("global_keys"),
             priority=values["priority"],
+            quality=values.get("quality"),
         )
         body = {
             **BatchOutputSerializer(result.batch).data,
@@ -273,7 +277,8 @@ class ProjectOverviewApi(APIView):
 
 
 def claim_body(task: Task) -> dict[str, Any]:
-    kind = "rework" if task.rework_user_id else task.kind
+    # A benchmark task looks like any other task to the labeler (so nobody labels gold rows more carefully).
+    kind = "rework" if task.rework_user_id else TaskKind.LABEL if task.kind == TaskKind.BENCHMARK else task.kind
     current = Label.objects.filter(task=task, is_current=True).first()
     return {
         "task": str(task.id),

@@ -5,17 +5,32 @@ history."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from apps.labeling.models import Label, Project, Task
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 OpenIssueCounter = Callable[[Project], int]
 ReworkFeedback = Callable[[Task], "dict[str, Any] | None"]
 LabelDecisions = Callable[[Label], "list[dict[str, Any]]"]
+# A claim source may hand the labeler a task before new work (benchmark rows, expert routing): called inside the
+# claim's transaction with the labeler's row locked; returns a task it has already leased to them, or None.
+ClaimSource = Callable[[Project, "User", datetime], "Task | None"]
+# Called inside the submit transaction after a label is stored and the task moved on (quality scoring, ...).
+LabelSubmitted = Callable[[Label, Task], None]
 
 _open_issue_counters: list[OpenIssueCounter] = []
 _rework_feedback: list[ReworkFeedback] = []
 _label_decisions: list[LabelDecisions] = []
+_claim_sources: list[ClaimSource] = []
+_project_admin_actions: list[Callable[..., Any]] = []
+# (user, project) -> (link text, url) shown on the project page, or None when the user may not follow it.
+ProjectLink = Callable[["User", Project], "tuple[str, str] | None"]
+_project_links: list[ProjectLink] = []
+_label_submitted: list[LabelSubmitted] = []
 
 
 def register_open_issue_counter(counter: OpenIssueCounter) -> None:
@@ -31,6 +46,48 @@ def register_rework_feedback(source: ReworkFeedback) -> None:
 def register_label_decisions(source: LabelDecisions) -> None:
     if source not in _label_decisions:
         _label_decisions.append(source)
+
+
+def register_claim_source(source: ClaimSource) -> None:
+    if source not in _claim_sources:
+        _claim_sources.append(source)
+
+
+def register_label_submitted(listener: LabelSubmitted) -> None:
+    if listener not in _label_submitted:
+        _label_submitted.append(listener)
+
+
+def register_project_admin_action(action: Callable[..., Any]) -> None:
+    """An admin action `(modeladmin, request, queryset of projects)` shown on the project admin."""
+    if action not in _project_admin_actions:
+        _project_admin_actions.append(action)
+
+
+def register_project_link(link: ProjectLink) -> None:
+    if link not in _project_links:
+        _project_links.append(link)
+
+
+def project_links(user: User, project: Project) -> list[tuple[str, str]]:
+    return [found for link in _project_links if (found := link(user, project)) is not None]
+
+
+def project_admin_actions() -> list[Callable[..., Any]]:
+    return list(_project_admin_actions)
+
+
+def claim_from_sources(project: Project, actor: User, now: datetime) -> Task | None:
+    for source in _claim_sources:
+        task = source(project, actor, now)
+        if task is not None:
+            return task
+    return None
+
+
+def label_submitted(label: Label, task: Task) -> None:
+    for listener in _label_submitted:
+        listener(label, task)
 
 
 def open_issue_count(project: Project) -> int:

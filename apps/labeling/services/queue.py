@@ -1,10 +1,10 @@
 """The claim: one task to one labeler at a time, atomically.
 
-Order: the caller's own live lease first, then rework sent back to the caller, then rework open to anyone, then new
-work by batch priority and age (expired leases count as new work). A labeler never gets a second slot of a data row
-they have labeled or hold. On PostgreSQL candidates are locked with `FOR UPDATE SKIP LOCKED`, so concurrent claims
-take different rows without waiting; on SQLite write transactions are serialized (IMMEDIATE). Claims of one labeler
-are serialized by a lock on their user row.
+Order: the caller's own live lease first, then rework sent back to the caller, then rework open to anyone, then what
+registered claim sources hand out (benchmark rows, expert routing), then new work by batch priority and age (expired
+leases count as new work). A labeler never gets a second slot of a data row they have labeled or hold. On PostgreSQL
+candidates are locked with `FOR UPDATE SKIP LOCKED`, so concurrent claims take different rows without waiting; on
+SQLite write transactions are serialized (IMMEDIATE). Claims of one labeler are serialized by a lock on their user row.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.models import Label, Project, Task, TaskState
 
@@ -70,7 +71,14 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
     )
     if own is not None:
         return own
-    for candidates in claimable_tasks(project, actor):
+    rework_mine, rework_open, new_work = claimable_tasks(project, actor)
+    for candidates in (rework_mine, rework_open, None, new_work):
+        if candidates is None:
+            # Registered sources (benchmark rows, expert routing) come after rework, before new work.
+            sourced = registry.claim_from_sources(project, actor, now)
+            if sourced is not None:
+                return sourced
+            continue
         task = _first_locked(candidates)
         if task is None:
             continue
