@@ -81,6 +81,9 @@ def load_issues(project: Project, data_row_ids: Sequence[str]) -> dict[str, list
 
 def register() -> None:
     from apps.exports.registry import register_row_section
+    from apps.exports.views import exports_link
+    from apps.labeling.registry import register_project_link
 
     register_row_section("labels", load_labels)
     register_row_section("issues", load_issues)
+    register_project_link(exports_link)

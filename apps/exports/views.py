@@ -8,15 +8,26 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from apps.accounts.access import request_user
+from apps.accounts.models import User
 from apps.core.errors import ApplicationError
 from apps.exports import selectors, services
 from apps.exports.access import access_project_export
 from apps.exports.domain.filters import LABEL_MODES, STATES
 from apps.exports.models import ExportFormat
+from apps.labeling.access import can
+from apps.labeling.models import Project
 
 PAGE_LIMIT = 50
+
+
+def exports_link(user: User, project: Project) -> tuple[str, str] | None:
+    """The project page's link to its exports, for those who may export."""
+    if not can(user, project, "view_work"):
+        return None
+    return ("Exports", reverse("exports:project", args=[project.id]))
 
 
 @login_required

@@ -38,6 +38,11 @@ def test_page_forbidden_for_labelers(members, project, lineage):
     client = Client()
     client.force_login(members["labeler"])
     assert client.get(f"/projects/{project.pk}/exports/").status_code == 403
+    assert f"/projects/{project.pk}/exports/" not in client.get(f"/projects/{project.pk}/").content.decode()
+
+
+def test_project_page_links_to_exports(browser, project):
+    assert f"/projects/{project.pk}/exports/" in browser.get(f"/projects/{project.pk}/").content.decode()
 
 
 def test_admin_starts_an_export_and_shows_progress(org_admin, project, lineage, django_capture_on_commit_callbacks):
