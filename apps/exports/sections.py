@@ -80,10 +80,13 @@ def load_issues(project: Project, data_row_ids: Sequence[str]) -> dict[str, list
 
 
 def register() -> None:
-    from apps.exports.registry import register_row_section
+    from apps.exports.quality_section import consensus_winners, load_quality
+    from apps.exports.registry import register_label_chooser, register_row_section
     from apps.exports.views import exports_link
     from apps.labeling.registry import register_project_link
 
     register_row_section("labels", load_labels)
     register_row_section("issues", load_issues)
+    register_row_section("quality", load_quality)
+    register_label_chooser("consensus_winner", consensus_winners)
     register_project_link(exports_link)

@@ -297,3 +297,14 @@ def task_texts_of_rows(
         .order_by("data_row_id", "slot")
         .values_list("row_text", "task_json")
     )
+
+
+def current_label_ids_of_rows(
+    *, project: Project, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None = None
+) -> dict[Any, Any]:
+    """`{label_id: data_row_id}` of the current labels of the rows (every task slot), in one query."""
+    return dict(
+        Label.objects.filter(
+            _row_scope("data_row_id", data_row_ids, id_range), project=project, is_current=True
+        ).values_list("id", "data_row_id")
+    )

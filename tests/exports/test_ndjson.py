@@ -68,18 +68,32 @@ def test_label_selection_approved_only(manager_client, project, lineage):
     assert len([label for line in everything for label in line["labels"]]) == 2
 
 
-def test_consensus_winner_falls_back_to_approved_then_uses_the_registered_chooser(manager_client, project, lineage):
+def test_consensus_winner_falls_back_to_approved_then_uses_the_quality_winner(manager_client, project, lineage):
     lines = stream(manager_client, project, "?label=consensus_winner")
     assert [label["id"] for line in lines for label in line["labels"]] == [str(lineage["approved"].pk)]
     winner = lineage["in_review"]
-    registry.register_label_chooser("consensus_winner", lambda p, ids: {str(winner.data_row_id): str(winner.pk)})
-    try:
-        lines = stream(manager_client, project, "?label=consensus_winner")
-    finally:
-        registry.unregister_label_chooser("consensus_winner")
+    from django.utils import timezone
+
+    from apps.quality.models import BenchmarkReference, ConsensusScore
+
+    ConsensusScore.objects.create(
+        project=project,
+        data_row_id=winner.data_row_id,
+        score=0.75,
+        winner=winner,
+        label_count=1,
+        labels=[{"label": str(winner.pk), "labeler": str(winner.labeler_id), "agreement": 0.75}],
+        computed_at=timezone.now(),
+    )
+    BenchmarkReference.objects.create(project=project, data_row_id=winner.data_row_id, label=winner)
+    lines = stream(manager_client, project, "?label=consensus_winner")
     assert sorted(label["id"] for line in lines for label in line["labels"]) == sorted(
         [str(winner.pk), str(lineage["approved"].pk)]
     )
+    line = next(line for line in lines if line["data_row"]["id"] == str(winner.data_row_id))
+    assert line["quality"]["consensus"]["score"] == 0.75 and line["quality"]["consensus"]["winner"] == str(winner.pk)
+    assert line["quality"]["benchmark_references"] == [str(winner.pk)]
+    assert all(other["quality"] is None for other in lines if other is not line)
 
 
 def test_filters(manager_client, project, lineage, members, org_admin):
@@ -133,14 +147,14 @@ def test_registered_section_appears_and_is_loaded_once_per_page(manager_client, 
         calls.append(list(ids))
         return {ids[0]: {"score": 0.5}}
 
-    registry.register_row_section("quality", load)
+    registry.register_row_section("extra", load)
     try:
         monkeypatch.setattr("apps.exports.apis.ProjectExportStreamApi.page_size", 2)
         lines = stream(manager_client, project)
     finally:
-        registry.unregister_row_section("quality")
+        registry.unregister_row_section("extra")
     assert [len(c) for c in calls] == [2, 2, 1]
-    assert lines[0]["quality"] == {"score": 0.5} and lines[1]["quality"] is None
+    assert lines[0]["extra"] == {"score": 0.5} and lines[1]["extra"] is None
 
 
 captured_queries: list = []
@@ -187,7 +201,9 @@ def test_query_count_does_not_grow_with_rows(
     monkeypatch.setattr("apps.exports.apis.ProjectExportStreamApi.page_size", 10)
     paged, lines = _query_count(manager_client, project, django_assert_max_num_queries, 60)
     assert lines == 30
-    page_cost = 7  # rows, attachments, tasks, labels, reviews, issues (+ comments when there are issues)
+    # rows, attachments, tasks, labels, reviews, issues (+ comments when there are issues), consensus, label ids,
+    # benchmark references
+    page_cost = 10
     assert small < paged <= small + 3 * page_cost, (small, paged)
 
 
