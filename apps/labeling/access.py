@@ -8,6 +8,7 @@ permission gets a 403.
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from django.db.models import QuerySet
@@ -16,8 +17,8 @@ from guardian.shortcuts import get_objects_for_user
 from apps.accounts.access import require_org_perm
 from apps.accounts.models import Organization, User
 from apps.accounts.roles import MANAGE_PROJECTS, org_perm
-from apps.core.access import get_in_organization, has_perm, object_perms
-from apps.core.errors import PermissionDenied, ValidationFailed
+from apps.core.access import get_in_organization, has_perm, object_perms, object_perms_prefetch
+from apps.core.errors import NotFound, PermissionDenied, ValidationFailed
 from apps.labeling import roles
 from apps.labeling.models import Label, Project, Task
 
@@ -73,17 +74,54 @@ def can(actor: User, project: Project, action: ProjectAction) -> bool:
     return has_perm(actor, roles.project_perm(_ACTION_PERMS[action]), project)
 
 
-def access_project(actor: User, project_id: object, action: ProjectAction = "view") -> Project:
-    project = get_in_organization(projects_visible_to(actor), actor, project_id)
+def _prefetch_perms(actor: User, project_id: object) -> None:
+    """The actor's permissions on their organization and on the project in one query (the checks that follow read
+    both from the request memo)."""
+    if not actor.is_authenticated or actor.is_superuser:
+        return
+    try:
+        pk = project_id if isinstance(project_id, uuid.UUID) else uuid.UUID(str(project_id))
+    except ValueError:
+        return  # not an id: the project lookup answers 404
+    objects: list[tuple[type[Project] | type[Organization], object]] = [(Project, pk)]
+    if actor.organization_id is not None:
+        objects.append((Organization, actor.organization_id))
+    object_perms_prefetch(actor, objects)
+
+
+def _denied(action: ProjectAction) -> PermissionDenied:
+    return PermissionDenied(f"Your role in this project does not allow you to {action.replace('_', ' ')}.")
+
+
+def access_project(actor: User, project_id: object, action: ProjectAction = "view", *, related: bool = True) -> Project:
+    """The project, or 404 (missing, another organization's, not a member) / 403 (member without the permission).
+
+    `related=False` skips loading the ontology and its version (hot paths that do not need them)."""
+    _prefetch_perms(actor, project_id)
+    queryset = projects_visible_to(actor)
+    if not related:
+        queryset = queryset.select_related(None)
+    project = get_in_organization(queryset, actor, project_id)
     if action != "view" and not can(actor, project, action):
-        raise PermissionDenied(f"Your role in this project does not allow you to {action.replace('_', ' ')}.")
+        raise _denied(action)
     return project
 
 
 def access_task(actor: User, task_id: object, action: ProjectAction = "label") -> Task:
+    """The task (with its project, ontology version and data row) under the same rules as `access_project`.
+
+    The task query already keeps to the actor's organization; membership is having any permission on the project
+    (every project role grants at least one, and removing a member removes them), so no second project query."""
     queryset = Task.objects.select_related("project", "data_row", "project__ontology_version")
     task = get_in_organization(queryset, actor, task_id, organization_field="project__organization")
-    access_project(actor, task.project_id, action)
+    project = task.project
+    _prefetch_perms(actor, project.pk)
+    if is_project_manager_of_org(actor):
+        return task
+    if not object_perms(actor, project):
+        raise NotFound()
+    if action != "view" and not can(actor, project, action):
+        raise _denied(action)
     return task
 
 

@@ -138,7 +138,11 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
     seconds = _seconds(seconds_spent)
     # Lock the task row only (`of=self`): without it the joined project and data row are locked FOR UPDATE too, and
     # every submit of the project waits for the one before it (their label inserts need FOR KEY SHARE on the project).
-    task = Task.objects.select_for_update(of=("self",)).select_related("project", "data_row").get(pk=task.pk)
+    task = (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("project__ontology_version", "project__organization", "data_row")
+        .get(pk=task.pk)
+    )
     if task.assignee_id != actor.pk or task.state != TaskState.IN_PROGRESS:
         raise Conflict(
             "This task is no longer leased to you (the lease expired and it was taken, or it was already submitted). "
@@ -164,7 +168,18 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
     task.rework_user = None
     task.rework_open_at = None
     task.done_at = None if needs_review else now
-    task.save()
+    task.save(
+        update_fields=[
+            "state",
+            "labeled_by",
+            "assignee",
+            "lease_expires_at",
+            "rework_user",
+            "rework_open_at",
+            "done_at",
+            "updated_at",
+        ]
+    )
     registry.label_submitted(label, task)
     audit_record(
         action="label.created",
