@@ -2,7 +2,6 @@
 project and user, what a claim skips reading (labels, attachments) is only skipped when there is nothing, and the
 query counts stay pinned."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from apps.datasets.apis import DataRowOutputSerializer
 from apps.datasets.models import Attachment
 from apps.labeling.apis import LabelOutputSerializer, data_row_body, label_body
 from apps.labeling.models import Label, Task, TaskState
-from apps.labeling.services.compiled import CompiledQuery
 from tests.labeling.conftest import good_label
 from tests.labeling.test_queue_api import add_batch
 
@@ -123,21 +121,6 @@ def test_compiled_claim_statements_answer_for_each_project_and_user(
             seen.setdefault((p.id, role), body["task"])
             assert seen[(p.id, role)] == body["task"]  # the live lease again
     assert len(set(seen.values())) == 4
-
-
-def test_compiled_query_refuses_values_it_cannot_swap():
-    from apps.accounts.models import User
-
-    query = CompiledQuery(lambda actor_id: User.objects.filter(pk=actor_id)[:1], actor_id="uuid")
-    with pytest.raises(TypeError):
-        query.first(other=1)
-    # A value written into the SQL text cannot be swapped later: refused when first compiled.
-    inlined = CompiledQuery(
-        lambda actor_id: User.objects.extra(where=[f"id = '{actor_id}'"])[:1],  # noqa: S610
-        actor_id="uuid",
-    )
-    with pytest.raises(ValueError, match="not a plain parameter"):
-        inlined.first(actor_id=uuid.uuid4())
 
 
 def test_claim_and_submit_query_counts(project, members, org_admin, make_rows, client_for, settings):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
+from apps.core.compiled import CompiledQuery
 from apps.core.errors import Conflict, ValidationFailed
 from apps.datasets.models import DataRow
 from apps.labeling import registry
@@ -90,6 +93,22 @@ def _store_rows(label: Label, document: list[dict[str, Any]]) -> None:
         pending = [o for o in pending if o.pk is None]
 
 
+def _task_for_submit(*, task_id: uuid.UUID) -> QuerySet[Task]:
+    # Lock the task row only (`of=self`): without it the joined project and data row are locked FOR UPDATE too, and
+    # every submit of the project waits for the one before it (their label inserts need FOR KEY SHARE on the project).
+    tasks = Task.objects.select_for_update(of=("self",))
+    return tasks.select_related("project__ontology_version", "project__organization", "data_row").filter(pk=task_id)
+
+
+def _current_label_locked(*, task_id: uuid.UUID) -> QuerySet[Label]:
+    return Label.objects.select_for_update().filter(task_id=task_id, is_current=True).order_by("pk")[:1]
+
+
+# Every submit runs these: compiled once per thread (see `apps.core.compiled`).
+TASK_FOR_SUBMIT = CompiledQuery(_task_for_submit, task_id="uuid")
+CURRENT_LABEL_LOCKED = CompiledQuery(_current_label_locked, task_id="uuid")
+
+
 def _new_revision(
     *,
     task: Task,
@@ -98,7 +117,7 @@ def _new_revision(
     seconds_spent: float | None,
     server_seconds: float | None,
 ) -> Label:
-    current = Label.objects.select_for_update().filter(task=task, is_current=True).first()
+    current = CURRENT_LABEL_LOCKED.first(task_id=task.pk)
     if current is not None:
         Label.objects.filter(pk=current.pk).update(is_current=False)
     label = Label.objects.create(
@@ -136,13 +155,10 @@ def label_revision_create(
 def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: Any = None) -> Label:
     """Store the labeler's answer for a task they hold. A lease taken over by someone else is a 409."""
     seconds = _seconds(seconds_spent)
-    # Lock the task row only (`of=self`): without it the joined project and data row are locked FOR UPDATE too, and
-    # every submit of the project waits for the one before it (their label inserts need FOR KEY SHARE on the project).
-    task = (
-        Task.objects.select_for_update(of=("self",))
-        .select_related("project__ontology_version", "project__organization", "data_row")
-        .get(pk=task.pk)
-    )
+    locked = TASK_FOR_SUBMIT.first(task_id=task.pk)
+    if locked is None:
+        raise Task.DoesNotExist()
+    task = locked
     if task.assignee_id != actor.pk or task.state != TaskState.IN_PROGRESS:
         raise Conflict(
             "This task is no longer leased to you (the lease expired and it was taken, or it was already submitted). "

@@ -18,11 +18,11 @@ from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.compiled import CompiledQuery, SlotKind
 from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.models import Label, Project, Task, TaskState
-from apps.labeling.services.compiled import CompiledQuery, SlotKind
 
 
 def lease_duration(project: Project) -> timedelta:

@@ -21,17 +21,27 @@ from typing import Any, Generic, Literal, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import QuerySet
-from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
+from django.db.models.query import (  # type: ignore[attr-defined]
+    ModelIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 
 M = TypeVar("M", bound=models.Model)
-SlotKind = Literal["uuid", "datetime"]
+SlotKind = Literal["uuid", "datetime", "str"]
 
-_FIELDS: dict[SlotKind, models.Field[Any, Any]] = {"uuid": models.UUIDField(), "datetime": models.DateTimeField()}
+_FIELDS: dict[SlotKind, models.Field[Any, Any]] = {
+    "uuid": models.UUIDField(),
+    "datetime": models.DateTimeField(),
+    "str": models.TextField(),
+}
 
 
 def _sentinel(kind: SlotKind, index: int) -> Any:
     if kind == "uuid":
         return uuid.uuid4()
+    if kind == "str":
+        return f"compiled-query-stand-in-{uuid.uuid4().hex}"
     # A distinct instant per slot, far from any real one.
     return datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC) + timedelta(microseconds=uuid.uuid4().int % 10**6, days=index)
 
@@ -42,6 +52,8 @@ class _Plan:
     params: tuple[Any, ...]
     slots: tuple[tuple[int, str], ...]  # (parameter position, slot name)
     compiler: Any
+    converters: Any
+    values: bool  # rows as tuples (values_list) rather than model instances
     model: type[models.Model]
     init_list: list[str]
     start: int
@@ -69,8 +81,9 @@ class CompiledQuery(Generic[M]):
         connection = connections[alias]
         sentinels = {name: _sentinel(kind, i) for i, (name, kind) in enumerate(self._slots.items())}
         queryset = self._build(**sentinels).using(alias)
-        if queryset._iterable_class is not ModelIterable:
-            raise TypeError("CompiledQuery runs model querysets only.")
+        values = queryset._iterable_class is ValuesListIterable
+        if not (values or queryset._iterable_class is ModelIterable):
+            raise TypeError("CompiledQuery runs model querysets and plain values_list() only.")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         prepared = {name: self._prepare(name, value, connection) for name, value in sentinels.items()}
@@ -82,6 +95,9 @@ class CompiledQuery(Generic[M]):
         for name, value in sentinels.items():
             if name not in {slot for _pos, slot in slots} or str(value) in sql or str(prepared[name]) in sql:
                 raise ValueError(f"The stand-in for {name!r} is not a plain parameter of the compiled SQL.")
+        converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
+        if values:
+            return _Plan(sql, tuple(params), tuple(slots), compiler, converters, True, queryset.model, [], 0, 0, [], {})
         klass_info = compiler.klass_info
         select_fields = klass_info["select_fields"]
         start, end = select_fields[0], select_fields[-1] + 1
@@ -90,6 +106,8 @@ class CompiledQuery(Generic[M]):
             params=tuple(params),
             slots=tuple(slots),
             compiler=compiler,
+            converters=converters,
+            values=False,
             model=klass_info["model"],
             init_list=[column[0].target.attname for column in compiler.select[start:end]],
             start=start,
@@ -101,23 +119,37 @@ class CompiledQuery(Generic[M]):
     def _prepare(self, name: str, value: Any, connection: Any) -> Any:
         return _FIELDS[self._slots[name]].get_db_prep_value(value, connection, prepared=False)
 
-    def all(self, **values: Any) -> list[M]:
-        using = DEFAULT_DB_ALIAS
+    def _execute(self, values: dict[str, Any]) -> tuple[_Plan, list[Any]]:
         if values.keys() != self._slots.keys():
             raise TypeError(f"Expected values for {sorted(self._slots)}, got {sorted(values)}.")
-        connection = connections[using]
-        plan = self._plan(using)
+        connection = connections[DEFAULT_DB_ALIAS]
+        plan = self._plan(DEFAULT_DB_ALIAS)
         params = list(plan.params)
         for position, name in plan.slots:
             params[position] = self._prepare(name, values[name], connection)
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
-            rows = cursor.fetchall()
+            rows: list[Any] = cursor.fetchall()
         if plan.compiler.has_extra_select:
             rows = [row[: plan.compiler.col_count] for row in rows]
+        if plan.converters:
+            rows = list(plan.compiler.apply_converters(rows, plan.converters))
+        return plan, rows
+
+    def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+        """The rows of a `values_list()` queryset, as tuples."""
+        plan, rows = self._execute(values)
+        if not plan.values:
+            raise TypeError("rows() is for values_list() querysets; use all() or first().")
+        return [tuple(row) for row in rows]
+
+    def all(self, **values: Any) -> list[M]:
+        plan, rows = self._execute(values)
+        if plan.values:
+            raise TypeError("all() and first() are for model querysets; use rows().")
         objects: list[M] = []
-        for row in plan.compiler.results_iter(results=[rows]):
-            obj = plan.model.from_db(using, plan.init_list, row[plan.start : plan.end])
+        for row in rows:
+            obj = plan.model.from_db(DEFAULT_DB_ALIAS, plan.init_list, row[plan.start : plan.end])
             for populator in plan.populators:
                 populator.populate(row, obj)
             for attr, position in plan.annotations.items():
