@@ -66,27 +66,27 @@ def claimable_tasks(project: Project, actor: User) -> list[QuerySet[Task]]:
 # --- the claim's statements, compiled once per thread (see `compiled.py`) -----------------------------------------
 
 
-def _with_claim_details(queryset: QuerySet[Task]) -> QuerySet[Task]:
-    """The data row, and whether the task has a current label and the row attachments, read by the claim's own
-    statement: the claim answer shows them, and most claims are fresh rows with neither (no further query then)."""
-    return queryset.select_related("data_row").annotate(
-        has_current_label=Exists(Label.objects.filter(task_id=OuterRef("pk"), is_current=True)),
-        has_attachments=Exists(DataRow.objects.filter(pk=OuterRef("data_row_id"), attachments__isnull=False)),
-    )
-
-
 def _locked_first(queryset: QuerySet[Task], *order: Any) -> QuerySet[Task]:
-    """The first candidate nobody else holds, locked (the task row only, not its data row)."""
+    """The first candidate nobody else holds, locked."""
     locked = queryset.select_for_update(skip_locked=True, of=("self",))
-    locked = locked.order_by(*order, "-priority", "created_at", "id")
-    return _with_claim_details(locked)[:1]
+    return locked.order_by(*order, "-priority", "created_at", "id")[:1]
+
+
+def _claim_details(*, data_row_id: uuid.UUID, task_id: uuid.UUID) -> QuerySet[DataRow]:
+    """The claimed task's data row, and whether the task has a current label and the row attachments: the claim
+    answer shows them, and most claims are fresh rows with neither (no further query then). A statement of its own:
+    as subqueries of the claim statement PostgreSQL would plan them for every candidate row (and hash whole tables)."""
+    return DataRow.objects.filter(pk=data_row_id).annotate(
+        has_attachments=Exists(DataRow.objects.filter(pk=OuterRef("pk"), attachments__isnull=False)),
+        has_current_label=Exists(Label.objects.filter(task_id=task_id, is_current=True)),
+    )[:1]
 
 
 def _own_lease(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
     own = Task.objects.filter(
         project_id=project_id, assignee_id=actor_id, state=TaskState.IN_PROGRESS, lease_expires_at__gt=now
     )
-    return _with_claim_details(own).order_by("claimed_at")[:1]
+    return own.order_by("claimed_at")[:1]
 
 
 def _rework(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
@@ -106,6 +106,16 @@ _SLOTS: dict[str, SlotKind] = {"project_id": "uuid", "actor_id": "uuid", "now": 
 OWN_LEASE = CompiledQuery(_own_lease, **_SLOTS)
 REWORK = CompiledQuery(_rework, **_SLOTS)
 NEW_WORK = CompiledQuery(_new_work, **_SLOTS)
+CLAIM_DETAILS = CompiledQuery(_claim_details, data_row_id="uuid", task_id="uuid")
+
+
+def _with_details(task: Task) -> Task:
+    details = CLAIM_DETAILS.first(data_row_id=task.data_row_id, task_id=task.pk)
+    if details is not None:
+        task.data_row = details
+        task.has_current_label = details.has_current_label  # type: ignore[attr-defined]
+        task.has_attachments = details.has_attachments  # type: ignore[attr-defined]
+    return task
 
 
 def _lock_user(*, actor_id: uuid.UUID) -> QuerySet[User]:
@@ -130,7 +140,7 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
     slots = {"project_id": project.pk, "actor_id": actor.pk, "now": now}
     task = OWN_LEASE.first(**slots)
     if task is not None:
-        return task
+        return _with_details(task)
     task = REWORK.first(**slots)
     if task is None:
         # Registered sources (benchmark rows, expert routing) come after rework, before new work.
@@ -146,7 +156,7 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
     task.claimed_at = now
     task.lease_expires_at = now + lease_duration(project)
     task.save(update_fields=["state", "assignee", "claimed_at", "lease_expires_at", "updated_at"])
-    return task
+    return _with_details(task)
 
 
 @transaction.atomic
