@@ -12,6 +12,7 @@ the SQL text, or transformed) is refused when the query is first compiled.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -44,6 +45,45 @@ def _sentinel(kind: SlotKind, index: int) -> Any:
         return f"compiled-query-stand-in-{uuid.uuid4().hex}"
     # A distinct instant per slot, far from any real one.
     return datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC) + timedelta(microseconds=uuid.uuid4().int % 10**6, days=index)
+
+
+# PostgreSQL: these statements run on every request, so they are prepared on the connection (parsed and planned
+# once; generic plans after a few runs) with server-side parameters. Django leaves psycopg's automatic preparation off
+# (`prepare_threshold=None`, for transaction-pooling proxies); only these statements are prepared, explicitly.
+# PgBouncer in transaction mode needs `max_prepared_statements` (1.21+) for this, or TDP_PREPARED_STATEMENTS=0.
+PREPARE = os.environ.get("TDP_PREPARED_STATEMENTS", "1") not in ("0", "false", "no")
+_NEVER_AUTOMATICALLY = 2**31 - 1
+
+
+_preparing_cursor: Any = None
+
+
+def _preparing_cursor_class() -> Any:
+    global _preparing_cursor
+    if _preparing_cursor is None:
+        from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+            ServerBindingCursor,
+        )
+
+        class PreparingCursor(ServerBindingCursor):  # type: ignore[misc]
+            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+                return super().execute(query, params, prepare=True)
+
+        _preparing_cursor = PreparingCursor
+    return _preparing_cursor
+
+
+def _cursor(connection: Any) -> Any:
+    if not (PREPARE and connection.vendor == "postgresql") or connection.queries_logged:
+        # (Query logging, DEBUG or tests capturing queries, needs the SQL text a prepared run does not keep.)
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _NEVER_AUTOMATICALLY  # explicit `prepare=True` only (see above)
+    cursor = _preparing_cursor_class()(raw)
+    return connection.make_cursor(cursor)
 
 
 @dataclass(frozen=True)
@@ -127,7 +167,7 @@ class CompiledQuery(Generic[M]):
         params = list(plan.params)
         for position, name in plan.slots:
             params[position] = self._prepare(name, values[name], connection)
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(plan.sql, params)
             rows: list[Any] = cursor.fetchall()
         if plan.compiler.has_extra_select:
