@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("apps.review.urls")),
     path("", include("apps.issues.urls")),
     path("", include("apps.catalog.urls")),
+    path("", include("apps.quality.urls")),
+    path("", include("apps.analytics.urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +28,8 @@ urlpatterns = [
     path("", include("apps.review.page_urls")),
     path("", include("apps.issues.page_urls")),
     path("", include("apps.catalog.page_urls")),
+    path("", include("apps.quality.page_urls")),
+    path("", include("apps.analytics.page_urls")),
     path("", include("apps.accounts.page_urls")),
 ]
 

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, adopt_saved
-from apps.labeling import selectors, services
+from apps.labeling import registry, selectors, services
 from apps.labeling.models import Batch, Label, Project, ProjectMember, Task
 
 
@@ -56,6 +56,14 @@ class ProjectAdmin(OrganizationScopedAdmin):
     readonly_fields = ("queue_overview", "pinned_version")
     inlines = [ProjectMemberInline, BatchInline]
     actions = ["release_expired_leases"]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Plus the project actions other apps register (e.g. quality's "recompute scores")."""
+        actions = super().get_actions(request)
+        for action in registry.project_admin_actions():
+            name = action.__name__
+            actions[name] = (action, name, getattr(action, "short_description", name.replace("_", " ")))
+        return actions
 
     @admin.display(description="Ontology version")
     def version_number(self, obj: Project) -> int:

@@ -20,7 +20,7 @@ from apps.datasets.apis import AttachmentSerializer, DataRowOutputSerializer
 from apps.datasets.models import DataRow
 from apps.labeling import selectors, services
 from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
-from apps.labeling.models import Label, Project, ProjectRole, Task
+from apps.labeling.models import Label, Project, ProjectRole, Task, TaskKind
 from apps.labeling.registry import label_decisions, rework_feedback
 from apps.ontologies.access import access_ontology
 
@@ -202,6 +202,7 @@ class BatchOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     priority = serializers.IntegerField()
+    quality = serializers.DictField()
     created_at = serializers.DateTimeField()
 
 
@@ -213,6 +214,7 @@ class ProjectBatchesApi(APIView):
             child=serializers.CharField(max_length=255), required=False, allow_empty=False
         )
         priority = serializers.IntegerField(default=3, min_value=1, max_value=5)
+        quality = serializers.DictField(required=False, help_text="Overrides consensus_coverage/consensus_labelers.")
 
     @extend_schema(responses=BatchOutputSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
@@ -230,6 +232,7 @@ class ProjectBatchesApi(APIView):
                     "id": serializers.UUIDField(),
                     "name": serializers.CharField(),
                     "priority": serializers.IntegerField(),
+                    "quality": serializers.DictField(),
                     "created_at": serializers.DateTimeField(),
                     "added": serializers.IntegerField(),
                     "already_in_project": serializers.ListField(child=serializers.CharField()),
@@ -251,6 +254,7 @@ class ProjectBatchesApi(APIView):
             data_row_ids=values.get("data_rows"),
             global_keys=values.get("global_keys"),
             priority=values["priority"],
+            quality=values.get("quality"),
         )
         body = {
             **BatchOutputSerializer(result.batch).data,
@@ -323,7 +327,8 @@ def label_body(label: Label) -> dict[str, Any]:
 
 def claim_body(task: Task) -> dict[str, Any]:
     """The claim answer. `queue_claim` tells (`has_current_label`, `has_attachments`) when there is nothing to read."""
-    kind = "rework" if task.rework_user_id else task.kind
+    # A benchmark task looks like any other task to the labeler (so nobody labels gold rows more carefully).
+    kind = "rework" if task.rework_user_id else TaskKind.LABEL if task.kind == TaskKind.BENCHMARK else task.kind
     current = None
     if getattr(task, "has_current_label", True):
         current = Label.objects.select_related("task").filter(task=task, is_current=True).first()

@@ -68,6 +68,8 @@ class Batch(BaseModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="batches")
     name = models.CharField(max_length=200)
     priority = models.PositiveSmallIntegerField(default=3)
+    # Per-batch overrides of the project's quality settings (`consensus_coverage`, `consensus_labelers`).
+    quality = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -90,6 +92,7 @@ class TaskState(models.TextChoices):
     IN_REWORK = "in_rework", "In rework"
     DONE = "done", "Done"
     SKIPPED = "skipped", "Skipped"
+    AWAITING_CONSENSUS = "awaiting_consensus", "Awaiting consensus"
 
 
 class TaskKind(models.TextChoices):
@@ -111,6 +114,8 @@ class Task(BaseModel):
     kind = models.CharField(max_length=20, choices=TaskKind.choices, default=TaskKind.LABEL)
     priority = models.PositiveSmallIntegerField(default=3)
     state = models.CharField(max_length=20, choices=TaskState.choices, default=TaskState.TO_LABEL)
+    # Raised by quality (low consensus) so the review queue serves the row first.
+    review_priority = models.SmallIntegerField(default=0)
     assignee = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leased_tasks"
     )

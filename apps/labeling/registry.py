@@ -26,6 +26,10 @@ _open_issue_counters: list[OpenIssueCounter] = []
 _rework_feedback: list[ReworkFeedback] = []
 _label_decisions: list[LabelDecisions] = []
 _claim_sources: list[ClaimSource] = []
+_project_admin_actions: list[Callable[..., Any]] = []
+# (user, project) -> (link text, url) shown on the project page, or None when the user may not follow it.
+ProjectLink = Callable[["User", Project], "tuple[str, str] | None"]
+_project_links: list[ProjectLink] = []
 _label_submitted: list[LabelSubmitted] = []
 
 
@@ -52,6 +56,25 @@ def register_claim_source(source: ClaimSource) -> None:
 def register_label_submitted(listener: LabelSubmitted) -> None:
     if listener not in _label_submitted:
         _label_submitted.append(listener)
+
+
+def register_project_admin_action(action: Callable[..., Any]) -> None:
+    """An admin action `(modeladmin, request, queryset of projects)` shown on the project admin."""
+    if action not in _project_admin_actions:
+        _project_admin_actions.append(action)
+
+
+def register_project_link(link: ProjectLink) -> None:
+    if link not in _project_links:
+        _project_links.append(link)
+
+
+def project_links(user: User, project: Project) -> list[tuple[str, str]]:
+    return [found for link in _project_links if (found := link(user, project)) is not None]
+
+
+def project_admin_actions() -> list[Callable[..., Any]]:
+    return list(_project_admin_actions)
 
 
 def claim_from_sources(project: Project, actor: User, now: datetime) -> Task | None:

@@ -13,7 +13,7 @@ from apps.labeling.access import can, projects_visible_to, projects_where
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
 from apps.ontologies.models import Feature
 
-OVERVIEW_KEYS = ("to_label", "in_progress", "in_review", "in_rework", "done", "skipped")
+OVERVIEW_KEYS = ("to_label", "in_progress", "in_review", "in_rework", "done", "skipped", "awaiting_consensus")
 
 
 def project_overview(*, project: Project) -> dict[str, int]:

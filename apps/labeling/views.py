@@ -16,7 +16,7 @@ from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.accounts.page_context import HomeSection
 from apps.core.errors import ApplicationError, Conflict, ValidationFailed
-from apps.labeling import selectors, services
+from apps.labeling import registry, selectors, services
 from apps.labeling.access import access_project, access_task, can
 from apps.labeling.models import Label, Task, TaskState
 from apps.labeling.registry import rework_feedback
@@ -43,6 +43,7 @@ def project_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "overview": selectors.project_overview(project=project),
         "can_label": can(user, project, "label"),
         "can_manage": can(user, project, "manage"),
+        "links": registry.project_links(user, project),
     }
     return render(request, "labeling/project.html", context)
 

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class QualityConfig(AppConfig):
     name = "apps.quality"
     label = "quality"
+
+    def ready(self) -> None:
+        from apps.quality import hooks
+
+        hooks.register()

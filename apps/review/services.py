@@ -59,7 +59,7 @@ def review_claim(*, actor: User, project: Project) -> Task | None:
             _reviewable(project, actor, now)
             .exclude(pk__in=tried)
             .select_for_update(skip_locked=True, of=("self",))
-            .order_by("-priority", "created_at", "id")
+            .order_by("-review_priority", "-priority", "created_at", "id")
             .first()
         )
         if task is None:

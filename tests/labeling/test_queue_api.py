@@ -175,6 +175,7 @@ def test_sampled_labels_go_to_review(project_factory, org_admin, members, make_r
         "in_rework": 0,
         "done": 0,
         "skipped": 0,
+        "awaiting_consensus": 0,
         "open_issues": 0,
     }
 

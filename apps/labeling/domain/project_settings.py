@@ -6,7 +6,16 @@ import math
 from typing import Any
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "quality": {"consensus_coverage": 0.0, "consensus_labelers": 1, "benchmark_rate": 0.0, "point_sigma": 0.01},
+    "quality": {
+        "consensus_coverage": 0.0,
+        "consensus_labelers": 1,
+        "benchmark_rate": 0.0,
+        "point_sigma": 0.01,
+        # Rows whose consensus score is under this go to review first; labelers whose benchmark mean is under this
+        # are listed for the team manager. None: no threshold.
+        "consensus_threshold": None,
+        "benchmark_threshold": None,
+    },
     "review": {"sample_rate": 1.0, "rework_wait_hours": 24, "allow_approve_with_open_issues": False},
     "routing": {"confidence_threshold": None, "due_hours": 48},
     "queue": {"order": "priority", "model_run": None, "embedding": None},
@@ -30,6 +39,8 @@ _RULES: dict[str, dict[str, tuple[Any, str]]] = {
         "consensus_labelers": (lambda v: _positive_int(v, 20), "an integer from 1 to 20"),
         "benchmark_rate": (_fraction, "a number from 0 to 1"),
         "point_sigma": (lambda v: _fraction(v) and v > 0, "a number above 0 and at most 1"),
+        "consensus_threshold": (lambda v: v is None or _fraction(v), "null or a number from 0 to 1"),
+        "benchmark_threshold": (lambda v: v is None or _fraction(v), "null or a number from 0 to 1"),
     },
     "review": {
         "sample_rate": (_fraction, "a number from 0 to 1"),
@@ -76,3 +87,27 @@ def normalize_settings(raw: Any, current: dict[str, Any] | None = None) -> tuple
             else:
                 base[block][field] = value
     return base, errors
+
+
+BATCH_QUALITY_FIELDS = ("consensus_coverage", "consensus_labelers")
+
+
+def normalize_batch_quality(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """A batch's overrides of the project's consensus settings: only the fields given, each checked like the
+    project's own."""
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, dict):
+        return {}, {"quality": ["Must be an object."]}
+    out: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for field, value in raw.items():
+        if field not in BATCH_QUALITY_FIELDS:
+            errors[f"quality.{field}"] = [f"Unknown; a batch may override {', '.join(BATCH_QUALITY_FIELDS)}."]
+            continue
+        check, message = _RULES["quality"][field]
+        if not check(value):
+            errors[f"quality.{field}"] = [f"Must be {message}."]
+        else:
+            out[field] = value
+    return out, errors

@@ -8,6 +8,8 @@ IN_REVIEW = "in_review"
 IN_REWORK = "in_rework"
 DONE = "done"
 SKIPPED = "skipped"
+# A consensus slot whose label is in, waiting for the row's other slots before review/done.
+AWAITING_CONSENSUS = "awaiting_consensus"
 
 # transition name -> (states it may start from, state it ends in)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -16,8 +18,12 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "release": (frozenset({IN_PROGRESS}), TO_LABEL),
     "submit_for_review": (frozenset({IN_PROGRESS}), IN_REVIEW),
     "submit_done": (frozenset({IN_PROGRESS}), DONE),
+    "submit_await_consensus": (frozenset({IN_PROGRESS}), AWAITING_CONSENSUS),
+    "consensus_complete_review": (frozenset({AWAITING_CONSENSUS}), IN_REVIEW),
+    "consensus_complete_done": (frozenset({AWAITING_CONSENSUS}), DONE),
     "skip": (frozenset({IN_PROGRESS}), SKIPPED),
     "edit": (frozenset({IN_REVIEW}), IN_REVIEW),
+    "edit_awaiting": (frozenset({AWAITING_CONSENSUS}), AWAITING_CONSENSUS),
     "approve": (frozenset({IN_REVIEW}), DONE),
     "reject": (frozenset({IN_REVIEW, DONE}), IN_REWORK),
     "requeue": (frozenset({SKIPPED, DONE}), TO_LABEL),

@@ -18,11 +18,13 @@ from apps.labeling.services.projects import (
     project_upgrade_ontology,
 )
 from apps.labeling.services.queue import leases_release_expired, queue_claim
+from apps.labeling.services.slots import benchmark_task_lease, review_priority_set
 
 __all__ = [
     "BatchResult",
     "OntologyUpgrade",
     "batch_create",
+    "benchmark_task_lease",
     "label_edit",
     "label_revision_create",
     "label_submit",
@@ -33,6 +35,7 @@ __all__ = [
     "project_update",
     "project_upgrade_ontology",
     "queue_claim",
+    "review_priority_set",
     "task_skip",
     "validate_label_document",
 ]

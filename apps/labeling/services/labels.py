@@ -19,7 +19,7 @@ from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.domain.annotation_rows import annotation_rows
-from apps.labeling.models import Annotation, Label, Project, Task, TaskState
+from apps.labeling.models import Annotation, Label, Project, Task, TaskKind, TaskState
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
 
@@ -133,6 +133,7 @@ def _new_revision(
         server_seconds=server_seconds,
     )
     _store_rows(label, document)
+    registry.label_submitted(label, task)
     return label
 
 
@@ -151,14 +152,54 @@ def label_revision_create(
     )
 
 
+_OPEN_STATES = (TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK)
+
+
+def _lock_slots(task: Task) -> tuple[Task, list[Task]]:
+    """Lock the task row for a submit or skip: a consensus task locks every slot of its row, always in slot order
+    (so two last submits of a row cannot deadlock, and exactly one of them sees the row complete). Only task rows are
+    locked (`of=self`): locking the joined project would serialize every submit of the project."""
+    if task.kind != TaskKind.CONSENSUS:
+        locked = TASK_FOR_SUBMIT.first(task_id=task.pk)
+        if locked is None:
+            raise Task.DoesNotExist()
+        return locked, [locked]
+    locking = Task.objects.select_for_update(of=("self",)).select_related(
+        "project__ontology_version", "project__organization", "data_row"
+    )
+    slots = list(locking.filter(project_id=task.project_id, data_row_id=task.data_row_id).order_by("slot"))
+    own = next(t for t in slots if t.pk == task.pk)
+    return own, slots
+
+
+def _consensus_complete(task: Task, slots: list[Task]) -> bool:
+    return not any(t.state in _OPEN_STATES for t in slots if t.pk != task.pk)
+
+
+def _release_awaiting(project: Project, slots: list[Task], needs_review: bool, now: Any) -> None:
+    """All labels of a consensus row are in: the waiting slots move on to review (or done) together."""
+    transition = "consensus_complete_review" if needs_review else "consensus_complete_done"
+    for slot in slots:
+        if slot.state == TaskState.AWAITING_CONSENSUS:
+            slot.state = states.next_state(transition, slot.state)
+            slot.done_at = None if needs_review else now
+            slot.save(update_fields=["state", "done_at", "updated_at"])
+
+
+def _needs_review(project: Project, task: Task, slots: list[Task]) -> bool:
+    """Benchmark tasks are scored, not reviewed. A consensus row is sampled as a whole (by its first slot)."""
+    if task.kind == TaskKind.BENCHMARK:
+        return False
+    sample_rate = float(project.settings.get("review", {}).get("sample_rate", 1.0))
+    return states.review_sampled(str(slots[0].pk), sample_rate)
+
+
 @transaction.atomic
 def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: Any = None) -> Label:
-    """Store the labeler's answer for a task they hold. A lease taken over by someone else is a 409."""
+    """Store the labeler's answer for a task they hold. A lease taken over by someone else is a 409. A consensus
+    slot waits (`awaiting_consensus`) until every slot of its row is in; then the row goes to review or done."""
     seconds = _seconds(seconds_spent)
-    locked = TASK_FOR_SUBMIT.first(task_id=task.pk)
-    if locked is None:
-        raise Task.DoesNotExist()
-    task = locked
+    task, slots = _lock_slots(task)
     if task.assignee_id != actor.pk or task.state != TaskState.IN_PROGRESS:
         raise Conflict(
             "This task is no longer leased to you (the lease expired and it was taken, or it was already submitted). "
@@ -175,15 +216,16 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
     label = _new_revision(
         task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=server_seconds
     )
-    sample_rate = float(project.settings.get("review", {}).get("sample_rate", 1.0))
-    needs_review = states.review_sampled(str(task.pk), sample_rate)
-    task.state = states.next_state("submit_for_review" if needs_review else "submit_done", task.state)
+    needs_review = _needs_review(project, task, slots)
+    waiting = task.kind == TaskKind.CONSENSUS and not _consensus_complete(task, slots)
+    transition = "submit_await_consensus" if waiting else "submit_for_review" if needs_review else "submit_done"
+    task.state = states.next_state(transition, task.state)
     task.labeled_by = actor
     task.assignee = None
     task.lease_expires_at = None
     task.rework_user = None
     task.rework_open_at = None
-    task.done_at = None if needs_review else now
+    task.done_at = now if task.state == TaskState.DONE else None
     task.save(
         update_fields=[
             "state",
@@ -196,7 +238,8 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
             "updated_at",
         ]
     )
-    registry.label_submitted(label, task)
+    if task.kind == TaskKind.CONSENSUS and not waiting:
+        _release_awaiting(project, slots, needs_review, now)
     audit_record(
         action="label.created",
         actor=actor,
@@ -217,7 +260,7 @@ def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: An
         raise Conflict("Only the labeler may edit a label before review.", code="not_your_label")
     if not label.is_current:
         raise Conflict("A newer revision of this label exists; edit that one.", code="stale_revision")
-    states.next_state("edit", task.state)
+    states.next_state("edit_awaiting" if task.state == TaskState.AWAITING_CONSENSUS else "edit", task.state)
     document = validate_label_document(version=label.ontology_version, data_row=task.data_row, annotations=annotations)
     new = _new_revision(task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=None)
     audit_record(
@@ -234,7 +277,7 @@ def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: An
 def task_skip(*, actor: User, task: Task, reason: Any) -> Task:
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
         raise ValidationFailed("A reason is required.", details={"reason": ["Say why (1 to 2000 characters)."]})
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    task, slots = _lock_slots(task)
     if task.assignee_id != actor.pk or task.state != TaskState.IN_PROGRESS:
         raise Conflict("This task is not leased to you.", code="lease_lost", details={"state": task.state})
     task.state = states.next_state("skip", task.state)
@@ -243,4 +286,7 @@ def task_skip(*, actor: User, task: Task, reason: Any) -> Task:
     task.lease_expires_at = None
     task.labeled_by = actor
     task.save()
+    if task.kind == TaskKind.CONSENSUS and _consensus_complete(task, slots):
+        # The skipped slot was the last one open: the labels already in must not wait forever.
+        _release_awaiting(task.project, slots, _needs_review(task.project, task, slots), timezone.now())
     return task

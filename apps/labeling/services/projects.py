@@ -17,7 +17,7 @@ from apps.core.ids import is_uuid
 from apps.datasets.models import DataRow
 from apps.labeling import roles
 from apps.labeling.access import require_project_creator
-from apps.labeling.domain.project_settings import normalize_settings
+from apps.labeling.domain.project_settings import normalize_batch_quality, normalize_settings
 from apps.labeling.models import Batch, Project, ProjectMember, ProjectRole, Task, TaskKind
 from apps.ontologies.models import Ontology, OntologyVersion
 from apps.ontologies.selectors import ontology_diff
@@ -191,8 +191,10 @@ class BatchResult:
     not_found: list[str]
 
 
-def _consensus_slots(project: Project, data_row_id: str) -> int:
-    quality = project.settings.get("quality", {})
+def _consensus_slots(project: Project, overrides: dict[str, Any], data_row_id: str) -> int:
+    """How many distinct labelers the row needs: the batch's overrides over the project's quality settings; the
+    draw per (project, row) is reproducible, so re-adding a row later gives the same answer."""
+    quality = {**project.settings.get("quality", {}), **overrides}
     coverage = float(quality.get("consensus_coverage") or 0)
     labelers = int(quality.get("consensus_labelers") or 1)
     if labelers <= 1 or coverage <= 0:
@@ -210,9 +212,14 @@ def batch_create(
     data_row_ids: Sequence[str] | None = None,
     global_keys: Sequence[str] | None = None,
     priority: int = 3,
+    quality: Any = None,
 ) -> BatchResult:
-    """Queue data rows of the organization in the project. A row already in the project is reported, not re-added."""
+    """Queue data rows of the organization in the project. A row already in the project is reported, not re-added.
+    `quality` may override the project's consensus coverage and labelers for this batch."""
     name = _clean_name(name)
+    overrides, quality_errors = normalize_batch_quality(quality)
+    if quality_errors:
+        raise ValidationFailed("Invalid batch quality settings.", details=quality_errors)
     if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 5:
         raise ValidationFailed("Invalid priority.", details={"priority": ["An integer from 1 to 5."]})
     if (data_row_ids is None) == (global_keys is None):
@@ -241,13 +248,15 @@ def batch_create(
     already = [key for key, row_id in found.items() if row_id in existing]
     try:
         with transaction.atomic():
-            batch = Batch.objects.create(project=project, name=name, priority=priority, created_by=actor)
+            batch = Batch.objects.create(
+                project=project, name=name, priority=priority, quality=overrides, created_by=actor
+            )
     except IntegrityError:
         raise Conflict(f"A batch named {name!r} exists in this project.", code="batch_exists") from None
     new_rows = [row_id for row_id in found.values() if row_id not in existing]
     tasks: list[Task] = []
     for row_id in new_rows:
-        slots = _consensus_slots(project, row_id)
+        slots = _consensus_slots(project, overrides, row_id)
         kind = TaskKind.CONSENSUS if slots > 1 else TaskKind.LABEL
         tasks.extend(
             Task(project=project, batch=batch, data_row_id=row_id, slot=slot, kind=kind, priority=priority)

@@ -1,0 +1,185 @@
+"""Scoring: a data row's consensus and its labels' benchmark scores, recomputed from the current labels.
+
+Every submit, edit or reference change enqueues `apps.quality.tasks.score_data_row` after commit. The task recomputes
+that one row from scratch (so running it twice, or out of order, gives the same rows) under a per-row advisory lock,
+so two workers scoring the same row one after the other cannot let an older snapshot win.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from apps.accounts.models import User
+from apps.core.audit import audit_record
+from apps.core.jobs import job_create_and_enqueue, job_progress
+from apps.core.models import Job
+from apps.datasets.models import DataRow
+from apps.labeling import services as labeling_services
+from apps.labeling.models import Label, Project, Task, TaskKind
+from apps.quality.domain.agreement import agreement
+from apps.quality.domain.consensus import consensus
+from apps.quality.models import BenchmarkReference, ConsensusScore, LabelScore
+
+FLAGGED_REVIEW_PRIORITY = 10
+_RECOMPUTE_CHUNK = 500
+
+
+def scores_enqueue(*, project_id: Any, data_row_id: Any) -> None:
+    """Score the row once the current transaction commits (the label must be visible to the worker)."""
+    project, row = str(project_id), str(data_row_id)
+    transaction.on_commit(
+        lambda: async_task("apps.quality.tasks.score_data_row", project, row, task_name=f"score:{project}:{row}")
+    )
+
+
+def _row_lock(project_id: Any, data_row_id: Any) -> None:
+    if connection.vendor == "postgresql":
+        key = zlib.crc32(f"quality:{project_id}:{data_row_id}".encode())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    # SQLite: write transactions are already serialized.
+
+
+def _quality_settings(project: Project) -> dict[str, Any]:
+    return dict(project.settings.get("quality", {}))
+
+
+def _image_size(data_row: DataRow) -> tuple[float, float] | None:
+    return (float(data_row.width), float(data_row.height)) if data_row.width and data_row.height else None
+
+
+@transaction.atomic
+def row_score(*, project: Project, data_row_id: Any) -> ConsensusScore | None:
+    """Recompute the row's consensus (over the current labels of its labeling and consensus slots) and the
+    benchmark score of each current label against the row's reference. Returns the consensus row, if any."""
+    _row_lock(project.pk, data_row_id)
+    data_row = DataRow.objects.get(pk=data_row_id)
+    settings = _quality_settings(project)
+    sigma = float(settings.get("point_sigma") or 0.01)
+    size = _image_size(data_row)
+    labels = list(
+        Label.objects.filter(project=project, data_row_id=data_row_id, is_current=True)
+        .select_related("task")
+        .order_by("created_at", "id")
+    )
+    reference = BenchmarkReference.objects.filter(project=project, data_row_id=data_row_id).select_related("label")
+    gold = reference.first()
+    now = timezone.now()
+    scores: dict[Any, LabelScore] = {
+        label.pk: LabelScore(
+            label=label, project=project, data_row_id=data_row_id, labeler_id=label.labeler_id, computed_at=now
+        )
+        for label in labels
+    }
+    if gold is not None:
+        for label in labels:
+            if label.pk == gold.label_id:
+                continue
+            result = agreement(label.annotations, gold.label.annotations, image_size=size, point_sigma=sigma)
+            scores[label.pk].benchmark_score = result.score
+            scores[label.pk].benchmark_features = result.features
+            scores[label.pk].reference_id = gold.label_id
+    peers = [label for label in labels if label.task.kind != TaskKind.BENCHMARK]
+    outcome = _consensus(project, data_row_id, peers, scores, size, sigma, settings, now)
+    LabelScore.objects.bulk_create(
+        list(scores.values()),
+        update_conflicts=True,
+        unique_fields=["label"],
+        update_fields=[
+            "consensus_agreement",
+            "consensus_features",
+            "benchmark_score",
+            "benchmark_features",
+            "reference",
+            "computed_at",
+            "updated_at",
+        ],
+    )
+    return outcome
+
+
+def _consensus(
+    project: Project,
+    data_row_id: Any,
+    peers: list[Label],
+    scores: dict[Any, LabelScore],
+    size: tuple[float, float] | None,
+    sigma: float,
+    settings: dict[str, Any],
+    now: Any,
+) -> ConsensusScore | None:
+    if len(peers) < 2:
+        ConsensusScore.objects.filter(project=project, data_row_id=data_row_id).delete()
+        labeling_services.review_priority_set(project=project, data_row_id=data_row_id, priority=0)
+        return None
+    result = consensus([label.annotations for label in peers], image_size=size, point_sigma=sigma)
+    winner = peers[result.winner]
+    entries = []
+    for label, mean in zip(peers, result.label_means, strict=True):
+        with_winner = agreement(label.annotations, winner.annotations, image_size=size, point_sigma=sigma)
+        scores[label.pk].consensus_agreement = mean
+        scores[label.pk].consensus_features = with_winner.features
+        entries.append({"label": str(label.pk), "labeler": str(label.labeler_id), "agreement": mean})
+    threshold = settings.get("consensus_threshold")
+    flagged = threshold is not None and result.score < float(threshold)
+    open_slots = Task.objects.filter(
+        project=project, data_row_id=data_row_id, kind=TaskKind.CONSENSUS, labels__isnull=True
+    ).exists()
+    values = {
+        "score": result.score,
+        "winner": winner,
+        "label_count": len(peers),
+        "complete": not open_slots,
+        "labels": entries,
+        "features": result.features,
+        "flagged": flagged,
+        "computed_at": now,
+    }
+    row, _ = ConsensusScore.objects.update_or_create(project=project, data_row_id=data_row_id, defaults=values)
+    labeling_services.review_priority_set(
+        project=project, data_row_id=data_row_id, priority=FLAGGED_REVIEW_PRIORITY if flagged else 0
+    )
+    return row
+
+
+def project_recompute(*, actor: User, project: Project) -> Job:
+    """Recompute every labeled row of the project in a background job (after an ontology or settings change)."""
+    audit_record(action="quality.recompute", actor=actor, organization=project.organization, target=project)
+    return job_create_and_enqueue(
+        user=actor,
+        kind="quality_recompute",
+        func="apps.quality.tasks.recompute_project",
+        params={"project": str(project.pk)},
+    )
+
+
+def project_rescore(*, project: Project, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rescore every row with a current label, each row in its own transaction (safe to rerun or interrupt), and
+    drop the scores of rows that have no label any more. Returns the rows scored."""
+    row_ids = list(
+        Label.objects.filter(project=project, is_current=True)
+        .order_by("data_row_id")
+        .values_list("data_row_id", flat=True)
+        .distinct()
+    )
+    if progress is not None:
+        progress(0, len(row_ids))
+    for done, data_row_id in enumerate(row_ids, start=1):
+        row_score(project=project, data_row_id=data_row_id)
+        if progress is not None and (done % _RECOMPUTE_CHUNK == 0 or done == len(row_ids)):
+            progress(done, len(row_ids))
+    ConsensusScore.objects.filter(project=project).exclude(data_row_id__in=row_ids).delete()
+    return len(row_ids)
+
+
+def project_recompute_run(job: Job) -> dict[str, Any]:
+    """The recompute job's body."""
+    project = Project.objects.get(pk=job.params["project"])
+    rows = project_rescore(project=project, progress=lambda done, total: job_progress(job, done=done, total=total))
+    return {"rows": rows}
