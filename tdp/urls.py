@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.catalog.urls")),
     path("", include("apps.quality.urls")),
     path("", include("apps.analytics.urls")),
+    path("", include("apps.webhooks.urls")),
 ]
 
 urlpatterns = [
