@@ -31,17 +31,31 @@ class Event:
 
 
 Listener = Callable[[Event], None]
+Interest = Callable[[Event], bool]
 _listeners: list[Listener] = []
+_interests: dict[Listener, Interest] = {}
 
 
-def register_listener(listener: Listener) -> None:
+def register_listener(listener: Listener, *, interested: Interest | None = None) -> None:
+    """`interested(event)` (optional) answers `listening(...)` for this listener without building any payload."""
     if listener not in _listeners:
         _listeners.append(listener)
+    if interested is not None:
+        _interests[listener] = interested
 
 
 def unregister_listener(listener: Listener) -> None:
     if listener in _listeners:
         _listeners.remove(listener)
+    _interests.pop(listener, None)
+
+
+def listening(*, type: str, organization_id: Any, project_id: Any = None) -> bool:
+    """Whether an event would reach anyone: lets a service skip extra work (locks, checks) only an event needs."""
+    if not _listeners or organization_id is None:
+        return False
+    event = Event(type=type, organization_id=organization_id, project_id=project_id)
+    return any(_interests[fn](event) if fn in _interests else True for fn in _listeners)
 
 
 def emit(*, type: str, organization_id: Any, project_id: Any = None, object: ObjectSource) -> None:

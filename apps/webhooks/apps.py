@@ -7,6 +7,6 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.events import register_listener
-        from apps.webhooks.services import on_event
+        from apps.webhooks.services import is_listened, on_event
 
-        register_listener(on_event)
+        register_listener(on_event, interested=is_listened)

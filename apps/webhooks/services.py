@@ -150,6 +150,10 @@ def _listening(event: Event) -> list[Webhook]:
     ]
 
 
+def is_listened(event: Event) -> bool:
+    return bool(_listening(event))
+
+
 def _enqueue(delivery_ids: list[str]) -> None:
     def send() -> None:
         for delivery_id in delivery_ids:
