@@ -14,6 +14,7 @@ import pytest
 
 from apps.webhooks import services
 from apps.webhooks.domain import signing
+from tests.quality.conftest import consensus_project, labelers, manager  # noqa: F401
 from tests.review.conftest import make_rows, members, ontology, project, project_factory, queue  # noqa: F401
 
 
