@@ -29,27 +29,27 @@ _WEBHOOK_FIELDS: dict[str, Any] = {
     "created_at": serializers.DateTimeField(),
 }
 _WEBHOOK = inline_serializer("Webhook", _WEBHOOK_FIELDS)
+_WEBHOOKS = inline_serializer("Webhook", _WEBHOOK_FIELDS, many=True)
 _WEBHOOK_CREATED = inline_serializer("WebhookCreated", {**_WEBHOOK_FIELDS, "secret": serializers.CharField()})
-_DELIVERY = inline_serializer(
-    "WebhookDelivery",
-    {
-        "id": serializers.UUIDField(),
-        "event": inline_serializer(
-            "WebhookDeliveryEvent",
-            {"id": serializers.UUIDField(), "type": serializers.CharField(), "created_at": serializers.DateTimeField()},
-        ),
-        "attempt": serializers.IntegerField(),
-        "manual": serializers.BooleanField(),
-        "state": serializers.ChoiceField(choices=["pending", "succeeded", "failed"]),
-        "status_code": serializers.IntegerField(allow_null=True),
-        "latency_ms": serializers.IntegerField(allow_null=True),
-        "response_body": serializers.CharField(),
-        "error": serializers.CharField(),
-        "next_retry_at": serializers.DateTimeField(allow_null=True),
-        "delivered_at": serializers.DateTimeField(allow_null=True),
-        "created_at": serializers.DateTimeField(),
-    },
-)
+_DELIVERY_FIELDS: dict[str, Any] = {
+    "id": serializers.UUIDField(),
+    "event": inline_serializer(
+        "WebhookDeliveryEvent",
+        {"id": serializers.UUIDField(), "type": serializers.CharField(), "created_at": serializers.DateTimeField()},
+    ),
+    "attempt": serializers.IntegerField(),
+    "manual": serializers.BooleanField(),
+    "state": serializers.ChoiceField(choices=["pending", "succeeded", "failed"]),
+    "status_code": serializers.IntegerField(allow_null=True),
+    "latency_ms": serializers.IntegerField(allow_null=True),
+    "response_body": serializers.CharField(),
+    "error": serializers.CharField(),
+    "next_retry_at": serializers.DateTimeField(allow_null=True),
+    "delivered_at": serializers.DateTimeField(allow_null=True),
+    "created_at": serializers.DateTimeField(),
+}
+_DELIVERY = inline_serializer("WebhookDelivery", _DELIVERY_FIELDS)
+_DELIVERIES = inline_serializer("WebhookDelivery", _DELIVERY_FIELDS, many=True)
 
 
 class WebhookCreateInput(StrictSerializer):
@@ -65,7 +65,7 @@ class WebhookUpdateInput(StrictSerializer):
 
 
 class WebhookListApi(APIView):
-    @extend_schema(responses=_WEBHOOK)
+    @extend_schema(responses=_WEBHOOKS)
     def get(self, request: Request) -> Response:
         organization = require_webhook_admin(request_user(request))
         paginator = CursorPagination()
@@ -110,7 +110,7 @@ class WebhookDetailApi(APIView):
 
 
 class WebhookDeliveriesApi(APIView):
-    @extend_schema(responses=_DELIVERY)
+    @extend_schema(responses=_DELIVERIES)
     def get(self, request: Request, webhook_id: str) -> Response:
         webhook = access_webhook(request_user(request), webhook_id)
         paginator = CursorPagination()
