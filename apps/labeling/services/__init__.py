@@ -2,6 +2,7 @@
 
 from apps.labeling.services.labels import (
     label_edit,
+    label_import,
     label_revision_create,
     label_submit,
     task_skip,
@@ -26,6 +27,7 @@ __all__ = [
     "batch_create",
     "benchmark_task_lease",
     "label_edit",
+    "label_import",
     "label_revision_create",
     "label_submit",
     "leases_release_expired",
