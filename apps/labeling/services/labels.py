@@ -20,6 +20,7 @@ from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.domain.annotation_rows import annotation_rows
 from apps.labeling.models import Annotation, Label, Project, Task, TaskKind, TaskState
+from apps.labeling.services.events import label_emit, tasks_done_emit
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
 
@@ -147,9 +148,11 @@ def label_revision_create(
     current = Label.objects.filter(task=task, is_current=True).select_related("ontology_version").first()
     version = current.ontology_version if current is not None else task.project.ontology_version
     document = validate_label_document(version=version, data_row=task.data_row, annotations=annotations)
-    return _new_revision(
+    label = _new_revision(
         task=task, labeler=author, document=document, seconds_spent=seconds, server_seconds=server_seconds
     )
+    label_emit("label.created" if label.revision == 1 else "label.updated", task.project, label)
+    return label
 
 
 _OPEN_STATES = (TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK)
@@ -176,14 +179,17 @@ def _consensus_complete(task: Task, slots: list[Task]) -> bool:
     return not any(t.state in _OPEN_STATES for t in slots if t.pk != task.pk)
 
 
-def _release_awaiting(project: Project, slots: list[Task], needs_review: bool, now: Any) -> None:
+def _release_awaiting(project: Project, slots: list[Task], needs_review: bool, now: Any) -> list[Task]:
     """All labels of a consensus row are in: the waiting slots move on to review (or done) together."""
     transition = "consensus_complete_review" if needs_review else "consensus_complete_done"
+    released = []
     for slot in slots:
         if slot.state == TaskState.AWAITING_CONSENSUS:
             slot.state = states.next_state(transition, slot.state)
             slot.done_at = None if needs_review else now
             slot.save(update_fields=["state", "done_at", "updated_at"])
+            released.append(slot)
+    return released
 
 
 def _needs_review(project: Project, task: Task, slots: list[Task]) -> bool:
@@ -238,8 +244,9 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
             "updated_at",
         ]
     )
-    if task.kind == TaskKind.CONSENSUS and not waiting:
-        _release_awaiting(project, slots, needs_review, now)
+    released = (
+        _release_awaiting(project, slots, needs_review, now) if task.kind == TaskKind.CONSENSUS and not waiting else []
+    )
     audit_record(
         action="label.created",
         actor=actor,
@@ -247,6 +254,8 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
         target=label,
         extra={"task": str(task.pk), "revision": label.revision, "state": task.state},
     )
+    label_emit("label.created", project, label)
+    tasks_done_emit(project, [task, *released])
     return label
 
 
@@ -270,6 +279,7 @@ def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: An
         target=new,
         extra={"revision": new.revision, "previous": str(label.pk)},
     )
+    label_emit("label.updated", task.project, new)
     return new
 
 
@@ -288,7 +298,8 @@ def task_skip(*, actor: User, task: Task, reason: Any) -> Task:
     task.save()
     if task.kind == TaskKind.CONSENSUS and _consensus_complete(task, slots):
         # The skipped slot was the last one open: the labels already in must not wait forever.
-        _release_awaiting(task.project, slots, _needs_review(task.project, task, slots), timezone.now())
+        released = _release_awaiting(task.project, slots, _needs_review(task.project, task, slots), timezone.now())
+        tasks_done_emit(task.project, released)
     return task
 
 
@@ -325,4 +336,5 @@ def label_import(*, actor: User, project: Project, data_row: DataRow, annotation
         target=label,
         extra={"task": str(task.pk), "revision": label.revision, "source": source[:100]},
     )
+    tasks_done_emit(project, [task])
     return label
