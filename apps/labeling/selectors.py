@@ -21,7 +21,15 @@ def project_overview(*, project: Project) -> dict[str, int]:
     for row in Task.objects.filter(project=project).values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
     counts["open_issues"] = _open_issues(project)
+    counts.update(_extra_counts(project))
     return counts
+
+
+def _extra_counts(project: Project) -> dict[str, int]:
+    """Counters later apps add through `registry` (e.g. `overdue_expert_tasks`)."""
+    from apps.labeling.registry import overview_counts
+
+    return overview_counts(project)
 
 
 def _open_issues(project: Project) -> int:
