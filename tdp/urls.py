@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.issues.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.quality.urls")),
+    path("", include("apps.predictions.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("", include("apps.issues.page_urls")),
     path("", include("apps.catalog.page_urls")),
     path("", include("apps.quality.page_urls")),
+    path("", include("apps.predictions.page_urls")),
     path("", include("apps.accounts.page_urls")),
 ]
 

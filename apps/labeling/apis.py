@@ -332,7 +332,7 @@ class LabelOutputSerializer(serializers.Serializer):
     status = serializers.CharField(source="task.state")
     seconds_spent = serializers.FloatField(allow_null=True)
     server_seconds = serializers.FloatField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the field, not Field.source
     ontology_version = serializers.UUIDField(source="ontology_version_id")
     created_at = serializers.DateTimeField()
 

@@ -39,6 +39,14 @@ def _open_issues(project: Project) -> int:
     return open_issue_count(project)
 
 
+def data_rows_in_project(*, project: Project, data_row_ids: Any) -> set[Any]:
+    """Which of these data rows are in the project (have a task in it)."""
+    ids = list(data_row_ids)
+    if not ids:
+        return set()
+    return set(Task.objects.filter(project=project, data_row_id__in=ids, slot=0).values_list("data_row_id", flat=True))
+
+
 def my_projects(*, actor: User) -> QuerySet[Project]:
     return (
         projects_visible_to(actor)

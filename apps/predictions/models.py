@@ -14,7 +14,7 @@ class Model(OrganizationOwnedModel):
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    ontology = models.ForeignKey("ontologies.Ontology", on_delete=models.PROTECT, related_name="models")
+    ontology = models.ForeignKey("ontologies.Ontology", on_delete=models.PROTECT, related_name="ml_models")
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

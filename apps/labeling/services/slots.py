@@ -57,9 +57,7 @@ _EXPERT_OPEN = (TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK)
 
 
 @transaction.atomic
-def expert_tasks_create(
-    *, project: Project, confidences: dict[Any, float], due_at: datetime
-) -> list[Task]:
+def expert_tasks_create(*, project: Project, confidences: dict[Any, float], due_at: datetime) -> list[Task]:
     """One expert task per given row of the project (`{data_row_id: lowest confidence}`) that has none yet: a new
     slot served only through the expert claim source, due at `due_at`. Rows not in the project are skipped. Safe to
     run twice and concurrently: the project row is locked while the rows are checked and the slots created (the

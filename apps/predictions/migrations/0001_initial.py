@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         ('accounts', '0001_initial'),
         ('core', '0002_idempotency'),
         ('datasets', '0002_metadata_gin_index'),
-        ('labeling', '0004_label_source_task_confidence_task_due_at_and_more'),
+        ('labeling', '0004_expert_tasks_label_source'),
         ('ontologies', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200)),
                 ('description', models.TextField(blank=True)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ontology', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='models', to='ontologies.ontology')),
+                ('ontology', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ml_models', to='ontologies.ontology')),
                 ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
             ],
             options={
