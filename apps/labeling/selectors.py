@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
@@ -45,6 +45,11 @@ def data_rows_in_project(*, project: Project, data_row_ids: Any) -> set[Any]:
     if not ids:
         return set()
     return set(Task.objects.filter(project=project, data_row_id__in=ids, slot=0).values_list("data_row_id", flat=True))
+
+
+def row_in_project(*, project: Project) -> Exists:
+    """For annotating data row querysets: whether the row (`OuterRef("pk")`) is in the project."""
+    return Exists(Task.objects.filter(project=project, data_row_id=OuterRef("pk"), slot=0))
 
 
 def my_projects(*, actor: User) -> QuerySet[Project]:

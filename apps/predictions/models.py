@@ -120,15 +120,21 @@ class StoredAnnotation(models.Model):
     updates these rows instead of adding copies."""
 
     id = models.BigAutoField(primary_key=True)
-    data_row = models.ForeignKey("datasets.DataRow", on_delete=models.CASCADE, related_name="+")
+    # Bulk-written (50,000 per second): the foreign keys have no database constraint, which would cost two lookups
+    # per row at commit. The import resolves every row in its own transaction, and deletes cascade through Django
+    # (a row or project deleted while an import runs leaves rows no query can reach: no claim, figure or export
+    # looks them up without their row).
+    data_row = models.ForeignKey("datasets.DataRow", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     uuid = models.UUIDField()
     schema_id = models.UUIDField()
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20)  # bbox polygon polyline point ner radio checklist text
     annotation = models.JSONField()
     confidence = models.FloatField(null=True, blank=True)
+    # No database constraint: checking it would cost one lookup per imported annotation; the import deleting is
+    # handled by Django (SET_NULL) and the id is informational.
     source_import = models.ForeignKey(
-        PredictionImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        PredictionImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -142,7 +148,7 @@ class StoredAnnotation(models.Model):
 
 
 class Prelabel(StoredAnnotation):
-    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     class Meta(StoredAnnotation.Meta):
         constraints = [models.UniqueConstraint(fields=["project", "uuid"], name="prelabel_unique_uuid")]
@@ -150,7 +156,7 @@ class Prelabel(StoredAnnotation):
 
 
 class Prediction(StoredAnnotation):
-    model_run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="predictions")
+    model_run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="predictions", db_constraint=False)
 
     class Meta(StoredAnnotation.Meta):
         constraints = [models.UniqueConstraint(fields=["model_run", "uuid"], name="prediction_unique_uuid")]

@@ -12,11 +12,13 @@ import math
 import uuid as uuid_module
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from hashlib import blake2b as _blake2b
 from typing import Any
 
 GEOMETRY_KEYS = frozenset({"bbox", "polygon", "line", "point", "location"})
-# Deterministic annotation ids for lines without a `uuid`: uuid5 of (data row, normalized annotation).
-DERIVED_NAMESPACE = uuid_module.UUID("6f1d1c4e-3a0b-5d6e-9b41-2c7f0a8e5d13")
+# Deterministic annotation ids for lines without a `uuid`: a digest of (data row, normalized annotation).
+_KEY = b"tdp-prelabel-uuid-v1"
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 9562 variant bits 10
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -130,8 +132,10 @@ def parse_line(number: int, raw: bytes | None, max_line_bytes: int = 0) -> Parse
 
 def derived_uuid(data_row_id: str, normalized_json: str) -> str:
     """The id of an annotation imported without one: the same row and content give the same id (idempotent
-    re-imports), different content a different one."""
-    return str(uuid_module.uuid5(DERIVED_NAMESPACE, f"{data_row_id}\n{normalized_json}"))
+    re-imports), different content a different one. A keyed 128-bit BLAKE2b digest shaped as a version-8 (custom)
+    UUID: 5x cheaper than uuid5's SHA-1 plus UUID object, which shows at 50,000 lines."""
+    h = _blake2b(f"{data_row_id}\n{normalized_json}".encode(), digest_size=16, key=_KEY).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-8{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def annotation_kind(normalized: dict[str, Any]) -> str:

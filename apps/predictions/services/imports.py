@@ -12,10 +12,14 @@ each chunk committed (progress in bytes).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
+import threading
+import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +27,8 @@ import psycopg
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Q, Value
 from django.db.models.functions import Left, Length
 from django.utils import timezone
 
@@ -36,7 +40,7 @@ from apps.core.models import Job
 from apps.datasets.models import DataRow
 from apps.datasets.services import Readable, iter_chunks
 from apps.labeling.models import Project
-from apps.labeling.selectors import data_rows_in_project
+from apps.labeling.selectors import row_in_project
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
 from apps.predictions.domain.lines import LineError, ParsedLine, annotation_kind, derived_uuid, iter_lines, parse_line
@@ -124,26 +128,35 @@ class _Row:
     bounds: tuple[tuple[float, float] | None, int | None]
 
 
-def _resolve_rows(target: Target, lines: list[ParsedLine]) -> tuple[dict[str, _Row], dict[str, _Row]]:
+def _resolve_rows(target: Target, lines: list[ParsedLine]) -> tuple[dict[str, _Row], dict[str, _Row], set[str]]:
+    """One query: the rows the lines name (by global key or id) in the organization, with their bounds and, for
+    pre-labels, whether each is in the project."""
     keys = {line.global_key for line in lines if line.global_key is not None}
-    ids = {line.row_id for line in lines if line.row_id is not None and is_uuid(line.row_id)}
+    ids = {_canonical_id(line.row_id) for line in lines if line.row_id is not None} - {""}
     if not keys and not ids:
-        return {}, {}
+        return {}, {}, set()
     found = (
         DataRow.objects.filter(organization_id=target.organization_id)
         .filter(Q(global_key__in=keys) | Q(pk__in=ids))
         .annotate(text_length=Length("row_data"), head=Left("row_data", 40))
-        .values_list("id", "global_key", "width", "height", "media_type", "text_length", "head")
     )
+    if target.project is not None:
+        found = found.annotate(in_project=row_in_project(project=target.project))
+    else:
+        found = found.annotate(in_project=Value(True))
     by_key: dict[str, _Row] = {}
     by_id: dict[str, _Row] = {}
-    for row_id, key, width, height, media_type, text_length, head in found:
+    in_project: set[str] = set()
+    columns = ("id", "global_key", "width", "height", "media_type", "text_length", "head", "in_project")
+    for row_id, key, width, height, media_type, text_length, head, member in found.values_list(*columns):
         image_size = (float(width), float(height)) if width and height else None
         text = text_length if media_type == "text" and not _URL_LIKE.match(head or "") else None
         row = _Row(str(row_id), (image_size, text))
         by_key[key] = row
-        by_id[str(row_id)] = row
-    return by_key, by_id
+        by_id[row.id] = row
+        if member:
+            in_project.add(row.id)
+    return by_key, by_id, in_project
 
 
 # --- one chunk ----------------------------------------------------------------------------------------------------
@@ -162,16 +175,15 @@ class ChunkImporter:
         self.row_ids: set[str] = set()  # rows that got an annotation (routing looks at these)
         self.writer = _Writer(target, self.source_import_id)
 
-    def run(self, lines: list[ParsedLine]) -> None:
-        if not lines:
-            return
-        by_key, by_id = _resolve_rows(self.target, lines)
-        found_ids = {row.id for row in by_id.values()}
-        in_project = (
-            {str(i) for i in data_rows_in_project(project=self.target.project, data_row_ids=found_ids)}
-            if self.target.project is not None
-            else found_ids
-        )
+    def lookup(self, lines: list[ParsedLine]) -> tuple[dict[str, _Row], dict[str, _Row], set[str]]:
+        """The database part before validation (runs on the database thread)."""
+        return _resolve_rows(self.target, lines)
+
+    def prepare(
+        self, lines: list[ParsedLine], found: tuple[dict[str, _Row], dict[str, _Row], set[str]]
+    ) -> list[tuple[Any, ...]]:
+        """Validate the lines whose rows were found (no database access): the records to store."""
+        by_key, by_id, in_project = found
         groups: dict[Any, list[tuple[ParsedLine, _Row]]] = {}
         singles: list[tuple[ParsedLine, _Row]] = []
         for line in lines:
@@ -181,7 +193,7 @@ class ChunkImporter:
                     self.report.error(line.number, f"Unknown global key {line.global_key[:100]!r}.")
                     continue
             else:
-                row = by_id.get(line.row_id or "")
+                row = by_id.get(_canonical_id(line.row_id))
                 if row is None:
                     self.report.error(line.number, f"Unknown data row id {str(line.row_id)[:64]!r}.")
                     continue
@@ -199,13 +211,24 @@ class ChunkImporter:
         for item in singles:
             self._validate(version, item[1].bounds, [item], good)
         good.sort(key=lambda entry: entry[0].number)  # the first line of a duplicated uuid keeps it
-        records = self._records(good)
-        if records:
+        return self._records(good)
+
+    def store(self, records: list[tuple[Any, ...]], commit: bool) -> int:
+        """Write the records (runs on the database thread); returns how many were new."""
+        if not records:
+            return 0
+        with transaction.atomic() if commit else contextlib.nullcontext():
             created = self.writer.write(records)
-            self.report.created += created
-            self.report.updated += len(records) - created
             if self.target.model_run is not None:
                 _add_run_rows(self.target.model_run, {r[1] for r in records})
+        return created
+
+    def run(self, lines: list[ParsedLine]) -> None:
+        """One chunk, all on this thread (tests and small callers)."""
+        records = self.prepare(lines, self.lookup(lines))
+        created = self.store(records, commit=False)
+        self.report.created += created
+        self.report.updated += len(records) - created
 
     def _validate(
         self,
@@ -261,6 +284,10 @@ class ChunkImporter:
                 (annotation_id, row.id, item["schema_id"], item["name"][:200], kind, document, line.confidence)
             )
         return records
+
+
+def _canonical_id(value: str | None) -> str:
+    return str(uuid.UUID(value)) if value is not None and is_uuid(value) else ""
 
 
 def _add_run_rows(model_run: ModelRun, row_ids: set[str]) -> None:
@@ -319,6 +346,9 @@ class _Writer:
                     write_row((owner, *record, source, now, now))
 
     def _upsert(self, records: list[tuple[Any, ...]]) -> int:
+        """Existing uuids: COPY to a temp table, one set-based upsert. An annotation whose content is unchanged is
+        not rewritten (no new tuple, index entries or WAL for a no-op re-import) and counts as updated; the rows
+        the statement returns are the inserted ones (xmax = 0) and the changed ones."""
         now = timezone.now()
         owner = self.target.owner_column
         upsert = f"""
@@ -328,6 +358,9 @@ class _Writer:
                 data_row_id = EXCLUDED.data_row_id, schema_id = EXCLUDED.schema_id, name = EXCLUDED.name,
                 kind = EXCLUDED.kind, annotation = EXCLUDED.annotation, confidence = EXCLUDED.confidence,
                 source_import_id = EXCLUDED.source_import_id, updated_at = EXCLUDED.updated_at
+            WHERE (p.data_row_id, p.schema_id, p.name, p.kind, p.annotation, p.confidence)
+                  IS DISTINCT FROM (EXCLUDED.data_row_id, EXCLUDED.schema_id, EXCLUDED.name, EXCLUDED.kind,
+                                    EXCLUDED.annotation, EXCLUDED.confidence)
             RETURNING (p.xmax = 0)
         """  # noqa: S608 - table and column names are constants of this module and the models
         with transaction.atomic(), connection.cursor() as cursor:
@@ -388,6 +421,30 @@ class _Writer:
 # --- the import ---------------------------------------------------------------------------------------------------
 
 
+class DatabaseThread:
+    """Runs database work on one second thread sharing this thread's connection (Django's thread sharing, as the
+    datasets importer does), in submission order, so PostgreSQL looks rows up and COPYs chunk N while this thread
+    parses and validates chunk N+1. While it is open, the calling thread must not touch the database itself."""
+
+    def __init__(self) -> None:
+        self.alias = connection.alias
+        self.shared = connections[self.alias]
+        self.shared.inc_thread_sharing()
+        self.executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="tdp-prediction-db", initializer=self._init
+        )
+
+    def _init(self) -> None:
+        connections[self.alias] = self.shared
+
+    def submit(self, func: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self.executor.submit(func, *args)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.shared.dec_thread_sharing()
+
+
 def run_import(
     *,
     target: Target,
@@ -396,32 +453,58 @@ def run_import(
     commit_each_chunk: bool = False,
     on_chunk: Callable[[int], None] | None = None,
 ) -> tuple[Report, set[str]]:
-    """Parse, validate and store every line. Returns the report and the data rows that got annotations."""
+    """Parse, validate and store every line. Returns the report and the data rows that got annotations.
+
+    Pipelined: this thread parses and validates; a database thread looks up each chunk's rows (queued as soon as the
+    chunk is parsed) and writes the previous chunk's records meanwhile. Writes are checked in order at the end (and
+    the first failure is raised)."""
     report = Report()
     importer = ChunkImporter(target, report, source_import)
     max_bytes = settings.TDP_IMPORT_MAX_ROW_CHARS
     counted = _Counting(chunks)
-    batch: list[ParsedLine] = []
+    database = DatabaseThread()
+    writes: list[tuple[int, Future[int]]] = []
+    progress_lock = threading.Lock()
 
-    def flush() -> None:
-        if commit_each_chunk:
-            with transaction.atomic():
-                importer.run(batch)
-        else:
-            importer.run(batch)
+    def store(records: list[tuple[Any, ...]], bytes_read: int) -> int:
+        created = importer.store(records, commit_each_chunk)
         if on_chunk is not None:
-            on_chunk(counted.bytes_read)
+            with progress_lock:
+                on_chunk(bytes_read)
+        return created
 
-    for number, raw in iter_lines(counted, max_bytes):
-        try:
-            batch.append(parse_line(number, raw, max_bytes))
-        except LineError as exc:
-            report.error(number, str(exc))
-            continue
-        if len(batch) >= CHUNK_LINES:
-            flush()
-            batch = []
-    flush()
+    def process(lines: list[ParsedLine], found: Future[Any], bytes_read: int) -> None:
+        records = importer.prepare(lines, found.result())
+        writes.append((len(records), database.submit(store, records, bytes_read)))
+
+    try:
+        pending: tuple[list[ParsedLine], Future[Any], int] | None = None
+        batch: list[ParsedLine] = []
+        for number, raw in iter_lines(counted, max_bytes):
+            try:
+                batch.append(parse_line(number, raw, max_bytes))
+            except LineError as exc:
+                report.error(number, str(exc))
+                continue
+            if len(batch) >= CHUNK_LINES:
+                current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
+                if pending is not None:
+                    process(*pending)
+                pending = current
+                batch = []
+                for _, future in writes:  # a failed write stops the import early
+                    if future.done() and future.exception() is not None:
+                        future.result()
+        current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
+        if pending is not None:
+            process(*pending)
+        process(*current)
+        for count, future in writes:
+            created = future.result()
+            report.created += created
+            report.updated += count - created
+    finally:
+        database.close()
     return report, importer.row_ids
 
 
