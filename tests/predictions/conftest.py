@@ -26,14 +26,18 @@ def ndjson(lines: list) -> bytes:
     return "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines).encode() + b"\n"
 
 
-def add_batch(target, actor, rows, name="b1"):
-    return services.batch_create(actor=actor, project=target, name=name, data_row_ids=[str(r.id) for r in rows])
+def add_batch(target, actor, rows, name="b1", priority=3):
+    return services.batch_create(
+        actor=actor, project=target, name=name, data_row_ids=[str(r.id) for r in rows], priority=priority
+    )
 
 
 @pytest.fixture
 def rows(project, org_admin, make_rows):  # noqa: F811
+    """img-0 … img-3, each in its own batch so the queue serves them in that order."""
     made = make_rows(4)
-    add_batch(project, org_admin, made)
+    for i, row in enumerate(made):
+        add_batch(project, org_admin, [row], name=f"b{i}", priority=5 - i)
     return made
 
 
