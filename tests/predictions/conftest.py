@@ -53,6 +53,9 @@ def post_ndjson(client_for):
 def routing_runs_at_once(monkeypatch):
     """Tests run inside one transaction that never commits: run the routing hook at once (django-q2 is sync).
     `test_worker.py` covers the real path (commit, then a real qcluster)."""
+    from django.db import transaction
+
     from apps.predictions.services import routing
 
-    monkeypatch.setattr(routing, "transaction", SimpleNamespace(on_commit=lambda func, *args, **kwargs: func()))
+    at_once = SimpleNamespace(on_commit=lambda func, *args, **kwargs: func(), atomic=transaction.atomic)
+    monkeypatch.setattr(routing, "transaction", at_once)
