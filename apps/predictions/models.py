@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 from django.db import models
 
 from apps.core.models import BaseModel, OrganizationOwnedModel
+from apps.labeling.models import Task
 
 
 class Model(OrganizationOwnedModel):
@@ -206,3 +207,12 @@ class AnnotationProvenance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.name}"
+
+
+class ExpertTask(Task):
+    """The expert queue in the admin: labeling's expert tasks (a proxy, no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "expert task"
+        ordering = ["confidence", "created_at"]
