@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from hashlib import blake2b as _blake2b
 from typing import Any
 
+import orjson
+
 GEOMETRY_KEYS = frozenset({"bbox", "polygon", "line", "point", "location"})
 # Deterministic annotation ids for lines without a `uuid`: a digest of (data row, normalized annotation).
 _KEY = b"tdp-prelabel-uuid-v1"
@@ -107,13 +109,18 @@ def parse_line(number: int, raw: bytes | None, max_line_bytes: int = 0) -> Parse
     if raw is None:
         raise LineError(f"The line is longer than {max_line_bytes} bytes." if max_line_bytes else "Line too long.")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LineError(f"The line is not valid UTF-8 (byte {exc.start}).") from None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise LineError(f"Malformed JSON: {exc}.") from None
+        value = orjson.loads(raw)  # strict JSON and UTF-8, several times faster than json.loads
+    except orjson.JSONDecodeError:
+        # Not strict JSON (NaN, Infinity, huge integers, lone surrogates) or not UTF-8: the standard parser decides,
+        # and gives the precise reason (a NaN confidence is then reported as such below).
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LineError(f"The line is not valid UTF-8 (byte {exc.start}).") from None
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise LineError(f"Malformed JSON: {exc}.") from None
     if type(value) is not dict:
         raise LineError("Each line must be one JSON object (an annotation with its data_row).")
     ref = value.pop("data_row", None)
@@ -130,11 +137,12 @@ def parse_line(number: int, raw: bytes | None, max_line_bytes: int = 0) -> Parse
     return ParsedLine(number, global_key, row_id, given_uuid, confidence, value)
 
 
-def derived_uuid(data_row_id: str, normalized_json: str) -> str:
+def derived_uuid(data_row_id: str, normalized_json: str | bytes) -> str:
     """The id of an annotation imported without one: the same row and content give the same id (idempotent
     re-imports), different content a different one. A keyed 128-bit BLAKE2b digest shaped as a version-8 (custom)
     UUID: 5x cheaper than uuid5's SHA-1 plus UUID object, which shows at 50,000 lines."""
-    h = _blake2b(f"{data_row_id}\n{normalized_json}".encode(), digest_size=16, key=_KEY).hexdigest()
+    content = normalized_json if isinstance(normalized_json, bytes) else normalized_json.encode()
+    h = _blake2b(data_row_id.encode() + b"\n" + content, digest_size=16, key=_KEY).hexdigest()
     return f"{h[:8]}-{h[8:12]}-8{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
