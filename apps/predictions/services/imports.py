@@ -323,7 +323,7 @@ def copy_text(records: list[tuple[Any, ...]], *, prefix: str, suffix: str) -> st
     several times cheaper than formatting 50,000 x 7 values through the driver. Ids and kinds are safe as they are;
     JSON text from orjson has no raw control characters, only backslashes to double; names are escaped."""
     names: dict[str, str] = {}
-    lines = []
+    lines: list[str] = []
     append = lines.append
     for annotation_id, row_id, schema_id, name, kind, document, confidence in records:
         escaped = names.get(name)
