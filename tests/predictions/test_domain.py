@@ -127,3 +127,32 @@ def test_copy_text_escapes_what_copy_would_misread():
         'P\tu1\tr1\ts1\ttab\\there\\\\\ttext\t{"answer":"a\\\\"b\\\\\\\\c"}\t0.5\tS',
         "P\tu2\tr2\ts1\tn\tbbox\t{}\t\\N\tS",
     ]
+
+
+def test_parse_lines_fast_path_agrees_with_parse_line():
+    from apps.predictions.domain.lines import parse_lines
+
+    raws = [
+        b'{"name": "v", "bbox": {}, "data_row": {"global_key": "k"}, "confidence": 0.5}',
+        b'{"name": "v", "data_row": {"id": "0190a0b0-0000-7000-8000-000000000000"}}',
+        b'{"name": "v", "data_row": {"global_key": "k"}, "confidence": 1}',
+        b'{"name": "v", "data_row": {"global_key": "k"}, "confidence": 1.5}',
+        b'{"name": "v", "data_row": {"global_key": "k"}, "confidence": NaN}',
+        b'{"name": "v", "data_row": {"global_key": ""}}',
+        b'{"name": "v", "data_row": {"other": "k"}}',
+        b'{"name": "v", "data_row": {"global_key": "k"}, "uuid": "0190a0b0-0000-7000-8000-000000000001"}',
+        b'{"name": "\xff"}',
+        b"[]",
+        None,
+    ]
+    numbered = list(enumerate(raws, start=1))
+    parsed, errors = parse_lines(numbered, 100)
+    expected_parsed, expected_errors = [], []
+    for number, raw in numbered:
+        try:
+            expected_parsed.append(parse_line(number, raw, 100))
+        except LineError as exc:
+            expected_errors.append((number, str(exc)))
+    assert sorted(parsed, key=lambda p: p.number) == expected_parsed
+    assert sorted(errors) == expected_errors
+    assert [p.number for p in expected_parsed] == [1, 2, 3, 8]

@@ -157,3 +157,39 @@ def annotation_kind(normalized: dict[str, Any]) -> str:
     if isinstance(answer, str):
         return "text"
     return "radio"
+
+
+def parse_lines(
+    raws: list[tuple[int, bytes | None]], max_line_bytes: int = 0
+) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
+    """`parse_line` over a chunk: the common line (strict JSON, a global key or id, an optional float confidence in
+    [0, 1], no uuid) is taken apart inline; any other line goes through `parse_line`, which also explains errors.
+    Returns the parsed lines and `(line number, reason)` for the bad ones."""
+    parsed: list[ParsedLine] = []
+    errors: list[tuple[int, str]] = []
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    append = parsed.append
+    for number, raw in raws:
+        if raw is not None:
+            try:
+                value = loads(raw)
+            except decode_error:
+                value = None
+            if type(value) is dict and "uuid" not in value:
+                ref = value.pop("data_row", None)
+                confidence = value.pop("confidence", None)
+                if type(ref) is dict and len(ref) == 1 and (confidence is None or type(confidence) is float):
+                    key = ref.get("global_key")
+                    row_id = ref.get("id")
+                    if (
+                        (type(key) is str and 0 < len(key) <= 255 and row_id is None)
+                        or (key is None and type(row_id) is str)
+                    ) and (confidence is None or 0.0 <= confidence <= 1.0):
+                        append(ParsedLine(number, key, row_id, None, confidence, value))
+                        continue
+        try:
+            append(parse_line(number, raw, max_line_bytes))
+        except LineError as exc:
+            errors.append((number, str(exc)))
+    return parsed, errors

@@ -44,7 +44,13 @@ from apps.labeling.models import Project
 from apps.labeling.selectors import row_in_project
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
-from apps.predictions.domain.lines import LineError, ParsedLine, annotation_kind, derived_uuid, iter_lines, parse_line
+from apps.predictions.domain.lines import (
+    ParsedLine,
+    annotation_kind,
+    derived_uuid,
+    iter_lines,
+    parse_lines,
+)
 from apps.predictions.models import (
     ImportKind,
     ImportStatus,
@@ -504,22 +510,27 @@ def run_import(
 
     try:
         pending: tuple[list[ParsedLine], Future[Any], int] | None = None
-        batch: list[ParsedLine] = []
-        for number, raw in iter_lines(counted, max_bytes):
-            try:
-                batch.append(parse_line(number, raw, max_bytes))
-            except LineError as exc:
-                report.error(number, str(exc))
-                continue
-            if len(batch) >= CHUNK_LINES:
+        raws: list[tuple[int, bytes | None]] = []
+
+        def parsed_chunk() -> list[ParsedLine]:
+            batch, errors = parse_lines(raws, max_bytes)
+            for number, message in errors:
+                report.error(number, message)
+            return batch
+
+        for item in iter_lines(counted, max_bytes):
+            raws.append(item)
+            if len(raws) >= CHUNK_LINES:
+                batch = parsed_chunk()
+                raws = []
                 current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
                 if pending is not None:
                     process(*pending)
                 pending = current
-                batch = []
                 for _, future in writes:  # a failed write stops the import early
                     if future.done() and future.exception() is not None:
                         future.result()
+        batch = parsed_chunk()
         current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
         if pending is not None:
             process(*pending)
