@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
+from apps.core.json_sql import JSONText
 from apps.datasets.domain.metadata import MetadataError, filter_value
 from apps.datasets.importer import metadata_specs
 from apps.datasets.models import Attachment, DataRow, Dataset, MediaType, MetadataField, StorageIntegration
@@ -106,3 +108,50 @@ def _uuid(value: str, name: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise ValidationFailed(f"{name} must be an id.", details={name: ["Not a UUID."]}) from None
+
+
+def metadata_filter_values(*, organization_id: Any, raw: Mapping[str, str]) -> dict[str, Any]:
+    """`metadata.<field>=<value>` filters typed by the organization's metadata schema (400 for an unknown field or
+    a value of the wrong kind), ready for a `metadata__contains` lookup."""
+    specs = metadata_specs(organization_id)
+    wanted: dict[str, Any] = {}
+    for name, value in raw.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise ValidationFailed(
+                f"Unknown metadata field {name!r}.", details={f"metadata.{name}": ["Unknown field."]}
+            )
+        try:
+            wanted[name] = filter_value(spec, value)
+        except MetadataError as exc:
+            raise ValidationFailed(str(exc), details={f"metadata.{name}": [str(exc)]}) from None
+    return wanted
+
+
+def attachment_texts_of_rows(*, data_row_ids: Sequence[Any]) -> list[tuple[str, str]]:
+    """Attachments of many rows in one query as `(data_row_id, json)` (JSON text built by the database)."""
+    text: TextField[Any, Any] = TextField()
+    return list(
+        Attachment.objects.filter(data_row_id__in=list(data_row_ids))
+        .annotate(row_text=Cast("data_row_id", text), json=JSONText(type="type", value="value", name="name"))
+        .order_by("id")
+        .values_list("row_text", "json")
+    )
+
+
+def data_rows_by_key(*, organization_id: Any, keys: Sequence[str]) -> dict[str, DataRow]:
+    """Rows of the organization whose `global_key` (first) or `external_id` is one of `keys`, by that key."""
+    found: dict[str, DataRow] = {}
+    wanted = list(dict.fromkeys(keys))
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        rows = DataRow.objects.filter(
+            Q(global_key__in=chunk) | Q(external_id__in=chunk), organization_id=organization_id
+        )
+        for row in rows:
+            if row.external_id in chunk:
+                found.setdefault(row.external_id, row)
+        for row in rows:
+            if row.global_key in chunk:
+                found[row.global_key] = row
+    return found

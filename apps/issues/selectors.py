@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -122,3 +123,24 @@ def serialize_comment(comment: Comment) -> dict[str, Any]:
         "text": comment.text,
         "created_at": comment.created_at.isoformat(),
     }
+
+
+def issues_of_rows(
+    *, project: Project, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Issues of the rows with their comment threads, in two queries: `{data_row_id: [issue, ...]}` (exports).
+    `id_range` (first, last) replaces the id list when every project row in that range is wanted."""
+    if id_range is not None:
+        scope = Q(data_row_id__gte=id_range[0], data_row_id__lte=id_range[1])
+    else:
+        scope = Q(data_row_id__in=list(data_row_ids))
+    issues = (
+        _with_thread(Issue.objects.filter(scope, project=project))
+        .select_related(None)
+        .select_related("created_by", "resolved_by")
+        .order_by("created_at", "id")
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for issue in issues:
+        found.setdefault(str(issue.data_row_id), []).append(serialize_issue(issue))
+    return found

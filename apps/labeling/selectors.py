@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce
 
 from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
 from apps.core.ids import is_uuid
+from apps.core.json_sql import JSONText
 from apps.labeling.access import can, projects_visible_to, projects_where
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
 from apps.ontologies.models import Feature
@@ -115,3 +119,213 @@ def serialize_annotation_rows(rows: Any) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+# --- bulk reads for exports (a page of data rows at a time) ------------------------------------------------------
+
+
+def _project_rows(
+    *,
+    project: Project,
+    states: Sequence[str] = (),
+    batch_ids: Sequence[str] = (),
+    global_keys: Sequence[str] = (),
+    metadata: dict[str, Any] | None = None,
+    labeler_ids: Sequence[str] = (),
+    label_created_from: datetime | None = None,
+    label_created_to: datetime | None = None,
+) -> QuerySet[Task]:
+    """One task per data row of the project (slot 0: every row has it), filtered. Label filters keep rows that have
+    at least one current label matching them."""
+    queryset = Task.objects.filter(project=project, slot=0)
+    if states:
+        queryset = queryset.filter(state__in=states)
+    if batch_ids:
+        queryset = queryset.filter(batch_id__in=batch_ids)
+    if global_keys:
+        queryset = queryset.filter(data_row__global_key__in=global_keys)
+    if metadata:
+        queryset = queryset.filter(data_row__metadata__contains=metadata)
+    if labeler_ids or label_created_from or label_created_to:
+        labels = Label.objects.filter(project=project, data_row_id=OuterRef("data_row_id"), is_current=True)
+        if labeler_ids:
+            labels = labels.filter(labeler_id__in=labeler_ids)
+        if label_created_from:
+            labels = labels.filter(created_at__gte=label_created_from)
+        if label_created_to:
+            labels = labels.filter(created_at__lt=label_created_to)
+        queryset = queryset.filter(Exists(labels))
+    return queryset
+
+
+_TEXT: TextField[Any, Any] = TextField()
+
+ROW_PAGE_FIELDS = {
+    "id": "data_row_id",
+    "global_key": "data_row__global_key",
+    "external_id": "data_row__external_id",
+    "row_data": "data_row__row_data",
+    "media_type": "data_row__media_type",
+    "width": "data_row__width",
+    "height": "data_row__height",
+    "metadata": "data_row__metadata",
+    "created_at": "data_row__created_at",
+    "dataset_id": "data_row__dataset_id",
+    "dataset_name": "data_row__dataset__name",
+    "task_id": "id",
+    "state": "state",
+    "priority": "priority",
+    "batch_id": "batch_id",
+    "batch_name": "batch__name",
+    "batch_priority": "batch__priority",
+}
+
+
+def project_rows_page(
+    *,
+    project: Project,
+    after: Any = None,
+    limit: int = 1000,
+    as_json: bool = False,
+    only: Sequence[str] | None = None,
+    **filters: Any,
+) -> list[dict[str, Any]]:
+    """The next `limit` data rows of the project after the id `after`, in id order (keyset pagination: each page is
+    one indexed query whatever the offset), with the row, its dataset and its slot-0 task and batch. `as_json` adds
+    `row_json` (the data row object) and `workflow_json` (state, priority, batch) as JSON text from the database;
+    `only` limits the plain fields to those names of `ROW_PAGE_FIELDS`."""
+    queryset = _project_rows(project=project, **filters)
+    if after is not None:
+        queryset = queryset.filter(data_row_id__gt=after)
+    fields = {name: ROW_PAGE_FIELDS[name] for name in only} if only else dict(ROW_PAGE_FIELDS)
+    if as_json:
+        row = JSONText(
+            id="data_row_id",
+            global_key="data_row__global_key",
+            external_id="data_row__external_id",
+            row_data="data_row__row_data",
+            media_type="data_row__media_type",
+            width="data_row__width",
+            height="data_row__height",
+            dataset=JSONText(id="data_row__dataset_id", name="data_row__dataset__name", nested=True),
+            created_at="data_row__created_at",
+            metadata="data_row__metadata",
+        )
+        workflow = JSONText(
+            state="state",
+            priority="priority",
+            batch=JSONText(id="batch_id", name="batch__name", priority="batch__priority", nested=True),
+        )
+        queryset = queryset.annotate(row_json=row, workflow_json=workflow, id_text=Cast("data_row_id", _TEXT))
+        # Only what the line needs: parsing timestamps and metadata here would be wasted work.
+        fields = {"id": "id_text", "id_text": "id_text", "row_json": "row_json", "workflow_json": "workflow_json"}
+    names = list(fields)
+    values = queryset.order_by("data_row_id").values_list(*fields.values())[:limit]
+    return [dict(zip(names, row, strict=True)) for row in values]
+
+
+def project_rows_count(*, project: Project, **filters: Any) -> int:
+    return _project_rows(project=project, **filters).count()
+
+
+def _row_scope(field: str, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None) -> Q:
+    """Rows of a page: an id range when the page holds every project row inside it (an indexed range scan, no
+    2000-value IN list), else the ids themselves."""
+    if id_range is not None:
+        return Q(**{f"{field}__gte": id_range[0], f"{field}__lte": id_range[1]})
+    return Q(**{f"{field}__in": list(data_row_ids)})
+
+
+def current_label_documents_of_rows(
+    *, project: Project, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The current label of every task of the rows, with its parsed annotation document, in one query."""
+    fields = ("id", "data_row_id", "labeler_id", "created_at", "task__slot", "task__state", "annotations")
+    rows = (
+        Label.objects.filter(_row_scope("data_row_id", data_row_ids, id_range), project=project, is_current=True)
+        .order_by("data_row_id", "task__slot")
+        .values_list(*fields)
+    )
+    return [dict(zip(fields, row, strict=True)) for row in rows]
+
+
+def label_texts_of_rows(
+    *, project: Project, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Every revision of every label of the rows in one query, as JSON text built by the database (exports copy it
+    through without parsing): `(id, task_id, data_row_id, labeler_id, task_state, created_at, revision, seconds,
+    current_json | None, history_json)` ordered by row, task and revision. `current_json` is the whole current
+    label with its annotation document; `history_json` the revision's entry in the history."""
+    labeler = JSONText(id="labeler_id", username="labeler__username", nested=True)
+    current = JSONText(
+        id="id",
+        task="task_id",
+        slot="task__slot",
+        task_kind="task__kind",
+        task_state="task__state",
+        revision="revision",
+        labeler=labeler,
+        ontology_version=JSONText(id="ontology_version_id", number="ontology_version__number", nested=True),
+        created_at="created_at",
+        updated_at="updated_at",
+        seconds_spent="seconds_spent",
+        server_seconds="server_seconds",
+        annotations="annotations",
+    )
+    history = JSONText(
+        id="id",
+        revision="revision",
+        labeler=labeler,
+        created_at="created_at",
+        seconds_spent="seconds_spent",
+        server_seconds="server_seconds",
+    )
+    return list(
+        Label.objects.filter(_row_scope("data_row_id", data_row_ids, id_range), project=project)
+        .annotate(
+            id_text=Cast("id", _TEXT),
+            task_text=Cast("task_id", _TEXT),
+            row_text=Cast("data_row_id", _TEXT),
+            labeler_text=Cast("labeler_id", _TEXT),
+            seconds=Coalesce("seconds_spent", "server_seconds"),
+            current_json=Case(When(is_current=True, then=current), default=Value(None), output_field=_TEXT),
+            history_json=history,
+        )
+        .order_by("data_row_id", "task_id", "revision")
+        .values_list(
+            "id_text",
+            "task_text",
+            "row_text",
+            "labeler_text",
+            "task__state",
+            "created_at",
+            "revision",
+            "seconds",
+            "current_json",
+            "history_json",
+        )
+    )
+
+
+def task_texts_of_rows(
+    *, project: Project, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None = None
+) -> list[tuple[str, str]]:
+    """Every task (queue slot) of the rows as `(data_row_id, json)`, by row and slot, in one query."""
+    task = JSONText(id="id", slot="slot", kind="kind", state="state", labeled_by="labeled_by_id", done_at="done_at")
+    return list(
+        Task.objects.filter(_row_scope("data_row_id", data_row_ids, id_range), project=project)
+        .annotate(row_text=Cast("data_row_id", _TEXT), task_json=task)
+        .order_by("data_row_id", "slot")
+        .values_list("row_text", "task_json")
+    )
+
+
+def current_label_ids_of_rows(
+    *, project: Project, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None = None
+) -> dict[Any, Any]:
+    """`{label_id: data_row_id}` of the current labels of the rows (every task slot), in one query."""
+    return dict(
+        Label.objects.filter(
+            _row_scope("data_row_id", data_row_ids, id_range), project=project, is_current=True
+        ).values_list("id", "data_row_id")
+    )

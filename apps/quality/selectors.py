@@ -143,6 +143,14 @@ def project_quality(*, project: Project) -> dict[str, Any]:
     }
 
 
+def score_histograms(*, project: Project) -> dict[str, list[int]]:
+    """Only the two histograms (for dashboards that do not need the rest of the summary)."""
+    return {
+        "consensus": _histogram(ConsensusScore.objects.filter(project=project), "score"),
+        "benchmark": _histogram(_current_scores(project).filter(benchmark_score__isnull=False), "benchmark_score"),
+    }
+
+
 def consensus_rows(*, project: Project, flagged: bool | None = None) -> QuerySet[ConsensusScore]:
     """Rows by lowest consensus first (cursor-paginated by the caller)."""
     queryset = ConsensusScore.objects.filter(project=project).select_related("data_row")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +17,7 @@ from apps.datasets.models import DataRow
 from apps.labeling.access import access_label, access_project, can
 from apps.labeling.models import Project
 from apps.quality import selectors, services
+from apps.quality.domain.histogram import histogram_bars
 from apps.quality.domain.overlay import PALETTE, answers, overlay_shapes
 
 LOWEST_ROWS = 20
@@ -31,15 +30,6 @@ def quality_link(user: User, project: Project) -> tuple[str, str] | None:
     return ("Quality", reverse("quality:project", args=[project.id]))
 
 
-def _bars(histogram: list[int]) -> list[dict[str, Any]]:
-    top = max(histogram) or 1
-    size = 1 / len(histogram)
-    return [
-        {"low": round(i * size, 2), "high": round((i + 1) * size, 2), "count": n, "percent": round(100 * n / top)}
-        for i, n in enumerate(histogram)
-    ]
-
-
 @login_required
 def project_quality_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = access_project(request_user(request), project_id, "view_work")
@@ -47,8 +37,8 @@ def project_quality_page(request: HttpRequest, project_id: str) -> HttpResponse:
     context = {
         "project": project,
         "summary": summary,
-        "consensus_bars": _bars(summary["consensus"]["histogram"]),
-        "benchmark_bars": _bars(summary["benchmark"]["histogram"]),
+        "consensus_bars": histogram_bars(summary["consensus"]["histogram"]),
+        "benchmark_bars": histogram_bars(summary["benchmark"]["histogram"]),
         "lowest": list(selectors.consensus_rows(project=project)[:LOWEST_ROWS]),
     }
     return render(request, "quality/project.html", context)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Coalesce
 
 from apps.accounts.models import User
+from apps.core.json_sql import JSONText
 from apps.labeling.access import projects_where
 from apps.labeling.models import Label, Project, Task, TaskState
 from apps.review.models import Review, ReviewDecision
@@ -58,4 +61,40 @@ def projects_to_review(*, actor: User) -> list[Project]:
         .filter(archived=False)
         .annotate(in_review=Count("tasks", filter=Q(tasks__state=TaskState.IN_REVIEW)))
         .order_by("name")
+    )
+
+
+def review_texts_of_rows(
+    *, project: Project, data_row_ids: Sequence[Any], id_range: tuple[Any, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Every review decision on the rows' tasks in one query, oldest first, as `(task_id, result_label_id | None,
+    seconds, json)` with the decision as JSON text built by the database (exports copy it through)."""
+    text: TextField[Any, Any] = TextField()
+    review = JSONText(
+        id="id",
+        label="label_id",
+        result_label="result_label_id",
+        reviewer=JSONText(id="reviewer_id", username="reviewer__username", nested=True),
+        decision="decision",
+        feedback="feedback",
+        edited="edited",
+        overrode_open_issues="overrode_open_issues",
+        seconds_spent="seconds_spent",
+        server_seconds="server_seconds",
+        created_at="created_at",
+    )
+    if id_range is not None:
+        scope = Q(task__data_row_id__gte=id_range[0], task__data_row_id__lte=id_range[1])
+    else:
+        scope = Q(task__data_row_id__in=list(data_row_ids))
+    return list(
+        Review.objects.filter(scope, project=project)
+        .annotate(
+            task_text=Cast("task_id", text),
+            result_text=Cast("result_label_id", text),
+            seconds=Coalesce("seconds_spent", "server_seconds"),
+            review_json=review,
+        )
+        .order_by("created_at", "id")
+        .values_list("task_text", "result_text", "seconds", "review_json")
     )

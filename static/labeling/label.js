@@ -420,15 +420,19 @@
   // ---------------------------------------------------------------------------------------------- timer
   const timerNode = document.getElementById("timer");
   const timerKey = `tdp-label-timer:${form.dataset.taskId || ""}`;
-  let started = Date.now();
+  // Active time, the figure analytics trusts: the clock runs while the labeler works and stops after IDLE_MS
+  // without input (pointer, keys, wheel, typing); a longer pause is not counted. A rejected submit (the 400
+  // re-render) or a reload of the same task resumes from the time already spent on this label. The server also
+  // bounds it by how long the lease was open.
+  const IDLE_MS = 60 * 1000;
+  let activeMs = 0;
+  let lastActivity = Date.now();
+  let lastTick = lastActivity;
   try {
-    // The clock runs from page load, except that a rejected submit (the 400 re-render) or a reload of the same
-    // task keeps counting from where it was: that time was spent on this label too.
     const navigation = window.performance.getEntriesByType("navigation")[0];
     const resumed = !!document.getElementById("server-errors") || (navigation && navigation.type === "reload");
     const stored = Number(window.sessionStorage.getItem(timerKey));
-    if (resumed && stored && stored <= started && started - stored < 12 * 3600 * 1000) started = stored;
-    window.sessionStorage.setItem(timerKey, String(started));
+    if (resumed && Number.isFinite(stored) && stored > 0 && stored < 12 * 3600 * 1000) activeMs = stored;
     for (let i = window.sessionStorage.length - 1; i >= 0; i -= 1) {
       const key = window.sessionStorage.key(i);
       if (key && key.startsWith("tdp-label-timer:") && key !== timerKey) window.sessionStorage.removeItem(key);
@@ -436,7 +440,24 @@
   } catch (err) {
     /* storage disabled: count from page load */
   }
-  const elapsedSeconds = () => (Date.now() - started) / 1000;
+  for (const type of ["pointerdown", "pointermove", "keydown", "wheel", "input", "touchstart"]) {
+    document.addEventListener(type, () => { lastActivity = Date.now(); }, { capture: true, passive: true });
+  }
+  function accumulate() {
+    const now = Date.now();
+    const activeUntil = Math.min(now, lastActivity + IDLE_MS);
+    if (activeUntil > lastTick) activeMs += activeUntil - lastTick;
+    lastTick = now;
+    try {
+      window.sessionStorage.setItem(timerKey, String(activeMs));
+    } catch (err) {
+      /* storage disabled */
+    }
+  }
+  const elapsedSeconds = () => {
+    accumulate();
+    return activeMs / 1000;
+  };
   function tick() {
     const total = Math.floor(elapsedSeconds());
     const hours = Math.floor(total / 3600);

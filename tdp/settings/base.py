@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.quality",
     "apps.predictions",
+    "apps.analytics",
+    "apps.exports",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +237,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # storage and imported by a background job (202 {"job": id}); rows are written in batches of this size.
 TDP_MAX_IMPORT_BYTES = env.int("TDP_MAX_IMPORT_BYTES", default=1024 * 1024 * 1024)
 TDP_IMPORT_SYNC_MAX_BYTES = env.int("TDP_IMPORT_SYNC_MAX_BYTES", default=64 * 1024 * 1024)
+# Exports are written (and checkpointed) in pages of this many data rows.
+TDP_EXPORT_CHUNK_ROWS = env.int("TDP_EXPORT_CHUNK_ROWS", default=2000)
 TDP_IMPORT_BATCH_SIZE = env.int("TDP_IMPORT_BATCH_SIZE", default=5000)
 TDP_IMPORT_MAX_ROW_CHARS = env.int("TDP_IMPORT_MAX_ROW_CHARS", default=2 * 1024 * 1024)
 TDP_IMPORT_MAX_REPORTED_ERRORS = env.int("TDP_IMPORT_MAX_REPORTED_ERRORS", default=100_000)

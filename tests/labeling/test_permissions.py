@@ -164,6 +164,48 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
             "anonymous": 401,
         },
     ),
+    # Quality: everyone's work for reviewers and up; references and recomputes for managers.
+    *[
+        (
+            "get",
+            path,
+            None,
+            {
+                "org_admin": 200,
+                "admin": 200,
+                "team_manager": 200,
+                "reviewer": 200,
+                "labeler": 403,
+                "expert": 403,
+                "outsider": 404,
+                "other_org": 404,
+                "anonymous": 401,
+            },
+        )
+        for path in ("/api/v1/projects/{project}/quality", "/api/v1/projects/{project}/quality/rows")
+    ],
+    *[
+        (
+            "post",
+            path,
+            None,
+            {
+                "org_admin": status,
+                "admin": status,
+                "team_manager": status,
+                "reviewer": 403,
+                "labeler": 403,
+                "expert": 403,
+                "outsider": 404,
+                "other_org": 404,
+                "anonymous": 401,
+            },
+        )
+        for path, status in (
+            ("/api/v1/labels/{label}/benchmark", 201),
+            ("/api/v1/projects/{project}/quality/recompute", 202),
+        )
+    ],
 ]
 
 

@@ -2,6 +2,7 @@
 
 from apps.labeling.services.labels import (
     label_edit,
+    label_import,
     label_revision_create,
     label_submit,
     split_prelabel_references,
@@ -38,6 +39,7 @@ __all__ = [
     "expert_tasks_mark_notified",
     "expert_tasks_overdue",
     "label_edit",
+    "label_import",
     "label_revision_create",
     "label_submit",
     "leases_release_expired",

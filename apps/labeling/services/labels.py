@@ -282,3 +282,39 @@ def task_skip(*, actor: User, task: Task, reason: Any) -> Task:
         # The skipped slot was the last one open: the labels already in must not wait forever.
         _release_awaiting(task.project, slots, _needs_review(task.project, task, slots), timezone.now())
     return task
+
+
+@transaction.atomic
+def label_import(*, actor: User, project: Project, data_row: DataRow, annotations: Any, source: str) -> Label:
+    """Store imported annotations (e.g. ground truth) as the current label of the row's task in the project, which
+    is then done. A row not in the project is a 400; a task someone is labeling right now is a 409."""
+    task = (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("project", "data_row")
+        .filter(project=project, data_row=data_row, slot=0)
+        .first()
+    )
+    if task is None:
+        raise ValidationFailed(
+            "The data row is not in this project.", code="not_in_project", details={"data_row": [str(data_row.pk)]}
+        )
+    if task.state == TaskState.IN_PROGRESS:
+        raise Conflict("Someone is labeling this data row right now.", code="task_in_progress")
+    label = label_revision_create(task=task, author=actor, annotations=annotations)
+    now = timezone.now()
+    task.state = TaskState.DONE
+    task.labeled_by = actor
+    task.assignee = None
+    task.lease_expires_at = None
+    task.rework_user = None
+    task.rework_open_at = None
+    task.done_at = now
+    task.save()
+    audit_record(
+        action="label.imported",
+        actor=actor,
+        organization=project.organization,
+        target=label,
+        extra={"task": str(task.pk), "revision": label.revision, "source": source[:100]},
+    )
+    return label

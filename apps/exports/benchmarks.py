@@ -1,0 +1,247 @@
+"""`python manage.py benchmark export [--size N] [--option sizes=10000,100000] [--option repeat=2]`.
+
+Builds (or reuses, keyed by size) projects of N data rows on PostgreSQL, each with one done label of 5 boxes (data
+rows, tasks and labels by bulk insert; the label document is validated once by the real validator). Then, in this
+process, for each size:
+
+- NDJSON: `GET /api/v1/projects/{id}/export.ndjson` through the whole Django stack (middleware, token auth, the
+  view, `StreamingHttpResponse`) with the response consumed chunk by chunk and thrown away — rows/s;
+- COCO: a background export run in-process (`export_run`: pages, part files in storage, assembly) — images/s;
+- the peak RSS growth of this process during each (`VmHWM` reset through `/proc/self/clear_refs` before each run),
+  and the CPU seconds this process spent (the database server's CPU is not included): on a busy machine the wall
+  clock rate mostly measures the other processes.
+
+Targets: NDJSON ≥ 20,000 rows/s, COCO ≥ 10,000 images/s, RSS growth < 150 MB whatever the size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.test import Client, override_settings
+
+from apps.accounts import services as account_services
+from apps.accounts.models import Organization, User
+from apps.core.benchmarks import benchmark
+from apps.datasets.models import DataRow, Dataset
+from apps.exports.models import Export
+from apps.exports.services import export_run
+from apps.labeling import services as labeling_services
+from apps.labeling.models import Label, Project, Task, TaskState
+from apps.labeling.services.labels import validate_label_document
+from apps.ontologies import services as ontology_services
+from apps.ontologies.demo import VEHICLES
+from apps.ontologies.models import Ontology
+
+ORG_NAME = "Export benchmark"
+ADMIN = "export-bench-admin"
+CHUNK = 5000
+TARGET_NDJSON_ROWS_PER_S = 20_000
+TARGET_COCO_IMAGES_PER_S = 10_000
+TARGET_RSS_GROWTH_MB = 150
+
+
+def _box(i: int) -> dict[str, Any]:
+    return {
+        "name": "vehicle",
+        "bbox": {"top": 10 + i * 20, "left": 20 + i * 30, "height": 50, "width": 80},
+        "classifications": [{"name": "kind", "answer": {"name": "police" if i % 2 else "ambulance"}}],
+    }
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak() -> None:
+    # Not Linux, or not allowed: the growth is then measured against the earlier peak.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _organization() -> tuple[Organization, User]:
+    organization = Organization.objects.filter(name=ORG_NAME).first()
+    if organization is None:
+        created = account_services.organization_create(
+            name=ORG_NAME, admin={"username": ADMIN, "password": secrets.token_urlsafe(24)}, actor=None
+        )
+        return created.organization, created.admin
+    return organization, User.objects.get(username=ADMIN)
+
+
+def _ontology(organization: Organization, admin: User) -> Ontology:
+    existing = Ontology.objects.filter(organization=organization, name="vehicles").first()
+    if existing is not None:
+        return existing
+    return ontology_services.ontology_create(
+        organization=organization,
+        name="vehicles",
+        tools=VEHICLES["tools"],
+        classifications=[{"name": "weather", "type": "radio", "options": [{"value": "sunny"}, {"value": "rain"}]}],
+        actor=admin,
+    )
+
+
+def _project(organization: Organization, admin: User, size: int) -> tuple[Project, float, bool]:
+    """The project of `size` labeled rows, reused when a complete one exists."""
+    name = f"Export benchmark {size}"
+    existing = Project.objects.filter(organization=organization, name=name).first()
+    if existing is not None and Label.objects.filter(project=existing).count() == size:
+        return existing, 0.0, True
+    started = time.perf_counter()
+    with transaction.atomic():
+        Project.objects.filter(organization=organization, name=name).delete()
+        Dataset.objects.filter(organization=organization, name=name).delete()
+    project = labeling_services.project_create(
+        actor=admin,
+        name=name,
+        ontology=_ontology(organization, admin),
+        instructions="Export benchmark.",
+        settings={"review": {"sample_rate": 0.0}},
+    )
+    dataset = Dataset.objects.create(organization=organization, name=name, created_by=admin)
+    row_ids: list[str] = []
+    for start in range(0, size, CHUNK):
+        rows = DataRow.objects.bulk_create(
+            DataRow(
+                organization=organization,
+                dataset=dataset,
+                global_key=f"eb{size}-{i:07d}",
+                row_data=f"https://example.com/export-bench/{size}/{i}.jpg",
+                width=640,
+                height=480,
+                metadata={},
+            )
+            for i in range(start, min(size, start + CHUNK))
+        )
+        row_ids.extend(str(r.pk) for r in rows)
+    labeling_services.batch_create(actor=admin, project=project, name="all", data_row_ids=row_ids, priority=3)
+    sample = DataRow.objects.get(pk=row_ids[0])
+    document = validate_label_document(
+        version=project.ontology_version, data_row=sample, annotations=[_box(i) for i in range(5)]
+    )
+    tasks = Task.objects.filter(project=project).values_list("id", "data_row_id").order_by("data_row_id")
+    pending: list[Label] = []
+    for task_id, row_id in tasks.iterator(chunk_size=CHUNK):
+        pending.append(
+            Label(
+                task_id=task_id,
+                project=project,
+                data_row_id=row_id,
+                labeler=admin,
+                ontology_version_id=project.ontology_version_id,
+                annotations=document,
+                seconds_spent=30.0,
+            )
+        )
+        if len(pending) >= CHUNK:
+            Label.objects.bulk_create(pending)
+            pending = []
+    if pending:
+        Label.objects.bulk_create(pending)
+    Task.objects.filter(project=project).update(state=TaskState.DONE, labeled_by=admin)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return project, time.perf_counter() - started, False
+
+
+def _measure_ndjson(project: Project, token: str) -> dict[str, Any]:
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="localhost")
+    _reset_peak()
+    rss_before = _status_kb("VmRSS")
+    started = time.perf_counter()
+    cpu = time.process_time()
+    response = client.get(f"/api/v1/projects/{project.pk}/export.ndjson")
+    if response.status_code != 200:
+        raise CommandError(f"export.ndjson answered {response.status_code}")
+    lines = 0
+    size = 0
+    for chunk in response.streaming_content:  # type: ignore[attr-defined]
+        lines += chunk.count(b"\n")
+        size += len(chunk)
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    return {
+        "rows": lines,
+        "process_cpu_seconds": round(cpu, 2),
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(lines / seconds),
+        "mb": round(size / 1e6, 1),
+        "rss_growth_mb": round((_status_kb("VmHWM") - rss_before) / 1024, 1),
+    }
+
+
+def _measure_coco(project: Project, admin: User) -> dict[str, Any]:
+    export = Export.objects.create(
+        organization=project.organization, project=project, format="coco", filters={"label": "all"}, created_by=admin
+    )
+    _reset_peak()
+    rss_before = _status_kb("VmRSS")
+    started = time.perf_counter()
+    cpu = time.process_time()
+    result = export_run(export_id=export.pk)
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    return {
+        "process_cpu_seconds": round(cpu, 2),
+        "images": result["rows"],
+        "annotations": result["annotations"],
+        "seconds": round(seconds, 2),
+        "images_per_s": round(result["rows"] / seconds),
+        "mb": round(result["size"] / 1e6, 1),
+        "rss_growth_mb": round((_status_kb("VmHWM") - rss_before) / 1024, 1),
+    }
+
+
+@benchmark("export")
+def export_benchmark(params: dict[str, Any]) -> dict[str, Any]:
+    if connection.vendor != "postgresql":
+        raise CommandError("The export benchmark runs on PostgreSQL: set DATABASE_URL (`source .ci/pg.sh; pg_start`).")
+    size = int(params.get("size") or 100_000)
+    sizes = sorted({int(s) for s in str(params.get("sizes") or f"10000,{size}").split(",") if s})
+    repeat = int(params.get("repeat") or 1)
+    organization, admin = _organization()
+    token = account_services.api_token_create(user=admin, name="export benchmark").key
+    media = tempfile.mkdtemp(prefix="tdp-export-bench-")
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2), "sizes": {}}
+    try:
+        with override_settings(MEDIA_ROOT=media, DEBUG=False):
+            for n in sizes:
+                project, setup_seconds, reused = _project(organization, admin, n)
+                runs = [
+                    {"ndjson": _measure_ndjson(project, token), "coco": _measure_coco(project, admin)}
+                    for _ in range(repeat)
+                ]
+                Export.objects.filter(project=project).delete()
+                report["sizes"][str(n)] = {"setup_seconds": round(setup_seconds, 1), "reused": reused, "runs": runs}
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+    best = {
+        n: {
+            "ndjson_rows_per_s": max(r["ndjson"]["rows_per_s"] for r in v["runs"]),
+            "coco_images_per_s": max(r["coco"]["images_per_s"] for r in v["runs"]),
+            "max_rss_growth_mb": max(max(r["ndjson"]["rss_growth_mb"], r["coco"]["rss_growth_mb"]) for r in v["runs"]),
+        }
+        for n, v in report["sizes"].items()
+    }
+    report["best"] = best
+    report["targets_met"] = all(
+        b["ndjson_rows_per_s"] >= TARGET_NDJSON_ROWS_PER_S
+        and b["coco_images_per_s"] >= TARGET_COCO_IMAGES_PER_S
+        and b["max_rss_growth_mb"] < TARGET_RSS_GROWTH_MB
+        for b in best.values()
+    )
+    report["load_average_after"] = round(os.getloadavg()[0], 2)
+    return report
