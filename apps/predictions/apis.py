@@ -290,7 +290,7 @@ class LabelProvenanceApi(APIView):
 
 
 class ExpertQueuePagination(CursorPagination):
-    ordering = ("confidence", "created_at", "id")  # the expert queue's order: lowest confidence first
+    ordering = ("confidence", "id")  # the expert queue order: lowest confidence first, then oldest (UUIDv7 ids)
 
 
 class ProjectExpertTasksApi(APIView):
