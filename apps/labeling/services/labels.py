@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
+from apps.core.compiled import CompiledQuery
 from apps.core.errors import Conflict, ValidationFailed
 from apps.datasets.models import DataRow
 from apps.labeling import registry
@@ -112,6 +115,22 @@ def _store_rows(label: Label, document: list[dict[str, Any]]) -> None:
         pending = [o for o in pending if o.pk is None]
 
 
+def _task_for_submit(*, task_id: uuid.UUID) -> QuerySet[Task]:
+    # Lock the task row only (`of=self`): without it the joined project and data row are locked FOR UPDATE too, and
+    # every submit of the project waits for the one before it (their label inserts need FOR KEY SHARE on the project).
+    tasks = Task.objects.select_for_update(of=("self",))
+    return tasks.select_related("project__ontology_version", "project__organization", "data_row").filter(pk=task_id)
+
+
+def _current_label_locked(*, task_id: uuid.UUID) -> QuerySet[Label]:
+    return Label.objects.select_for_update().filter(task_id=task_id, is_current=True).order_by("pk")[:1]
+
+
+# Every submit runs these: compiled once per thread (see `apps.core.compiled`).
+TASK_FOR_SUBMIT = CompiledQuery(_task_for_submit, task_id="uuid")
+CURRENT_LABEL_LOCKED = CompiledQuery(_current_label_locked, task_id="uuid")
+
+
 def _new_revision(
     *,
     task: Task,
@@ -120,7 +139,7 @@ def _new_revision(
     seconds_spent: float | None,
     server_seconds: float | None,
 ) -> Label:
-    current = Label.objects.select_for_update().filter(task=task, is_current=True).first()
+    current = CURRENT_LABEL_LOCKED.first(task_id=task.pk)
     if current is not None:
         Label.objects.filter(pk=current.pk).update(is_current=False)
     label = Label.objects.create(
@@ -163,10 +182,14 @@ def _lock_slots(task: Task) -> tuple[Task, list[Task]]:
     """Lock the task row for a submit or skip: a consensus task locks every slot of its row, always in slot order
     (so two last submits of a row cannot deadlock, and exactly one of them sees the row complete). Only task rows are
     locked (`of=self`): locking the joined project would serialize every submit of the project."""
-    locking = Task.objects.select_for_update(of=("self",)).select_related("project", "data_row")
     if task.kind != TaskKind.CONSENSUS:
-        locked = locking.get(pk=task.pk)
+        locked = TASK_FOR_SUBMIT.first(task_id=task.pk)
+        if locked is None:
+            raise Task.DoesNotExist()
         return locked, [locked]
+    locking = Task.objects.select_for_update(of=("self",)).select_related(
+        "project__ontology_version", "project__organization", "data_row"
+    )
     slots = list(locking.filter(project_id=task.project_id, data_row_id=task.data_row_id).order_by("slot"))
     own = next(t for t in slots if t.pk == task.pk)
     return own, slots
@@ -228,7 +251,18 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
     task.rework_user = None
     task.rework_open_at = None
     task.done_at = now if task.state == TaskState.DONE else None
-    task.save()
+    task.save(
+        update_fields=[
+            "state",
+            "labeled_by",
+            "assignee",
+            "lease_expires_at",
+            "rework_user",
+            "rework_open_at",
+            "done_at",
+            "updated_at",
+        ]
+    )
     if task.kind == TaskKind.CONSENSUS and not waiting:
         _release_awaiting(project, slots, needs_review, now)
     audit_record(
