@@ -320,6 +320,7 @@ def label_body(label: Label) -> dict[str, Any]:
         "status": _value(label.task.state),
         "seconds_spent": _value(label.seconds_spent, float),
         "server_seconds": _value(label.server_seconds, float),
+        "source": _value(label.source),
         "ontology_version": _value(label.ontology_version_id, _UUID.to_representation),
         "created_at": _value(label.created_at, _DATETIME.to_representation),
     }
