@@ -21,7 +21,7 @@ from apps.datasets.models import DataRow
 from apps.labeling import selectors, services
 from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
 from apps.labeling.models import Label, Project, ProjectRole, Task, TaskKind
-from apps.labeling.registry import label_decisions, rework_feedback
+from apps.labeling.registry import label_decisions, prelabels_for, rework_feedback
 from apps.ontologies.access import access_ontology
 
 
@@ -320,6 +320,7 @@ def label_body(label: Label) -> dict[str, Any]:
         "status": _value(label.task.state),
         "seconds_spent": _value(label.seconds_spent, float),
         "server_seconds": _value(label.server_seconds, float),
+        "source": _value(label.source),
         "ontology_version": _value(label.ontology_version_id, _UUID.to_representation),
         "created_at": _value(label.created_at, _DATETIME.to_representation),
     }
@@ -336,7 +337,7 @@ def claim_body(task: Task) -> dict[str, Any]:
         "task": str(task.id),
         "kind": kind,
         "data_row": data_row_body(task.data_row, attachments=getattr(task, "has_attachments", True)),
-        "prelabels": [],
+        "prelabels": prelabels_for(task) if current is None else [],
         "previous_label": label_body(current) if current else None,
         "feedback": rework_feedback(task) if kind == "rework" else None,
         "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
@@ -383,6 +384,7 @@ class LabelOutputSerializer(serializers.Serializer):
     status = serializers.CharField(source="task.state")
     seconds_spent = serializers.FloatField(allow_null=True)
     server_seconds = serializers.FloatField(allow_null=True)
+    source = serializers.CharField()  # type: ignore[assignment]  # the field, not Field.source
     ontology_version = serializers.UUIDField(source="ontology_version_id")
     created_at = serializers.DateTimeField()
 

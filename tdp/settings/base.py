@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.issues",
     "apps.catalog",
     "apps.quality",
+    "apps.predictions",
     "apps.analytics",
     "apps.exports",
     "apps.webhooks",

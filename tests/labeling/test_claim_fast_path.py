@@ -144,6 +144,8 @@ def test_claim_and_submit_query_counts(project, members, org_admin, make_rows, c
             HTTP_IDEMPOTENCY_KEY="k-1",
         )
     assert response.status_code == 201
-    # token, permissions, project; user lock, own lease, rework, new work, lease update, row details
-    assert len([q for q in claim_queries.captured_queries if "SAVEPOINT" not in q["sql"]]) <= 9
-    assert len([q for q in submit_queries.captured_queries if "SAVEPOINT" not in q["sql"]]) <= 14
+    # token, permissions, project; user lock, own lease, rework, new work, lease update, row details; the row's
+    # model pre-labels (predictions' prelabel source)
+    assert len([q for q in claim_queries.captured_queries if "SAVEPOINT" not in q["sql"]]) <= 10
+    # submit: +2 for the provenance record (the row's pre-labels, the label's assist row)
+    assert len([q for q in submit_queries.captured_queries if "SAVEPOINT" not in q["sql"]]) <= 16

@@ -59,7 +59,7 @@ def claimable_tasks(project: Project, actor: User) -> list[QuerySet[Task]]:
     rework_open = _untouched_by(
         actor, base.filter(state=TaskState.IN_REWORK, rework_open_at__lte=now).exclude(rework_user=actor)
     )
-    new_work = _untouched_by(actor, base.filter(_new_work_q(now)))
+    new_work = _untouched_by(actor, base.filter(_new_work_q(now))).exclude(kind="expert")  # expert: own source
     return [rework_mine, rework_open, new_work]
 
 
@@ -99,7 +99,7 @@ def _rework(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> Que
 
 def _new_work(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
     candidates = Task.objects.filter(_new_work_q(now), _untouched_q(actor_id), project_id=project_id)
-    return _locked_first(candidates)
+    return _locked_first(candidates.exclude(kind="expert"))  # expert tasks: only through their claim source
 
 
 _SLOTS: dict[str, SlotKind] = {"project_id": "uuid", "actor_id": "uuid", "now": "datetime"}
