@@ -293,6 +293,17 @@ def test_edit_before_review_keeps_history(project_factory, org_admin, members, m
     assert other.status_code in (403, 404)
 
 
+def test_editing_a_done_label_is_409_not_500(project, members, org_admin, make_rows, client_for):
+    add_batch(project, org_admin, make_rows(1))  # `project` needs no review: the submit finishes the task
+    client = client_for(members["labeler"])
+    task = client.post(f"/api/v1/projects/{project.id}/queue/next").json()["task"]
+    label = client.post(f"/api/v1/tasks/{task}/labels", {"annotations": good_label()}, format="json").json()
+    response = client.patch(f"/api/v1/labels/{label['id']}", {"annotations": good_label()}, format="json")
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "invalid_state"
+    assert Label.objects.filter(task_id=task).count() == 1
+
+
 def test_feature_annotations_and_removal_409(project, members, org_admin, make_rows, client_for, ontology):
     add_batch(project, org_admin, make_rows(1))
     client = client_for(members["labeler"])

@@ -294,7 +294,11 @@ def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: An
         raise Conflict("Only the labeler may edit a label before review.", code="not_your_label")
     if not label.is_current:
         raise Conflict("A newer revision of this label exists; edit that one.", code="stale_revision")
-    states.next_state("edit_awaiting" if task.state == TaskState.AWAITING_CONSENSUS else "edit", task.state)
+    try:
+        states.next_state("edit_awaiting" if task.state == TaskState.AWAITING_CONSENSUS else "edit", task.state)
+    except states.TransitionError as exc:
+        message = f"This label can no longer be edited by its labeler: {exc}"
+        raise Conflict(message, code="invalid_state", details={"state": task.state}) from None
     annotations, _ = split_prelabel_references(annotations)
     document = validate_label_document(version=label.ontology_version, data_row=task.data_row, annotations=annotations)
     new = _new_revision(task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=None)
