@@ -133,3 +133,35 @@ def test_the_overdue_check_is_scheduled():
 
     schedule = Schedule.objects.get(func="apps.predictions.tasks.flag_overdue_expert_tasks")
     assert schedule.schedule_type == Schedule.MINUTES and schedule.repeats == -1
+
+
+def test_expert_rework_goes_back_to_the_expert_only(
+    routed_project, org_admin, post_ndjson, client_for, routing_runs_at_once, make_user, org
+):
+    """A rejected expert label returns to its expert; once rework opens to anyone it still never reaches labelers."""
+    from apps.review import services as review_services
+
+    project, people, _rows = routed_project
+    labeling_services.project_update(
+        actor=org_admin, project=project, data={"settings": {"review": {"sample_rate": 1.0}}}
+    )
+    _import(project, org_admin, post_ndjson)
+    expert = client_for(people["expert"])
+    claim = expert.post(f"/api/v1/projects/{project.id}/queue/next").json()
+    assert claim["kind"] == "expert"
+    label_id = expert.post(f"/api/v1/tasks/{claim['task']}/labels", {"annotations": []}, format="json").json()["id"]
+    reviewer = make_user(role="reviewer", organization=org, username="routed-reviewer")
+    labeling_services.project_member_set(actor=org_admin, project=project, user=reviewer, role="reviewer")
+    review_services.review_decide(
+        actor=reviewer, label=Label.objects.get(pk=label_id), decision="reject", feedback="look again"
+    )
+    Task.objects.filter(pk=claim["task"]).update(rework_open_at=timezone.now() - timedelta(minutes=1))
+
+    labeler = client_for(people["labeler"])
+    served = []
+    while (next_claim := labeler.post(f"/api/v1/projects/{project.id}/queue/next")).status_code == 200:
+        served.append(next_claim.json()["task"])
+        labeler.post(f"/api/v1/tasks/{served[-1]}/labels", {"annotations": []}, format="json")
+    assert claim["task"] not in served and len(served) == 3
+    back = expert.post(f"/api/v1/projects/{project.id}/queue/next").json()
+    assert (back["task"], back["kind"]) == (claim["task"], "rework")

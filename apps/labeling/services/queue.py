@@ -41,26 +41,9 @@ def _untouched_q(actor_id: uuid.UUID) -> Q:
     return ~Exists(labeled) & ~Exists(holding)
 
 
-def _untouched_by(actor: User, queryset: QuerySet[Task]) -> QuerySet[Task]:
-    """Rows the actor has not labeled and holds no other slot of."""
-    return queryset.filter(_untouched_q(actor.pk))
-
-
 def _new_work_q(now: datetime) -> Q:
     """New work: queued, or leased with the lease run out."""
     return Q(state=TaskState.TO_LABEL) | Q(state=TaskState.IN_PROGRESS, lease_expires_at__lt=now)
-
-
-def claimable_tasks(project: Project, actor: User) -> list[QuerySet[Task]]:
-    """The candidate sets in claim order (each already excludes what the actor may not take)."""
-    now = timezone.now()
-    base = Task.objects.filter(project=project)
-    rework_mine = base.filter(state=TaskState.IN_REWORK, rework_user=actor)
-    rework_open = _untouched_by(
-        actor, base.filter(state=TaskState.IN_REWORK, rework_open_at__lte=now).exclude(rework_user=actor)
-    )
-    new_work = _untouched_by(actor, base.filter(_new_work_q(now))).exclude(kind="expert")  # expert: own source
-    return [rework_mine, rework_open, new_work]
 
 
 # --- the claim's statements, compiled once per thread (see `compiled.py`) -----------------------------------------
@@ -92,7 +75,8 @@ def _own_lease(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> 
 def _rework(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
     """Rework sent back to the actor, then rework open to anyone: one statement (most projects have none at all)."""
     mine = Q(rework_user_id=actor_id)
-    open_to_all = Q(rework_open_at__lte=now) & ~Q(rework_user_id=actor_id) & _untouched_q(actor_id)
+    # Expert tasks in rework go back to their expert only: opening them to anyone would hand them to labelers.
+    open_to_all = Q(rework_open_at__lte=now) & ~Q(rework_user_id=actor_id) & ~Q(kind="expert") & _untouched_q(actor_id)
     candidates = Task.objects.filter(mine | open_to_all, project_id=project_id, state=TaskState.IN_REWORK)
     return _locked_first(candidates, Case(When(mine, then=Value(0)), default=Value(1)))
 
