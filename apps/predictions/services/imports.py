@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
+from apps.core.events import emit
 from apps.core.ids import is_uuid, uuid7
 from apps.core.jobs import job_create_and_enqueue
 from apps.core.models import Job
@@ -566,6 +567,23 @@ def _finish(record: PredictionImport, report: Report, *, error: str = "") -> Non
     record.error = error
     record.finished_at = timezone.now()
     record.save()
+    emit(
+        type="prediction_import.finished",
+        organization_id=record.organization_id,
+        project_id=record.project_id,
+        object=lambda: {
+            "id": str(record.pk),
+            "kind": record.kind,
+            "project": str(record.project_id) if record.project_id else None,
+            "model_run": str(record.model_run_id) if record.model_run_id else None,
+            "status": record.status,
+            "created": record.created,
+            "updated": record.updated,
+            "failed": record.failed,
+            "error": record.error or None,
+            "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+        },
+    )
 
 
 def _record(actor: User | None, target: Target, size: int) -> PredictionImport:

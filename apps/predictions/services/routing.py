@@ -16,6 +16,7 @@ from django_q.tasks import async_task
 
 from apps.accounts.models import User
 from apps.accounts.roles import OrgRole
+from apps.core.events import emit
 from apps.core.ids import is_uuid
 from apps.labeling import services as labeling_services
 from apps.labeling.access import can
@@ -152,6 +153,19 @@ def overdue_expert_tasks_notify(*, now: datetime | None = None) -> int:
                     recipients[task.project_id] = managers_of(task.project)
                 if recipients[task.project_id]:
                     _notify(task, recipients[task.project_id])
+                emit(
+                    type="expert_task.overdue",
+                    organization_id=task.project.organization_id,
+                    project_id=task.project_id,
+                    object=lambda task=task: {  # type: ignore[misc]
+                        "id": str(task.pk),
+                        "project": str(task.project_id),
+                        "data_row": str(task.data_row_id),
+                        "confidence": task.confidence,
+                        "due_at": task.due_at.isoformat() if task.due_at else None,
+                        "state": task.state,
+                    },
+                )
             flagged += labeling_services.expert_tasks_mark_notified(task_ids=[t.pk for t in tasks], now=now)
         if len(tasks) < OVERDUE_BATCH:
             return flagged
