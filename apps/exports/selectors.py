@@ -25,7 +25,7 @@ from apps.labeling.selectors import (
     task_texts_of_rows,
 )
 
-DEFAULT_PAGE_SIZE = 2000
+DEFAULT_PAGE_SIZE = 5000
 
 
 def filters_or_400(raw: Any, *, from_query: bool = False) -> ExportFilters:
@@ -184,6 +184,7 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
             mode=query.filters.label,
             sections=in_sql,
             first=first,
+            contiguous=query.contiguous,
         )
 
     pages = sql.run_pages(build(False), first=build(True), after=after, page_size=page_size)

@@ -24,12 +24,13 @@ lists); values, including every filter, are bound parameters.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.datasets.models import Attachment, DataRow, Dataset
 from apps.issues.models import Comment, Issue
@@ -146,11 +147,21 @@ _BOUNDS = (
     "bounds AS MATERIALIZED (SELECT (SELECT id FROM page ORDER BY id LIMIT 1) AS lo, "
     "(SELECT id FROM page ORDER BY id DESC LIMIT 1) AS hi)"
 )
-_IN_PAGE = "BETWEEN (SELECT lo FROM bounds) AND (SELECT hi FROM bounds) AND {column} IN (SELECT id FROM page)"
+# "This table's row is in the page": a range scan between the page's first and last id when the page holds every
+# project row in that range (no row filter), else a semi-join with the page's ids. (Both conditions together make
+# the planner misjudge the row counts and compare every pair.)
+_RANGE = "{column} BETWEEN (SELECT lo FROM bounds) AND (SELECT hi FROM bounds)"
+_SEMI_JOIN = "{column} IN (SELECT id FROM page)"
+_IN_PAGE_MARK = re.compile(r"@IN_PAGE\(([a-z]+\.[a-z_]+)\)@")
 
 
 def _in_page(column: str) -> str:
-    return f"{column} " + _IN_PAGE.format(column=column)
+    return f"@IN_PAGE({column})@"
+
+
+def _resolve_in_page(sql: str, *, contiguous: bool) -> str:
+    template = _RANGE if contiguous else _SEMI_JOIN
+    return _IN_PAGE_MARK.sub(lambda match: template.format(column=match.group(1)), sql)
 
 
 # --- sections --------------------------------------------------------------------------------------------------
@@ -172,8 +183,8 @@ _ATTACHMENTS_CTE = _sql(
     """attachments AS (SELECT s.data_row_id, string_agg(s.item, ',') AS items FROM (
   SELECT a.data_row_id, concat('{"type":', to_json(a.type), ',"value":', to_json(a.value), ',"name":',
     to_json(a.name), '}') AS item
-  FROM {attachment} a WHERE a.data_row_id """  # noqa: S608 - table names from T, columns and JSON keys are constants; values are parameters
-    + _IN_PAGE.format(column="a.data_row_id")
+  FROM {attachment} a WHERE """  # noqa: S608 - table names from T, columns and JSON keys are constants; values are parameters
+    + _in_page("a.data_row_id")
     + """
   ORDER BY a.data_row_id, a.id) s GROUP BY s.data_row_id)"""
 )
@@ -364,6 +375,7 @@ def page_query(
     mode: str,
     sections: Sequence[tuple[str, SqlSection | str]],
     first: bool,
+    contiguous: bool,
 ) -> PageQuery:
     """The query of one page: `(id, line)` per row in id order. `sections`: the registered sections that have SQL,
     in line order, as `(name, SqlSection or "labels")`; names are registry-checked (`[a-z][a-z0-9_]*`)."""
@@ -397,21 +409,26 @@ def page_query(
         + " ".join(joins)
         + " ORDER BY p.id"
     )
-    return PageQuery(sql=sql, params=params)
+    return PageQuery(sql=_resolve_in_page(sql, contiguous=contiguous), params=params)
+
+
+# A page's sorts (each array's items in order) stay in memory: a few MB per page.
+WORK_MEM = "SET LOCAL work_mem = '64MB'"
 
 
 def run_pages(
     query: PageQuery, *, after: Any, page_size: int, first: PageQuery | None
 ) -> Iterator[list[tuple[str, str]]]:
     """Pages of `(id, line)`, keyset on the data row id (`first` is the query without the keyset condition)."""
-    with connection.cursor() as cursor:
-        while True:
-            current = first if after is None and first is not None else query
+    while True:
+        current = first if after is None and first is not None else query
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(WORK_MEM)
             cursor.execute(current.sql, {**current.params, "after": after, "limit": page_size})
             rows = cursor.fetchall()
-            if not rows:
-                return
-            yield rows
-            if len(rows) < page_size:
-                return
-            after = rows[-1][0]
+        if not rows:
+            return
+        yield rows
+        if len(rows) < page_size:
+            return
+        after = rows[-1][0]

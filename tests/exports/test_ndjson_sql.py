@@ -1,7 +1,7 @@
 """The NDJSON lines built by PostgreSQL (`apps.exports.sql`) against the Python path they replace: same rows, same
 content, for every filter and label mode, on a fixture with every kind of lineage (revisions, a rejection with
 feedback, rework, approval, an edit-and-approve by a reviewer, issues with comments, attachments, metadata,
-consensus and benchmark references, several task slots). Plus the stream's per-page query cost."""
+consensus and benchmark references, several task slots). Plus the stream's per-page query cost (constant per page)."""
 
 from __future__ import annotations
 
@@ -208,4 +208,7 @@ def test_stream_costs_one_query_per_page(
     assert rows == 5 and pages_one == 1
     total_many, pages_many, rows = count(2)
     assert rows == 5 and pages_many == 3
-    assert total_many - total_one == pages_many - pages_one, "one query per page, nothing per row"
+    # Each page: its query inside a short transaction (begin or savepoint, SET LOCAL work_mem, commit), whatever
+    # the number of rows in it.
+    per_page, rest = divmod(total_many - total_one, pages_many - pages_one)
+    assert rest == 0 and per_page <= 4, (total_one, total_many)
