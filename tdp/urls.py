@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.quality.urls")),
     path("", include("apps.analytics.urls")),
     path("", include("apps.exports.urls")),
+    path("", include("apps.webhooks.urls")),
 ]
 
 urlpatterns = [

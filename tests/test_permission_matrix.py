@@ -117,6 +117,20 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
             "anonymous": 401,
         },
     ),
+    (
+        "get",
+        "/api/v1/webhooks",
+        None,
+        {
+            "admin": 200,
+            "team_manager": 403,
+            "reviewer": 403,
+            "labeler": 403,
+            "expert": 403,
+            "other_org_admin": 200,
+            "anonymous": 401,
+        },
+    ),
 ]
 
 

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from apps.accounts.models import ApiToken, User
 from apps.accounts.services import hash_token_key
+from apps.core.compiled import CompiledQuery
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _live_token(*, key_hash: str) -> QuerySet[ApiToken]:
+    live = ApiToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True)
+    return live.select_related("user", "user__organization").order_by("pk")[:1]
+
+
+# Every API request runs this statement: compiled once per thread (no cache of answers, so a revoke is immediate).
+LIVE_TOKEN = CompiledQuery(_live_token, key_hash="str")
 
 
 class ApiTokenAuthentication(authentication.TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key: str) -> tuple[User, ApiToken]:
-        token = (
-            ApiToken.objects.select_related("user", "user__organization")
-            .filter(key_hash=hash_token_key(key), revoked_at__isnull=True)
-            .first()
-        )
+        token = LIVE_TOKEN.first(key_hash=hash_token_key(key))
         now = timezone.now()
         if token is None or (token.expires_at is not None and token.expires_at <= now):
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")

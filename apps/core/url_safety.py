@@ -165,8 +165,13 @@ def safe_fetch(
     max_bytes: int | None = None,
     timeout: float | None = None,
     max_redirects: int = 5,
+    follow_redirects: bool = True,
+    truncate: bool = False,
 ) -> FetchResult:
-    """Fetch a user-given URL safely. Raises UnsafeURL (refused target) or FetchFailed (network, size, time)."""
+    """Fetch a user-given URL safely. Raises UnsafeURL (refused target) or FetchFailed (network, size, time).
+
+    `follow_redirects=False` returns a redirect response as it is (webhooks never follow one); `truncate=True` keeps
+    the first `max_bytes` of a larger body instead of failing (a receiver's answer is only recorded)."""
     max_bytes = settings.TDP_OUTBOUND_MAX_BYTES if max_bytes is None else max_bytes
     timeout = settings.TDP_OUTBOUND_TIMEOUT_SECONDS if timeout is None else timeout
     deadline = time.monotonic() + timeout
@@ -188,19 +193,22 @@ def safe_fetch(
         except urllib3.exceptions.HTTPError as exc:
             raise FetchFailed(f"The URL could not be fetched: {type(exc).__name__}.") from None
         try:
-            if response.status in REDIRECT_STATUSES and response.headers.get("Location"):
+            if follow_redirects and response.status in REDIRECT_STATUSES and response.headers.get("Location"):
                 current = urljoin(current, response.headers["Location"])
                 if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                     method, body = "GET", None
                 continue
             declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
+            if not truncate and declared and declared.isdigit() and int(declared) > max_bytes:
                 raise FetchFailed(f"The response is larger than {max_bytes} bytes.", code="fetch_too_large")
             chunks: list[bytes] = []
             size = 0
             try:
                 while chunk := response.read1(65536):
                     size += len(chunk)
+                    if size > max_bytes and truncate:
+                        chunks.append(chunk[: max_bytes - (size - len(chunk))])
+                        break
                     if size > max_bytes:
                         raise FetchFailed(f"The response is larger than {max_bytes} bytes.", code="fetch_too_large")
                     if time.monotonic() > deadline:

@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is in requirements.txt
+    orjson = None  # type: ignore[assignment]
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
@@ -49,6 +54,18 @@ def new_row_ids(count: int) -> list[str]:
 
 # One encoder for every row: `json.dumps(..., ensure_ascii=False)` would build a new encoder per call.
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, allow_nan=False, separators=(", ", ": "))
+
+
+def metadata_json(metadata: dict[str, Any]) -> str:
+    """The jsonb text of a row's validated metadata: orjson (several times faster), or the standard encoder for
+    anything orjson would not encode the same way. Validated metadata holds strings, finite numbers within 64 bits and
+    lists of strings; orjson writes NaN as null where the standard encoder refuses it, so it never gets one."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(metadata).decode()
+        except orjson.JSONEncodeError:
+            pass
+    return _JSON.encode(metadata)
 
 
 @dataclass
@@ -179,7 +196,7 @@ class RowWriter:
             # Constant values pre-rendered as text: COPY then formats only strings and ints (psycopg's C path).
             org_id, dataset_id = str(self.dataset.organization_id), str(self.dataset.pk)
             now = timezone.now().isoformat()
-            dumps = _JSON.encode
+            dumps = metadata_json
             ids = new_row_ids(len(batch))
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
@@ -233,7 +250,7 @@ class RowWriter:
                                     EXCLUDED.height, EXCLUDED.metadata)
             RETURNING d.id, d.global_key, (d.xmax = 0)
         """  # noqa: S608 - table names are constants of this module and the model, every value is a parameter
-        dumps = _JSON.encode
+        dumps = metadata_json
         with transaction.atomic(), connection.cursor() as cursor:
             raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of 5,000-row statements
             raw.execute(_TEMP_TABLE_SQL)

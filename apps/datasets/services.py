@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.accounts.models import Organization, User
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, PayloadTooLarge, PermissionDenied, ValidationFailed
+from apps.core.events import emit
 from apps.core.ids import uuid7
 from apps.core.jobs import job_create_and_enqueue
 from apps.core.models import Job
@@ -155,6 +156,20 @@ def _body_error(exc: BodyError) -> ValidationFailed:
     return ValidationFailed(exc.message, code=exc.code)
 
 
+def _imported_emit(dataset: Dataset, result: dict[str, Any], *, fmt: str, job: Job | None = None) -> None:
+    """`data_rows.imported`, once per import, with its counts (not the per-row errors)."""
+    emit(
+        type="data_rows.imported",
+        organization_id=dataset.organization_id,
+        object=lambda: {
+            "dataset": str(dataset.pk),
+            "format": fmt,
+            "job": str(job.pk) if job is not None else None,
+            **{k: result[k] for k in ("created", "updated", "failed")},
+        },
+    )
+
+
 def data_rows_import(*, actor: User, dataset: Dataset, fmt: str, chunks: Iterable[bytes]) -> dict[str, Any]:
     """Import a body synchronously in one transaction: every good row is stored and every bad one reported, or —
     when the body itself is broken (encoding, structure) — nothing is stored and a 400 is raised."""
@@ -169,6 +184,7 @@ def data_rows_import(*, actor: User, dataset: Dataset, fmt: str, chunks: Iterabl
                 target=dataset,
                 extra={k: result[k] for k in ("created", "updated", "failed")} | {"format": fmt},
             )
+            _imported_emit(dataset, result, fmt=fmt)
     except BodyError as exc:
         raise _body_error(exc) from None
     return result
@@ -224,6 +240,7 @@ def data_rows_import_from_storage(*, job: Job, on_progress: Any = None) -> dict[
             target=dataset,
             extra={k: result[k] for k in ("created", "updated", "failed")} | {"format": fmt, "job": str(job.pk)},
         )
+        _imported_emit(dataset, result, fmt=fmt, job=job)
         return result
     finally:
         default_storage.delete(storage_name)
@@ -316,7 +333,9 @@ def data_rows_upload(
         target=dataset,
         extra={"created": report.created, "updated": report.updated, "failed": report.failed},
     )
-    return report.as_dict()
+    result = report.as_dict()
+    _imported_emit(dataset, result, fmt="upload")
+    return result
 
 
 # --- content ----------------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from django_q.tasks import async_task
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
+from apps.core.events import emit
 from apps.issues.models import Comment, Issue, IssueStatus, Mention
+from apps.issues.selectors import issue_thread, serialize_issue
 from apps.labeling.access import can
 from apps.labeling.models import Label, Project, Task
 
@@ -70,6 +72,11 @@ def _mention(*, issue: Issue, comment: Comment | None, author: User, text: str) 
             lambda mention_id=mention_id: async_task("apps.issues.tasks.send_mention_email", mention_id)  # type: ignore[misc]
         )
     return mentions
+
+
+def _payload(issue: Issue) -> dict[str, Any]:
+    """The issue as the API shows it (with its thread), for `issue.*` events."""
+    return serialize_issue(issue_thread(issue_id=issue.pk))
 
 
 @transaction.atomic
@@ -129,6 +136,12 @@ def issue_create(
         target=issue,
         extra={"task": str(task.pk) if task else None, "label": str(label.pk) if label else None},
     )
+    emit(
+        type="issue.created",
+        organization_id=project.organization_id,
+        project_id=project.pk,
+        object=lambda: _payload(issue),
+    )
     return issue
 
 
@@ -158,6 +171,12 @@ def issue_resolve(*, actor: User, issue: Issue) -> Issue:
     issue.resolved_at = timezone.now()
     issue.save(update_fields=["status", "resolved_by", "resolved_at", "updated_at"])
     audit_record(action="issue.resolved", actor=actor, organization=issue.project.organization, target=issue)
+    emit(
+        type="issue.resolved",
+        organization_id=issue.organization_id,
+        project_id=issue.project_id,
+        object=lambda: _payload(issue),
+    )
     return issue
 
 

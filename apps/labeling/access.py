@@ -8,6 +8,7 @@ permission gets a 403.
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from django.db.models import QuerySet
@@ -16,8 +17,9 @@ from guardian.shortcuts import get_objects_for_user
 from apps.accounts.access import require_org_perm
 from apps.accounts.models import Organization, User
 from apps.accounts.roles import MANAGE_PROJECTS, org_perm
-from apps.core.access import get_in_organization, has_perm, object_perms
-from apps.core.errors import PermissionDenied, ValidationFailed
+from apps.core.access import get_in_organization, has_perm, object_perms, object_perms_prefetch
+from apps.core.compiled import CompiledQuery
+from apps.core.errors import NotFound, PermissionDenied, ValidationFailed
 from apps.labeling import roles
 from apps.labeling.models import Label, Project, Task
 
@@ -73,17 +75,102 @@ def can(actor: User, project: Project, action: ProjectAction) -> bool:
     return has_perm(actor, roles.project_perm(_ACTION_PERMS[action]), project)
 
 
-def access_project(actor: User, project_id: object, action: ProjectAction = "view") -> Project:
-    project = get_in_organization(projects_visible_to(actor), actor, project_id)
+def _as_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _prefetch_perms(actor: User, project_id: object) -> None:
+    """The actor's permissions on their organization and on the project in one query (the checks that follow read
+    both from the request memo)."""
+    pk = _as_uuid(project_id)
+    if not actor.is_authenticated or actor.is_superuser or pk is None:
+        return  # (not an id: the project lookup answers 404)
+    objects: list[tuple[type[Project] | type[Organization], object]] = [(Project, pk)]
+    if actor.organization_id is not None:
+        objects.append((Organization, actor.organization_id))
+    object_perms_prefetch(actor, objects)
+
+
+def _denied(action: ProjectAction) -> PermissionDenied:
+    return PermissionDenied(f"Your role in this project does not allow you to {action.replace('_', ' ')}.")
+
+
+# The lookups of the labeling hot paths (claim, submit), compiled once per thread. They keep to what
+# `projects_visible_to` and `get_in_organization` allow a user of an organization who is not a superuser.
+def _project_in_org(*, project_id: uuid.UUID, organization_id: uuid.UUID) -> QuerySet[Project]:
+    return Project.objects.filter(pk=project_id, organization_id=organization_id).order_by()[:1]
+
+
+def _project_of_member(*, project_id: uuid.UUID, organization_id: uuid.UUID, actor_id: uuid.UUID) -> QuerySet[Project]:
+    visible = Project.objects.filter(pk=project_id, organization_id=organization_id, members__user_id=actor_id)
+    return visible.order_by()[:1]
+
+
+def _task_in_org(*, task_id: uuid.UUID, organization_id: uuid.UUID) -> QuerySet[Task]:
+    tasks = Task.objects.select_related("project", "data_row", "project__ontology_version")
+    return tasks.filter(pk=task_id, project__organization_id=organization_id).order_by()[:1]
+
+
+PROJECT_IN_ORG = CompiledQuery(_project_in_org, project_id="uuid", organization_id="uuid")
+PROJECT_OF_MEMBER = CompiledQuery(_project_of_member, project_id="uuid", organization_id="uuid", actor_id="uuid")
+TASK_IN_ORG = CompiledQuery(_task_in_org, task_id="uuid", organization_id="uuid")
+
+
+def _plain_member(actor: User) -> bool:
+    """An active member of an organization (not a superuser): the case the compiled lookups serve."""
+    return actor.is_authenticated and not actor.is_superuser and actor.organization_id is not None
+
+
+def access_project(actor: User, project_id: object, action: ProjectAction = "view", *, related: bool = True) -> Project:
+    """The project, or 404 (missing, another organization's, not a member) / 403 (member without the permission).
+
+    `related=False` skips loading the ontology and its version (hot paths that do not need them)."""
+    _prefetch_perms(actor, project_id)
+    if not related and _plain_member(actor):
+        pk = _as_uuid(project_id)
+        found = None
+        if pk is not None and is_project_manager_of_org(actor):
+            found = PROJECT_IN_ORG.first(project_id=pk, organization_id=actor.organization_id)
+        elif pk is not None:
+            found = PROJECT_OF_MEMBER.first(project_id=pk, organization_id=actor.organization_id, actor_id=actor.pk)
+        if found is None:
+            raise NotFound()
+        project = found
+    else:
+        queryset = projects_visible_to(actor)
+        if not related:
+            queryset = queryset.select_related(None)
+        project = get_in_organization(queryset, actor, project_id)
     if action != "view" and not can(actor, project, action):
-        raise PermissionDenied(f"Your role in this project does not allow you to {action.replace('_', ' ')}.")
+        raise _denied(action)
     return project
 
 
 def access_task(actor: User, task_id: object, action: ProjectAction = "label") -> Task:
-    queryset = Task.objects.select_related("project", "data_row", "project__ontology_version")
-    task = get_in_organization(queryset, actor, task_id, organization_field="project__organization")
-    access_project(actor, task.project_id, action)
+    """The task (with its project, ontology version and data row) under the same rules as `access_project`.
+
+    The task query already keeps to the actor's organization; membership is having any permission on the project
+    (every project role grants at least one, and removing a member removes them), so no second project query."""
+    if _plain_member(actor):
+        pk = _as_uuid(task_id)
+        found = TASK_IN_ORG.first(task_id=pk, organization_id=actor.organization_id) if pk else None
+        if found is None:
+            raise NotFound()
+        task = found
+    else:
+        queryset = Task.objects.select_related("project", "data_row", "project__ontology_version")
+        task = get_in_organization(queryset, actor, task_id, organization_field="project__organization")
+    project = task.project
+    _prefetch_perms(actor, project.pk)
+    if is_project_manager_of_org(actor):
+        return task
+    if not object_perms(actor, project):
+        raise NotFound()
+    if action != "view" and not can(actor, project, action):
+        raise _denied(action)
     return task
 
 

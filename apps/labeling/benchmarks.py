@@ -321,6 +321,67 @@ def labeler_loop(
         session.close()
 
 
+# --- CPU accounting ---------------------------------------------------------------------------------------------
+# The machine is shared and the wall-clock figures move with whatever else runs; the CPU the server, its database
+# backends and the client spent per cycle does not, and `cpu_cores_used` tells how much of the machine the run got.
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:
+        return []
+
+
+def _database_backends() -> list[int]:
+    """The PostgreSQL backends serving this database (the server's workers), if PostgreSQL runs on this machine."""
+    if connection.settings_dict.get("HOST") not in ("127.0.0.1", "localhost", "::1", "", None) and not str(
+        connection.settings_dict.get("HOST")
+    ).startswith("/"):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@dataclass
+class CpuSnapshot:
+    server: dict[int, float]
+    database: dict[int, float]
+    client: float
+
+    @classmethod
+    def take(cls, server: Server) -> CpuSnapshot:
+        workers = [server.process.pid, *_children(server.process.pid)]
+        snapshot = cls(
+            server={pid: _cpu_seconds(pid) for pid in workers},
+            database={pid: _cpu_seconds(pid) for pid in _database_backends()},
+            client=time.process_time(),
+        )
+        connection.close()
+        return snapshot
+
+    def since(self, start: CpuSnapshot) -> dict[str, float]:
+        return {
+            "server": sum(v - start.server.get(pid, 0.0) for pid, v in self.server.items()),
+            "database": sum(v - start.database.get(pid, 0.0) for pid, v in self.database.items()),
+            "client": self.client - start.client,
+        }
+
+
 def percentile(values: list[float], pct: float) -> float | None:
     if not values:
         return None
@@ -431,9 +492,12 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         ]
         for thread in threads:
             thread.start()
+        time.sleep(max(0.0, measure_from - time.monotonic()))
+        cpu_start = CpuSnapshot.take(server)
         for thread in threads:
             thread.join(timeout=seconds + 120)
         elapsed = time.monotonic() - measure_from
+        cpu = CpuSnapshot.take(server).since(cpu_start)
         hung = sum(1 for t in threads if t.is_alive())
     finally:
         server.stop()
@@ -465,6 +529,10 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         "submit_ms_p50": percentile(submit_ms, 50),
         "submit_ms_p95": percentile(submit_ms, 95),
         "submit_ms_p99": percentile(submit_ms, 99),
+        # CPU per timed cycle (claim + submit) of the server's workers, their database backends and the client, and
+        # how many cores the run got in all (2 on an otherwise idle 2-core machine).
+        **{f"cpu_ms_per_cycle_{part}": round(v * 1000 / cycles, 2) if cycles else None for part, v in cpu.items()},
+        "cpu_cores_used": round(sum(cpu.values()) / elapsed, 2) if elapsed else None,
         "duplicates": sum(duplicates.values()),
         "lost": sum(lost.values()),
         **duplicates,

@@ -17,13 +17,16 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, PermissionDenied, ValidationFailed
+from apps.core.events import emit
 from apps.issues.selectors import open_issue_count_for_task
 from apps.labeling.domain import states
 from apps.labeling.domain.states import TransitionError
 from apps.labeling.models import Label, Project, Task, TaskState
 from apps.labeling.services import label_revision_create, validate_label_document
+from apps.labeling.services.events import tasks_done_emit
 from apps.labeling.services.queue import lease_duration
 from apps.review.models import Review, ReviewDecision, ReviewLease
+from apps.review.selectors import serialize_review
 
 MAX_FEEDBACK = 10_000
 MAX_SECONDS = 24 * 3600.0
@@ -213,6 +216,14 @@ def review_decide(
             "state": task.state,
         },
     )
+    event = "review.approved" if decision == ReviewDecision.APPROVE else "review.rejected"
+    emit(
+        type=event,
+        organization_id=project.organization_id,
+        project_id=project.pk,
+        object=lambda: serialize_review(review),
+    )
+    tasks_done_emit(project, [task])
     return review
 
 

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.quality",
     "apps.analytics",
     "apps.exports",
+    "apps.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -250,3 +251,6 @@ TDP_SIGNED_URL_TTL_SECONDS = env.int("TDP_SIGNED_URL_TTL_SECONDS", default=15 * 
 # Outbound fetches through apps.core.url_safety: time and size caps.
 TDP_OUTBOUND_TIMEOUT_SECONDS = env.float("TDP_OUTBOUND_TIMEOUT_SECONDS", default=10.0)
 TDP_OUTBOUND_MAX_BYTES = env.int("TDP_OUTBOUND_MAX_BYTES", default=50 * 1024 * 1024)
+# --- webhooks ---
+# Each delivery attempt: connect + answer within this many seconds (no redirects followed, answer capped).
+TDP_WEBHOOK_TIMEOUT_SECONDS = env.float("TDP_WEBHOOK_TIMEOUT_SECONDS", default=5.0)

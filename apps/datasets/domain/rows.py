@@ -118,10 +118,48 @@ def _attachments(raw: Any, from_text: bool) -> list[tuple[str, str, str]]:
     return out
 
 
+_COMMON_FIELDS = frozenset({"global_key", "row_data", "media_type", "metadata"})
+_HTTP = ("http://", "https://")
+
+
+def _clean_common(index: int, raw: dict[str, Any], specs: dict[str, FieldSpec]) -> CleanRow | None:
+    """The common well-formed JSON row (global key, an http(s) image URL, maybe a media type and metadata) in fewer
+    steps, or None for anything else: `clean_row`'s full checks then decide, with their messages. Same results as
+    those checks for every row it accepts (a test runs both on a corpus of good and bad rows)."""
+    if not raw.keys() <= _COMMON_FIELDS:
+        return None
+    global_key = raw.get("global_key")
+    row_data = raw.get("row_data")
+    media_type = raw.get("media_type")
+    if (
+        type(global_key) is not str
+        or type(row_data) is not str
+        or not (0 < len(global_key) <= MAX_KEY_CHARS and 0 < len(row_data) <= MAX_URL_CHARS)
+        or not (global_key.isascii() and row_data.isascii())
+        or "\x00" in global_key
+        or "\x00" in row_data
+        or not row_data.startswith(_HTTP)
+        or _has_space(row_data)
+        or (media_type is not None and media_type != "image" and media_type != "text")
+    ):
+        return None
+    metadata_raw = raw.get("metadata")
+    if metadata_raw is None:
+        metadata: dict[str, Any] = {}
+    else:
+        try:
+            metadata = coerce_metadata(metadata_raw, specs)
+        except MetadataError:
+            return None
+    return CleanRow(index, global_key, "", row_data, media_type or "image", None, None, metadata, [])
+
+
 def clean_row(
     index: int, raw: Any, specs: dict[str, FieldSpec], upload_prefix: str, *, from_text: bool = False
 ) -> CleanRow:
     """Validate one row. `from_text`: values come from CSV cells (numbers as strings, empty = absent)."""
+    if type(raw) is dict and not from_text and (row := _clean_common(index, raw, specs)) is not None:
+        return row
     if not isinstance(raw, dict):
         raise RowError("each row must be a JSON object")
     if not ROW_FIELDS.issuperset(raw):

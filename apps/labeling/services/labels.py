@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
+from apps.core.compiled import CompiledQuery
 from apps.core.errors import Conflict, ValidationFailed
 from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.domain.annotation_rows import annotation_rows
 from apps.labeling.models import Annotation, Label, Project, Task, TaskKind, TaskState
+from apps.labeling.services.events import label_emit, tasks_done_emit
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
 
@@ -90,6 +94,22 @@ def _store_rows(label: Label, document: list[dict[str, Any]]) -> None:
         pending = [o for o in pending if o.pk is None]
 
 
+def _task_for_submit(*, task_id: uuid.UUID) -> QuerySet[Task]:
+    # Lock the task row only (`of=self`): without it the joined project and data row are locked FOR UPDATE too, and
+    # every submit of the project waits for the one before it (their label inserts need FOR KEY SHARE on the project).
+    tasks = Task.objects.select_for_update(of=("self",))
+    return tasks.select_related("project__ontology_version", "project__organization", "data_row").filter(pk=task_id)
+
+
+def _current_label_locked(*, task_id: uuid.UUID) -> QuerySet[Label]:
+    return Label.objects.select_for_update().filter(task_id=task_id, is_current=True).order_by("pk")[:1]
+
+
+# Every submit runs these: compiled once per thread (see `apps.core.compiled`).
+TASK_FOR_SUBMIT = CompiledQuery(_task_for_submit, task_id="uuid")
+CURRENT_LABEL_LOCKED = CompiledQuery(_current_label_locked, task_id="uuid")
+
+
 def _new_revision(
     *,
     task: Task,
@@ -98,7 +118,7 @@ def _new_revision(
     seconds_spent: float | None,
     server_seconds: float | None,
 ) -> Label:
-    current = Label.objects.select_for_update().filter(task=task, is_current=True).first()
+    current = CURRENT_LABEL_LOCKED.first(task_id=task.pk)
     if current is not None:
         Label.objects.filter(pk=current.pk).update(is_current=False)
     label = Label.objects.create(
@@ -128,9 +148,11 @@ def label_revision_create(
     current = Label.objects.filter(task=task, is_current=True).select_related("ontology_version").first()
     version = current.ontology_version if current is not None else task.project.ontology_version
     document = validate_label_document(version=version, data_row=task.data_row, annotations=annotations)
-    return _new_revision(
+    label = _new_revision(
         task=task, labeler=author, document=document, seconds_spent=seconds, server_seconds=server_seconds
     )
+    label_emit("label.created" if label.revision == 1 else "label.updated", task.project, label)
+    return label
 
 
 _OPEN_STATES = (TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK)
@@ -140,10 +162,14 @@ def _lock_slots(task: Task) -> tuple[Task, list[Task]]:
     """Lock the task row for a submit or skip: a consensus task locks every slot of its row, always in slot order
     (so two last submits of a row cannot deadlock, and exactly one of them sees the row complete). Only task rows are
     locked (`of=self`): locking the joined project would serialize every submit of the project."""
-    locking = Task.objects.select_for_update(of=("self",)).select_related("project", "data_row")
     if task.kind != TaskKind.CONSENSUS:
-        locked = locking.get(pk=task.pk)
+        locked = TASK_FOR_SUBMIT.first(task_id=task.pk)
+        if locked is None:
+            raise Task.DoesNotExist()
         return locked, [locked]
+    locking = Task.objects.select_for_update(of=("self",)).select_related(
+        "project__ontology_version", "project__organization", "data_row"
+    )
     slots = list(locking.filter(project_id=task.project_id, data_row_id=task.data_row_id).order_by("slot"))
     own = next(t for t in slots if t.pk == task.pk)
     return own, slots
@@ -153,14 +179,17 @@ def _consensus_complete(task: Task, slots: list[Task]) -> bool:
     return not any(t.state in _OPEN_STATES for t in slots if t.pk != task.pk)
 
 
-def _release_awaiting(project: Project, slots: list[Task], needs_review: bool, now: Any) -> None:
+def _release_awaiting(project: Project, slots: list[Task], needs_review: bool, now: Any) -> list[Task]:
     """All labels of a consensus row are in: the waiting slots move on to review (or done) together."""
     transition = "consensus_complete_review" if needs_review else "consensus_complete_done"
+    released = []
     for slot in slots:
         if slot.state == TaskState.AWAITING_CONSENSUS:
             slot.state = states.next_state(transition, slot.state)
             slot.done_at = None if needs_review else now
             slot.save(update_fields=["state", "done_at", "updated_at"])
+            released.append(slot)
+    return released
 
 
 def _needs_review(project: Project, task: Task, slots: list[Task]) -> bool:
@@ -203,9 +232,21 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
     task.rework_user = None
     task.rework_open_at = None
     task.done_at = now if task.state == TaskState.DONE else None
-    task.save()
-    if task.kind == TaskKind.CONSENSUS and not waiting:
-        _release_awaiting(project, slots, needs_review, now)
+    task.save(
+        update_fields=[
+            "state",
+            "labeled_by",
+            "assignee",
+            "lease_expires_at",
+            "rework_user",
+            "rework_open_at",
+            "done_at",
+            "updated_at",
+        ]
+    )
+    released = (
+        _release_awaiting(project, slots, needs_review, now) if task.kind == TaskKind.CONSENSUS and not waiting else []
+    )
     audit_record(
         action="label.created",
         actor=actor,
@@ -213,6 +254,8 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
         target=label,
         extra={"task": str(task.pk), "revision": label.revision, "state": task.state},
     )
+    label_emit("label.created", project, label)
+    tasks_done_emit(project, [task, *released])
     return label
 
 
@@ -236,6 +279,7 @@ def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: An
         target=new,
         extra={"revision": new.revision, "previous": str(label.pk)},
     )
+    label_emit("label.updated", task.project, new)
     return new
 
 
@@ -254,7 +298,8 @@ def task_skip(*, actor: User, task: Task, reason: Any) -> Task:
     task.save()
     if task.kind == TaskKind.CONSENSUS and _consensus_complete(task, slots):
         # The skipped slot was the last one open: the labels already in must not wait forever.
-        _release_awaiting(task.project, slots, _needs_review(task.project, task, slots), timezone.now())
+        released = _release_awaiting(task.project, slots, _needs_review(task.project, task, slots), timezone.now())
+        tasks_done_emit(task.project, released)
     return task
 
 
@@ -291,4 +336,5 @@ def label_import(*, actor: User, project: Project, data_row: DataRow, annotation
         target=label,
         extra={"task": str(task.pk), "revision": label.revision, "source": source[:100]},
     )
+    tasks_done_emit(project, [task])
     return label

@@ -9,13 +9,17 @@ SQLite write transactions are serialized (IMMEDIATE). Claims of one labeler are 
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.compiled import CompiledQuery, SlotKind
+from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.models import Label, Project, Task, TaskState
@@ -26,19 +30,25 @@ def lease_duration(project: Project) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def _untouched_by(actor: User, queryset: QuerySet[Task]) -> QuerySet[Task]:
-    """Rows the actor has not labeled and holds no other slot of."""
+def _untouched_q(actor_id: uuid.UUID) -> Q:
+    """Rows the actor has not labeled and holds no other slot of (as a condition, to combine with others)."""
     labeled = Label.objects.filter(
-        project_id=OuterRef("project_id"), data_row_id=OuterRef("data_row_id"), labeler=actor
+        project_id=OuterRef("project_id"), data_row_id=OuterRef("data_row_id"), labeler_id=actor_id
     )
     holding = Task.objects.filter(
-        project_id=OuterRef("project_id"), data_row_id=OuterRef("data_row_id"), assignee=actor
+        project_id=OuterRef("project_id"), data_row_id=OuterRef("data_row_id"), assignee_id=actor_id
     ).exclude(pk=OuterRef("pk"))
-    return queryset.exclude(Exists(labeled)).exclude(Exists(holding))
+    return ~Exists(labeled) & ~Exists(holding)
 
 
-def _first_locked(queryset: QuerySet[Task]) -> Task | None:
-    return queryset.select_for_update(skip_locked=True, of=("self",)).order_by("-priority", "created_at", "id").first()
+def _untouched_by(actor: User, queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """Rows the actor has not labeled and holds no other slot of."""
+    return queryset.filter(_untouched_q(actor.pk))
+
+
+def _new_work_q(now: datetime) -> Q:
+    """New work: queued, or leased with the lease run out."""
+    return Q(state=TaskState.TO_LABEL) | Q(state=TaskState.IN_PROGRESS, lease_expires_at__lt=now)
 
 
 def claimable_tasks(project: Project, actor: User) -> list[QuerySet[Task]]:
@@ -49,47 +59,104 @@ def claimable_tasks(project: Project, actor: User) -> list[QuerySet[Task]]:
     rework_open = _untouched_by(
         actor, base.filter(state=TaskState.IN_REWORK, rework_open_at__lte=now).exclude(rework_user=actor)
     )
-    new_work = _untouched_by(
-        actor,
-        base.filter(Q(state=TaskState.TO_LABEL) | Q(state=TaskState.IN_PROGRESS, lease_expires_at__lt=now)),
-    )
+    new_work = _untouched_by(actor, base.filter(_new_work_q(now)))
     return [rework_mine, rework_open, new_work]
+
+
+# --- the claim's statements, compiled once per thread (see `compiled.py`) -----------------------------------------
+
+
+def _locked_first(queryset: QuerySet[Task], *order: Any) -> QuerySet[Task]:
+    """The first candidate nobody else holds, locked."""
+    locked = queryset.select_for_update(skip_locked=True, of=("self",))
+    return locked.order_by(*order, "-priority", "created_at", "id")[:1]
+
+
+def _claim_details(*, data_row_id: uuid.UUID, task_id: uuid.UUID) -> QuerySet[DataRow]:
+    """The claimed task's data row, and whether the task has a current label and the row attachments: the claim
+    answer shows them, and most claims are fresh rows with neither (no further query then). A statement of its own:
+    as subqueries of the claim statement PostgreSQL would plan them for every candidate row (and hash whole tables)."""
+    return DataRow.objects.filter(pk=data_row_id).annotate(
+        has_attachments=Exists(DataRow.objects.filter(pk=OuterRef("pk"), attachments__isnull=False)),
+        has_current_label=Exists(Label.objects.filter(task_id=task_id, is_current=True)),
+    )[:1]
+
+
+def _own_lease(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
+    own = Task.objects.filter(
+        project_id=project_id, assignee_id=actor_id, state=TaskState.IN_PROGRESS, lease_expires_at__gt=now
+    )
+    return own.order_by("claimed_at")[:1]
+
+
+def _rework(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
+    """Rework sent back to the actor, then rework open to anyone: one statement (most projects have none at all)."""
+    mine = Q(rework_user_id=actor_id)
+    open_to_all = Q(rework_open_at__lte=now) & ~Q(rework_user_id=actor_id) & _untouched_q(actor_id)
+    candidates = Task.objects.filter(mine | open_to_all, project_id=project_id, state=TaskState.IN_REWORK)
+    return _locked_first(candidates, Case(When(mine, then=Value(0)), default=Value(1)))
+
+
+def _new_work(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
+    candidates = Task.objects.filter(_new_work_q(now), _untouched_q(actor_id), project_id=project_id)
+    return _locked_first(candidates)
+
+
+_SLOTS: dict[str, SlotKind] = {"project_id": "uuid", "actor_id": "uuid", "now": "datetime"}
+OWN_LEASE = CompiledQuery(_own_lease, **_SLOTS)
+REWORK = CompiledQuery(_rework, **_SLOTS)
+NEW_WORK = CompiledQuery(_new_work, **_SLOTS)
+CLAIM_DETAILS = CompiledQuery(_claim_details, data_row_id="uuid", task_id="uuid")
+
+
+def _with_details(task: Task) -> Task:
+    details = CLAIM_DETAILS.first(data_row_id=task.data_row_id, task_id=task.pk)
+    if details is not None:
+        task.data_row = details
+        task.has_current_label = details.has_current_label  # type: ignore[attr-defined]
+        task.has_attachments = details.has_attachments  # type: ignore[attr-defined]
+    return task
+
+
+def _lock_user(*, actor_id: uuid.UUID) -> QuerySet[User]:
+    return User.objects.select_for_update(no_key=True).filter(pk=actor_id).only("pk").order_by()[:1]
+
+
+LOCK_USER = CompiledQuery(_lock_user, actor_id="uuid")
 
 
 @transaction.atomic
 def queue_claim(*, actor: User, project: Project) -> Task | None:
-    """Lease the next task to the actor (or return their live lease), or None when nothing is left for them."""
+    """Lease the next task to the actor (or return their live lease), or None when nothing is left for them.
+
+    The task comes with its data row, and `has_current_label` / `has_attachments` tell the caller whether reading
+    the current label or the attachments can find anything (tasks from registered sources may lack them: then
+    assume they can)."""
     # One claim at a time per labeler: parallel claims of one user (several tabs, a retrying client) would otherwise
     # each miss the other's uncommitted lease and take a second task, or a second slot of one consensus row. The row
     # lock is FOR NO KEY UPDATE so it does not block label inserts referencing the user (FOR KEY SHARE).
-    User.objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list("pk", flat=True).first()
+    LOCK_USER.first(actor_id=actor.pk)
     now = timezone.now()
-    own = (
-        Task.objects.filter(project=project, assignee=actor, state=TaskState.IN_PROGRESS, lease_expires_at__gt=now)
-        .order_by("claimed_at")
-        .first()
-    )
-    if own is not None:
-        return own
-    rework_mine, rework_open, new_work = claimable_tasks(project, actor)
-    for candidates in (rework_mine, rework_open, None, new_work):
-        if candidates is None:
-            # Registered sources (benchmark rows, expert routing) come after rework, before new work.
-            sourced = registry.claim_from_sources(project, actor, now)
-            if sourced is not None:
-                return sourced
-            continue
-        task = _first_locked(candidates)
+    slots = {"project_id": project.pk, "actor_id": actor.pk, "now": now}
+    task = OWN_LEASE.first(**slots)
+    if task is not None:
+        return _with_details(task)
+    task = REWORK.first(**slots)
+    if task is None:
+        # Registered sources (benchmark rows, expert routing) come after rework, before new work.
+        sourced = registry.claim_from_sources(project, actor, now)
+        if sourced is not None:
+            return sourced
+        task = NEW_WORK.first(**slots)
         if task is None:
-            continue
-        transition = "reclaim_expired" if task.state == TaskState.IN_PROGRESS else "claim"
-        task.state = states.next_state(transition, task.state)
-        task.assignee = actor
-        task.claimed_at = now
-        task.lease_expires_at = now + lease_duration(project)
-        task.save(update_fields=["state", "assignee", "claimed_at", "lease_expires_at", "updated_at"])
-        return task
-    return None
+            return None
+    transition = "reclaim_expired" if task.state == TaskState.IN_PROGRESS else "claim"
+    task.state = states.next_state(transition, task.state)
+    task.assignee = actor
+    task.claimed_at = now
+    task.lease_expires_at = now + lease_duration(project)
+    task.save(update_fields=["state", "assignee", "claimed_at", "lease_expires_at", "updated_at"])
+    return _with_details(task)
 
 
 @transaction.atomic

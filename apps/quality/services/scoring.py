@@ -17,6 +17,7 @@ from django_q.tasks import async_task
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
+from apps.core.events import emit
 from apps.core.jobs import job_create_and_enqueue, job_progress
 from apps.core.models import Job
 from apps.datasets.models import DataRow
@@ -104,6 +105,12 @@ def row_score(*, project: Project, data_row_id: Any) -> ConsensusScore | None:
     return outcome
 
 
+def _breach_payload(project: Project, row: ConsensusScore, threshold: Any) -> dict[str, Any]:
+    from apps.quality.apis import serialize_consensus  # the API's consensus JSON (apis imports services)
+
+    return {"project": str(project.pk), "threshold": float(threshold), **serialize_consensus(row)}
+
+
 def _consensus(
     project: Project,
     data_row_id: Any,
@@ -141,7 +148,17 @@ def _consensus(
         "flagged": flagged,
         "computed_at": now,
     }
+    breached = (
+        flagged and not ConsensusScore.objects.filter(project=project, data_row_id=data_row_id, flagged=True).exists()
+    )
     row, _ = ConsensusScore.objects.update_or_create(project=project, data_row_id=data_row_id, defaults=values)
+    if breached:
+        emit(
+            type="quality.threshold_breached",
+            organization_id=project.organization_id,
+            project_id=project.pk,
+            object=lambda: _breach_payload(project, row, threshold),
+        )
     labeling_services.review_priority_set(
         project=project, data_row_id=data_row_id, priority=FLAGGED_REVIEW_PRIORITY if flagged else 0
     )

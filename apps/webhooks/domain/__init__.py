@@ -1,0 +1,1 @@
+"""Pure webhook logic: event types, the signed envelope, the retry schedule (no Django imports)."""
