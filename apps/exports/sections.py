@@ -82,11 +82,12 @@ def load_issues(project: Project, data_row_ids: Sequence[str]) -> dict[str, list
 def register() -> None:
     from apps.exports.quality_section import consensus_winners, load_quality
     from apps.exports.registry import register_label_chooser, register_row_section
+    from apps.exports.sql import SQL_SECTIONS
     from apps.exports.views import exports_link
     from apps.labeling.registry import register_project_link
 
-    register_row_section("labels", load_labels)
-    register_row_section("issues", load_issues)
-    register_row_section("quality", load_quality)
-    register_label_chooser("consensus_winner", consensus_winners)
+    register_row_section("labels", load_labels, sql="labels")
+    register_row_section("issues", load_issues, sql=SQL_SECTIONS["issues"])
+    register_row_section("quality", load_quality, sql=SQL_SECTIONS["quality"])
+    register_label_chooser("consensus_winner", consensus_winners, sql=True)
     register_project_link(exports_link)

@@ -29,7 +29,14 @@ from apps.exports.domain.filters import ExportFilters
 from apps.exports.domain.ndjson import LineEncoder
 from apps.exports.domain.paths import file_stem
 from apps.exports.models import Export, ExportFormat, ExportStatus
-from apps.exports.selectors import RowQuery, filters_or_400, label_documents, ndjson_page_lines
+from apps.exports.selectors import (
+    RowQuery,
+    filters_or_400,
+    label_documents,
+    ndjson_page_lines,
+    ndjson_sql_pages,
+    ndjson_sql_usable,
+)
 from apps.labeling.models import Project
 from apps.labeling.services import label_import
 from apps.labeling.services.labels import asset_bounds
@@ -174,8 +181,14 @@ def _base(export: Export) -> str:
     return f"exports/{export.organization_id}/{export.pk}"
 
 
-def _render_chunk(export: Export, query: RowQuery, page: Sequence[Mapping[str, Any]]) -> _Chunk:
+def _render_chunk(
+    export: Export, query: RowQuery, page: Sequence[Mapping[str, Any]], *, text: str | None = None
+) -> _Chunk:
+    """What a page writes. `text`: the page's NDJSON lines when the database already built them."""
     chunk = _Chunk()
+    if text is not None:
+        chunk.text = text
+        return chunk
     if export.format == ExportFormat.NDJSON:
         chunk.text = "".join(ndjson_page_lines(query, page, LineEncoder()))
         return chunk
@@ -312,6 +325,22 @@ def _advance(export: Export, *, page: Sequence[Mapping[str, Any]], part: str, ch
     return export
 
 
+def _chunks(export: Export, query: RowQuery, page_size: int) -> Iterator[tuple[Sequence[Mapping[str, Any]], _Chunk]]:
+    """The pages still to write, each with what it renders to. NDJSON on PostgreSQL: lines built by the database."""
+    if export.format == ExportFormat.NDJSON and ndjson_sql_usable(query):
+        for sql_page in ndjson_sql_pages(query, after=export.after_data_row, page_size=page_size):
+            page = [{"id": row_id} for row_id in sql_page.ids]
+            yield page, _render_chunk(export, query, page, text=sql_page.text)
+        return
+    for page in query.pages(
+        after=export.after_data_row,
+        page_size=page_size,
+        as_json=export.format == ExportFormat.NDJSON,
+        only=None if export.format == ExportFormat.NDJSON else IMAGE_ROW_FIELDS,
+    ):
+        yield page, _render_chunk(export, query, page)
+
+
 def export_run(
     *, export_id: Any, on_progress: ProgressCallback | None = None, chunk_rows: int | None = None
 ) -> dict[str, Any]:
@@ -331,13 +360,7 @@ def export_run(
         done = export.row_count + export.skipped_count
         if on_progress:
             on_progress(done, export.rows_total)
-        for page in query.pages(
-            after=export.after_data_row,
-            page_size=chunk_rows or CHUNK_ROWS or settings.TDP_EXPORT_CHUNK_ROWS,
-            as_json=export.format == ExportFormat.NDJSON,
-            only=None if export.format == ExportFormat.NDJSON else IMAGE_ROW_FIELDS,
-        ):
-            chunk = _render_chunk(export, query, page)
+        for page, chunk in _chunks(export, query, chunk_rows or CHUNK_ROWS or settings.TDP_EXPORT_CHUNK_ROWS):
             part = _save(f"{_base(export)}/parts/{export.chunks_written:06d}.part", chunk.text.encode())
             export = _advance(export, page=page, part=part, chunk=chunk)
             done += len(page)
