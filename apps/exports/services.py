@@ -20,6 +20,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError, Conflict, ValidationFailed
+from apps.core.events import emit
 from apps.core.jobs import job_create_and_enqueue
 from apps.datasets.selectors import data_rows_by_key
 from apps.exports.domain import coco, voc, yolo
@@ -368,11 +369,22 @@ def export_run(
                 on_progress(done, max(export.rows_total, done))
         _finish(export, project)
     except Exception as exc:
-        Export.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=timezone.now()
-        )
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        Export.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error=error, updated_at=timezone.now())
+        _announce(export, "export.failed", {"error": error})
         raise
+    _announce(export, "export.succeeded", export_result(export))
     return export_result(export)
+
+
+def _announce(export: Export, event: str, extra: dict[str, Any]) -> None:
+    """The `export.*` webhook events (`apps.core.events`): the export's id, project and format plus `extra`."""
+    emit(
+        type=event,
+        organization_id=export.project.organization_id,
+        project_id=export.project_id,
+        object=lambda: {"id": str(export.pk), "project": str(export.project_id), "format": export.format, **extra},
+    )
 
 
 def _finish(export: Export, project: Project) -> None:
