@@ -79,6 +79,18 @@ def load_issues(project: Project, data_row_ids: Sequence[str]) -> dict[str, list
     return issues_of_rows(project=project, data_row_ids=data_row_ids, id_range=_id_range(data_row_ids))
 
 
+def load_label_scores(project: Project, data_row_ids: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    from apps.quality.selectors import label_scores_of_rows
+
+    return label_scores_of_rows(project=project, data_row_ids=list(data_row_ids))
+
+
+def load_prelabel_provenance(project: Project, data_row_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    from apps.predictions.selectors import provenance_of_rows
+
+    return provenance_of_rows(project=project, data_row_ids=list(data_row_ids))
+
+
 def register() -> None:
     from apps.exports.quality_section import consensus_winners, load_quality
     from apps.exports.registry import register_label_chooser, register_row_section
@@ -89,5 +101,7 @@ def register() -> None:
     register_row_section("labels", load_labels, sql="labels")
     register_row_section("issues", load_issues, sql=SQL_SECTIONS["issues"])
     register_row_section("quality", load_quality, sql=SQL_SECTIONS["quality"])
+    register_row_section("label_scores", load_label_scores)
+    register_row_section("prelabel_provenance", load_prelabel_provenance)
     register_label_chooser("consensus_winner", consensus_winners, sql=True)
     register_project_link(exports_link)

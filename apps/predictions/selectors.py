@@ -83,3 +83,31 @@ def expert_queue(*, project: Project, overdue_only: bool = False) -> QuerySet[Ta
     if overdue_only:
         queryset = queryset.filter(due_at__lt=timezone.now())
     return queryset
+
+
+def provenance_of_rows(*, project: Project, data_row_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per data row, what happened to the pre-labels in its labels (accepted / modified / added / rejected), for
+    exports: one query per page of rows."""
+    from apps.predictions.models import AnnotationProvenance
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    rows = (
+        AnnotationProvenance.objects.filter(project=project, label__data_row_id__in=data_row_ids)
+        .order_by("label_id", "id")
+        .values_list(
+            "label__data_row_id", "label_id", "index", "prelabel_uuid", "schema_id", "name", "outcome", "confidence"
+        )
+    )
+    for row_id, label_id, index, prelabel, schema_id, name, outcome, confidence in rows:
+        found.setdefault(str(row_id), []).append(
+            {
+                "label": str(label_id),
+                "index": index,
+                "prelabel": str(prelabel) if prelabel else None,
+                "schema_id": str(schema_id),
+                "name": name,
+                "outcome": outcome,
+                "confidence": confidence,
+            }
+        )
+    return found

@@ -191,3 +191,21 @@ def row_labels_overlay(*, project: Project, data_row_id: Any) -> list[dict[str, 
 def benchmark_label_ids(*, label_ids: list[Any]) -> set[Any]:
     """Which of these labels are benchmark references (gold stars on pages and in the admin)."""
     return set(BenchmarkReference.objects.filter(label_id__in=label_ids).values_list("label_id", flat=True))
+
+
+def label_scores_of_rows(*, project: Project, data_row_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per data row, each current label's consensus agreement and benchmark score (with the reference it was scored
+    against), for exports."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    rows = (
+        _current_scores(project)
+        .filter(data_row_id__in=data_row_ids)
+        .values_list("data_row_id", "label_id", "consensus_agreement", "benchmark_score", "reference_id")
+    )
+    for row_id, label_id, agreement, benchmark, reference in rows:
+        found.setdefault(str(row_id), {})[str(label_id)] = {
+            "consensus_agreement": agreement,
+            "benchmark_score": benchmark,
+            "benchmark_reference": str(reference) if reference else None,
+        }
+    return found

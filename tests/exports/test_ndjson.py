@@ -231,3 +231,54 @@ def test_schema_is_published(api_client):
     response = api_client.get("/api/v1/schemas/export-ndjson.json")
     assert response.status_code == 200
     jsonschema.Draft202012Validator.check_schema(response.json())
+
+
+def test_label_scores_and_prelabel_provenance_ride_along(manager_client, project, lineage):
+    """Each line carries its labels' quality scores and what happened to the model's pre-labels in them."""
+    from django.utils import timezone
+
+    from apps.predictions.models import AnnotationProvenance
+    from apps.quality.models import LabelScore
+
+    approved = lineage["approved"]
+    LabelScore.objects.create(
+        label=approved,
+        project=project,
+        data_row_id=approved.data_row_id,
+        labeler_id=approved.labeler_id,
+        consensus_agreement=0.8,
+        benchmark_score=0.5,
+        reference=lineage["in_review"],
+        computed_at=timezone.now(),
+    )
+    feature = approved.annotations[0]
+    AnnotationProvenance.objects.create(
+        label=approved,
+        project=project,
+        index=0,
+        schema_id=feature["schema_id"],
+        name="vehicle",
+        outcome="modified",
+        confidence=0.7,
+    )
+    response = manager_client.get(f"/api/v1/projects/{project.pk}/export.ndjson")
+    lines = {line["data_row"]["id"]: line for line in parse_ndjson(b"".join(response.streaming_content))}
+    line = lines[str(approved.data_row_id)]
+    assert line["label_scores"] == {
+        str(approved.pk): {
+            "consensus_agreement": 0.8,
+            "benchmark_score": 0.5,
+            "benchmark_reference": str(lineage["in_review"].pk),
+        }
+    }
+    # The row's first label has the records its submit made (boxes added by hand); ours is there too.
+    by_label: dict[str, list] = {}
+    for entry in line["prelabel_provenance"]:
+        by_label.setdefault(entry["label"], []).append((entry["index"], entry["outcome"], entry["confidence"]))
+    assert by_label[str(approved.pk)] == [(0, "modified", 0.7)]
+    assert by_label[str(lineage["first"].pk)] == [(0, "added", None), (1, "added", None)]
+    other = lines[str(lineage["in_review"].data_row_id)]
+    assert other["label_scores"] is None  # no scores for that row
+    assert [entry["outcome"] for entry in other["prelabel_provenance"]] == ["added"]
+    untouched = [line for line in lines.values() if not line["labels"]]
+    assert untouched and all(line["prelabel_provenance"] is None for line in untouched)
