@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.catalog.urls")),
     path("", include("apps.quality.urls")),
     path("", include("apps.analytics.urls")),
+    path("", include("apps.predictions.urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("", include("apps.catalog.page_urls")),
     path("", include("apps.quality.page_urls")),
     path("", include("apps.analytics.page_urls")),
+    path("", include("apps.predictions.page_urls")),
     path("", include("apps.accounts.page_urls")),
 ]
 

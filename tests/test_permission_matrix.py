@@ -117,6 +117,21 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
             "anonymous": 401,
         },
     ),
+    # Models (predictions): admins and team managers; another organization's admin sees only their own (none).
+    (
+        "get",
+        "/api/v1/models",
+        None,
+        {
+            "admin": 200,
+            "team_manager": 200,
+            "reviewer": 403,
+            "labeler": 403,
+            "expert": 403,
+            "other_org_admin": 200,
+            "anonymous": 401,
+        },
+    ),
 ]
 
 

@@ -20,7 +20,7 @@ from apps.datasets.apis import DataRowOutputSerializer
 from apps.labeling import selectors, services
 from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
 from apps.labeling.models import Label, Project, ProjectRole, Task, TaskKind
-from apps.labeling.registry import label_decisions, rework_feedback
+from apps.labeling.registry import label_decisions, prelabels_for, rework_feedback
 from apps.ontologies.access import access_ontology
 
 
@@ -284,7 +284,7 @@ def claim_body(task: Task) -> dict[str, Any]:
         "task": str(task.id),
         "kind": kind,
         "data_row": DataRowOutputSerializer(task.data_row).data,
-        "prelabels": [],
+        "prelabels": prelabels_for(task) if current is None else [],
         "previous_label": LabelOutputSerializer(current).data if current else None,
         "feedback": rework_feedback(task) if kind == "rework" else None,
         "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
@@ -332,6 +332,7 @@ class LabelOutputSerializer(serializers.Serializer):
     status = serializers.CharField(source="task.state")
     seconds_spent = serializers.FloatField(allow_null=True)
     server_seconds = serializers.FloatField(allow_null=True)
+    source = serializers.CharField()  # type: ignore[assignment]  # the field, not Field.source
     ontology_version = serializers.UUIDField(source="ontology_version_id")
     created_at = serializers.DateTimeField()
 

@@ -131,6 +131,11 @@ class Task(BaseModel):
     rework_open_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.TextField(blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Expert tasks (routed by the predictions app): the deadline, the row's lowest model confidence (served lowest
+    # first), and when the managers were told it is overdue (the overdue flag; set once).
+    due_at = models.DateTimeField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(BaseModel.Meta):
         constraints = [
@@ -146,10 +151,21 @@ class Task(BaseModel):
             models.Index(fields=["project", "state"], name="task_project_state"),
             models.Index(fields=["project", "data_row"], name="task_project_row"),
             models.Index(fields=["assignee", "state"], name="task_assignee_state"),
+            # The expert queue: a project's expert tasks, lowest confidence first.
+            models.Index(
+                fields=["project", "confidence", "created_at"],
+                condition=models.Q(kind="expert"),
+                name="task_expert_queue",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"task {self.id} ({self.state})"
+
+
+class LabelSource(models.TextChoices):
+    LABELER = "labeler", "Labeler"
+    EXPERT = "expert", "Expert"
 
 
 class Label(BaseModel):
@@ -167,6 +183,7 @@ class Label(BaseModel):
     is_current = models.BooleanField(default=True)
     seconds_spent = models.FloatField(null=True, blank=True, help_text="Reported by the client.")
     server_seconds = models.FloatField(null=True, blank=True, help_text="From claim to submit, measured here.")
+    source = models.CharField(max_length=20, choices=LabelSource.choices, default=LabelSource.LABELER)
 
     class Meta(BaseModel.Meta):
         indexes = [

@@ -31,6 +31,16 @@ _project_admin_actions: list[Callable[..., Any]] = []
 ProjectLink = Callable[["User", Project], "tuple[str, str] | None"]
 _project_links: list[ProjectLink] = []
 _label_submitted: list[LabelSubmitted] = []
+# task -> annotations (API.md format) a model proposes for the task's row, shown to the labeler as pre-labels.
+PrelabelSource = Callable[[Task], "list[dict[str, Any]]"]
+_prelabel_sources: list[PrelabelSource] = []
+# Called inside the submit transaction with the stored label and, aligned with its annotations, the `prelabel`
+# reference each one carried (stripped before validation; None for annotations drawn by hand).
+LabelProvenance = Callable[[Label, Task, "list[str | None]"], None]
+_label_provenance: list[LabelProvenance] = []
+# (key, project -> int) extra counters of the project overview (e.g. overdue expert tasks).
+OverviewCounter = Callable[[Project], int]
+_overview_counters: dict[str, OverviewCounter] = {}
 
 
 def register_open_issue_counter(counter: OpenIssueCounter) -> None:
@@ -56,6 +66,36 @@ def register_claim_source(source: ClaimSource) -> None:
 def register_label_submitted(listener: LabelSubmitted) -> None:
     if listener not in _label_submitted:
         _label_submitted.append(listener)
+
+
+def register_prelabel_source(source: PrelabelSource) -> None:
+    if source not in _prelabel_sources:
+        _prelabel_sources.append(source)
+
+
+def register_label_provenance(listener: LabelProvenance) -> None:
+    if listener not in _label_provenance:
+        _label_provenance.append(listener)
+
+
+def register_overview_counter(key: str, counter: OverviewCounter) -> None:
+    _overview_counters[key] = counter
+
+
+def prelabels_for(task: Task) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for source in _prelabel_sources:
+        found.extend(source(task))
+    return found
+
+
+def label_provenance(label: Label, task: Task, references: list[str | None]) -> None:
+    for listener in _label_provenance:
+        listener(label, task, references)
+
+
+def overview_counts(project: Project) -> dict[str, int]:
+    return {key: counter(project) for key, counter in _overview_counters.items()}
 
 
 def register_project_admin_action(action: Callable[..., Any]) -> None:

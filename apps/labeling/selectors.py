@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
@@ -21,7 +21,15 @@ def project_overview(*, project: Project) -> dict[str, int]:
     for row in Task.objects.filter(project=project).values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
     counts["open_issues"] = _open_issues(project)
+    counts.update(_extra_counts(project))
     return counts
+
+
+def _extra_counts(project: Project) -> dict[str, int]:
+    """Counters later apps add through `registry` (e.g. `overdue_expert_tasks`)."""
+    from apps.labeling.registry import overview_counts
+
+    return overview_counts(project)
 
 
 def _open_issues(project: Project) -> int:
@@ -29,6 +37,19 @@ def _open_issues(project: Project) -> int:
     from apps.labeling.registry import open_issue_count
 
     return open_issue_count(project)
+
+
+def data_rows_in_project(*, project: Project, data_row_ids: Any) -> set[Any]:
+    """Which of these data rows are in the project (have a task in it)."""
+    ids = list(data_row_ids)
+    if not ids:
+        return set()
+    return set(Task.objects.filter(project=project, data_row_id__in=ids, slot=0).values_list("data_row_id", flat=True))
+
+
+def row_in_project(*, project: Project) -> Exists:
+    """For annotating data row querysets: whether the row (`OuterRef("pk")`) is in the project."""
+    return Exists(Task.objects.filter(project=project, data_row_id=OuterRef("pk"), slot=0))
 
 
 def my_projects(*, actor: User) -> QuerySet[Project]:

@@ -65,6 +65,9 @@ def _label_context(task: Task, annotations: Any, errors: list[dict[str, Any]] | 
     previous = Label.objects.filter(task=task, is_current=True).first()
     if annotations is None and previous is not None:
         annotations = previous.annotations
+    elif annotations is None:
+        # Model pre-labels (registered by the predictions app), each with its `prelabel` id and `confidence`.
+        annotations = registry.prelabels_for(task)
     data_row = task.data_row
     return {
         "task": task,
@@ -76,6 +79,7 @@ def _label_context(task: Task, annotations: Any, errors: list[dict[str, Any]] | 
         "annotations": annotations or [],
         "errors": errors or [],
         "is_rework": task.rework_user_id is not None or previous is not None,
+        "has_prelabels": any(isinstance(a, dict) and "prelabel" in a for a in annotations or []),
         "feedback": rework_feedback(task) if previous is not None else None,
     }
 

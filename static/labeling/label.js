@@ -108,6 +108,7 @@
     tool: null, // active tool node, null = select mode
     drawing: null, // in-progress polygon/polyline/bbox
     global: {}, // answers of the top-level questions
+    globalPrelabels: {}, // question key → id of the model pre-label its answer came from
     globalErrors: {}, // question key → [messages]
   };
 
@@ -341,6 +342,9 @@
           answers: parseAnswers(tool.classifications || [], item.classifications),
           src: index,
           errors: [],
+          // A model pre-label: its id goes back with the annotation (the server decides accepted vs modified).
+          prelabel: typeof item.prelabel === "string" ? item.prelabel : null,
+          confidence: isNum(item.confidence) ? item.confidence : null,
         };
         state.objects.push(object);
         bySource.set(index, object);
@@ -350,6 +354,9 @@
       if (!question) return;
       const answer = parseAnswer(question, item.answer);
       if (answer !== undefined) state.global[keyOf(question)] = answer;
+      if (answer !== undefined && typeof item.prelabel === "string") {
+        state.globalPrelabels[keyOf(question)] = item.prelabel;
+      }
       questionBySource.set(index, keyOf(question));
     });
     for (const error of Array.isArray(serverErrors) ? serverErrors : []) {
@@ -391,11 +398,23 @@
     }
     const nested = serializeAnswers(object.tool.classifications || [], object.answers);
     if (nested.length) out.classifications = nested;
+    if (object.prelabel) out.prelabel = object.prelabel;
     return out;
   }
 
   function serializeAll() {
-    return state.objects.map(serializeObject).concat(serializeAnswers(topQuestions, state.global));
+    const globals = serializeAnswers(topQuestions, state.global).map((item) => {
+      const question = topQuestions.find((q) => q.name === item.name);
+      const prelabel = question ? state.globalPrelabels[keyOf(question)] : null;
+      return prelabel ? Object.assign(item, { prelabel }) : item;
+    });
+    return state.objects.map(serializeObject).concat(globals);
+  }
+
+  /** "model 87%" for an object that came from a model pre-label. */
+  function modelLabel(object) {
+    if (!object.prelabel) return "";
+    return object.confidence === null ? "model" : `model ${Math.round(object.confidence * 100)}%`;
   }
 
   // ---------------------------------------------------------------------------------------------- timer
@@ -568,6 +587,9 @@
         { type: "button", class: "object-head", "aria-expanded": selected ? "true" : "false" },
         swatch,
         h("span", { class: "object-name" }, `${object.tool.name} ${n}`),
+        object.prelabel
+          ? h("span", { class: "model-badge", title: "Pre-label from a model: accept, fix or delete it" }, modelLabel(object))
+          : null,
         isText ? h("span", { class: "muted small snippet" }, snippet(object.geom)) : null,
         flag,
       );
@@ -881,12 +903,15 @@
     for (const object of state.objects) {
       const selected = object.id === state.selected;
       const group = s("g", {
-        class: `obj${selected ? " selected" : ""}${object.errors.length ? " has-error" : ""}`,
+        class: `obj${selected ? " selected" : ""}${object.errors.length ? " has-error" : ""}${
+          object.prelabel ? " prelabel" : ""
+        }`,
         "data-id": object.id,
       });
+      if (object.prelabel) group.setAttribute("data-prelabel", object.prelabel);
       group.style.setProperty("--c", object.tool.color);
       const title = s("title");
-      title.textContent = object.tool.name;
+      title.textContent = object.prelabel ? `${object.tool.name} (${modelLabel(object)})` : object.tool.name;
       group.append(title);
       const g = object.geom;
       switch (object.tool.tool) {

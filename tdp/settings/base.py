@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.quality",
     "apps.analytics",
+    "apps.predictions",
 ]
 
 MIDDLEWARE = [

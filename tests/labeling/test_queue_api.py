@@ -177,6 +177,7 @@ def test_sampled_labels_go_to_review(project_factory, org_admin, members, make_r
         "skipped": 0,
         "awaiting_consensus": 0,
         "open_issues": 0,
+        "overdue_expert_tasks": 0,
     }
 
 

@@ -4,6 +4,7 @@ from apps.labeling.services.labels import (
     label_edit,
     label_revision_create,
     label_submit,
+    split_prelabel_references,
     task_skip,
     validate_label_document,
 )
@@ -18,13 +19,24 @@ from apps.labeling.services.projects import (
     project_upgrade_ontology,
 )
 from apps.labeling.services.queue import leases_release_expired, queue_claim
-from apps.labeling.services.slots import benchmark_task_lease, review_priority_set
+from apps.labeling.services.slots import (
+    benchmark_task_lease,
+    expert_task_lease,
+    expert_tasks_create,
+    expert_tasks_mark_notified,
+    expert_tasks_overdue,
+    review_priority_set,
+)
 
 __all__ = [
     "BatchResult",
     "OntologyUpgrade",
     "batch_create",
     "benchmark_task_lease",
+    "expert_task_lease",
+    "expert_tasks_create",
+    "expert_tasks_mark_notified",
+    "expert_tasks_overdue",
     "label_edit",
     "label_revision_create",
     "label_submit",
@@ -36,6 +48,7 @@ __all__ = [
     "project_upgrade_ontology",
     "queue_claim",
     "review_priority_set",
+    "split_prelabel_references",
     "task_skip",
     "validate_label_document",
 ]

@@ -16,7 +16,7 @@ from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.domain.annotation_rows import annotation_rows
-from apps.labeling.models import Annotation, Label, Project, Task, TaskKind, TaskState
+from apps.labeling.models import Annotation, Label, LabelSource, Project, Task, TaskKind, TaskState
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
 
@@ -46,6 +46,28 @@ def validate_label_document(*, version: OntologyVersion, data_row: DataRow, anno
             details={"annotations": errors},
         )
     return [item for item in normalized if item is not None]
+
+
+PRELABEL_KEY = "prelabel"
+
+
+def split_prelabel_references(annotations: Any) -> tuple[Any, list[str | None]]:
+    """Take the `prelabel` reference (the id of the model pre-label an annotation started from, sent by the label
+    page) off each top-level annotation, before validation. Returns the annotations without it and the references
+    aligned with them. What a reference is worth is decided server-side by whoever listens (`label_provenance`)."""
+    if type(annotations) is not list:
+        return annotations, []
+    cleaned: list[Any] = []
+    references: list[str | None] = []
+    for item in annotations:
+        if type(item) is dict and PRELABEL_KEY in item:
+            reference = item[PRELABEL_KEY]
+            item = {k: v for k, v in item.items() if k != PRELABEL_KEY}
+            references.append(reference if isinstance(reference, str) and len(reference) <= 64 else None)
+        else:
+            references.append(None)
+        cleaned.append(item)
+    return cleaned, references
 
 
 def _seconds(value: Any) -> float | None:
@@ -112,6 +134,7 @@ def _new_revision(
         previous=current,
         seconds_spent=seconds_spent,
         server_seconds=server_seconds,
+        source=LabelSource.EXPERT if task.kind == TaskKind.EXPERT else LabelSource.LABELER,
     )
     _store_rows(label, document)
     registry.label_submitted(label, task)
@@ -185,6 +208,7 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
             details={"state": task.state},
         )
     project: Project = task.project
+    annotations, references = split_prelabel_references(annotations)
     document = validate_label_document(
         version=project.ontology_version, data_row=task.data_row, annotations=annotations
     )
@@ -193,6 +217,7 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
     label = _new_revision(
         task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=server_seconds
     )
+    registry.label_provenance(label, task, references)
     needs_review = _needs_review(project, task, slots)
     waiting = task.kind == TaskKind.CONSENSUS and not _consensus_complete(task, slots)
     transition = "submit_await_consensus" if waiting else "submit_for_review" if needs_review else "submit_done"
@@ -227,6 +252,7 @@ def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: An
     if not label.is_current:
         raise Conflict("A newer revision of this label exists; edit that one.", code="stale_revision")
     states.next_state("edit_awaiting" if task.state == TaskState.AWAITING_CONSENSUS else "edit", task.state)
+    annotations, _ = split_prelabel_references(annotations)
     document = validate_label_document(version=label.ontology_version, data_row=task.data_row, annotations=annotations)
     new = _new_revision(task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=None)
     audit_record(

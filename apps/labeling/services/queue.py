@@ -52,7 +52,7 @@ def claimable_tasks(project: Project, actor: User) -> list[QuerySet[Task]]:
     new_work = _untouched_by(
         actor,
         base.filter(Q(state=TaskState.TO_LABEL) | Q(state=TaskState.IN_PROGRESS, lease_expires_at__lt=now)),
-    )
+    ).exclude(kind="expert")  # expert tasks: only through their claim source
     return [rework_mine, rework_open, new_work]
 
 

@@ -1,0 +1,29 @@
+"""What the predictions app plugs into other apps' registries (called from `PredictionsConfig.ready`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _overdue(project: Any) -> int:
+    from apps.predictions.services import overdue_count
+
+    return overdue_count(project)
+
+
+def register() -> None:
+    from apps.labeling.registry import (
+        register_claim_source,
+        register_label_provenance,
+        register_overview_counter,
+        register_prelabel_source,
+        register_project_link,
+    )
+    from apps.predictions.services import expert_claim, label_provenance_record, prelabels_for_task
+    from apps.predictions.views import prelabels_link
+
+    register_claim_source(expert_claim)
+    register_prelabel_source(prelabels_for_task)
+    register_label_provenance(label_provenance_record)
+    register_overview_counter("overdue_expert_tasks", _overdue)
+    register_project_link(prelabels_link)

@@ -1,0 +1,218 @@
+"""Models, model runs and their rows, prediction / pre-label imports, the stored pre-labels and predictions (one row
+per top-level annotation), and what labelers did with the pre-labels they were shown."""
+
+from __future__ import annotations
+
+from django.conf import settings as django_settings
+from django.db import models
+
+from apps.core.models import BaseModel, OrganizationOwnedModel
+from apps.labeling.models import Task
+
+
+class Model(OrganizationOwnedModel):
+    """A team's own model: predictions of its runs use the features of this ontology."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    ontology = models.ForeignKey("ontologies.Ontology", on_delete=models.PROTECT, related_name="ml_models")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(OrganizationOwnedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="model_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelRun(BaseModel):
+    """One trained version of a model (name/version, its config), with the rows it saw and its predictions."""
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="runs")
+    name = models.CharField(max_length=200)
+    config = models.JSONField(default=dict, blank=True)
+    # The ontology version predictions are validated against (the model's current one when the run was created).
+    ontology_version = models.ForeignKey("ontologies.OntologyVersion", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(BaseModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["model", "name"], name="model_run_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.model} / {self.name}"
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Train"
+    VALID = "valid", "Validation"
+    TEST = "test", "Test"
+    UNASSIGNED = "unassigned", "Unassigned"
+
+
+class ModelRunDataRow(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    model_run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="data_rows")
+    data_row = models.ForeignKey("datasets.DataRow", on_delete=models.CASCADE, related_name="+")
+    split = models.CharField(max_length=12, choices=Split.choices, default=Split.UNASSIGNED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["model_run", "data_row"], name="model_run_row_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.data_row_id} ({self.split})"
+
+
+class ImportKind(models.TextChoices):
+    PRELABELS = "prelabels", "Pre-labels"
+    PREDICTIONS = "predictions", "Predictions"
+
+
+class ImportStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class PredictionImport(OrganizationOwnedModel):
+    """One NDJSON import of pre-labels (into a project) or predictions (into a model run): who, when, the counts
+    and the per-line error report (capped)."""
+
+    kind = models.CharField(max_length=12, choices=ImportKind.choices)
+    project = models.ForeignKey(
+        "labeling.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="prediction_imports"
+    )
+    model_run = models.ForeignKey(ModelRun, null=True, blank=True, on_delete=models.CASCADE, related_name="imports")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.RUNNING)
+    bytes = models.BigIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    errors_truncated = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(OrganizationOwnedModel.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(project__isnull=False, model_run__isnull=True, kind="prelabels"))
+                | models.Q(project__isnull=True, model_run__isnull=False, kind="predictions"),
+                name="prediction_import_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.id} ({self.status})"
+
+
+class StoredAnnotation(models.Model):
+    """One top-level annotation a model proposed for a data row, normalized by the ontology validator. `uuid` is
+    the annotation's id from the file (or derived from its row and content), unique per owner: re-importing a file
+    updates these rows instead of adding copies."""
+
+    id = models.BigAutoField(primary_key=True)
+    # Bulk-written (50,000 per second): the foreign keys have no database constraint, which would cost two lookups
+    # per row at commit. The import resolves every row in its own transaction, and deletes cascade through Django
+    # (a row or project deleted while an import runs leaves rows no query can reach: no claim, figure or export
+    # looks them up without their row).
+    data_row = models.ForeignKey("datasets.DataRow", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    uuid = models.UUIDField()
+    schema_id = models.UUIDField()
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20)  # bbox polygon polyline point ner radio checklist text
+    annotation = models.JSONField()
+    confidence = models.FloatField(null=True, blank=True)
+    # No database constraint: checking it would cost one lookup per imported annotation; the import deleting is
+    # handled by Django (SET_NULL) and the id is informational.
+    source_import = models.ForeignKey(
+        PredictionImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} on {self.data_row_id}"
+
+
+class Prelabel(StoredAnnotation):
+    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    class Meta(StoredAnnotation.Meta):
+        constraints = [models.UniqueConstraint(fields=["project", "uuid"], name="prelabel_unique_uuid")]
+        indexes = [models.Index(fields=["project", "data_row"], name="prelabel_project_row")]
+
+
+class Prediction(StoredAnnotation):
+    model_run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="predictions", db_constraint=False)
+
+    class Meta(StoredAnnotation.Meta):
+        constraints = [models.UniqueConstraint(fields=["model_run", "uuid"], name="prediction_unique_uuid")]
+        indexes = [models.Index(fields=["model_run", "data_row"], name="prediction_run_row")]
+
+
+class Outcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted unchanged"
+    MODIFIED = "modified", "Modified"
+    REJECTED = "rejected", "Rejected (deleted)"
+    ADDED = "added", "Added by hand"
+
+
+class LabelAssist(models.Model):
+    """Per submitted label: whether the labeler was shown pre-labels, and the time spent (for the saving)."""
+
+    label = models.OneToOneField("labeling.Label", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+")
+    had_prelabels = models.BooleanField()
+    seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "had_prelabels"], name="label_assist_project")]
+
+    def __str__(self) -> str:
+        return f"label {self.label_id} ({'pre-labeled' if self.had_prelabels else 'by hand'})"
+
+
+class AnnotationProvenance(models.Model):
+    """What happened to each annotation of a submitted label (accepted / modified pre-label, added by hand) and to
+    each pre-label missing from it (rejected), decided on the server against the stored pre-labels."""
+
+    id = models.BigAutoField(primary_key=True)
+    label = models.ForeignKey("labeling.Label", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveIntegerField(null=True, blank=True, help_text="Annotation position; none for rejected.")
+    prelabel_uuid = models.UUIDField(null=True, blank=True)
+    schema_id = models.UUIDField()
+    name = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    confidence = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "schema_id"], name="provenance_project_feature")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.name}"
+
+
+class ExpertTask(Task):
+    """The expert queue in the admin: labeling's expert tasks (a proxy, no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "expert task"
+        ordering = ["confidence", "created_at"]

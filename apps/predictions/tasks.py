@@ -1,0 +1,39 @@
+"""django-q2 task functions of the predictions app: ids in, re-fetch, idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.core.jobs import job_progress, run_job
+from apps.core.models import Job
+from apps.labeling.models import Project
+
+
+def annotations_import_job(job_id: str) -> None:
+    """Import a spooled NDJSON body (uuid upserts make a second delivery harmless)."""
+    from apps.predictions.services import annotations_import_from_storage
+
+    def work(job: Job) -> dict[str, Any]:
+        total = int(job.params.get("bytes", 0))
+
+        def progress(done: int) -> None:
+            job_progress(job, done=done, total=total)
+
+        return annotations_import_from_storage(job=job, on_progress=progress)
+
+    run_job(job_id, work)
+
+
+def route_project(project_id: str) -> int:
+    from apps.predictions.services import project_route
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return 0
+    return project_route(project=project)
+
+
+def flag_overdue_expert_tasks() -> int:
+    from apps.predictions.services import overdue_expert_tasks_notify
+
+    return overdue_expert_tasks_notify()
