@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.quality.urls")),
     path("", include("apps.analytics.urls")),
     path("", include("apps.predictions.urls")),
+    path("", include("apps.diagnostics.urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("apps.quality.page_urls")),
     path("", include("apps.analytics.page_urls")),
     path("", include("apps.predictions.page_urls")),
+    path("", include("apps.diagnostics.page_urls")),
     path("", include("apps.accounts.page_urls")),
 ]
 

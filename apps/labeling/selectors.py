@@ -10,7 +10,7 @@ from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
 from apps.core.ids import is_uuid
 from apps.labeling.access import can, projects_visible_to, projects_where
-from apps.labeling.models import Annotation, Label, Project, Task, TaskState
+from apps.labeling.models import Annotation, Label, Project, Task, TaskKind, TaskState
 from apps.ontologies.models import Feature
 
 OVERVIEW_KEYS = ("to_label", "in_progress", "in_review", "in_rework", "done", "skipped", "awaiting_consensus")
@@ -115,3 +115,16 @@ def serialize_annotation_rows(rows: Any) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def done_labels(*, project: Project, data_row_ids: Any = None) -> QuerySet[Label]:
+    """Current labels of the project's `done` tasks (benchmark tasks left out), one row's slots in slot order: the
+    ground truth other apps (diagnostics) read. `data_row_ids`: limit to these rows."""
+    queryset = (
+        Label.objects.filter(project=project, is_current=True, task__state=TaskState.DONE)
+        .exclude(task__kind=TaskKind.BENCHMARK)
+        .order_by("data_row_id", "task__slot", "id")
+    )
+    if data_row_ids is not None:
+        queryset = queryset.filter(data_row_id__in=data_row_ids)
+    return queryset

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.quality",
     "apps.analytics",
     "apps.predictions",
+    "apps.diagnostics",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,98 @@
+"""Diagnostics pages: the organization's model runs, and one run's page (metric table, confusion heat map, PR
+curves, IoU histogram, and a row gallery with ground truth and predictions overlaid), filtered like /rows."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apps.accounts.access import request_user
+from apps.core.errors import Conflict
+from apps.core.models import Job
+from apps.diagnostics import charts, selectors, services
+from apps.predictions.access import access_model_run, require_model_manager
+from apps.predictions.models import ModelRun
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+GALLERY_ROWS = 12
+GT_COLOR = "#16a34a"
+PRED_COLOR = "#f97316"
+
+
+@login_required
+def model_runs_page(request: HttpRequest) -> HttpResponse:
+    actor = request_user(request)
+    require_model_manager(actor)
+    runs = ModelRun.objects.select_related("model").order_by("model__name", "-created_at")
+    if not actor.is_superuser:
+        runs = runs.filter(model__organization_id=actor.organization_id or "")
+    return render(request, "diagnostics/runs.html", {"runs": runs[:500]})
+
+
+def _gallery(run: ModelRun, actor: Any, result: Any, filters: dict[str, str], ordering: tuple[str, ...]) -> list:
+    records = selectors.match_records(actor=actor, result=result, filters=filters).order_by(*ordering)
+    row_ids: list[Any] = []
+    for (row_id,) in records.values_list("data_row_id")[:2000]:
+        if row_id not in row_ids:
+            row_ids.append(row_id)
+            if len(row_ids) >= GALLERY_ROWS:
+                break
+    overlays = selectors.row_overlays(model_run=run, data_row_ids=row_ids, confidence=result.confidence)
+    for entry in overlays:
+        row = entry["data_row"]
+        entry["content_url"] = f"/api/v1/data_rows/{row.id}/content"
+        entry["width"] = row.width or 1000
+        entry["height"] = row.height or 1000
+    return overlays
+
+
+@login_required
+def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
+    actor = request_user(request)
+    run = access_model_run(actor, run_id)
+    params = request.GET
+    selectors.check_params(params.keys(), selectors.ROW_FILTERS + selectors.PAGE_PARAMS)
+    iou, confidence = services.parse_thresholds(params.get("iou"), params.get("confidence"))
+    ordering = selectors.order_of(params.get("order"))
+    filters: dict[str, str] = {k: str(v) for k, v in params.items() if k not in selectors.PAGE_PARAMS and v != ""}
+    context: dict[str, Any] = {
+        "run": run,
+        "iou": iou,
+        "confidence": confidence,
+        "filters": filters,
+        "params": params,
+        "statuses": selectors.STATUSES,
+        "orders": [k for k in selectors.ORDERS if k != "index"],
+        "splits": ["train", "valid", "test", "unassigned"],
+        "gt_color": GT_COLOR,
+        "pred_color": PRED_COLOR,
+        "query": urlencode({"iou": iou, "confidence": confidence, **filters}),
+    }
+    try:
+        found = services.metrics_get_or_enqueue(actor=actor, model_run=run, iou=iou, confidence=confidence)
+    except Conflict as exc:
+        context["problem"] = exc.message
+        return render(request, "diagnostics/run.html", context)
+    if isinstance(found, Job):
+        context["job"] = found
+        return render(request, "diagnostics/run.html", context)
+    metrics = found.metrics
+    confusion = metrics["confusion"]
+    curves = metrics["pr_curves"]
+    hist = metrics["iou_histogram"]
+    context.update(
+        {
+            "result": found,
+            "metrics": metrics,
+            "classes": metrics["classes"],
+            "heat_map": charts.heat_map(confusion["labels"], confusion["matrix"]),
+            "pr": charts.pr_curves(curves["classes"], curves["recall"], PALETTE),
+            "histogram": charts.histogram(hist["edges"], hist["true_positive"]),
+            "gallery": _gallery(run, actor, found, filters, ordering),
+        }
+    )
+    return render(request, "diagnostics/run.html", context)
