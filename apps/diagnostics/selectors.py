@@ -166,7 +166,7 @@ def error_report(*, result: MetricsResult) -> dict[str, Any]:
         "model_run": str(result.model_run_id),
         "iou": result.iou,
         "confidence": result.confidence,
-        "class_frequency": [{**c, "filters": {"class": c["schema_id"]}} for c in analysis.get("class_frequency", [])],
+        "class_frequency": class_rows,
         "concept_clarity": {
             "confused_pairs": [collect(p) for p in analysis.get("concept_clarity", {}).get("confused_pairs", [])],
             "low_consensus": [collect({**f, "filters": {"class": str(f["schema_id"])}}) for f in low],
