@@ -68,12 +68,12 @@ def prediction_lines(rows, preds=None) -> list[dict]:
     return lines
 
 
-def label_all(project, labeler, rows, document=label_document) -> dict:
+def label_all(target, labeler, rows, document=label_document) -> dict:
     """The labeler labels every row (review is off: each task is done). Returns data_row id → label."""
     index = {row.id: i for i, row in enumerate(rows)}
     labels = {}
     for _ in rows:
-        task = labeling_services.queue_claim(actor=labeler, project=project)
+        task = labeling_services.queue_claim(actor=labeler, project=target)
         assert task is not None
         labels[task.data_row_id] = labeling_services.label_submit(
             actor=labeler, task=task, annotations=document(index[task.data_row_id])
@@ -88,9 +88,7 @@ def scene(project, members, org, org_admin, make_rows, post_ndjson):  # noqa: F8
     for i, row in enumerate(rows):
         row.metadata = {"sensor": SENSORS[i]}
     DataRow.objects.bulk_update(rows, ["metadata"])
-    labeling_services.batch_create(
-        actor=org_admin, project=project, name="all", data_row_ids=[str(r.id) for r in rows]
-    )
+    labeling_services.batch_create(actor=org_admin, project=project, name="all", data_row_ids=[str(r.id) for r in rows])
     labels = label_all(project, members["labeler"], rows)
     model = prediction_services.model_create(actor=org_admin, name="detector", ontology=project.ontology)
     run = prediction_services.model_run_create(actor=org_admin, model=model, name="v1")
