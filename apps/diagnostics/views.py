@@ -9,11 +9,15 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from apps.accounts.access import request_user
+from apps.accounts.models import User
 from apps.core.errors import Conflict
 from apps.core.models import Job
 from apps.diagnostics import charts, selectors, services
+from apps.labeling.access import is_project_manager_of_org
+from apps.labeling.models import Project
 from apps.predictions.access import access_model_run, require_model_manager
 from apps.predictions.models import ModelRun
 
@@ -21,6 +25,13 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 GALLERY_ROWS = 12
 GT_COLOR = "#16a34a"
 PRED_COLOR = "#f97316"
+
+
+def runs_link(user: User, project: Project) -> tuple[str, str] | None:
+    """The project page's link to the model runs (and their diagnostics), for those who may work with models."""
+    if not is_project_manager_of_org(user):
+        return None
+    return ("Model runs", reverse("diagnostics:runs"))
 
 
 @login_required

@@ -91,3 +91,8 @@ def test_page_access(scene, users_by_role, other_org):
     stranger.force_login(User.objects.get(organization=other_org, role="admin"))
     assert stranger.get(page(scene["run"])).status_code == 404
     assert Client().get(page(scene["run"])).status_code == 302  # to the login page
+
+
+def test_project_page_links_to_the_model_runs(scene, browser, users_by_role):
+    html = browser.get(f"/projects/{scene['project'].id}/").content.decode()
+    assert 'href="/model_runs/"' in html
