@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -48,7 +49,7 @@ def test_iter_lines_drops_too_long_lines_with_bounded_memory():
     ],
 )
 def test_parse_line_reports_the_reason(raw, message):
-    with pytest.raises(LineError, match=message):
+    with pytest.raises(LineError, match=re.escape(message)):
         parse_line(1, raw, 100)
 
 
@@ -112,3 +113,46 @@ def test_due_and_overdue():
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert due_time(now, 48) == now + timedelta(hours=48)
     assert is_overdue(now - timedelta(seconds=1), now) and not is_overdue(now, now) and not is_overdue(None, now)
+
+
+def test_copy_text_escapes_what_copy_would_misread():
+    from apps.predictions.services.imports import copy_text
+
+    records = [
+        ("u1", "r1", "s1", "tab\there\\", "text", '{"answer":"a\\"b\\\\c"}', 0.5),
+        ("u2", "r2", "s1", "n", "bbox", "{}", None),
+    ]
+    text = copy_text(records, prefix="P\t", suffix="\tS\n")
+    assert text.splitlines() == [
+        'P\tu1\tr1\ts1\ttab\\there\\\\\ttext\t{"answer":"a\\\\"b\\\\\\\\c"}\t0.5\tS',
+        "P\tu2\tr2\ts1\tn\tbbox\t{}\t\\N\tS",
+    ]
+
+
+def test_parse_lines_fast_path_agrees_with_parse_line():
+    from apps.predictions.domain.lines import parse_lines
+
+    raws = [
+        b'{"name": "v", "bbox": {}, "data_row": {"global_key": "k"}, "confidence": 0.5}',
+        b'{"name": "v", "data_row": {"id": "0190a0b0-0000-7000-8000-000000000000"}}',
+        b'{"name": "v", "data_row": {"global_key": "k"}, "confidence": 1}',
+        b'{"name": "v", "data_row": {"global_key": "k"}, "confidence": 1.5}',
+        b'{"name": "v", "data_row": {"global_key": "k"}, "confidence": NaN}',
+        b'{"name": "v", "data_row": {"global_key": ""}}',
+        b'{"name": "v", "data_row": {"other": "k"}}',
+        b'{"name": "v", "data_row": {"global_key": "k"}, "uuid": "0190a0b0-0000-7000-8000-000000000001"}',
+        b'{"name": "\xff"}',
+        b"[]",
+        None,
+    ]
+    numbered = list(enumerate(raws, start=1))
+    parsed, errors = parse_lines(numbered, 100)
+    expected_parsed, expected_errors = [], []
+    for number, raw in numbered:
+        try:
+            expected_parsed.append(parse_line(number, raw, 100))
+        except LineError as exc:
+            expected_errors.append((number, str(exc)))
+    assert sorted(parsed, key=lambda p: p.number) == expected_parsed
+    assert sorted(errors) == expected_errors
+    assert [p.number for p in expected_parsed] == [1, 2, 3, 8]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from hashlib import blake2b as _blake2b
 from typing import Any
 
+import orjson
+
 GEOMETRY_KEYS = frozenset({"bbox", "polygon", "line", "point", "location"})
 # Deterministic annotation ids for lines without a `uuid`: a digest of (data row, normalized annotation).
 _KEY = b"tdp-prelabel-uuid-v1"
@@ -107,13 +109,18 @@ def parse_line(number: int, raw: bytes | None, max_line_bytes: int = 0) -> Parse
     if raw is None:
         raise LineError(f"The line is longer than {max_line_bytes} bytes." if max_line_bytes else "Line too long.")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LineError(f"The line is not valid UTF-8 (byte {exc.start}).") from None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise LineError(f"Malformed JSON: {exc}.") from None
+        value = orjson.loads(raw)  # strict JSON and UTF-8, several times faster than json.loads
+    except orjson.JSONDecodeError:
+        # Not strict JSON (NaN, Infinity, huge integers, lone surrogates) or not UTF-8: the standard parser decides,
+        # and gives the precise reason (a NaN confidence is then reported as such below).
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LineError(f"The line is not valid UTF-8 (byte {exc.start}).") from None
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise LineError(f"Malformed JSON: {exc}.") from None
     if type(value) is not dict:
         raise LineError("Each line must be one JSON object (an annotation with its data_row).")
     ref = value.pop("data_row", None)
@@ -130,11 +137,12 @@ def parse_line(number: int, raw: bytes | None, max_line_bytes: int = 0) -> Parse
     return ParsedLine(number, global_key, row_id, given_uuid, confidence, value)
 
 
-def derived_uuid(data_row_id: str, normalized_json: str) -> str:
+def derived_uuid(data_row_id: str, normalized_json: str | bytes) -> str:
     """The id of an annotation imported without one: the same row and content give the same id (idempotent
     re-imports), different content a different one. A keyed 128-bit BLAKE2b digest shaped as a version-8 (custom)
     UUID: 5x cheaper than uuid5's SHA-1 plus UUID object, which shows at 50,000 lines."""
-    h = _blake2b(f"{data_row_id}\n{normalized_json}".encode(), digest_size=16, key=_KEY).hexdigest()
+    content = normalized_json if isinstance(normalized_json, bytes) else normalized_json.encode()
+    h = _blake2b(data_row_id.encode() + b"\n" + content, digest_size=16, key=_KEY).hexdigest()
     return f"{h[:8]}-{h[8:12]}-8{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
@@ -149,3 +157,39 @@ def annotation_kind(normalized: dict[str, Any]) -> str:
     if isinstance(answer, str):
         return "text"
     return "radio"
+
+
+def parse_lines(
+    raws: list[tuple[int, bytes | None]], max_line_bytes: int = 0
+) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
+    """`parse_line` over a chunk: the common line (strict JSON, a global key or id, an optional float confidence in
+    [0, 1], no uuid) is taken apart inline; any other line goes through `parse_line`, which also explains errors.
+    Returns the parsed lines and `(line number, reason)` for the bad ones."""
+    parsed: list[ParsedLine] = []
+    errors: list[tuple[int, str]] = []
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    append = parsed.append
+    for number, raw in raws:
+        if raw is not None:
+            try:
+                value = loads(raw)
+            except decode_error:
+                value = None
+            if type(value) is dict and "uuid" not in value:
+                ref = value.pop("data_row", None)
+                confidence = value.pop("confidence", None)
+                if type(ref) is dict and len(ref) == 1 and (confidence is None or type(confidence) is float):
+                    key = ref.get("global_key")
+                    row_id = ref.get("id")
+                    if (
+                        (type(key) is str and 0 < len(key) <= 255 and row_id is None)
+                        or (key is None and type(row_id) is str)
+                    ) and (confidence is None or 0.0 <= confidence <= 1.0):
+                        append(ParsedLine(number, key, row_id, None, confidence, value))
+                        continue
+        try:
+            append(parse_line(number, raw, max_line_bytes))
+        except LineError as exc:
+            errors.append((number, str(exc)))
+    return parsed, errors

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import psycopg
 from django.conf import settings
 from django.core.files import File
@@ -43,7 +44,13 @@ from apps.labeling.models import Project
 from apps.labeling.selectors import row_in_project
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
-from apps.predictions.domain.lines import LineError, ParsedLine, annotation_kind, derived_uuid, iter_lines, parse_line
+from apps.predictions.domain.lines import (
+    ParsedLine,
+    annotation_kind,
+    derived_uuid,
+    iter_lines,
+    parse_lines,
+)
 from apps.predictions.models import (
     ImportKind,
     ImportStatus,
@@ -58,7 +65,6 @@ CHUNK_LINES = 5000
 STORED_ERRORS = 1000  # errors kept on the import record (the response and the job result carry more)
 _URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _PATH = re.compile(r"^annotations\[\d+\]\.?")
-_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, allow_nan=False, separators=(",", ":"))
 
 
 @dataclass
@@ -257,12 +263,13 @@ class ChunkImporter:
                 good.append((line, row, item))
 
     def _records(self, good: list[tuple[ParsedLine, _Row, dict[str, Any]]]) -> list[tuple[Any, ...]]:
-        encode = _JSON.encode
+        encode = orjson.dumps  # compact, keys in insertion order (the validator's fixed order): a stable document
         records: list[tuple[Any, ...]] = []
         seen = self.seen
         for line, row, item in good:
-            document = encode(item)
-            annotation_id = line.uuid or derived_uuid(row.id, document)
+            raw_document = encode(item)
+            document = raw_document.decode()
+            annotation_id = line.uuid or derived_uuid(row.id, raw_document)
             first = seen.get(annotation_id)
             if first is not None:
                 if line.uuid is not None:
@@ -309,6 +316,32 @@ _TEMP_TABLE_SQL = f"""
 _COLUMNS = "uuid, data_row_id, schema_id, name, kind, annotation, confidence"
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_escape(value: str) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    return value.translate(_COPY_ESCAPES)
+
+
+def copy_text(records: list[tuple[Any, ...]], *, prefix: str, suffix: str) -> str:
+    """The records (uuid, row, schema_id, name, kind, json, confidence) as COPY text lines, built as one string:
+    several times cheaper than formatting 50,000 x 7 values through the driver. Ids and kinds are safe as they are;
+    JSON text from orjson has no raw control characters, only backslashes to double; names are escaped."""
+    names: dict[str, str] = {}
+    lines: list[str] = []
+    append = lines.append
+    for annotation_id, row_id, schema_id, name, kind, document, confidence in records:
+        escaped = names.get(name)
+        if escaped is None:
+            escaped = names[name] = _copy_escape(name)
+        if "\\" in document:
+            document = document.replace("\\", "\\\\")
+        value = "\\N" if confidence is None else repr(confidence)
+        append(f"{prefix}{annotation_id}\t{row_id}\t{schema_id}\t{escaped}\t{kind}\t{document}\t{value}{suffix}")
+    return "".join(lines)
+
+
 class _Writer:
     def __init__(self, target: Target, source_import_id: Any) -> None:
         self.target = target
@@ -333,17 +366,16 @@ class _Writer:
     def _copy_new(self, records: list[tuple[Any, ...]]) -> None:
         now = timezone.now().isoformat()
         owner = str(self.target.owner_id)
-        source = str(self.source_import_id) if self.source_import_id else None
+        source = str(self.source_import_id) if self.source_import_id else "\\N"
         sql = (
             f"COPY {self.table} ({self.target.owner_column}, {_COLUMNS}, source_import_id, created_at, updated_at) "
             "FROM STDIN"
         )
+        text = copy_text(records, prefix=f"{owner}\t", suffix=f"\t{source}\t{now}\t{now}\n")
         with transaction.atomic(), connection.cursor() as cursor:
             raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of big statements
             with raw.copy(sql) as copy:
-                write_row = copy.write_row
-                for record in records:
-                    write_row((owner, *record, source, now, now))
+                copy.write(text)
 
     def _upsert(self, records: list[tuple[Any, ...]]) -> int:
         """Existing uuids: COPY to a temp table, one set-based upsert. An annotation whose content is unchanged is
@@ -367,8 +399,7 @@ class _Writer:
             raw = cursor.cursor
             raw.execute(_TEMP_TABLE_SQL)
             with raw.copy(f"COPY {_TEMP_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
+                copy.write(copy_text(records, prefix="", suffix="\n"))
             raw.execute(upsert, [self.target.owner_id, self.source_import_id, now, now])
             created = sum(1 for (inserted,) in raw.fetchall() if inserted)
             raw.execute(f"TRUNCATE {_TEMP_TABLE}")
@@ -479,22 +510,27 @@ def run_import(
 
     try:
         pending: tuple[list[ParsedLine], Future[Any], int] | None = None
-        batch: list[ParsedLine] = []
-        for number, raw in iter_lines(counted, max_bytes):
-            try:
-                batch.append(parse_line(number, raw, max_bytes))
-            except LineError as exc:
-                report.error(number, str(exc))
-                continue
-            if len(batch) >= CHUNK_LINES:
+        raws: list[tuple[int, bytes | None]] = []
+
+        def parsed_chunk() -> list[ParsedLine]:
+            batch, errors = parse_lines(raws, max_bytes)
+            for number, message in errors:
+                report.error(number, message)
+            return batch
+
+        for item in iter_lines(counted, max_bytes):
+            raws.append(item)
+            if len(raws) >= CHUNK_LINES:
+                batch = parsed_chunk()
+                raws = []
                 current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
                 if pending is not None:
                     process(*pending)
                 pending = current
-                batch = []
                 for _, future in writes:  # a failed write stops the import early
                     if future.done() and future.exception() is not None:
                         future.result()
+        batch = parsed_chunk()
         current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
         if pending is not None:
             process(*pending)

@@ -16,6 +16,7 @@ from django_q.tasks import async_task
 
 from apps.accounts.models import User
 from apps.accounts.roles import OrgRole
+from apps.core.ids import is_uuid
 from apps.labeling import services as labeling_services
 from apps.labeling.access import can
 from apps.labeling.models import Project, ProjectRole, Task
@@ -67,7 +68,7 @@ def project_route(*, project: Project, now: datetime | None = None) -> int:
         .values_list("data_row_id", "low")
     )
     run_id = (project.settings.get("queue", {}) or {}).get("model_run")
-    if run_id:
+    if run_id and is_uuid(run_id):
         low = dict(
             Prediction.objects.filter(
                 model_run_id=run_id, model_run__model__organization_id=project.organization_id, confidence__lt=threshold
