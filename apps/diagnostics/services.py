@@ -50,6 +50,7 @@ JOB_KIND = "diagnostics.metrics"
 MAX_ITEM_IMAGES = 5000  # images kept per error-analysis item (the response shows the first few)
 MAX_SLICE_VALUES = 50  # a metadata field with more distinct values is not a slice dimension
 MAX_SLICE_FIELDS = 20
+MAX_RESULTS_PER_RUN = 20  # cached (iou, confidence) results kept per run; the least recently computed go first
 IOU_BINS = 20
 
 
@@ -146,6 +147,9 @@ def run_fingerprint(model_run: ModelRun) -> tuple[str, int]:
     preds = Prediction.objects.filter(model_run=model_run).aggregate(n=Count("id"), last=Max("updated_at"))
     gt = GroundTruth.objects.filter(model_run=model_run).aggregate(n=Count("id"), last=Max("created_at"))
     rows = ModelRunDataRow.objects.filter(model_run=model_run).aggregate(n=Count("id"), last=Max("created_at"))
+    splits = sorted(
+        ModelRunDataRow.objects.filter(model_run=model_run).values_list("split").annotate(n=Count("id"))
+    )  # rows moving between splits change the slices
     text = "|".join(
         str(v)
         for v in (
@@ -157,6 +161,7 @@ def run_fingerprint(model_run: ModelRun) -> tuple[str, int]:
             rows["n"],
             rows["last"] and rows["last"].isoformat(),
             model_run.ontology_version_id,
+            splits,
         )
     )
     return hashlib.sha256(text.encode()).hexdigest(), int(gt["n"])
@@ -465,6 +470,8 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
         for record in records:
             record.result = result
         MatchRecord.objects.bulk_create(records, batch_size=5000)
+        old = MetricsResult.objects.filter(model_run=model_run).order_by("-updated_at", "-id")[MAX_RESULTS_PER_RUN:]
+        MetricsResult.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
     return result
 
 

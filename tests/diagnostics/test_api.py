@@ -374,3 +374,25 @@ def test_a_team_manager_may_snapshot(scene, client_for, make_user, org):
 
 def test_label_document_helper_is_valid():
     assert label_document(3) == [{"name": "weather", "answer": {"name": "sunny"}}]
+
+
+def test_moving_rows_between_splits_invalidates_the_cache(scene, snapshot, admin, org_admin):
+    from apps.predictions import services as prediction_services
+
+    url = f"{base(scene['run'])}/errors"
+    before = {(s["field"], s["value"]): s["row_count"] for s in admin.get(url).json()["data_distribution"]}
+    assert before[("split", "train")] == 2
+    prediction_services.model_run_rows_set(
+        actor=org_admin, model_run=scene["run"], split="train", data_row_ids=[str(scene["rows"][2].id)]
+    )
+    after = {(s["field"], s["value"]): s["row_count"] for s in admin.get(url).json()["data_distribution"]}
+    assert after[("split", "train")] == 3
+
+
+def test_results_kept_per_run_are_capped(scene, snapshot, admin, monkeypatch):
+    from apps.diagnostics import services
+
+    monkeypatch.setattr(services, "MAX_RESULTS_PER_RUN", 2)
+    for iou in ("0.3", "0.5", "0.7"):
+        assert admin.get(f"{base(scene['run'])}/metrics?iou={iou}").status_code == 200
+    assert sorted(MetricsResult.objects.values_list("iou", flat=True)) == [0.5, 0.7]
