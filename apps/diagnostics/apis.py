@@ -135,15 +135,22 @@ class RowsApi(APIView):
 
 
 class ErrorsApi(APIView):
-    @extend_schema(parameters=_THRESHOLDS, responses={200: dict, 202: JobRefSerializer})
+    @extend_schema(
+        parameters=[
+            *_THRESHOLDS,
+            OpenApiParameter("embedding", str, description="an embedding space: its catalog outliers among the rows"),
+        ],
+        responses={200: dict, 202: JobRefSerializer},
+    )
     def get(self, request: Request, run_id: str) -> Response:
         actor = request_user(request)
         run = access_run(actor, run_id)
-        selectors.check_params(request.query_params.keys(), ("iou", "confidence"))
+        selectors.check_params(request.query_params.keys(), ("iou", "confidence", "embedding"))
         found = result_or_job(actor, run, request.query_params.get("iou"), request.query_params.get("confidence"))
         if isinstance(found, Response):
             return found
-        return Response(selectors.error_report(result=found))
+        embedding = request.query_params.get("embedding")
+        return Response(selectors.error_report(result=found, actor=actor, embedding=embedding))
 
 
 class SendToLabelingApi(APIView):

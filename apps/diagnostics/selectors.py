@@ -10,6 +10,8 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import User
+from apps.catalog.domain.packing import unpack
+from apps.catalog.selectors import embedding_space_for, latest_analysis
 from apps.core.errors import ValidationFailed
 from apps.datasets.models import DataRow
 from apps.datasets.selectors import data_rows_visible_to
@@ -143,8 +145,41 @@ def _low_consensus(result: MetricsResult) -> list[dict[str, Any]]:
     return out
 
 
-def error_report(*, result: MetricsResult) -> dict[str, Any]:
-    """The stored error analysis with, for each item, `row_count` and the first rows behind it (`rows`)."""
+EMBEDDING_OUTLIERS = 20
+
+
+def embedding_outliers(*, actor: User, result: MetricsResult, space_id: str) -> dict[str, Any]:
+    """The run's rows farthest from the rest in an embedding space: the catalog's cached outlier scores (its latest
+    analysis of the space), restricted to the rows of the result, highest first."""
+    space = embedding_space_for(actor=actor, space_id=space_id)
+    found = latest_analysis(space=space)
+    if found is None:
+        return {"embedding": str(space.pk), "status": "not_computed", "rows": []}
+    arrays = unpack(found.data)
+    ours = set(result.data_rows)
+    scored = sorted(
+        (
+            (float(arrays.outlier_scores[p]), float(arrays.outlier_ranks[p]), r)
+            for p, r in enumerate(arrays.row_ids)
+            if r in ours
+        ),
+        key=lambda item: (-item[0], item[2]),
+    )[:EMBEDDING_OUTLIERS]
+    refs = _row_refs(r for _, _, r in scored)
+    return {
+        "embedding": str(space.pk),
+        "status": "stale" if found.space_version != space.version else "ok",
+        "rows": [
+            {"data_row": refs[r], "outlier_score": score, "outlier_rank": rank}
+            for score, rank, r in scored
+            if r in refs
+        ],
+    }
+
+
+def error_report(*, result: MetricsResult, actor: User | None = None, embedding: str | None = None) -> dict[str, Any]:
+    """The stored error analysis with, for each item, `row_count` and the first rows behind it (`rows`); with an
+    `embedding`, the catalog's outlier rows of the run too."""
     analysis: dict[str, Any] = result.errors
     data_rows: list[str] = result.data_rows
     items: list[dict[str, Any]] = []
@@ -172,7 +207,12 @@ def error_report(*, result: MetricsResult) -> dict[str, Any]:
             "low_consensus": [collect({**f, "filters": {"class": str(f["schema_id"])}}) for f in low],
         },
         "data_distribution": [collect(s) for s in analysis.get("data_distribution", [])],
-        "outliers": {"boxes": outlier_boxes, "embedding": None},
+        "outliers": {
+            "boxes": outlier_boxes,
+            "embedding": embedding_outliers(actor=actor, result=result, space_id=embedding)
+            if embedding and actor is not None
+            else None,
+        },
         "errors": {kind: collect(entry) for kind, entry in analysis.get("errors", {}).items()},
         "priorities": [collect(p) for p in analysis.get("priorities", [])],
     }

@@ -396,3 +396,19 @@ def test_results_kept_per_run_are_capped(scene, snapshot, admin, monkeypatch):
     for iou in ("0.3", "0.5", "0.7"):
         assert admin.get(f"{base(scene['run'])}/metrics?iou={iou}").status_code == 200
     assert sorted(MetricsResult.objects.values_list("iou", flat=True)) == [0.5, 0.7]
+
+
+def test_errors_with_an_embedding_lists_the_catalog_outliers(scene, snapshot, admin, org_admin):
+    from apps.catalog import services as catalog_services
+
+    space = catalog_services.embedding_space_create(actor=org_admin, name="clip", dims=2)
+    vectors = [[1.0, 0.0], [0.99, 0.05], [0.98, -0.05], [-1.0, 0.1]]  # img-3 points the other way
+    items = [{"data_row": str(r.id), "vector": v} for r, v in zip(scene["rows"], vectors, strict=True)]
+    catalog_services.embedding_vectors_upload(actor=org_admin, space=space, items=items)
+    url = f"{base(scene['run'])}/errors?embedding={space.id}"
+    assert admin.get(url).json()["outliers"]["embedding"]["status"] == "not_computed"
+    catalog_services.space_analysis_compute(space=space, clusters=1, neighbors=2)
+    found = admin.get(url).json()["outliers"]["embedding"]
+    assert found["status"] == "ok"
+    assert found["rows"][0]["data_row"]["global_key"] == "img-3"
+    assert admin.get(f"{base(scene['run'])}/errors?embedding=nope").status_code in (400, 404)
