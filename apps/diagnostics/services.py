@@ -49,7 +49,7 @@ ENGINE_VERSION = "1"
 JOB_KIND = "diagnostics.metrics"
 MAX_ITEM_IMAGES = 5000  # images kept per error-analysis item (the response shows the first few)
 MAX_SLICE_VALUES = 50  # a metadata field with more distinct values is not a slice dimension
-MAX_SLICE_FIELDS = 20
+MAX_SLICE_FIELDS = 8  # each field costs one oracle pass over the errors
 MAX_RESULTS_PER_RUN = 20  # cached (iou, confidence) results kept per run; the least recently computed go first
 IOU_BINS = 20
 

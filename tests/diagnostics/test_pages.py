@@ -96,3 +96,12 @@ def test_page_access(scene, users_by_role, other_org):
 def test_project_page_links_to_the_model_runs(scene, browser, users_by_role):
     html = browser.get(f"/projects/{scene['project'].id}/").content.decode()
     assert 'href="/model_runs/"' in html
+
+
+def test_admin_lists_cached_results_with_a_link(scene, snapshot, browser, client_for, org_admin, other_org):
+    assert client_for(org_admin).get(f"/api/v1/model_runs/{scene['run'].id}/metrics").status_code == 200
+    html = browser.get("/admin/diagnostics/metricsresult/").content.decode()
+    assert page(scene["run"]) in html
+    stranger = Client()
+    stranger.force_login(User.objects.get(organization=other_org, role="admin"))
+    assert page(scene["run"]) not in stranger.get("/admin/diagnostics/metricsresult/").content.decode()
