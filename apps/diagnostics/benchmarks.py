@@ -138,6 +138,19 @@ def diagnostics(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _register_app_benchmark() -> None:
+    """`diagnostics_app` (the database path) needs Django: registered only when the app registry is ready."""
+    from importlib import import_module
+
+    from django.apps import apps as registry
+
+    if registry.ready:
+        import_module("apps.diagnostics.app_benchmarks")
+
+
+_register_app_benchmark()
+
+
 if __name__ == "__main__":
     size = int(sys.argv[1]) if len(sys.argv) > 1 else None
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else None

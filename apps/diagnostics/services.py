@@ -4,6 +4,7 @@ a django-q2 job) with their match records, and sending rows back to labeling."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 from collections.abc import Hashable, Sequence
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -24,7 +25,6 @@ from apps.datasets.models import DataRow
 from apps.diagnostics.domain import (
     RECALL_THRESHOLDS,
     STATUS_NAMES,
-    Boxes,
     ClassRef,
     Evaluation,
     Status,
@@ -397,10 +397,86 @@ def _metrics_json(ev: Evaluation, inp: Any, confidence: float) -> dict[str, Any]
     }
 
 
-def _box(boxes: Boxes, index: int) -> list[float] | None:
-    if index < 0:
-        return None
-    return [round(float(v), 3) for v in boxes.xywh[index]]
+_MATCH_COLUMNS = (
+    "data_row_id",
+    "schema_id",
+    "gt_schema_id",
+    "pred_schema_id",
+    "status",
+    "localisation",
+    "iou",
+    "confidence",
+    "confidence_key",
+    "index",
+    "gt_box",
+    "pred_box",
+)
+
+
+def _match_rows(ev: Evaluation, inp: Any, row_ids: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The engine's match records as rows of `_MATCH_COLUMNS` (boxes as JSON text)."""
+    keys = [ref.key for ref in inp.classes]
+    m = ev.matches
+    gt_xywh, pred_xywh = np.round(inp.gt.xywh, 3), np.round(inp.pred.xywh, 3)
+    out = []
+    for n, (image, pred, gt, pc, gc, score, iou, status, loc) in enumerate(
+        zip(
+            m.image.tolist(),
+            m.pred.tolist(),
+            m.gt.tolist(),
+            m.pred_class.tolist(),
+            m.gt_class.tolist(),
+            m.score.tolist(),
+            m.iou.tolist(),
+            m.status.tolist(),
+            m.localisation.tolist(),
+            strict=True,
+        )
+    ):
+        has_score = math.isfinite(score)
+        out.append(
+            (
+                row_ids[image],
+                keys[pc] if pc >= 0 else keys[gc],
+                keys[gc] if gc >= 0 else "",
+                keys[pc] if pc >= 0 else "",
+                STATUS_NAMES[status],
+                bool(loc),
+                float(iou),
+                score if has_score else None,
+                score if has_score else -1.0,
+                n,
+                json.dumps(gt_xywh[gt].tolist()) if gt >= 0 else None,
+                json.dumps(pred_xywh[pred].tolist()) if pred >= 0 else None,
+            )
+        )
+    return out
+
+
+def _write_matches(result: MetricsResult, rows: list[tuple[Any, ...]]) -> None:
+    """COPY on PostgreSQL (a run's records are ~10× its rows), bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        MatchRecord.objects.bulk_create(
+            [
+                MatchRecord(
+                    result=result,
+                    **{
+                        k: (json.loads(v) if k.endswith("_box") and v is not None else v)
+                        for k, v in zip(_MATCH_COLUMNS, row, strict=True)
+                    },
+                )
+                for row in rows
+            ],
+            batch_size=5000,
+        )
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in ("result_id", *_MATCH_COLUMNS))
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the driver cursor: COPY, without debug logging of big statements
+        with raw.copy(f"COPY {quote(MatchRecord._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((result.pk, *row))
 
 
 def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> MetricsResult:
@@ -430,30 +506,7 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
     splits = dict(ModelRunDataRow.objects.filter(model_run=model_run).values_list("data_row_id", "split"))
     metrics = _metrics_json(ev, inp, confidence)
     analysis = _error_analysis(ev, row_ids, splits, confidence)
-    refs = inp.classes
-    m = ev.matches
-    records = []
-    for n in range(len(m)):
-        pred, gt = int(m.pred[n]), int(m.gt[n])
-        pc, gc = int(m.pred_class[n]), int(m.gt_class[n])
-        score = float(m.score[n])
-        has_score = math.isfinite(score)
-        records.append(
-            MatchRecord(
-                data_row_id=row_ids[int(m.image[n])],
-                schema_id=refs[pc].key if pc >= 0 else refs[gc].key,
-                gt_schema_id=refs[gc].key if gc >= 0 else "",
-                pred_schema_id=refs[pc].key if pc >= 0 else "",
-                status=STATUS_NAMES[int(m.status[n])],
-                localisation=bool(m.localisation[n]),
-                iou=float(m.iou[n]),
-                confidence=score if has_score else None,
-                confidence_key=score if has_score else -1.0,
-                index=n,
-                gt_box=_box(inp.gt, gt),
-                pred_box=_box(inp.pred, pred),
-            )
-        )
+    records = _match_rows(ev, inp, row_ids)
     project_id = gt_rows[0][2] if gt_rows else None
     with transaction.atomic():
         result, _ = MetricsResult.objects.select_for_update().get_or_create(
@@ -467,9 +520,7 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
         result.project_id = project_id
         result.seconds = round(time.perf_counter() - started, 3)
         result.save()
-        for record in records:
-            record.result = result
-        MatchRecord.objects.bulk_create(records, batch_size=5000)
+        _write_matches(result, records)
         old = MetricsResult.objects.filter(model_run=model_run).order_by("-updated_at", "-id")[MAX_RESULTS_PER_RUN:]
         MetricsResult.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
     return result
