@@ -11,9 +11,11 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -231,7 +233,12 @@ def _images(values: Any) -> list[int]:
 
 def _slice_dimensions(row_ids: Sequence[Any], splits: dict[Any, str]) -> dict[str, list[Hashable | None]]:
     """`split` and every metadata field with 2..MAX_SLICE_VALUES distinct scalar values over the run's rows."""
-    metadata = dict(DataRow.objects.filter(pk__in=list(row_ids)).values_list("id", "metadata"))
+    metadata = {
+        row_id: orjson.loads(text) if text else None
+        for row_id, text in DataRow.objects.filter(pk__in=list(row_ids))
+        .annotate(text=Cast("metadata", TextField()))
+        .values_list("id", "text")
+    }
     dims: dict[str, list[Hashable | None]] = {"split": [splits.get(r) for r in row_ids]}
     fields: dict[str, list[Hashable | None]] = {}
     for i, row_id in enumerate(row_ids):
@@ -446,8 +453,8 @@ def _match_rows(ev: Evaluation, inp: Any, row_ids: Sequence[Any]) -> list[tuple[
                 score if has_score else None,
                 score if has_score else -1.0,
                 n,
-                json.dumps(gt_xywh[gt].tolist()) if gt >= 0 else None,
-                json.dumps(pred_xywh[pred].tolist()) if pred >= 0 else None,
+                orjson.dumps(gt_xywh[gt].tolist()).decode() if gt >= 0 else None,
+                orjson.dumps(pred_xywh[pred].tolist()).decode() if pred >= 0 else None,
             )
         )
     return out
@@ -484,18 +491,28 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
     truth, and store them as the cached result of that key (replacing a stale one)."""
     started = time.perf_counter()
     fingerprint, _ = run_fingerprint(model_run)
-    gt_rows = list(
-        GroundTruth.objects.filter(model_run=model_run)
+    # JSON comes as text and is parsed with orjson (Django's json.loads per value is the slowest part otherwise).
+    gt_rows = [
+        (row_id, orjson.loads(text), project_id)
+        for row_id, text, project_id in GroundTruth.objects.filter(model_run=model_run)
         .order_by("data_row_id")
-        .values_list("data_row_id", "annotations", "project_id")
-    )
+        .annotate(text=Cast("annotations", TextField()))
+        .values_list("data_row_id", "text", "project_id")
+    ]
     row_ids = [r[0] for r in gt_rows]
     index = {row_id: i for i, row_id in enumerate(row_ids)}
     pred_docs: list[list[dict[str, Any]]] = [[] for _ in row_ids]
-    predictions = Prediction.objects.filter(model_run=model_run).values_list("data_row_id", "annotation", "confidence")
-    for row_id, annotation, score in predictions.iterator(chunk_size=5000):
+    predictions = (
+        Prediction.objects.filter(model_run=model_run)
+        .annotate(text=Cast("annotation", TextField()))
+        .values_list("data_row_id", "text", "confidence")
+    )
+    for row_id, text, score in predictions.iterator(chunk_size=5000):
         i = index.get(row_id)
-        if i is None or not isinstance(annotation, dict):
+        if i is None:
+            continue
+        annotation = orjson.loads(text)
+        if not isinstance(annotation, dict):
             continue
         if score is not None:
             annotation["confidence"] = score
