@@ -289,6 +289,10 @@ class LabelProvenanceApi(APIView):
         )
 
 
+class ExpertQueuePagination(CursorPagination):
+    ordering = ("confidence", "id")  # the expert queue order: lowest confidence first, then oldest (UUIDv7 ids)
+
+
 class ProjectExpertTasksApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("overdue", bool)],
@@ -297,7 +301,7 @@ class ProjectExpertTasksApi(APIView):
     def get(self, request: Request, project_id: str) -> Response:
         project = access_project(request_user(request), project_id, "view_work")
         overdue = request.query_params.get("overdue", "").lower() in ("1", "true", "yes")
-        paginator = CursorPagination()
+        paginator = ExpertQueuePagination()
         page = paginator.paginate_queryset(
             selectors.expert_queue(project=project, overdue_only=overdue), request, view=self
         )
