@@ -6,17 +6,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from apps.accounts.access import request_user
 from apps.accounts.models import User
-from apps.core.errors import Conflict
+from apps.core.errors import ApplicationError, Conflict
 from apps.core.models import Job
 from apps.diagnostics import charts, selectors, services
-from apps.labeling.access import is_project_manager_of_org
+from apps.labeling.access import access_project, is_project_manager_of_org, projects_where
 from apps.labeling.models import Project
 from apps.predictions.access import access_model_run, require_model_manager
 from apps.predictions.models import ModelRun
@@ -25,6 +27,7 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 GALLERY_ROWS = 12
 GT_COLOR = "#16a34a"
 PRED_COLOR = "#f97316"
+PRIORITIES_SHOWN = 10
 
 
 def runs_link(user: User, project: Project) -> tuple[str, str] | None:
@@ -104,6 +107,37 @@ def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
             "pr": charts.pr_curves(curves["classes"], curves["recall"], PALETTE),
             "histogram": charts.histogram(hist["edges"], hist["true_positive"]),
             "gallery": _gallery(run, actor, found, filters, ordering),
+            "priorities": list(enumerate(found.errors.get("priorities", [])[:PRIORITIES_SHOWN])),
+            "target_projects": projects_where(actor, "manage").filter(archived=False).order_by("name")[:200],
         }
     )
     return render(request, "diagnostics/run.html", context)
+
+
+@login_required
+@require_POST
+def send_to_labeling_page(request: HttpRequest, run_id: str) -> HttpResponse:
+    """One click from the ranked list: the rows of a priority become a batch in the chosen project."""
+    actor = request_user(request)
+    run = access_model_run(actor, run_id)
+    iou, confidence = services.parse_thresholds(request.POST.get("iou"), request.POST.get("confidence"))
+    back = f"{reverse('diagnostics:run', args=[run.id])}?{urlencode({'iou': iou, 'confidence': confidence})}"
+    try:
+        project = access_project(actor, request.POST.get("project", ""), "manage")
+        raw = request.POST.get("priority", "")
+        if not raw.isdigit():
+            raise ApplicationError("Choose an item of the list.")
+        result = services.fresh_result(run, iou, confidence)
+        if result is None:
+            raise ApplicationError("The metrics changed since this page was shown: reload it.")
+        row_ids = selectors.slice_row_ids(result=result, slice_spec={"priority": int(raw)})
+        item = result.errors["priorities"][int(raw)]
+        name = request.POST.get("batch_name") or f"{run.name} · {item['kind']} #{int(raw) + 1}"
+        batch = services.send_to_labeling(
+            actor=actor, model_run=run, project=project, data_row_ids=row_ids, batch_name=name[:200], priority=4
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(request, f"Batch “{batch.batch.name}” in {project.name}: {batch.added} row(s) queued.")
+    return redirect(back)

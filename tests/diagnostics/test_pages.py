@@ -105,3 +105,24 @@ def test_admin_lists_cached_results_with_a_link(scene, snapshot, browser, client
     stranger = Client()
     stranger.force_login(User.objects.get(organization=other_org, role="admin"))
     assert page(scene["run"]) not in stranger.get("/admin/diagnostics/metricsresult/").content.decode()
+
+
+def test_one_click_sends_a_priority_to_labeling(scene, snapshot, browser, project_factory):
+    from apps.diagnostics.models import MetricsResult
+    from apps.labeling.models import Batch, Task
+
+    target = project_factory(name="Relabel <b>")
+    html = browser.get(page(scene["run"])).content.decode()
+    assert 'id="priorities"' in html and "Relabel &lt;b&gt;" in html
+    result = MetricsResult.objects.get(model_run=scene["run"])
+    first = result.errors["priorities"][0]
+    wanted = {result.data_rows[i] for i in first["images"]}
+    response = browser.post(
+        f"{page(scene['run'])}send/", {"project": str(target.id), "priority": "0", "iou": "0.5", "confidence": "0"}
+    )
+    assert response.status_code == 302
+    batch = Batch.objects.get(project=target)
+    assert {str(r) for r in Task.objects.filter(batch=batch).values_list("data_row_id", flat=True)} == wanted
+    # A bad choice is a message, not a batch.
+    browser.post(f"{page(scene['run'])}send/", {"project": str(target.id), "priority": "99", "iou": "0.5"})
+    assert Batch.objects.filter(project=target).count() == 1
