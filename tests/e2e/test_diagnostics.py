@@ -24,6 +24,7 @@ def test_run_page_charts_and_gallery_filter(page, scene, org_admin, client_for):
     login(page, org_admin.username, TEST_PASSWORD)
     page.wait_for_url("**/")
     page.goto(f"/model_runs/{run.id}/diagnostics/")
+    page.locator("#row-gallery").wait_for()
     for chart in ("#confusion-chart", "#pr-chart", "#iou-chart"):
         box = page.locator(chart).bounding_box()
         assert box is not None and box["width"] > 100 and box["height"] > 100, chart
@@ -34,5 +35,6 @@ def test_run_page_charts_and_gallery_filter(page, scene, org_admin, client_for):
     page.select_option("select[name=status]", "false_negative")
     page.click("#diagnostics-filters button[type=submit]")
     page.wait_for_url("**status=false_negative**")
+    page.locator("#row-gallery").wait_for()
     assert page.locator("#row-gallery figure").count() == 1
     assert page.locator("#row-gallery figcaption").inner_text() == "img-1"
