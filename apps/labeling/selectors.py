@@ -14,7 +14,7 @@ from apps.core.errors import ValidationFailed
 from apps.core.ids import is_uuid
 from apps.core.json_sql import JSONText
 from apps.labeling.access import can, projects_visible_to, projects_where
-from apps.labeling.models import Annotation, Label, Project, Task, TaskState
+from apps.labeling.models import Annotation, Label, Project, Task, TaskKind, TaskState
 from apps.ontologies.models import Feature
 
 OVERVIEW_KEYS = ("to_label", "in_progress", "in_review", "in_rework", "done", "skipped", "awaiting_consensus")
@@ -329,3 +329,16 @@ def current_label_ids_of_rows(
             _row_scope("data_row_id", data_row_ids, id_range), project=project, is_current=True
         ).values_list("id", "data_row_id")
     )
+
+
+def done_labels(*, project: Project, data_row_ids: Any = None) -> QuerySet[Label]:
+    """Current labels of the project's `done` tasks (benchmark tasks left out), one row's slots in slot order: the
+    ground truth other apps (diagnostics) read. `data_row_ids`: limit to these rows."""
+    queryset = (
+        Label.objects.filter(project=project, is_current=True, task__state=TaskState.DONE)
+        .exclude(task__kind=TaskKind.BENCHMARK)
+        .order_by("data_row_id", "task__slot", "id")
+    )
+    if data_row_ids is not None:
+        queryset = queryset.filter(data_row_id__in=data_row_ids)
+    return queryset

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.quality",
     "apps.predictions",
+    "apps.diagnostics",
     "apps.analytics",
     "apps.exports",
     "apps.webhooks",

@@ -1,0 +1,206 @@
+"""Diagnostics REST API (API.md "Predictions, model runs, diagnostics"): ground truth of a run, metrics (cached;
+a background job for large runs), the per-match rows with filters, the error analysis, and sending rows back to
+labeling. Thin: parse → access → service/selector → serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.access import request_user
+from apps.accounts.models import User
+from apps.core.errors import ValidationFailed
+from apps.core.models import Job
+from apps.core.pagination import CursorPagination
+from apps.core.serializers import StrictSerializer
+from apps.diagnostics import selectors, services
+from apps.diagnostics.models import MatchRecord, MetricsResult
+from apps.labeling.access import access_project
+from apps.predictions.access import access_model_run
+from apps.predictions.models import ModelRun
+
+JobRefSerializer = inline_serializer("DiagnosticsJobRef", {"job": serializers.UUIDField()})
+_THRESHOLDS = [
+    OpenApiParameter("iou", float, description="IoU threshold in (0, 1], default 0.5"),
+    OpenApiParameter("confidence", float, description="confidence threshold in [0, 1], default 0"),
+]
+_ROW_FILTERS = [
+    OpenApiParameter("class", str, description="schema_id of either side's class"),
+    OpenApiParameter("iou_lt", float),
+    OpenApiParameter("iou_gt", float),
+    OpenApiParameter("confidence_lt", float),
+    OpenApiParameter("confidence_gt", float),
+    OpenApiParameter("status", str, enum=list(selectors.STATUSES)),
+    OpenApiParameter("split", str, enum=["train", "valid", "test", "unassigned"]),
+    OpenApiParameter("order", str, enum=["iou", "-iou", "confidence", "-confidence"]),
+]
+
+
+def access_run(actor: User, run_id: str) -> ModelRun:
+    """Runs are for organization admins and team managers (403 otherwise); another organization's run is a 404."""
+    return access_model_run(actor, run_id)
+
+
+def result_or_job(actor: User, run: ModelRun, iou: Any, confidence: Any) -> MetricsResult | Response:
+    value, conf = services.parse_thresholds(iou, confidence)
+    found = services.metrics_get_or_enqueue(actor=actor, model_run=run, iou=value, confidence=conf)
+    if isinstance(found, Job):
+        return Response({"job": str(found.id)}, status=status.HTTP_202_ACCEPTED)
+    return found
+
+
+class GroundTruthApi(APIView):
+    class InputSerializer(StrictSerializer):
+        project = serializers.UUIDField()
+
+    @extend_schema(responses=inline_serializer("GroundTruthSummary", {"rows": serializers.IntegerField()}))
+    def get(self, request: Request, run_id: str) -> Response:
+        run = access_run(request_user(request), run_id)
+        return Response(selectors.ground_truth_summary(model_run=run))
+
+    @extend_schema(request=InputSerializer, responses={201: dict})
+    def post(self, request: Request, run_id: str) -> Response:
+        actor = request_user(request)
+        run = access_run(actor, run_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = access_project(actor, data.validated_data["project"], "view_work")
+        result = services.ground_truth_snapshot(actor=actor, model_run=run, project=project)
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class MetricsApi(APIView):
+    @extend_schema(parameters=_THRESHOLDS, responses={200: dict, 202: JobRefSerializer})
+    def get(self, request: Request, run_id: str) -> Response:
+        actor = request_user(request)
+        run = access_run(actor, run_id)
+        selectors.check_params(request.query_params.keys(), ("iou", "confidence"))
+        found = result_or_job(actor, run, request.query_params.get("iou"), request.query_params.get("confidence"))
+        if isinstance(found, Response):
+            return found
+        return Response({**found.metrics, "computed_at": found.updated_at.isoformat(), "seconds": found.seconds})
+
+
+def serialize_record(record: MatchRecord) -> dict[str, Any]:
+    row = record.data_row
+    return {
+        "index": record.index,
+        "data_row": {
+            "id": str(record.data_row_id),
+            "global_key": row.global_key if row else None,
+            "external_id": row.external_id if row else None,
+            "split": getattr(record, "split", None),
+        },
+        "class": record.schema_id,
+        "gt_class": record.gt_schema_id or None,
+        "pred_class": record.pred_schema_id or None,
+        "status": record.status,
+        "localisation": record.localisation,
+        "iou": record.iou,
+        "confidence": record.confidence,
+        "gt_box": record.gt_box,
+        "pred_box": record.pred_box,
+    }
+
+
+class RowsApi(APIView):
+    @extend_schema(
+        parameters=[
+            *_THRESHOLDS,
+            *_ROW_FILTERS,
+            OpenApiParameter("metadata.<field>", str, description="exact match on a metadata field"),
+        ],
+        responses={200: dict, 202: JobRefSerializer},
+    )
+    def get(self, request: Request, run_id: str) -> Response:
+        actor = request_user(request)
+        run = access_run(actor, run_id)
+        params = request.query_params
+        selectors.check_params(params.keys(), selectors.ROW_FILTERS + selectors.PAGE_PARAMS)
+        ordering = selectors.order_of(params.get("order"))
+        found = result_or_job(actor, run, params.get("iou"), params.get("confidence"))
+        if isinstance(found, Response):
+            return found
+        filters = {k: v for k, v in params.items() if k not in selectors.PAGE_PARAMS}
+        queryset = selectors.with_row_fields(selectors.match_records(actor=actor, result=found, filters=filters), run)
+        paginator = CursorPagination()
+        paginator.ordering = ordering  # type: ignore[assignment]
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response([serialize_record(r) for r in page or []])
+
+
+class ErrorsApi(APIView):
+    @extend_schema(
+        parameters=[
+            *_THRESHOLDS,
+            OpenApiParameter("embedding", str, description="an embedding space: its catalog outliers among the rows"),
+        ],
+        responses={200: dict, 202: JobRefSerializer},
+    )
+    def get(self, request: Request, run_id: str) -> Response:
+        actor = request_user(request)
+        run = access_run(actor, run_id)
+        selectors.check_params(request.query_params.keys(), ("iou", "confidence", "embedding"))
+        found = result_or_job(actor, run, request.query_params.get("iou"), request.query_params.get("confidence"))
+        if isinstance(found, Response):
+            return found
+        embedding = request.query_params.get("embedding")
+        return Response(selectors.error_report(result=found, actor=actor, embedding=embedding))
+
+
+class SendToLabelingApi(APIView):
+    class InputSerializer(StrictSerializer):
+        project = serializers.UUIDField()
+        rows = serializers.DictField(required=False, help_text="The filters of /rows (class, iou_lt, …, metadata.*)")
+        slice = serializers.DictField(
+            required=False, help_text='{"priority": n} (the ranked list) or {"field", "value"} (a data slice)'
+        )
+        iou = serializers.FloatField(required=False)
+        confidence = serializers.FloatField(required=False)
+        batch_name = serializers.CharField(max_length=200)
+        priority = serializers.IntegerField(default=3, min_value=1, max_value=5)
+
+    @extend_schema(request=InputSerializer, responses={201: dict, 202: JobRefSerializer})
+    def post(self, request: Request, run_id: str) -> Response:
+        actor = request_user(request)
+        run = access_run(actor, run_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if ("rows" in values) == ("slice" in values):
+            raise ValidationFailed("Give either rows or slice.", details={"rows": ["One of rows and slice."]})
+        project = access_project(actor, values["project"], "manage")
+        found = result_or_job(actor, run, values.get("iou"), values.get("confidence"))
+        if isinstance(found, Response):
+            return found
+        if "rows" in values:
+            filters = {str(k): v for k, v in values["rows"].items()}
+            selectors.check_params(filters.keys(), selectors.ROW_FILTERS)
+            row_ids = selectors.filtered_row_ids(actor=actor, result=found, filters=filters)
+        else:
+            row_ids = selectors.slice_row_ids(result=found, slice_spec=values["slice"])
+        batch = services.send_to_labeling(
+            actor=actor,
+            model_run=run,
+            project=project,
+            data_row_ids=row_ids,
+            batch_name=values["batch_name"],
+            priority=values["priority"],
+        )
+        return Response(
+            {
+                "batch": str(batch.batch.id),
+                "project": str(project.id),
+                "name": batch.batch.name,
+                "rows": len(row_ids),
+                "added": batch.added,
+                "already_in_project": batch.already_in_project,
+                "not_found": batch.not_found,
+            },
+            status=status.HTTP_201_CREATED,
+        )

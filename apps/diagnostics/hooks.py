@@ -1,0 +1,10 @@
+"""What diagnostics plugs into other apps' registries (called from `DiagnosticsConfig.ready`)."""
+
+from __future__ import annotations
+
+
+def register() -> None:
+    from apps.diagnostics.views import runs_link
+    from apps.labeling.registry import register_project_link
+
+    register_project_link(runs_link)

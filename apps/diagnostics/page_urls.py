@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.diagnostics import views
+
+app_name = "diagnostics"
+
+urlpatterns = [
+    path("model_runs/", views.model_runs_page, name="runs"),
+    path("model_runs/<str:run_id>/diagnostics/", views.model_run_page, name="run"),
+    path("model_runs/<str:run_id>/diagnostics/send/", views.send_to_labeling_page, name="send"),
+]

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from apps.diagnostics import apis
+
+urlpatterns = [
+    path("model_runs/<str:run_id>/ground_truth", apis.GroundTruthApi.as_view(), name="api-model-run-ground-truth"),
+    path("model_runs/<str:run_id>/metrics", apis.MetricsApi.as_view(), name="api-model-run-metrics"),
+    path("model_runs/<str:run_id>/rows", apis.RowsApi.as_view(), name="api-model-run-match-rows"),
+    path("model_runs/<str:run_id>/errors", apis.ErrorsApi.as_view(), name="api-model-run-errors"),
+    path(
+        "model_runs/<str:run_id>/send_to_labeling",
+        apis.SendToLabelingApi.as_view(),
+        name="api-model-run-send-to-labeling",
+    ),
+]

@@ -1,0 +1,143 @@
+"""Diagnostics pages: the organization's model runs, and one run's page (metric table, confusion heat map, PR
+curves, IoU histogram, and a row gallery with ground truth and predictions overlaid), filtered like /rows."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts.access import request_user
+from apps.accounts.models import User
+from apps.core.errors import ApplicationError, Conflict
+from apps.core.models import Job
+from apps.diagnostics import charts, selectors, services
+from apps.labeling.access import access_project, is_project_manager_of_org, projects_where
+from apps.labeling.models import Project
+from apps.predictions.access import access_model_run, require_model_manager
+from apps.predictions.models import ModelRun
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+GALLERY_ROWS = 12
+GT_COLOR = "#16a34a"
+PRED_COLOR = "#f97316"
+PRIORITIES_SHOWN = 10
+
+
+def runs_link(user: User, project: Project) -> tuple[str, str] | None:
+    """The project page's link to the model runs (and their diagnostics), for those who may work with models."""
+    if not is_project_manager_of_org(user):
+        return None
+    return ("Model runs", reverse("diagnostics:runs"))
+
+
+@login_required
+def model_runs_page(request: HttpRequest) -> HttpResponse:
+    actor = request_user(request)
+    require_model_manager(actor)
+    runs = ModelRun.objects.select_related("model").order_by("model__name", "-created_at")
+    if not actor.is_superuser:
+        runs = runs.filter(model__organization_id=actor.organization_id or "")
+    return render(request, "diagnostics/runs.html", {"runs": runs[:500]})
+
+
+def _gallery(run: ModelRun, actor: Any, result: Any, filters: dict[str, str], ordering: tuple[str, ...]) -> list:
+    records = selectors.match_records(actor=actor, result=result, filters=filters).order_by(*ordering)
+    row_ids: list[Any] = []
+    for (row_id,) in records.values_list("data_row_id")[:2000]:
+        if row_id not in row_ids:
+            row_ids.append(row_id)
+            if len(row_ids) >= GALLERY_ROWS:
+                break
+    overlays = selectors.row_overlays(model_run=run, data_row_ids=row_ids, confidence=result.confidence)
+    for entry in overlays:
+        row = entry["data_row"]
+        entry["content_url"] = f"/api/v1/data_rows/{row.id}/content"
+        entry["width"] = row.width or 1000
+        entry["height"] = row.height or 1000
+    return overlays
+
+
+@login_required
+def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
+    actor = request_user(request)
+    run = access_model_run(actor, run_id)
+    params = request.GET
+    selectors.check_params(params.keys(), selectors.ROW_FILTERS + selectors.PAGE_PARAMS)
+    iou, confidence = services.parse_thresholds(params.get("iou"), params.get("confidence"))
+    ordering = selectors.order_of(params.get("order"))
+    filters: dict[str, str] = {k: str(v) for k, v in params.items() if k not in selectors.PAGE_PARAMS and v != ""}
+    context: dict[str, Any] = {
+        "run": run,
+        "iou": iou,
+        "confidence": confidence,
+        "filters": filters,
+        "params": params,
+        "statuses": selectors.STATUSES,
+        "orders": [k for k in selectors.ORDERS if k != "index"],
+        "splits": ["train", "valid", "test", "unassigned"],
+        "gt_color": GT_COLOR,
+        "pred_color": PRED_COLOR,
+        "query": urlencode({"iou": iou, "confidence": confidence, **filters}),
+    }
+    try:
+        found = services.metrics_get_or_enqueue(actor=actor, model_run=run, iou=iou, confidence=confidence)
+    except Conflict as exc:
+        context["problem"] = exc.message
+        return render(request, "diagnostics/run.html", context)
+    if isinstance(found, Job):
+        context["job"] = found
+        return render(request, "diagnostics/run.html", context)
+    metrics = found.metrics
+    confusion = metrics["confusion"]
+    curves = metrics["pr_curves"]
+    hist = metrics["iou_histogram"]
+    context.update(
+        {
+            "result": found,
+            "metrics": metrics,
+            "classes": metrics["classes"],
+            "heat_map": charts.heat_map(confusion["labels"], confusion["matrix"]),
+            "pr": charts.pr_curves(curves["classes"], curves["recall"], PALETTE),
+            "histogram": charts.histogram(hist["edges"], hist["true_positive"]),
+            "gallery": _gallery(run, actor, found, filters, ordering),
+            "priorities": list(enumerate(found.errors.get("priorities", [])[:PRIORITIES_SHOWN])),
+            "target_projects": projects_where(actor, "manage").filter(archived=False).order_by("name")[:200],
+        }
+    )
+    return render(request, "diagnostics/run.html", context)
+
+
+@login_required
+@require_POST
+def send_to_labeling_page(request: HttpRequest, run_id: str) -> HttpResponse:
+    """One click from the ranked list: the rows of a priority become a batch in the chosen project."""
+    actor = request_user(request)
+    run = access_model_run(actor, run_id)
+    iou, confidence = services.parse_thresholds(request.POST.get("iou"), request.POST.get("confidence"))
+    back = f"{reverse('diagnostics:run', args=[run.id])}?{urlencode({'iou': iou, 'confidence': confidence})}"
+    try:
+        project = access_project(actor, request.POST.get("project", ""), "manage")
+        raw = request.POST.get("priority", "")
+        if not raw.isdigit():
+            raise ApplicationError("Choose an item of the list.")
+        result = services.fresh_result(run, iou, confidence)
+        if result is None:
+            raise ApplicationError("The metrics changed since this page was shown: reload it.")
+        row_ids = selectors.slice_row_ids(result=result, slice_spec={"priority": int(raw)})
+        item = result.errors["priorities"][int(raw)]
+        name = request.POST.get("batch_name") or f"{run.name} · {item['kind']} #{int(raw) + 1}"
+        batch = services.send_to_labeling(
+            actor=actor, model_run=run, project=project, data_row_ids=row_ids, batch_name=name[:200], priority=4
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(request, f"Batch “{batch.batch.name}” in {project.name}: {batch.added} row(s) queued.")
+    return redirect(back)
