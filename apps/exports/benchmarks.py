@@ -26,21 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client, override_settings
 
 from apps.accounts import services as account_services
 from apps.accounts.models import Organization, User
 from apps.core.benchmarks import benchmark
-from apps.datasets.models import DataRow, Dataset
+from apps.datasets.models import DataRow
 from apps.exports.models import Export
 from apps.exports.services import export_run
-from apps.labeling import services as labeling_services
+from apps.labeling.benchmarks import queued_project
 from apps.labeling.models import Label, Project, Task, TaskState
 from apps.labeling.services.labels import validate_label_document
-from apps.ontologies import services as ontology_services
-from apps.ontologies.demo import VEHICLES
-from apps.ontologies.models import Ontology
 
 ORG_NAME = "Export benchmark"
 ADMIN = "export-bench-admin"
@@ -81,19 +78,6 @@ def _organization() -> tuple[Organization, User]:
     return organization, User.objects.get(username=ADMIN)
 
 
-def _ontology(organization: Organization, admin: User) -> Ontology:
-    existing = Ontology.objects.filter(organization=organization, name="vehicles").first()
-    if existing is not None:
-        return existing
-    return ontology_services.ontology_create(
-        organization=organization,
-        name="vehicles",
-        tools=VEHICLES["tools"],
-        classifications=[{"name": "weather", "type": "radio", "options": [{"value": "sunny"}, {"value": "rain"}]}],
-        actor=admin,
-    )
-
-
 def _project(organization: Organization, admin: User, size: int) -> tuple[Project, float, bool]:
     """The project of `size` labeled rows, reused when a complete one exists."""
     name = f"Export benchmark {size}"
@@ -101,34 +85,11 @@ def _project(organization: Organization, admin: User, size: int) -> tuple[Projec
     if existing is not None and Label.objects.filter(project=existing).count() == size:
         return existing, 0.0, True
     started = time.perf_counter()
-    with transaction.atomic():
-        Project.objects.filter(organization=organization, name=name).delete()
-        Dataset.objects.filter(organization=organization, name=name).delete()
-    project = labeling_services.project_create(
-        actor=admin,
-        name=name,
-        ontology=_ontology(organization, admin),
-        instructions="Export benchmark.",
-        settings={"review": {"sample_rate": 0.0}},
+    project = queued_project(
+        organization, admin, name=name, size=size, key_prefix="eb", instructions="Export benchmark."
     )
-    dataset = Dataset.objects.create(organization=organization, name=name, created_by=admin)
-    row_ids: list[str] = []
-    for start in range(0, size, CHUNK):
-        rows = DataRow.objects.bulk_create(
-            DataRow(
-                organization=organization,
-                dataset=dataset,
-                global_key=f"eb{size}-{i:07d}",
-                row_data=f"https://example.com/export-bench/{size}/{i}.jpg",
-                width=640,
-                height=480,
-                metadata={},
-            )
-            for i in range(start, min(size, start + CHUNK))
-        )
-        row_ids.extend(str(r.pk) for r in rows)
-    labeling_services.batch_create(actor=admin, project=project, name="all", data_row_ids=row_ids, priority=3)
-    sample = DataRow.objects.get(pk=row_ids[0])
+    sample = DataRow.objects.filter(tasks__project=project).order_by("id").first()
+    assert sample is not None
     document = validate_label_document(
         version=project.ontology_version, data_row=sample, annotations=[_box(i) for i in range(5)]
     )

@@ -104,9 +104,11 @@ def _ontology(organization: Organization, admin: User) -> Ontology:
     )
 
 
-def _build_project(organization: Organization, admin: User, size: int) -> Project:
-    """A project with `size` queued rows: data rows by bulk insert in chunks, then one batch through the service."""
-    name = f"Queue benchmark {size}"
+def queued_project(
+    organization: Organization, admin: User, *, name: str, size: int, key_prefix: str, instructions: str
+) -> Project:
+    """A fresh project named `name` with `size` queued rows (any earlier one of that name is dropped): data rows by
+    bulk insert in chunks, then one batch through the service. Shared by the benchmarks that need a big project."""
     with transaction.atomic():
         Project.objects.filter(organization=organization, name=name).delete()
         Dataset.objects.filter(organization=organization, name=name).delete()
@@ -114,7 +116,7 @@ def _build_project(organization: Organization, admin: User, size: int) -> Projec
         actor=admin,
         name=name,
         ontology=_ontology(organization, admin),
-        instructions="Benchmark project.",
+        instructions=instructions,
         settings={"review": {"sample_rate": 0.0}},
     )
     dataset = Dataset.objects.create(organization=organization, name=name, created_by=admin)
@@ -124,8 +126,8 @@ def _build_project(organization: Organization, admin: User, size: int) -> Projec
             DataRow(
                 organization=organization,
                 dataset=dataset,
-                global_key=f"qb{size}-{i}",
-                row_data=f"https://example.com/queue-bench/{size}/{i}.jpg",
+                global_key=f"{key_prefix}{size}-{i:07d}",
+                row_data=f"https://example.com/{key_prefix}/{size}/{i}.jpg",
                 width=640,
                 height=480,
             )
@@ -134,6 +136,12 @@ def _build_project(organization: Organization, admin: User, size: int) -> Projec
         row_ids.extend(str(r.pk) for r in rows)
     services.batch_create(actor=admin, project=project, name="all", data_row_ids=row_ids, priority=3)
     return project
+
+
+def _build_project(organization: Organization, admin: User, size: int) -> Project:
+    return queued_project(
+        organization, admin, name=f"Queue benchmark {size}", size=size, key_prefix="qb", instructions="Benchmark."
+    )
 
 
 def _reset(project: Project) -> None:
