@@ -119,9 +119,16 @@ def test_issue_reject_rework_resubmit_resolve_approve(new_page, review_setup):
     reviewer.wait_for_url(f"**/reviews/{task.id}/")
     reviewer.wait_for_selector("#stage.ready")
     marker = reviewer.locator(f".issue-marker[data-issue-id='{issue.id}']")
-    marker.wait_for()
-    box = marker.bounding_box()
-    image = reviewer.locator("#asset img").bounding_box()
+    marker.wait_for(state="visible")
+    # The issues panel redraws its markers when its thread list refreshes: measure once the marker has settled.
+    box = image = None
+    for _ in range(100):
+        box = marker.bounding_box()
+        image = reviewer.locator("#asset img").bounding_box()
+        if box is not None and image is not None:
+            break
+        reviewer.wait_for_timeout(100)
+    assert box is not None and image is not None, "the issue marker never settled on the image"
     tip = (
         (box["x"] + box["width"] / 2 - image["x"]) / image["width"],
         (box["y"] + box["height"] - image["y"]) / image["height"],
