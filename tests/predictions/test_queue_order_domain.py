@@ -33,7 +33,10 @@ def test_nearest_distance_matches_brute_force_in_any_batch_size():
 
 def test_ranks_put_high_scores_first_and_unknown_last():
     scores = np.array([0.2, np.nan, 0.9, 0.2, np.nan, 0.5])
-    assert queue_order.queue_ranks(scores).tolist() == [2.0, 4.0, 0.0, 3.0, 5.0, 1.0]
+    ranks = queue_order.queue_ranks(scores)
+    assert ranks == [-0.2, None, -0.9, -0.2, None, -0.5]
+    known = sorted((r, i) for i, r in enumerate(ranks) if r is not None)
+    assert [i for _, i in known] == [2, 5, 0, 3]
 
 
 def test_percentiles_and_mix():

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from apps.labeling.models import Project, Task, TaskKind
 from apps.labeling.selectors import RANKED_STATES
 
-CHUNK = 2000
+CHUNK = 50  # tasks locked at once: a claim passes over them for the moment of one small UPDATE
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -37,29 +37,27 @@ def queue_ranks_set(*, project: Project, ranks: Mapping[Any, float] | None, chun
     """Give the project's open tasks the rank of their data row (`ranks`: data row id → rank, lowest claimed first;
     rows missing from it and every row when `ranks` is None get no rank: they come after the ranked ones, by age).
 
-    Written in small transactions whose tasks are locked `SKIP LOCKED`: claims and submits never wait for it and
-    a task being claimed right now keeps its old rank (it is leaving the queue anyway). Returns the tasks written."""
-    tasks = list(
+    Only tasks whose rank changes are written, a few at a time in short transactions that lock them `SKIP LOCKED`:
+    claims and submits never wait for it (a claim at that instant passes over the few tasks being written), and a
+    task being claimed right now keeps its old rank (it is leaving the queue anyway). Returns the tasks written."""
+    found = {str(k): float(v) for k, v in (ranks or {}).items()}
+    current = (
         Task.objects.filter(project=project, state__in=RANKED_STATES)
         .exclude(kind=TaskKind.EXPERT)
         .order_by("id")
-        .values_list("id", flat=True)
+        .values_list("id", "data_row_id", "queue_rank")
     )
-    found = {str(k): float(v) for k, v in (ranks or {}).items()}
+    changed = [task_id for task_id, row_id, rank in current if found.get(str(row_id)) != rank]
     written = 0
-    for ids in _chunks(tasks, chunk):
+    for ids in _chunks(changed, chunk):
         with transaction.atomic():
-            locked = list(
+            locked = (
                 Task.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk__in=list(ids), state__in=RANKED_STATES)
                 .order_by("id")
-                .values_list("id", "data_row_id", "queue_rank")
+                .values_list("id", "data_row_id")
             )
-            pairs = [
-                (task_id, found.get(str(row_id)))
-                for task_id, row_id, current in locked
-                if found.get(str(row_id)) != current
-            ]
+            pairs = [(task_id, found.get(str(row_id))) for task_id, row_id in locked]
             if pairs:
                 _write(pairs)
             written += len(pairs)

@@ -1,7 +1,8 @@
 """Active learning scores and the queue order they make, pure numpy.
 
 Rows are positions `0..n-1`; a score is higher for a row worth labeling sooner, NaN when unknown (no prediction,
-no vector). `queue_ranks` turns scores into ranks (0 = claimed first; unknown rows last, in position order).
+no vector). `queue_ranks` turns scores into the stored ranks (lowest claimed first; unknown rows unranked, after
+the others).
 """
 
 from __future__ import annotations
@@ -95,12 +96,8 @@ def mix(parts: Mapping[str, FloatArray], weights: Mapping[str, float]) -> FloatA
     return np.where(known, total, np.nan)
 
 
-def queue_ranks(scores: FloatArray) -> FloatArray:
-    """Rank of each row: 0 for the highest score, ties and unknown (NaN) scores in position order, unknown last."""
-    scores = np.asarray(scores, dtype=np.float64)
-    n = scores.shape[0]
-    key = np.where(np.isfinite(scores), -scores, np.inf)
-    order = np.lexsort((np.arange(n), key))
-    ranks = np.empty(n)
-    ranks[order] = np.arange(n, dtype=np.float64)
-    return ranks
+def queue_ranks(scores: FloatArray) -> list[float | None]:
+    """The stored rank of each row: its negated score (lowest rank claimed first), rounded so a recompute with the
+    same inputs writes nothing; None for an unknown score (claimed after the ranked rows, by age). A rank that is
+    the score itself, not a position, does not move when other rows leave the queue."""
+    return [None if not np.isfinite(s) else round(-float(s), 9) + 0.0 for s in np.asarray(scores, dtype=np.float64)]

@@ -111,7 +111,7 @@ def queue_order_compute(*, project: Project) -> dict[str, Any]:
         scores = parts[order]
     ranks = queue_order.queue_ranks(scores)
     written = labeling_services.queue_ranks_set(
-        project=project, ranks={row: float(rank) for row, rank in zip(rows, ranks, strict=True)}
+        project=project, ranks={row: rank for row, rank in zip(rows, ranks, strict=True) if rank is not None}
     )
     return {
         "project": str(project.pk),
