@@ -193,6 +193,8 @@ def compare_page(request: HttpRequest) -> HttpResponse:
     selectors.check_params(params.keys(), ("runs", "run", "iou", "confidence", "slice_by", "direction", "class"))
     raw = params.get("runs") or ",".join(params.getlist("run"))
     runs = comparison.runs_or_400(actor, raw)
+    if not params.get("runs"):  # ticked on a page (`run=` repeated): the oldest run is the baseline
+        runs.sort(key=lambda r: (r.created_at, str(r.pk)))
     iou, confidence = services.parse_thresholds(params.get("iou"), params.get("confidence"))
     direction = params.get("direction") or None
     if direction not in (None, *comparison_domain.DIRECTIONS):

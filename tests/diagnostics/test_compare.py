@@ -197,7 +197,8 @@ def test_compare_page_shows_signed_deltas_and_the_flip_gallery(scene, runs, org_
     scene["model"].save()
     browser = Client()
     browser.force_login(org_admin)
-    response = browser.get(f"/model_runs/compare/?run={v1.id}&run={v2.id}&slice_by=metadata.sensor")
+    # Ticked runs (`run=`) in any order: the oldest is the baseline.
+    response = browser.get(f"/model_runs/compare/?run={v2.id}&run={v1.id}&slice_by=metadata.sensor")
     assert response.status_code == 200
     html = response.content.decode()
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
