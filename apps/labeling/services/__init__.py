@@ -21,6 +21,7 @@ from apps.labeling.services.projects import (
     project_upgrade_ontology,
 )
 from apps.labeling.services.queue import leases_release_expired, queue_claim
+from apps.labeling.services.queue_rank import queue_ranks_set
 from apps.labeling.services.slots import (
     benchmark_task_lease,
     expert_task_lease,
@@ -51,6 +52,7 @@ __all__ = [
     "project_update",
     "project_upgrade_ontology",
     "queue_claim",
+    "queue_ranks_set",
     "review_priority_set",
     "split_prelabel_references",
     "task_skip",

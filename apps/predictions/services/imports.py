@@ -609,11 +609,14 @@ def _audit(actor: User | None, target: Target, record: PredictionImport, result:
 
 
 def _after_import(target: Target) -> None:
+    from apps.predictions.services.queue_order import queue_order_after_import
     from apps.predictions.services.routing import routing_enqueue
 
     if target.kind == ImportKind.PRELABELS:
         labeling_services.project_mark(project_id=target.project.pk, has_prelabels=True)  # type: ignore[union-attr]
     routing_enqueue(target=target)
+    if target.model_run is not None:
+        queue_order_after_import(model_run=target.model_run)
 
 
 @transaction.atomic
