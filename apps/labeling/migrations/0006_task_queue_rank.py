@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('datasets', '0002_metadata_gin_index'),
-        ('labeling', '0004_expert_tasks_label_source'),
+        ("labeling", "0005_project_capability_flags"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
