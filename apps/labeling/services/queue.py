@@ -95,7 +95,8 @@ NEW_WORK = CompiledQuery(_new_work, **_SLOTS)
 CLAIM_DETAILS = CompiledQuery(_claim_details, data_row_id="uuid", task_id="uuid")
 
 
-def _with_details(task: Task) -> Task:
+def _with_details(task: Task, project: Project) -> Task:
+    task.project = project  # the caller's project object: whoever reads `task.project` next needs no query
     details = CLAIM_DETAILS.first(data_row_id=task.data_row_id, task_id=task.pk)
     if details is not None:
         task.data_row = details
@@ -126,12 +127,13 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
     slots = {"project_id": project.pk, "actor_id": actor.pk, "now": now}
     task = OWN_LEASE.first(**slots)
     if task is not None:
-        return _with_details(task)
+        return _with_details(task, project)
     task = REWORK.first(**slots)
     if task is None:
         # Registered sources (benchmark rows, expert routing) come after rework, before new work.
         sourced = registry.claim_from_sources(project, actor, now)
         if sourced is not None:
+            sourced.project = project
             return sourced
         task = NEW_WORK.first(**slots)
         if task is None:
@@ -142,7 +144,7 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
     task.claimed_at = now
     task.lease_expires_at = now + lease_duration(project)
     task.save(update_fields=["state", "assignee", "claimed_at", "lease_expires_at", "updated_at"])
-    return _with_details(task)
+    return _with_details(task, project)
 
 
 @transaction.atomic
