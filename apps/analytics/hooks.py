@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from apps.core.events import Event
+    from apps.labeling.models import Label, Task
+
+# Events after which today's figures of the project changed (a review or an issue is dated now).
+_DATED_NOW = frozenset({"review.approved", "review.rejected", "issue.created"})
+
+
+def _label_submitted(label: Label, task: Task) -> None:
+    """A new label revision: its day, and the day the task was done before (an import re-does a done task)."""
+    from apps.analytics.services import dirty_days_mark_on_commit
+
+    dirty_days_mark_on_commit(project_id=label.project_id, moments=[label.created_at, task.done_at])
+
+
+def _figures_changed(event: Event) -> None:
+    from apps.analytics.services import dirty_days_mark_on_commit
+
+    if not _interested(event):
+        return
+    dirty_days_mark_on_commit(project_id=event.project_id, moments=[timezone.now()])
+
+
+def _interested(event: Event) -> bool:
+    return event.type in _DATED_NOW and event.project_id is not None
+
 
 def register() -> None:
     from apps.accounts.page_context import register_home_section
     from apps.analytics.views import analytics_link, my_stats_section
-    from apps.labeling.registry import register_project_link
+    from apps.core.events import register_listener
+    from apps.labeling.registry import register_label_submitted, register_project_link
 
     register_project_link(analytics_link)
     register_home_section(my_stats_section)
+    register_label_submitted(_label_submitted)
+    register_listener(_figures_changed, interested=_interested)
