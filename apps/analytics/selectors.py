@@ -412,7 +412,8 @@ def _figures(
     """Rolled-up days plus the live rest of the range, per tuple of dimensions."""
     total = live_figures(_sources(project, plan.live, only), dims, counts_only)
     if plan.runs:
-        aggregates = {name: Sum(name) for name in FIGURES}
+        skipped = {"decisions", "approved", "rejected", "issues"} if counts_only else set()
+        aggregates = {name: Sum(name) for name in FIGURES if name not in skipped}
         _add(total, _grouped(_rollup(project, plan, only), list(dims), **aggregates))
     return total
 

@@ -4,8 +4,9 @@ Bucket 0 holds [0, 1) s; bucket k >= 1 holds [R**(k-1), R**k) s with R = 2**(1/S
 doubling, so a bucket spans 7.2% of its lower bound. The database computes bucket numbers (one SQL expression, see
 `selectors.bucket_of`); this module merges counts and reads quantiles from them.
 
-A quantile is interpolated linearly inside its bucket, the bucket's items assumed evenly spread (PERCENTILE_CONT's
-position `q * (n - 1)`). Its error is at most one bucket width: under 7.2% of the true value (below 1 s, under 1 s).
+A quantile follows PERCENTILE_CONT: the two order statistics around position `q * (n - 1)` are each estimated inside
+their bucket (its items taken as evenly spread) and interpolated. Each estimate is within its bucket, so the result
+is off by less than 7.2% of the true value (under 1 s for values below 1 s).
 """
 
 from __future__ import annotations
@@ -36,20 +37,29 @@ def merged(histograms: Iterable[Mapping[Any, int]]) -> Histogram:
     return total
 
 
-def quantile(histogram: Mapping[int, int], q: float = 0.5) -> float | None:
-    """The q-quantile (0..1) of the counted values, or None when there is nothing counted."""
-    n = sum(count for count in histogram.values() if count > 0)
-    if n == 0:
-        return None
-    position = q * (n - 1)
+def _order_statistic(histogram: Mapping[int, int], index: int) -> float:
+    """The estimated `index`-th smallest value (0-based): a bucket's items are taken as evenly spread inside it."""
     seen = 0
     for bucket in sorted(histogram):
         count = histogram[bucket]
         if count <= 0:
             continue
-        if position < seen + count:
+        if index < seen + count:
             low, high = bucket_bounds(bucket)
-            return low + (position - seen + 0.5) / count * (high - low)
+            return low + (index - seen + 0.5) / count * (high - low)
         seen += count
-    low, high = bucket_bounds(max(histogram))
-    return high
+    raise IndexError(index)
+
+
+def quantile(histogram: Mapping[int, int], q: float = 0.5) -> float | None:
+    """The q-quantile (0..1) of the counted values, or None when there is nothing counted: like PERCENTILE_CONT,
+    interpolated between the two order statistics around position q * (n - 1), each estimated inside its bucket."""
+    n = sum(count for count in histogram.values() if count > 0)
+    if n == 0:
+        return None
+    position = q * (n - 1)
+    below = int(position)
+    low_value = _order_statistic(histogram, below)
+    if below + 1 >= n or position == below:
+        return low_value
+    return low_value + (position - below) * (_order_statistic(histogram, below + 1) - low_value)
