@@ -13,7 +13,8 @@ from apps.labeling.models import Batch, Project
 class PerformanceDaily(models.Model):
     """One day of one person's work in one batch. `person` is whoever the figure is attributed to: the labeler for
     labels, reworks, decisions on their labels, issues on their labels and rows done; the reviewer for reviews.
-    Histograms map a seconds bucket (`domain.histogram`) to a count, for medians over long ranges."""
+    Histograms map a seconds bucket (`domain.histogram`) to a count, for medians over long ranges. Quality sums are
+    those of the quality app's scores of the current labels created that day, by their labeler."""
 
     id = models.BigAutoField(primary_key=True)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
@@ -34,6 +35,12 @@ class PerformanceDaily(models.Model):
     rejected = models.IntegerField(default=0)
     issues = models.IntegerField(default=0)
     rows_done = models.IntegerField(default=0)
+    # Quality of the current labels created that day (whatever the range asked: scores are not dated by range).
+    benchmark_sum = models.FloatField(default=0.0)
+    benchmark_n = models.IntegerField(default=0)
+    consensus_sum = models.FloatField(default=0.0)
+    consensus_n = models.IntegerField(default=0)
+    benchmark_bins = models.JSONField(default=dict)  # {bin 0..9 of 0.1: count}, as the quality app's histogram
     label_histogram = models.JSONField(default=dict)
     review_histogram = models.JSONField(default=dict)
 

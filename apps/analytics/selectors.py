@@ -35,7 +35,6 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Avg,
     Case,
     Count,
     Exists,
@@ -182,6 +181,7 @@ _DIMENSIONS: dict[str, dict[str, Any]] = {
         "decisions": TruncDate("created_at"),
         "issues": TruncDate("created_at"),
         "done": TruncDate("done_at"),
+        "scores": TruncDate("label__created_at"),
     },
     "batch": {
         "labels": "task__batch",
@@ -210,6 +210,8 @@ FIGURES = (
     "issues",
     "rows_done",
 )
+# Quality figures (of current labels, by the day the label was created; never limited by the range asked).
+SCORE_FIGURES = ("benchmark_sum", "benchmark_n", "consensus_sum", "consensus_n")
 _COUNTS = ("labels", "reworks", "reviews", "rows_done")
 _DETAIL_COUNTS = ("decisions", "issues")
 
@@ -225,7 +227,6 @@ class _Sources:
     decisions: QuerySet[Review]
     issues: QuerySet[Issue]
     done: QuerySet[Task]
-    scores: QuerySet[LabelScore]
 
 
 def _sources(project: Project, when: Callable[[str], Q], only: User | None) -> _Sources:
@@ -240,7 +241,6 @@ def _sources(project: Project, when: Callable[[str], Q], only: User | None) -> _
         .exclude(kind=TaskKind.BENCHMARK)
         .filter(when("done_at"))
     )
-    scores = LabelScore.objects.filter(project=project, label__is_current=True)
     if only is not None:
         labels = labels.filter(labeler=only)
         reworks = reworks.filter(labeler=only)
@@ -248,8 +248,45 @@ def _sources(project: Project, when: Callable[[str], Q], only: User | None) -> _
         decisions = decisions.filter(label__labeler=only)
         issues = issues.filter(label__labeler=only)
         done = done.filter(labeled_by=only)
-        scores = scores.filter(labeler=only)
-    return _Sources(labels, reworks, reviews, decisions, issues, done, scores)
+    return _Sources(labels, reworks, reviews, decisions, issues, done)
+
+
+def _scores(project: Project, when: Callable[[str], Q], only: User | None) -> QuerySet[LabelScore]:
+    """The quality app's scores of current labels created at the moments `when` selects."""
+    scores = LabelScore.objects.filter(project=project, label__is_current=True).filter(when("label__created_at"))
+    return scores.filter(labeler=only) if only is not None else scores
+
+
+def _benchmark_bin() -> Any:
+    """The quality app's histogram bin of a benchmark score: [i/10, (i+1)/10), 1.0 in the last; None below 0."""
+    bins = quality_selectors.HISTOGRAM_BINS
+    whens = [When(benchmark_score__gte=i / bins, then=Value(i)) for i in range(bins - 1, -1, -1)]
+    return Case(*whens, default=None, output_field=IntegerField())
+
+
+def live_score_figures(scores: QuerySet[LabelScore], dims: list[str]) -> dict[Key, Figures]:
+    total: dict[Key, Figures] = {}
+    _add(
+        total,
+        _grouped(
+            scores,
+            _keys(dims, "scores"),
+            benchmark_sum=Sum("benchmark_score"),
+            benchmark_n=Count("benchmark_score"),
+            consensus_sum=Sum("consensus_agreement"),
+            consensus_n=Count("consensus_agreement"),
+        ),
+        SCORE_FIGURES,
+    )
+    return total
+
+
+def live_benchmark_bins(scores: QuerySet[LabelScore], dims: list[str]) -> dict[Key, hist.Histogram]:
+    found: dict[Key, hist.Histogram] = {}
+    binned = scores.filter(benchmark_score__isnull=False).annotate(bin=_benchmark_bin()).filter(bin__isnull=False)
+    for key, row in _grouped(binned, [*_keys(dims, "scores"), "bin"], n=Count("pk")).items():
+        found.setdefault(key[:-1], {})[int(key[-1])] = row["n"]
+    return found
 
 
 def _grouped(queryset: QuerySet[Any], keys: list[Any], **aggregates: Any) -> dict[Key, dict[str, Any]]:
@@ -277,13 +314,13 @@ def _keys(dims: list[str], source: str) -> list[Any]:
     return [_DIMENSIONS[d][source] for d in dims]
 
 
-def _zero() -> Figures:
-    return dict.fromkeys(FIGURES, 0)
+def _zero(names: Iterable[str] = FIGURES) -> Figures:
+    return dict.fromkeys(names, 0)
 
 
-def _add(total: dict[Key, Figures], part: dict[Key, dict[str, Any]]) -> None:
+def _add(total: dict[Key, Figures], part: dict[Key, dict[str, Any]], names: Iterable[str] = FIGURES) -> None:
     for key, row in part.items():
-        target = total.setdefault(key, _zero())
+        target = total.setdefault(key, _zero(names))
         for name, value in row.items():
             target[name] += value or 0
 
@@ -418,6 +455,27 @@ def _figures(
     return total
 
 
+def _score_figures(project: Project, only: User | None, dims: list[str]) -> dict[Key, Figures]:
+    """Quality sums of the current labels of every day (rolled up where clean, live elsewhere)."""
+    plan = _plan(project, Range(None, None))
+    total = live_score_figures(_scores(project, plan.live, only), dims)
+    if plan.runs:
+        aggregates = {name: Sum(name) for name in SCORE_FIGURES}
+        _add(total, _grouped(_rollup(project, plan, only), list(dims), **aggregates), SCORE_FIGURES)
+    return total
+
+
+def benchmark_histogram(*, project: Project) -> list[int]:
+    """The quality app's benchmark histogram of the project's current labels (10 bins), from the rollup where it
+    holds the days and live elsewhere: the same counts as `quality.selectors.score_histograms`."""
+    plan = _plan(project, Range(None, None))
+    parts = list(live_benchmark_bins(_scores(project, plan.live, None), []).values())
+    if plan.runs:
+        parts += list(_rollup(project, plan, None).values_list("benchmark_bins", flat=True))
+    counts = hist.merged(parts)
+    return [counts.get(i, 0) for i in range(quality_selectors.HISTOGRAM_BINS)]
+
+
 def _exact_limit() -> int:
     return int(getattr(settings, "ANALYTICS_EXACT_MEDIAN_LIMIT", EXACT_MEDIAN_LIMIT))
 
@@ -479,19 +537,13 @@ def _table(project: Project, group: str, window: Range, only: User | None, count
     dim = _GROUP_DIMENSION[group]
     plan = _plan(project, window)
     figures = _figures(project, plan, only, [dim], counts_only)
-    scores: dict[Key, dict[str, Any]] = {}
+    scores: dict[Key, Figures] = {}
     label_medians: dict[Key, float | None] = {}
     review_medians: dict[Key, float | None] = {}
     method = None
     if not counts_only:
-        if "scores" in _DIMENSIONS[dim]:
-            src = _sources(project, window.q, only)
-            scores = _grouped(
-                src.scores,
-                _keys([dim], "scores"),
-                benchmark=Avg("benchmark_score"),
-                consensus=Avg("consensus_agreement"),
-            )
+        if group in ("labeler", "batch"):
+            scores = _score_figures(project, only, [dim])
         method = _median_method(plan, figures)
         label_medians, review_medians = _medians(project, plan, only, [dim], method)
     present = _COUNTS if counts_only else _COUNTS + _DETAIL_COUNTS
@@ -523,8 +575,8 @@ def _table(project: Project, group: str, window: Range, only: User | None, count
             "rework_rate": ratio(f["rejected"], f["decisions"]),
             "issues": int(f["issues"]),
             "issues_per_100_labels": per_hundred(int(f["issues"]), n_labels),
-            "benchmark_mean": sc.get("benchmark"),
-            "consensus_mean": sc.get("consensus"),
+            "benchmark_mean": ratio(sc.get("benchmark_sum"), sc.get("benchmark_n")),
+            "consensus_mean": ratio(sc.get("consensus_sum"), sc.get("consensus_n")),
         }
         if group == "labeler":
             rate = rates.get(key)
@@ -542,15 +594,23 @@ def rollup_rows(project: Project, first: date, end: date) -> list[dict[str, Any]
     src = _sources(project, Range(_midnight(first), _midnight(end)).q, None)
     dims = ["day", "person", "batch"]
     histograms = live_histograms(src, dims)
+    figures = live_figures(src, dims)
+    scores = _scores(project, Range(_midnight(first), _midnight(end)).q, None)
+    quality = live_score_figures(scores, dims)
+    bins = live_benchmark_bins(scores, dims)
     rows = []
-    for (day, person, batch), f in live_figures(src, dims).items():
-        h = histograms.get((day, person, batch), {"label": {}, "review": {}})
+    for key in set(figures) | set(quality):
+        day, person, batch = key
+        h = histograms.get(key, {"label": {}, "review": {}})
+        f, q = figures.get(key, _zero()), quality.get(key, _zero(SCORE_FIGURES))
         rows.append(
             {
                 "day": day,
                 "person_id": person,
                 "batch_id": batch,
                 **{name: f[name] or 0 for name in FIGURES},
+                **{name: q[name] or 0 for name in SCORE_FIGURES},
+                "benchmark_bins": {str(b): n for b, n in sorted(bins.get(key, {}).items())},
                 "label_histogram": {str(b): n for b, n in sorted(h["label"].items())},
                 "review_histogram": {str(b): n for b, n in sorted(h["review"].items())},
             }

@@ -16,6 +16,9 @@ from apps.analytics.models import DirtyDay, PerformanceDaily, RollupDay
 from apps.issues import services as issue_services
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Task
+from apps.quality import selectors as quality_selectors
+from apps.quality.models import LabelScore
+from apps.quality.services.scoring import row_score
 from tests.analytics.conftest import _label, _review
 from tests.quality.conftest import weather
 
@@ -73,8 +76,26 @@ def rolled_days(project, window=(None, None)):
     return selectors._plan(project, selectors.parse_range(*window)).runs
 
 
+def score(label, benchmark, consensus):
+    LabelScore.objects.update_or_create(
+        label=label,
+        defaults={
+            "project": label.project,
+            "data_row_id": label.data_row_id,
+            "labeler_id": label.labeler_id,
+            "computed_at": timezone.now(),
+            "benchmark_score": benchmark,
+            "consensus_agreement": consensus,
+        },
+    )
+
+
 def test_rebuild_covers_every_closed_day_and_answers_equal_live(history, people, monkeypatch):
     project = history["project"]
+    l1, l2, l3, _l4, rework = history["labels"]
+    for label, benchmark, consensus in ((l1, 0.9, 0.5), (l2, 0.3, None), (l3, 1.0, 0.75), (rework, 0.7, 0.25)):
+        score(label, benchmark, consensus)
+    quality_bins = quality_selectors.score_histograms(project=project)["benchmark"]
     live = live_answers(project, monkeypatch)
     live_ann = live_answers(project, monkeypatch, only=people["ann"])
 
@@ -84,8 +105,14 @@ def test_rebuild_covers_every_closed_day_and_answers_equal_live(history, people,
     assert rolled_days(project) == [(date(2026, 11, 20), yesterday)]
     assert rebuilt.days == (yesterday - date(2026, 11, 20)).days + 1
     assert rebuilt.rows == PerformanceDaily.objects.filter(project=project).count() > 0
-    assert_same(answers(project), live)
+    rolled = answers(project)
+    assert_same(rolled, live)
     assert_same(answers(project, only=people["ann"]), live_ann)
+    ann = next(row for row in rolled[(None, None, "labeler")] if row["name"] == "ann")
+    # Her current labels: l1 and the rework (l2 was replaced).
+    assert ann["benchmark_mean"] == pytest.approx(0.8) and ann["consensus_mean"] == pytest.approx(0.375)
+    assert selectors.benchmark_histogram(project=project) == quality_bins
+    assert sum(quality_bins) == 3 and quality_bins[9] == 2
     # A range that starts mid-day reads that day live and the whole days after it from the rollup.
     assert rolled_days(project, ("2026-11-20T18:00:00", "2026-11-22")) == [(date(2026, 11, 21), date(2026, 11, 22))]
 
@@ -232,3 +259,25 @@ def test_rebuild_command(history, capsys):
         call_command("analytics_rollup_rebuild")
     with pytest.raises(CommandError):
         call_command("analytics_rollup_rebuild", "01a22023-e8f7-7578-baf5-acd30e1c0efd")
+
+
+def test_scores_and_new_revisions_mark_the_days_of_their_labels(
+    history, people, monkeypatch, django_capture_on_commit_callbacks
+):
+    project = history["project"]
+    services.rollup_rebuild(project=project)
+    l3 = history["labels"][2]
+    with django_capture_on_commit_callbacks(execute=True):
+        row_score(project=project, data_row_id=l3.data_row_id)
+    assert list(DirtyDay.objects.filter(project=project).values_list("day", flat=True)) == [date(2026, 11, 21)]
+    DirtyDay.objects.all().delete()
+    # A reviewer's correction replaces bob's label: the old one's scores stop counting on its day.
+    with django_capture_on_commit_callbacks(execute=True):
+        labeling_services.label_revision_create(
+            task=Task.objects.select_related("project", "data_row").get(pk=l3.task_id),
+            author=people["rev"],
+            annotations=weather("sunny"),
+        )
+    marked = set(DirtyDay.objects.filter(project=project).values_list("day", flat=True))
+    assert {date(2026, 11, 21), timezone.localdate()} <= marked
+    assert_same(answers(project), live_answers(project, monkeypatch))
