@@ -471,7 +471,7 @@ def benchmark_histogram(*, project: Project) -> list[int]:
     plan = _plan(project, Range(None, None))
     parts = list(live_benchmark_bins(_scores(project, plan.live, None), []).values())
     if plan.runs:
-        parts += list(_rollup(project, plan, None).values_list("benchmark_bins", flat=True))
+        parts += list(_stored_histograms(_rollup(project, plan, None), [], "benchmark_bins").values())
     counts = hist.merged(parts)
     return [counts.get(i, 0) for i in range(quality_selectors.HISTOGRAM_BINS)]
 
@@ -505,16 +505,41 @@ def _medians(
             {(k,): m for k, m in _median(reviews, "group_key", "t").items()},
         )
     found = live_histograms(_sources(project, plan.live, only), dims)
-    columns = [{"person": "person", "day": "day", "batch": "batch"}[d] for d in dims]
-    stored = _rollup(project, plan, only).values_list(*columns, "label_histogram", "review_histogram")
-    for *key, label_counts, review_counts in stored.iterator(chunk_size=5000):
-        per_kind = found.setdefault(tuple(key), {"label": {}, "review": {}})
-        per_kind["label"] = hist.merged([per_kind["label"], label_counts])
-        per_kind["review"] = hist.merged([per_kind["review"], review_counts])
+    if plan.runs:
+        for kind in ("label", "review"):
+            for key, counts in _stored_histograms(_rollup(project, plan, only), dims, f"{kind}_histogram").items():
+                per_kind = found.setdefault(key, {"label": {}, "review": {}})
+                hist.add_into(per_kind[kind], counts)
     return (
         {key: hist.quantile(h["label"]) for key, h in found.items()},
         {key: hist.quantile(h["review"]) for key, h in found.items()},
     )
+
+
+_ROLLUP_COLUMNS = {"person": "person_id", "day": "day", "batch": "batch_id"}
+
+
+def _stored_histograms(rows: QuerySet[PerformanceDaily], dims: list[str], field: str) -> dict[Key, hist.Histogram]:
+    """The sum of a histogram column over the rollup rows, per tuple of dimensions: added up by PostgreSQL
+    (jsonb_each_text ... GROUP BY), elsewhere in Python."""
+    columns = [_ROLLUP_COLUMNS[d] for d in dims]
+    found: dict[Key, hist.Histogram] = {}
+    if connection.vendor != "postgresql":
+        for *key, counts in rows.values_list(*columns, field):
+            hist.add_into(found.setdefault(tuple(key), {}), counts)
+        return found
+    ids, params = rows.values("id").query.sql_with_params()
+    keys = "".join(f"d.{column}, " for column in columns)
+    sql = (
+        f"SELECT {keys}e.key::int, SUM(e.value::int) FROM analytics_performancedaily d "  # noqa: S608 - constants
+        f"CROSS JOIN LATERAL jsonb_each_text(d.{field}) e WHERE d.id IN ({ids}) "
+        f"GROUP BY {', '.join(str(i + 1) for i in range(len(columns) + 1))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for *key, bucket, count in cursor.fetchall():
+            found.setdefault(tuple(key), {})[int(bucket)] = int(count)
+    return found
 
 
 def _key_expr(key: Any) -> Any:
@@ -546,12 +571,11 @@ def _table(project: Project, group: str, window: Range, only: User | None, count
             scores = _score_figures(project, only, [dim])
         method = _median_method(plan, figures)
         label_medians, review_medians = _medians(project, plan, only, [dim], method)
-    present = _COUNTS if counts_only else _COUNTS + _DETAIL_COUNTS
     rates = _hourly_rates(project) if group == "labeler" else {}
     rows = []
     for key_tuple, f in figures.items():
         (key,) = key_tuple
-        if key is None or not any(f[name] for name in present):
+        if not _is_row(key, f, counts_only):
             continue
         sc = scores.get(key_tuple, {})
         n_labels = int(f["labels"])
@@ -616,6 +640,24 @@ def rollup_rows(project: Project, first: date, end: date) -> list[dict[str, Any]
             }
         )
     return rows
+
+
+def _is_row(key: Any, f: Figures, counts_only: bool) -> bool:
+    """Whether a group shows as a row: a real key with something counted."""
+    present = _COUNTS if counts_only else _COUNTS + _DETAIL_COUNTS
+    return key is not None and any(f[name] for name in present)
+
+
+def _people_costs(project: Project, plan: _Plan, figures: dict[Key, Figures]) -> list[dict[str, Any]]:
+    """The labels and cost of each person who would be a row of the per-labeler table (without its medians and
+    quality, which the summary does not need)."""
+    rates = _hourly_rates(project)
+    people = []
+    for (key,), f in figures.items():
+        if _is_row(key, f, counts_only=False):
+            seconds = float(f["label_seconds"] + f["rework_seconds"] + f["review_seconds"])
+            people.append({"labels": int(f["labels"]), "cost": cost(seconds, rates.get(key))})
+    return people
 
 
 def _hourly_rates(project: Project) -> dict[Any, Any]:
@@ -730,7 +772,7 @@ def summary(
     method = _median_method(plan, {(): f})
     label_medians, review_medians = _medians(project, plan, only, [], method)
     if people is None:
-        people = _table(project, "labeler", window, only).rows if only is None else []
+        people = _people_costs(project, plan, _figures(project, plan, only, ["person"], False)) if only is None else []
     costs = [r["cost"] for r in people if r.get("cost") is not None]
     paid_labels = sum(r["labels"] for r in people if r.get("cost") is not None)
     cost_per_label = (sum(costs) / paid_labels) if costs and paid_labels else None

@@ -27,13 +27,19 @@ def bucket_bounds(bucket: int) -> tuple[float, float]:
     return RATIO ** (bucket - 1), RATIO**bucket
 
 
+def add_into(total: Histogram, histogram: Mapping[Any, int]) -> Histogram:
+    """Add a histogram's counts into `total` (in place; keys may come back from JSON as strings)."""
+    for bucket, count in histogram.items():
+        key = int(bucket)
+        total[key] = total.get(key, 0) + int(count)
+    return total
+
+
 def merged(histograms: Iterable[Mapping[Any, int]]) -> Histogram:
-    """Sum of histograms (keys may come back from JSON as strings)."""
+    """Sum of histograms."""
     total: Histogram = {}
     for histogram in histograms:
-        for bucket, count in histogram.items():
-            key = int(bucket)
-            total[key] = total.get(key, 0) + int(count)
+        add_into(total, histogram)
     return total
 
 
