@@ -155,20 +155,23 @@ def _clock() -> Iterator[dict[str, float]]:
     wall, cpu, db = time.perf_counter(), time.process_time(), _cpu_of(pid)
     yield found
     found["wall"] = time.perf_counter() - wall
-    found["cpu"] = time.process_time() - cpu + _cpu_of(pid) - db
+    found["cpu_process"] = time.process_time() - cpu
+    found["cpu_db"] = _cpu_of(pid) - db
+    found["cpu"] = found["cpu_process"] + found["cpu_db"]
 
 
 def _timed(client: Client, url: str, repeat: int) -> dict[str, float]:
     response = client.get(url)  # warm-up: caches, plans
     if response.status_code != 200:
         raise CommandError(f"{url} answered {response.status_code}: {response.content[:300]!r}")
-    walls, cpus = [], []
+    walls, cpus, processes = [], [], []
     for _ in range(repeat):
         with _clock() as clock:
             response = client.get(url)
             b"".join(getattr(response, "streaming_content", [])) if response.streaming else response.content
         walls.append(clock["wall"])
         cpus.append(clock["cpu"])
+        processes.append(clock["cpu_process"])
         if response.status_code != 200:
             raise CommandError(f"{url} answered {response.status_code}")
     return {
@@ -176,6 +179,8 @@ def _timed(client: Client, url: str, repeat: int) -> dict[str, float]:
         "median_s": round(statistics.median(walls), 3),
         "max_s": round(max(walls), 3),
         "cpu_mean_s": round(statistics.mean(cpus), 3),
+        "cpu_process_mean_s": round(statistics.mean(processes), 3),
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
