@@ -61,6 +61,7 @@ class ProjectPerformanceApi(APIView):
                 "from": serializers.DateTimeField(allow_null=True),
                 "to": serializers.DateTimeField(allow_null=True),
                 "scope": serializers.ChoiceField(choices=["project", "self"]),
+                "median_method": serializers.ChoiceField(choices=["exact", "histogram"]),
                 "summary": serializers.DictField(),
                 "rows": serializers.ListField(child=serializers.DictField()),
             },
@@ -69,15 +70,17 @@ class ProjectPerformanceApi(APIView):
     def get(self, request: Request, project_id: str) -> Response:
         project, only, group_by, window = _query(request, project_id)
         rows = selectors.performance(project=project, group_by=group_by, window=window, only=only)
+        summary = selectors.summary(
+            project=project, window=window, only=only, people=rows if group_by == "labeler" else None
+        )
         return Response(
             {
                 "group_by": group_by,
                 "from": window.start.isoformat() if window.start else None,
                 "to": window.end.isoformat() if window.end else None,
                 "scope": "self" if only is not None else "project",
-                "summary": selectors.summary(
-                    project=project, window=window, only=only, people=rows if group_by == "labeler" else None
-                ),
+                "median_method": summary["median_method"],
+                "summary": summary,
                 "rows": rows,
             }
         )
@@ -87,8 +90,10 @@ class ProjectPerformanceCsvApi(APIView):
     @extend_schema(parameters=_PARAMS, responses={(200, "text/csv"): str})
     def get(self, request: Request, project_id: str) -> StreamingHttpResponse:
         project, only, group_by, window = _query(request, project_id)
-        rows = selectors.performance(project=project, group_by=group_by, window=window, only=only)
-        response = StreamingHttpResponse(csv_rows(rows), content_type="text/csv; charset=utf-8")
+        table = selectors.performance_table(project=project, group_by=group_by, window=window, only=only)
+        response = StreamingHttpResponse(csv_rows(table.rows), content_type="text/csv; charset=utf-8")
+        if table.median_method is not None:
+            response["X-Median-Method"] = table.median_method
         response["Content-Disposition"] = f'attachment; filename="performance-{group_by}.csv"'
         response["X-Content-Type-Options"] = "nosniff"
         return response

@@ -4,14 +4,21 @@ Builds (or reuses, keyed by size) on PostgreSQL a project whose history is gener
 (`INSERT ... SELECT generate_series`): N data rows, tasks and labels from 50 labelers spread over 90 days, reviews of
 half of them by 5 reviewers (10% rejected), quality scores on a tenth. Then times, through Django's test client with a
 team manager logged in, the dashboard page (every query it makes plus rendering) and the performance API per
-grouping. Prints mean, median and worst of `repeat` loads (default 5) after one warm-up load.
+grouping, its CSV, and a labeler's "my stats" page. Before the loads it rebuilds the project's performance rollup
+(timed separately: `rollup_build`), as a deployment does once with `analytics_rollup_rebuild`. Prints mean, median
+and worst wall time of `repeat` loads (default 5) after one warm-up load, and the mean CPU time (this process plus its
+PostgreSQL backend).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -20,6 +27,8 @@ from django.test import Client
 
 from apps.accounts import services as account_services
 from apps.accounts.models import Organization, User
+from apps.analytics import services as analytics_services
+from apps.analytics.models import PerformanceDaily, RollupDay
 from apps.core.benchmarks import benchmark
 from apps.datasets.models import Dataset
 from apps.labeling import services as labeling_services
@@ -101,9 +110,9 @@ def _build(organization: Organization, size: int) -> Project:
                  FROM (SELECT id, row_number() OVER () AS n FROM datasets_datarow
                        WHERE dataset_id = %(dataset)s) r) t""",
         """INSERT INTO labeling_label (id, created_at, updated_at, annotations, revision, is_current, seconds_spent,
-               server_seconds, data_row_id, labeler_id, ontology_version_id, project_id, task_id)
+               server_seconds, data_row_id, labeler_id, ontology_version_id, project_id, task_id, source)
            SELECT gen_random_uuid(), done_at, done_at, '[]'::jsonb, 1, true, 10 + (hashtext(id::text) & 127),
-               20 + (hashtext(id::text) & 127), data_row_id, labeled_by_id, %(version)s, project_id, id
+               20 + (hashtext(id::text) & 127), data_row_id, labeled_by_id, %(version)s, project_id, id, 'labeler'
            FROM labeling_task WHERE project_id = %(project)s""",
         """INSERT INTO review_review (id, created_at, updated_at, decision, edited, feedback, overrode_open_issues,
                seconds_spent, server_seconds, label_id, project_id, reviewer_id, task_id)
@@ -126,30 +135,63 @@ def _build(organization: Organization, size: int) -> Project:
     return project
 
 
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of a process on this machine (the PostgreSQL backend serving this process)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def _clock() -> Iterator[dict[str, float]]:
+    """Wall seconds, and CPU seconds of this process plus its database backend, of the block."""
+    pid = _backend_pid()
+    found: dict[str, float] = {}
+    wall, cpu, db = time.perf_counter(), time.process_time(), _cpu_of(pid)
+    yield found
+    found["wall"] = time.perf_counter() - wall
+    found["cpu_process"] = time.process_time() - cpu
+    found["cpu_db"] = _cpu_of(pid) - db
+    found["cpu"] = found["cpu_process"] + found["cpu_db"]
+
+
 def _timed(client: Client, url: str, repeat: int) -> dict[str, float]:
     response = client.get(url)  # warm-up: caches, plans
     if response.status_code != 200:
         raise CommandError(f"{url} answered {response.status_code}: {response.content[:300]!r}")
-    times = []
+    walls, cpus, processes = [], [], []
     for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - started)
+        with _clock() as clock:
+            response = client.get(url)
+            b"".join(getattr(response, "streaming_content", [])) if response.streaming else response.content
+        walls.append(clock["wall"])
+        cpus.append(clock["cpu"])
+        processes.append(clock["cpu_process"])
         if response.status_code != 200:
             raise CommandError(f"{url} answered {response.status_code}")
     return {
-        "mean_s": round(statistics.mean(times), 3),
-        "median_s": round(statistics.median(times), 3),
-        "max_s": round(max(times), 3),
+        "mean_s": round(statistics.mean(walls), 3),
+        "median_s": round(statistics.median(walls), 3),
+        "max_s": round(max(walls), 3),
+        "cpu_mean_s": round(statistics.mean(cpus), 3),
+        "cpu_process_mean_s": round(statistics.mean(processes), 3),
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
 @benchmark("analytics")
 def analytics_benchmark(params: dict[str, Any]) -> dict[str, Any]:
+    """Options: `repeat` (loads per URL, default 5); `rollup=0` measures without the rollup (every figure live)."""
     if connection.vendor != "postgresql":
         raise CommandError("The analytics benchmark runs on PostgreSQL: set DATABASE_URL.")
     size = int(params.get("size") or 1_000_000)
     repeat = int(params.get("repeat") or 5)
+    use_rollup = str(params.get("rollup", "1")) != "0"
     organization = _organization()
     started = time.perf_counter()
     project = Project.objects.filter(organization=organization, name=f"Analytics benchmark {size}").first()
@@ -158,16 +200,32 @@ def analytics_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         project = _build(organization, size)
     assert project is not None
     build_seconds = time.perf_counter() - started
+    rollup: dict[str, Any] = {"used": use_rollup}
+    if use_rollup:
+        with _clock() as clock:
+            rebuilt = analytics_services.rollup_rebuild(project=project)
+        rollup.update(
+            days=rebuilt.days, rows=rebuilt.rows, wall_s=round(clock["wall"], 2), cpu_s=round(clock["cpu"], 2)
+        )
+    else:
+        with transaction.atomic():
+            RollupDay.objects.filter(project=project).delete()
+            PerformanceDaily.objects.filter(project=project).delete()
     manager = User.objects.get(username="analytics-bench-manager")
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(manager)
+    labeler = Client(HTTP_HOST="127.0.0.1")
+    labeler.force_login(User.objects.get(username="analytics-bench-labeler-0"))
     api = f"/api/v1/projects/{project.pk}/performance"
     return {
         "labels": size,
         "reused_data": reused,
         "build_seconds": round(build_seconds, 1),
+        "rollup_build": rollup,
         "dashboard": _timed(client, f"/projects/{project.pk}/analytics/", repeat),
         "api_by_labeler": _timed(client, f"{api}?group_by=labeler", repeat),
         "api_by_day": _timed(client, f"{api}?group_by=day", repeat),
         "api_by_batch": _timed(client, f"{api}?group_by=batch", repeat),
+        "csv_by_labeler": _timed(client, f"{api}.csv?group_by=labeler", repeat),
+        "me_stats_labeler": _timed(labeler, "/me/stats/", repeat),
     }

@@ -65,7 +65,8 @@ def project_dashboard(request: HttpRequest, project_id: str) -> HttpResponse:
     for row in people:
         row["quality"] = _quality_of(row)
     days = selectors.performance(project=project, group_by="day", window=window, counts_only=True)
-    histograms = quality_selectors.score_histograms(project=project)
+    consensus_bins = quality_selectors.consensus_histogram(project=project)
+    benchmark_bins = selectors.benchmark_histogram(project=project)
     context = {
         "project": project,
         "window": window,
@@ -73,8 +74,8 @@ def project_dashboard(request: HttpRequest, project_id: str) -> HttpResponse:
         "people": people,
         "throughput": _throughput(days),
         "scatter": scatter([r for r in people if r["labels"]], "mean_seconds_per_label", "quality"),
-        "consensus_bars": histogram_bars(histograms["consensus"]),
-        "benchmark_bars": histogram_bars(histograms["benchmark"]),
+        "consensus_bars": histogram_bars(consensus_bins),
+        "benchmark_bars": histogram_bars(benchmark_bins),
         "from": request.GET.get("from", ""),
         "to": request.GET.get("to", ""),
     }

@@ -158,6 +158,10 @@ class Task(BaseModel):
             models.Index(fields=["project", "state"], name="task_project_state"),
             models.Index(fields=["project", "data_row"], name="task_project_row"),
             models.Index(fields=["assignee", "state"], name="task_assignee_state"),
+            # Analytics: rows done in a time range (the live part of a dashboard range).
+            models.Index(
+                fields=["project", "done_at"], condition=models.Q(done_at__isnull=False), name="task_project_done"
+            ),
             # The expert queue: a project's expert tasks, lowest confidence first.
             models.Index(
                 fields=["project", "confidence", "created_at"],

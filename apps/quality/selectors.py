@@ -143,10 +143,15 @@ def project_quality(*, project: Project) -> dict[str, Any]:
     }
 
 
+def consensus_histogram(*, project: Project) -> list[int]:
+    """The consensus score histogram of the project's rows (10 bins)."""
+    return _histogram(ConsensusScore.objects.filter(project=project), "score")
+
+
 def score_histograms(*, project: Project) -> dict[str, list[int]]:
     """Only the two histograms (for dashboards that do not need the rest of the summary)."""
     return {
-        "consensus": _histogram(ConsensusScore.objects.filter(project=project), "score"),
+        "consensus": consensus_histogram(project=project),
         "benchmark": _histogram(_current_scores(project).filter(benchmark_score__isnull=False), "benchmark_score"),
     }
 

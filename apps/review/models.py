@@ -50,6 +50,8 @@ class Review(BaseModel):
         indexes = [
             models.Index(fields=["task", "-created_at"], name="review_task_created"),
             models.Index(fields=["project", "reviewer"], name="review_project_reviewer"),
+            # Analytics: reviews in a time range (the live part of a dashboard range).
+            models.Index(fields=["project", "created_at"], name="review_project_created"),
         ]
 
     def __str__(self) -> str:

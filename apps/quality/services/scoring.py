@@ -23,6 +23,7 @@ from apps.core.models import Job
 from apps.datasets.models import DataRow
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Project, Task, TaskKind
+from apps.quality import registry
 from apps.quality.domain.agreement import agreement
 from apps.quality.domain.consensus import consensus
 from apps.quality.models import BenchmarkReference, ConsensusScore, LabelScore
@@ -102,6 +103,7 @@ def row_score(*, project: Project, data_row_id: Any) -> ConsensusScore | None:
             "updated_at",
         ],
     )
+    registry.scores_written(project, labels)
     return outcome
 
 
