@@ -13,11 +13,22 @@ from django.shortcuts import render
 from apps.accounts.models import User
 from apps.accounts.page_context import home_sections
 from apps.core.audit import audit_record
+from apps.core.throttling import LoginRateThrottle
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = LoginRateThrottle()
+        if not throttle.allow_request(request, self):  # type: ignore[arg-type]
+            wait = int(throttle.wait() or 60)
+            message = f"Too many login attempts from your address. Try again in {wait} seconds."
+            response = render(request, "accounts/locked_out.html", {"message": message}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
 
     # Logins, failed logins and lockouts are audited from the auth signals (apps.accounts.auth_audit).
 

@@ -188,6 +188,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "anon": env.str("THROTTLE_ANON", default="60/minute"),
         "user": env.str("THROTTLE_USER", default="6000/minute"),
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
+        "login": env.str("THROTTLE_LOGIN", default="30/minute"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -155,3 +155,21 @@ def test_prod_settings_send_hsts_and_secure_cookies():
     hsts, session_secure, csrf_secure, redirect = out.stdout.split()
     assert int(hsts) >= 31536000
     assert session_secure == csrf_secure == redirect == "True"
+
+
+def test_login_page_posts_are_rate_limited_per_address(client, org_admin, make_user, org, monkeypatch):
+    from apps.core.throttling import LoginRateThrottle
+
+    monkeypatch.setattr(LoginRateThrottle, "rate", "3/minute", raising=False)
+    LoginRateThrottle.cache.clear()
+    users = [make_user(organization=org, username=f"sprayed{i}") for i in range(4)]
+    statuses = [
+        client.post(
+            "/login/", {"username": u.username, "password": "Spring2026!"}, REMOTE_ADDR="192.0.2.44"
+        ).status_code
+        for u in users
+    ]
+    assert statuses == [200, 200, 200, 429]
+    other_address = client.post("/login/", {"username": org_admin.username, "password": TEST_PASSWORD})
+    assert other_address.status_code == 302
+    LoginRateThrottle.cache.clear()
