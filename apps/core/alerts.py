@@ -72,10 +72,11 @@ def _recent_events(rule: AlertRule, *, actor_id: str | None, ip: str | None, sin
 def alerts_evaluate(*, organization_id: str, kind: str, actor_id: str | None, ip: str | None) -> list[Alert]:
     """Count the subject's recent events for every enabled rule of `kind`; raise or refresh the alerts that breach.
     Safe to run twice: an open alert of the same rule and subject is updated, never duplicated."""
-    caches["throttle"].delete(_check_key(organization_id, kind, domain.subject_key(actor_id=actor_id, ip=ip) or ""))
     subject = domain.subject_key(actor_id=actor_id, ip=ip)
     if subject is None or kind not in domain.COUNTED_ACTION:
         return []
+    # From here on, new events of this subject ask for another check (this one may not see them).
+    caches["throttle"].delete(_check_key(organization_id, kind, subject))
     raised = []
     now = timezone.now()
     for rule in AlertRule.objects.filter(organization_id=organization_id, kind=kind, enabled=True):
