@@ -31,6 +31,10 @@ class Project(OrganizationOwnedModel):
     # `domain.settings.normalize_settings`.
     settings = models.JSONField(default=dict, blank=True)
     archived = models.BooleanField(default=False)
+    # What later apps have put into the project, so the claim and submit paths skip their lookups when there is
+    # nothing to find (most projects have neither). Set once, never cleared: a stale `True` costs one query.
+    has_benchmark_references = models.BooleanField(default=False, editable=False)
+    has_prelabels = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -138,6 +138,15 @@ def project_upgrade_ontology(
     return OntologyUpgrade(project=project, diff=diff, applied=not dry_run)
 
 
+def project_mark(*, project_id: Any, has_benchmark_references: bool = False, has_prelabels: bool = False) -> None:
+    """Record that the project now holds benchmark references / pre-labels (see `Project.has_prelabels`). Writes
+    only when a flag changes, so callers may call it after every import."""
+    if has_benchmark_references:
+        Project.objects.filter(pk=project_id, has_benchmark_references=False).update(has_benchmark_references=True)
+    if has_prelabels:
+        Project.objects.filter(pk=project_id, has_prelabels=False).update(has_prelabels=True)
+
+
 def _sync_member_perms(project: Project, user: User, role: str | None) -> None:
     wanted = roles.ROLE_PROJECT_PERMS.get(role, frozenset()) if role else frozenset()
     for codename in roles.ALL_PROJECT_PERMS:
