@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from apps.accounts.models import Organization, User
+from apps.accounts.models import ApiToken, Organization, User
 from apps.accounts.roles import MANAGE_USERS, VIEW_USERS, org_perm
-from apps.core.access import get_in_organization, require_perm
+from apps.core.access import get_in_organization, has_perm, require_perm
 from apps.core.errors import NotAuthenticated, NotFound, PermissionDenied
 
 
@@ -47,3 +47,20 @@ def access_user(actor: User, user_id: object, *, action: str) -> User:
     codename = VIEW_USERS if action == "view" else MANAGE_USERS
     require_org_perm(actor, codename, "Your role does not allow this on users.")
     return target
+
+
+def access_api_token(actor: User, token_id: object) -> ApiToken:
+    """A token its owner may manage, and so may an admin of the owner's organization (to revoke members' tokens).
+    Anyone else gets 404, as for a token that does not exist."""
+    try:
+        token = ApiToken.objects.select_related("user__organization").get(pk=str(token_id))
+    except (ApiToken.DoesNotExist, ValueError, DjangoValidationError):
+        raise NotFound() from None
+    if token.user_id == actor.pk or actor.is_superuser:
+        return token
+    organization = actor.organization
+    if organization is None or token.user.organization_id != organization.pk:
+        raise NotFound()
+    if not has_perm(actor, org_perm(MANAGE_USERS), organization):
+        raise NotFound()
+    return token

@@ -61,9 +61,9 @@ class TokenObtainApi(APIView):
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
         user = authenticate(request._request, username=username, password=data.validated_data["password"])
-        if user is None:
-            audit_record(action="auth.login_failed", extra={"username": username[:150], "via": "api"})
+        if user is None:  # audited (and counted for the lockout) by the user_login_failed signal
             raise NotAuthenticated("Invalid username or password.", code="invalid_credentials")
+        audit_record(action="auth.login", actor=user, target=user, extra={"via": "api"})
         issued = services.api_token_create(user=user, name=data.validated_data.get("name", "api"))
         return Response({"token": issued.key}, status=status.HTTP_201_CREATED)
 

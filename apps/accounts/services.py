@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -16,6 +17,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.accounts.models import ApiToken, Organization, User
 from apps.accounts.roles import ORGANIZATION_PERMISSIONS, ROLE_PERMISSIONS, OrgRole
+from apps.core.alerts import alert_rules_create_defaults
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 
@@ -171,6 +173,7 @@ def organization_create(*, name: str, admin: dict[str, str], actor: User | None)
         raise Conflict(f"An organization named {name!r} exists.", code="organization_exists")
     organization = Organization.objects.create(name=name)
     audit_record(action="organization.created", actor=actor, organization=organization, target=organization)
+    alert_rules_create_defaults(organization=organization)
     user = user_create(
         organization=organization,
         username=admin.get("username", ""),
@@ -207,14 +210,36 @@ class IssuedToken:
     key: str
 
 
+MAX_TOKENS_PER_USER = 100
+
+
 @transaction.atomic
-def api_token_create(*, user: User, name: str = "", actor: User | None = None) -> IssuedToken:
-    """Issue a new token. The plain key is returned once and never stored."""
+def api_token_create(
+    *, user: User, name: str = "", actor: User | None = None, expires_at: datetime | None = None
+) -> IssuedToken:
+    """Issue a new token (optionally expiring). The plain key is returned once and never stored: only its SHA-256."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed("Invalid token.", details={"expires_at": ["The expiry must be in the future."]})
+    live = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(expires_at__lte=timezone.now())
+    if live.count() >= MAX_TOKENS_PER_USER:
+        raise Conflict(
+            f"A user may hold at most {MAX_TOKENS_PER_USER} live tokens; revoke some first.", code="too_many_tokens"
+        )
     key = secrets.token_hex(20)
     token = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=key[:TOKEN_PREFIX_LENGTH], key_hash=hash_token_key(key)
+        user=user,
+        name=name.strip()[:100],
+        prefix=key[:TOKEN_PREFIX_LENGTH],
+        key_hash=hash_token_key(key),
+        expires_at=expires_at,
     )
-    audit_record(action="api_token.created", actor=actor or user, organization=user.organization, target=token)
+    audit_record(
+        action="api_token.created",
+        actor=actor or user,
+        organization=user.organization,
+        target=token,
+        extra={"user": str(user.pk), "expires_at": expires_at.isoformat() if expires_at else None},
+    )
     return IssuedToken(token=token, key=key)
 
 
@@ -223,5 +248,11 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(action="api_token.revoked", actor=actor, organization=token.user.organization, target=token)
+        audit_record(
+            action="api_token.revoked",
+            actor=actor,
+            organization=token.user.organization,
+            target=token,
+            extra={"user": str(token.user_id)},
+        )
     return token

@@ -6,28 +6,31 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.accounts.models import User
 from apps.accounts.page_context import home_sections
 from apps.core.audit import audit_record
+from apps.core.throttling import LoginRateThrottle
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
-    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
-        response = super().form_valid(form)
-        audit_record(action="auth.login", actor=form.get_user(), extra={"via": "page"})
-        return response
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = LoginRateThrottle()
+        if not throttle.allow_request(request, self):  # type: ignore[arg-type]
+            wait = int(throttle.wait() or 60)
+            message = f"Too many login attempts from your address. Try again in {wait} seconds."
+            response = render(request, "accounts/locked_out.html", {"message": message}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        username = str(form.data.get("username", ""))[:150]
-        audit_record(action="auth.login_failed", extra={"username": username, "via": "page"})
-        return super().form_invalid(form)
+    # Logins, failed logins and lockouts are audited from the auth signals (apps.accounts.auth_audit).
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from apps.accounts.access import request_user
 from apps.analytics import selectors
 from apps.analytics.access import access_performance
-from apps.analytics.domain.figures import csv_safe
+from apps.core.domain.csv_cells import csv_safe
 from apps.core.errors import ValidationFailed
 
 _PARAMS = [

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 
+from apps.core.admin_audit import admin_log_entry_audit
 from apps.core.errors import ApplicationError
 
 
@@ -58,6 +59,14 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
             request,
             lambda: super(OrganizationScopedAdmin, self).change_view(request, object_id, form_url, extra_context),
         )
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        """Bulk deletions are logged with `bulk_create` (no `post_save`): copy them into the audit trail here."""
+        entries = super().log_deletions(request, queryset)
+        if isinstance(entries, list) and len(entries) > 1:
+            for entry in entries:
+                admin_log_entry_audit(entry)
+        return entries
 
     def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
         """Another organization's object (or a missing one) is a plain 404, the same as in the API."""

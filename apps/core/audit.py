@@ -22,17 +22,25 @@ def audit_record(
     extra: dict[str, Any] | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    organization_id: Any = None,
 ) -> AuditEvent:
+    """One INSERT. `target` names the object; without one, `object_type`/`object_id`/`object_repr` may (e.g. an
+    admin log entry of a deleted object). Address and user agent default to the current request's."""
     context = current_request_context()
-    if organization is None and actor is not None and getattr(actor, "is_authenticated", False):
-        organization = actor.organization
+    if organization is not None:
+        organization_id = organization.pk
+    elif organization_id is None and actor is not None and getattr(actor, "is_authenticated", False):
+        organization_id = actor.organization_id
     return AuditEvent.objects.create(
         action=action,
         actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-        organization=organization,
-        object_type=target._meta.label_lower if target is not None else "",
-        object_id=str(target.pk) if target is not None else "",
-        object_repr=str(target)[:200] if target is not None else "",
+        organization_id=organization_id,
+        object_type=target._meta.label_lower if target is not None else object_type[:100],
+        object_id=str(target.pk) if target is not None else object_id[:64],
+        object_repr=str(target)[:200] if target is not None else object_repr[:200],
         ip=ip if ip is not None else (context.ip if context else None),
         user_agent=(user_agent if user_agent is not None else (context.user_agent if context else ""))[:300],
         extra=extra or {},

@@ -50,7 +50,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "-created_at"], name="audit_org_created")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="audit_org_created"),
+            # Alert rules count one subject's recent events of one action.
+            models.Index(fields=["organization", "action", "-created_at"], name="audit_org_action_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id}"
@@ -98,3 +102,64 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.scope})"
+
+
+class AlertKind(models.TextChoices):
+    DENIED_REQUESTS = "denied_requests", "Denied requests (403/404) by one user"
+    FAILED_LOGINS = "failed_logins", "Failed logins from one address"
+    BULK_RAW_ACCESS = "bulk_raw_access", "Raw data (signed URLs) read by one user"
+
+
+class AlertRule(OrganizationOwnedModel):
+    """Raise an alert when one subject (a user, or an address) causes at least `threshold` events of the rule's kind
+    within `window_minutes`. Every organization starts with one rule of each kind (`apps.core.alerts.DEFAULT_RULES`)."""
+
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    threshold = models.PositiveIntegerField()
+    window_minutes = models.PositiveIntegerField()
+    enabled = models.BooleanField(default=True)
+
+    class Meta(OrganizationOwnedModel.Meta):
+        constraints = [
+            models.CheckConstraint(condition=models.Q(threshold__gte=1), name="alert_rule_threshold_positive"),
+            models.CheckConstraint(
+                condition=models.Q(window_minutes__gte=1, window_minutes__lte=10080), name="alert_rule_window_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: ≥ {self.threshold} in {self.window_minutes} min"
+
+
+class Alert(OrganizationOwnedModel):
+    """A rule that fired for one subject. While it is open (not acknowledged), repeats of the same rule and subject
+    update it (count, last seen) instead of raising another one."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    subject = models.CharField(max_length=200)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    count = models.PositiveIntegerField()
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    emailed_to = models.PositiveIntegerField(default=0)
+
+    class Meta(OrganizationOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="alert_one_open_per_rule_subject",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "acknowledged_at"], name="alert_org_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.subject} ({self.count})"

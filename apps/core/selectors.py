@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from apps.core.models import AuditEvent
+from apps.core.models import Alert, AlertRule, AuditEvent
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -19,6 +19,7 @@ def audit_events_visible_to(
     action: str | None = None,
     actor_id: str | None = None,
     object_id: str | None = None,
+    object_type: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[AuditEvent]:
@@ -31,8 +32,28 @@ def audit_events_visible_to(
         queryset = queryset.filter(actor__pk=actor_id)
     if object_id:
         queryset = queryset.filter(object_id=object_id)
+    if object_type:
+        queryset = queryset.filter(object_type=object_type)
     if since:
         queryset = queryset.filter(created_at__gte=since)
     if until:
         queryset = queryset.filter(created_at__lt=until)
+    return queryset
+
+
+def alerts_visible_to(*, actor: User, status: str | None = None) -> QuerySet[Alert]:
+    queryset = Alert.objects.select_related("actor", "acknowledged_by", "rule")
+    if not actor.is_superuser:
+        queryset = queryset.filter(organization_id=actor.organization_id or "")
+    if status == "open":
+        queryset = queryset.filter(acknowledged_at__isnull=True)
+    elif status == "acknowledged":
+        queryset = queryset.filter(acknowledged_at__isnull=False)
+    return queryset
+
+
+def alert_rules_visible_to(*, actor: User) -> QuerySet[AlertRule]:
+    queryset = AlertRule.objects.all()
+    if not actor.is_superuser:
+        queryset = queryset.filter(organization_id=actor.organization_id or "")
     return queryset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.core import alerts
 from apps.core.jobs import job_progress, run_job
 from apps.core.models import Job
 
@@ -23,3 +24,9 @@ def echo_job(job_id: str) -> None:
 def add(a: int, b: int) -> int:
     """Smallest possible task: proves a worker picked something up and ran project code."""
     return a + b
+
+
+def alerts_evaluate(organization_id: str, kind: str, actor_id: str | None, ip: str | None) -> int:
+    """Count a subject's recent events against the organization's rules; raise or refresh alerts. Returns how many
+    alerts are open for it after the check. Idempotent (an open alert is refreshed, never duplicated)."""
+    return len(alerts.alerts_evaluate(organization_id=organization_id, kind=kind, actor_id=actor_id, ip=ip))

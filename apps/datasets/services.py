@@ -17,7 +17,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Organization, User
+from apps.core.alerts import alert_check_later
 from apps.core.audit import audit_record
+from apps.core.domain.alerts import BULK_RAW_ACCESS
 from apps.core.errors import Conflict, PayloadTooLarge, PermissionDenied, ValidationFailed
 from apps.core.events import emit
 from apps.core.ids import uuid7
@@ -377,13 +379,17 @@ def data_row_content(*, actor: User, data_row: DataRow) -> Content:
     else:
         content = Content("text", row_data, data_row.media_type)
         extra = {"via": "inline"}
-    audit_record(
+    event = audit_record(
         action="data_row.content_accessed",
         actor=actor,
-        organization=data_row.organization,
+        organization_id=data_row.organization_id,
         target=data_row,
         extra=extra,
     )
+    if extra["via"] == "signed_url":  # bulk downloads of raw data raise an alert (counted by the worker)
+        alert_check_later(
+            organization_id=data_row.organization_id, kind=BULK_RAW_ACCESS, actor_id=actor.pk, ip=event.ip
+        )
     return content
 
 

@@ -230,4 +230,6 @@ def review_decide(
 @transaction.atomic
 def review_release(*, actor: User, task: Task) -> None:
     """Give a review lease back (the reviewer stops without deciding)."""
-    ReviewLease.objects.filter(task=task, reviewer=actor).delete()
+    released, _ = ReviewLease.objects.filter(task=task, reviewer=actor).delete()
+    if released:
+        audit_record(action="review.released", actor=actor, target=task)

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_q",
+    "axes",
     "apps.core",
     "apps.accounts",
     "apps.ontologies",
@@ -52,6 +53,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.RequestContextMiddleware",
     "apps.core.middleware.PageErrorMiddleware",
+    "apps.core.security_headers.SecurityHeadersMiddleware",
+    "apps.core.denied_requests.DeniedRequestMiddleware",
+    # Last: turns a lockout flagged by the axes backend into our 429 answer (apps.accounts.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tdp.urls"
@@ -68,6 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.core.context_processors.open_alerts",
             ],
         },
     },
@@ -115,12 +121,17 @@ CACHES = {
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses credentials of a locked-out username/address before any password is checked.
+    "apps.accounts.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("TDP_PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -177,6 +188,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "anon": env.str("THROTTLE_ANON", default="60/minute"),
         "user": env.str("THROTTLE_USER", default="6000/minute"),
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
+        "login": env.str("THROTTLE_LOGIN", default="30/minute"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -217,10 +229,33 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = TDP_MAX_JSON_BODY_BYTES
 TDP_OUTBOUND_ALLOWED_HOSTS: list[str] = env.list("TDP_OUTBOUND_ALLOWED_HOSTS", default=[])
 TDP_WORKER_STALE_SECONDS = env.int("TDP_WORKER_STALE_SECONDS", default=120)
 
+# --- login protection and security headers ---
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 CSRF_COOKIE_HTTPONLY = False
+CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every response (apps.core.security_headers): no inline scripts anywhere. Images may
+# come from signed storage URLs or the rows' own http(s) URLs (the content endpoint redirects there).
+TDP_CSP_IMG_SRC: list[str] = env.list("TDP_CSP_IMG_SRC", default=["'self'", "data:", "blob:", "https:", "http:"])
+# django-axes: after this many failed logins for one username from one address, that pair is locked out for
+# TDP_LOCKOUT_MINUTES (login page, admin login and POST /api/v1/auth/token alike; 429 while locked).
+AXES_FAILURE_LIMIT = env.int("TDP_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = env.float("TDP_LOCKOUT_MINUTES", default=15) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit trail already
+AXES_CLIENT_IP_CALLABLE = "apps.core.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False
+# Alerts: evaluation of a (kind, subject) is enqueued at most once per this many seconds per web process.
+TDP_ALERT_CHECK_DEBOUNCE_SECONDS = env.int("TDP_ALERT_CHECK_DEBOUNCE_SECONDS", default=5)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tdp@localhost")
 
 LOGGING = {
     "version": 1,

@@ -36,9 +36,22 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live_server) -> Iterator[object]:
+def csp_violations() -> list[str]:
+    """Content-Security-Policy violations the browser reported on `page` (a test expecting one clears the list)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, csp_violations) -> Iterator[object]:
+    """A fresh browser page. Any Content-Security-Policy violation on it (an inline script or `on*=` handler that
+    slipped into a template) fails the test."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.on(
+        "console",
+        lambda message: csp_violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield page
     context.close()
+    assert not csp_violations, f"Content-Security-Policy violations: {csp_violations}"

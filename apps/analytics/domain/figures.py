@@ -46,14 +46,3 @@ def projection(*, remaining: int, labels_recent: int, recent_days: int, cost_per
     days = remaining / pace if pace else (0.0 if remaining == 0 else None)
     money = round(remaining * cost_per_label, 2) if cost_per_label is not None else None
     return Projection(remaining=remaining, labels_per_day=pace, days_to_finish=days, cost_to_finish=money)
-
-
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: object) -> object:
-    """A spreadsheet must not run a cell as a formula: text starting with = + - @ (or tab/CR) gets a leading quote.
-    Numbers stay numbers (a negative number is data, not a formula)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value

@@ -396,6 +396,12 @@ def task_skip(*, actor: User, task: Task, reason: Any) -> Task:
     task.lease_expires_at = None
     task.labeled_by = actor
     task.save()
+    audit_record(
+        action="task.skipped",
+        actor=actor,
+        target=task,
+        extra={"reason": task.skip_reason[:200]},
+    )
     if task.kind == TaskKind.CONSENSUS and _consensus_complete(task, slots):
         # The skipped slot was the last one open: the labels already in must not wait forever.
         released = _release_awaiting(task.project, slots, _needs_review(task.project, task, slots), timezone.now())
