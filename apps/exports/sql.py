@@ -36,7 +36,8 @@ from apps.datasets.models import Attachment, DataRow, Dataset
 from apps.issues.models import Comment, Issue
 from apps.labeling.models import Batch, Label, Task
 from apps.ontologies.models import OntologyVersion
-from apps.quality.models import BenchmarkReference, ConsensusScore
+from apps.predictions.models import AnnotationProvenance
+from apps.quality.models import BenchmarkReference, ConsensusScore, LabelScore
 from apps.review.models import Review
 
 # Table names, from the models (fixed at import).
@@ -54,6 +55,8 @@ T = {
     "version": OntologyVersion._meta.db_table,
     "consensus": ConsensusScore._meta.db_table,
     "benchmark": BenchmarkReference._meta.db_table,
+    "label_score": LabelScore._meta.db_table,
+    "provenance": AnnotationProvenance._meta.db_table,
 }
 
 
@@ -332,6 +335,39 @@ _QUALITY_VALUE = (
 )
 
 
+# Each current label's consensus agreement and benchmark score, keyed by label id (as `load_label_scores`).
+_LABEL_SCORES_CTE = _sql(
+    """label_scores AS (SELECT s.data_row_id, string_agg(concat('"', s.label_id, '":{"consensus_agreement":', """  # noqa: S608 - table names from T, columns and JSON keys are constants; values are parameters
+    + _nullable("s.consensus_agreement")
+    + """, ',"benchmark_score":', """
+    + _nullable("s.benchmark_score")
+    + """, ',"benchmark_reference":', coalesce('"' || s.reference_id || '"', 'null'), '}'), ',' ORDER BY s.label_id)
+    AS items
+  FROM {label_score} s JOIN {label} l ON l.id = s.label_id
+  WHERE EXISTS (SELECT 1 FROM {label_score} x WHERE x.project_id = %(project)s) AND s.project_id = %(project)s
+    AND l.is_current AND """
+    + _in_page("s.data_row_id")
+    + """
+  GROUP BY s.data_row_id)"""
+)
+
+# What happened to the pre-labels of the row's labels, by label and provenance id (as `load_prelabel_provenance`).
+_PROVENANCE_CTE = _sql(
+    """provenance AS (SELECT l.data_row_id, string_agg(concat('{"label":"', pv.label_id, '","index":',
+    coalesce(pv.index::text, 'null'), ',"prelabel":', coalesce('"' || pv.prelabel_uuid || '"', 'null'),
+    ',"schema_id":"', pv.schema_id, '","name":', to_json(pv.name), ',"outcome":', to_json(pv.outcome),
+    ',"confidence":', """  # noqa: S608 - table names from T, columns and JSON keys are constants; values are parameters
+    + _nullable("pv.confidence")
+    + """, '}'), ',' ORDER BY pv.label_id, pv.id) AS items
+  FROM {provenance} pv JOIN {label} l ON l.id = pv.label_id
+  WHERE EXISTS (SELECT 1 FROM {provenance} x WHERE x.project_id = %(project)s) AND pv.project_id = %(project)s
+    AND """
+    + _in_page("l.data_row_id")
+    + """
+  GROUP BY l.data_row_id)"""
+)
+
+
 @dataclass(frozen=True)
 class SqlSection:
     """A row section built by the database: CTEs (may use `page`, `bounds` and `%(project)s`), the joins that bring
@@ -352,6 +388,16 @@ SQL_SECTIONS: dict[str, SqlSection] = {
         ctes=_QUALITY_CTE,
         joins="LEFT JOIN consensus qc ON qc.data_row_id = p.id LEFT JOIN refs qr ON qr.data_row_id = p.id",
         value=_QUALITY_VALUE,
+    ),
+    "label_scores": SqlSection(
+        ctes=_LABEL_SCORES_CTE,
+        joins="LEFT JOIN label_scores lsc ON lsc.data_row_id = p.id",
+        value="CASE WHEN lsc.items IS NULL THEN 'null' ELSE concat('{', lsc.items, '}') END",
+    ),
+    "prelabel_provenance": SqlSection(
+        ctes=_PROVENANCE_CTE,
+        joins="LEFT JOIN provenance prv ON prv.data_row_id = p.id",
+        value="CASE WHEN prv.items IS NULL THEN 'null' ELSE concat('[', prv.items, ']') END",
     ),
 }
 
