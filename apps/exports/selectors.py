@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -13,6 +13,7 @@ from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
 from apps.datasets.selectors import attachment_texts_of_rows, metadata_filter_values
 from apps.exports import registry
+from apps.exports.domain.documents import categories
 from apps.exports.domain.filters import ExportFilters, FilterError, parse_filters
 from apps.exports.domain.ndjson import LabelEntry, LineEncoder, PageIds, select_labels, splice
 from apps.exports.models import Export
@@ -24,6 +25,10 @@ from apps.labeling.selectors import (
     project_rows_page,
     task_texts_of_rows,
 )
+
+if TYPE_CHECKING:
+    from apps.exports.coco_sql import CocoPage
+    from apps.exports.sql import PageQuery
 
 DEFAULT_PAGE_SIZE = 5000
 
@@ -176,7 +181,7 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
     in_python = [s for s in sections if s.sql is None]
     encoder = LineEncoder()
 
-    def build(first: bool) -> sql.PageQuery:
+    def build(first: bool) -> PageQuery:
         return sql.page_query(
             project_id=project.pk,
             project_json=_project_json(project, encoder),
@@ -204,6 +209,31 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
             lines = [row[1] for row in rows]
         lines.append("")
         yield NdjsonPage(ids=ids, text="\n".join(lines))
+
+
+def coco_sql_usable(query: RowQuery) -> bool:
+    """Whether COCO pages can be built by the database (PostgreSQL, and a label chooser it implements)."""
+    return ndjson_sql_usable(query)
+
+
+def coco_sql_pages(
+    query: RowQuery, *, after: Any = None, page_size: int = DEFAULT_PAGE_SIZE, numbering: Callable[[], tuple[int, int]]
+) -> Iterator[CocoPage]:
+    """The COCO export page by page, each page's images and annotations built by one query (`apps.exports.coco_sql`).
+    `numbering()`: the first image and annotation ids of the next page."""
+    from apps.exports import coco_sql
+
+    def build(first: bool) -> PageQuery:
+        return coco_sql.page_query(
+            project_id=query.project.pk,
+            categories=categories(query.project.ontology_version.tree),
+            row_filters=dict(query.row_filters),
+            mode=query.filters.label,
+            first=first,
+            contiguous=query.contiguous,
+        )
+
+    return coco_sql.run_pages(build(False), first=build(True), after=after, page_size=page_size, numbering=numbering)
 
 
 @dataclass(frozen=True)
