@@ -43,6 +43,7 @@ from apps.exports.sql import (
     _page_cte,
     _resolve_in_page,
     _sql,
+    fast_concat,
 )
 
 
@@ -74,17 +75,26 @@ def _chosen_cte(mode: str, label_filters: Sequence[str]) -> str:
     )
 
 
-_IMAGES_CTE = "images AS MATERIALIZED (SELECT p.id, %(first_image)s + row_number() OVER (ORDER BY p.id) - 1 AS image_id FROM page p)"
+# The page's rows with what their image object needs (an index probe per row, not a join planned on the whole table).
+_IMAGES_CTE = _sql(
+    """images AS MATERIALIZED (SELECT p.id, %(first_image)s + row_number() OVER (ORDER BY p.id) - 1 AS image_id,
+    d.global_key, d.external_id, d.row_data, d.width, d.height
+  FROM page p CROSS JOIN LATERAL (SELECT x.global_key, x.external_id, x.row_data, x.width, x.height
+    FROM {row} x WHERE x.id = p.id LIMIT 1) d)"""
+)
 
 _ITEMS_CTE = """items AS MATERIALIZED (SELECT c.data_row_id, c.id AS label_id, c.rank, e.ord, e.item,
-    e.item->>'tool' AS tool
+    e.item->>'tool' AS tool, e.item->>'schema_id' AS schema_id
   FROM chosen c CROSS JOIN LATERAL jsonb_array_elements(c.annotations) WITH ORDINALITY e(item, ord)
   WHERE jsonb_typeof(c.annotations) = 'array')"""
 
-_SHAPES_CTE = """shapes AS MATERIALIZED (SELECT i.data_row_id, i.label_id, i.item, i.tool, k.category_id,
+_SHAPES_CTE = """shapes AS MATERIALIZED (SELECT i.data_row_id, i.label_id, i.item, i.tool, i.schema_id, k.category_id,
+    i.item->'classifications' AS classifications, (i.item #> '{bbox,left}')::float8 AS box_left,
+    (i.item #> '{bbox,top}')::float8 AS box_top, (i.item #> '{bbox,width}')::float8 AS box_width,
+    (i.item #> '{bbox,height}')::float8 AS box_height,
     row_number() OVER (ORDER BY i.data_row_id, i.rank, i.ord) AS n
   FROM items i JOIN unnest(%(schema_ids)s::text[], %(category_ids)s::int[]) k(schema_id, category_id)
-    ON k.schema_id = i.item->>'schema_id'
+    ON k.schema_id = i.schema_id
   WHERE i.tool IN ('bbox', 'polygon'))"""
 
 _POLYGONS_CTE = (
@@ -105,8 +115,7 @@ polygons AS (SELECT z.n, string_agg(concat("""
   GROUP BY z.n)"""
 )
 
-# The classification answers, flattened: `owner_shape` (a shape's `n`) or `owner_row` (an image's data row) and the
-# answer's path (`position`: its place in document order, for first-position / last-value).
+# An answer as `documents.answer_value` gives it: radio → the option's name, checklist → the names, text → itself.
 _ANSWER_VALUE = """CASE jsonb_typeof(f.item->'answer')
     WHEN 'array' THEN (SELECT concat('[', string_agg(coalesce((o.option->'name')::text, 'null'), ',' ORDER BY o.ord),
       ']') FROM jsonb_array_elements(f.item->'answer') WITH ORDINALITY o(option, ord)
@@ -114,60 +123,85 @@ _ANSWER_VALUE = """CASE jsonb_typeof(f.item->'answer')
     WHEN 'object' THEN coalesce((f.item->'answer'->'name')::text, 'null')
     ELSE (f.item->'answer')::text END"""
 
-_ANSWERS_CTE = (
-    """roots AS (
-  SELECT s.n AS owner_shape, NULL::uuid AS owner_row, ARRAY[c.ord] AS position, c.item
-  FROM shapes s CROSS JOIN LATERAL jsonb_array_elements(s.item->'classifications') WITH ORDINALITY c(item, ord)
-  WHERE jsonb_typeof(s.item->'classifications') = 'array'
-  UNION ALL
-  SELECT NULL::bigint, i.data_row_id, ARRAY[i.rank, i.ord], i.item
-  FROM items i WHERE i.tool IS NULL),
-flat AS (WITH RECURSIVE walk(owner_shape, owner_row, position, key, item) AS (
-    SELECT r.owner_shape, r.owner_row, r.position, coalesce(r.item->>'name', ''), r.item
-    FROM roots r WHERE jsonb_typeof(r.item) = 'object' AND r.item ? 'answer'
+
+def _flattened(name: str, roots: str) -> str:
+    """`name(owner, position, key, value)`: the answers under the classification items of `roots(owner, position,
+    item)`, with their nested answers as `kind.lights_on` (`documents.flatten_classifications`). `position` is the
+    answer's path of ordinals, so ordering by it is document order. Only answers with nested classifications are
+    walked further (`nested`: most answers have none, and the walk then costs one path test per answer)."""
+    return (
+        f"""{name} AS (WITH RECURSIVE walk(owner, position, key, item, nested) AS (
+    SELECT r.owner, r.position, coalesce(r.item->>'name', ''), r.item, r.item @? '$.answer.classifications[*]'
+    FROM ({roots}) r WHERE jsonb_typeof(r.item) = 'object' AND r.item ? 'answer'
     UNION ALL
-    SELECT w.owner_shape, w.owner_row, w.position || o.ord || c.ord, w.key || '.' || coalesce(c.item->>'name', ''), c.item
-    FROM walk w
+    SELECT w.owner, w.position || o.ord || c.ord, w.key || '.' || coalesce(c.item->>'name', ''), c.item,
+      c.item @? '$.answer.classifications[*]'
+    FROM (SELECT * FROM walk WHERE nested) w
     CROSS JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof(w.item->'answer')
       WHEN 'array' THEN w.item->'answer' WHEN 'object' THEN jsonb_build_array(w.item->'answer') ELSE '[]' END)
       WITH ORDINALITY o(option, ord)
     CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(o.option->'classifications') = 'array'
       THEN o.option->'classifications' ELSE '[]' END) WITH ORDINALITY c(item, ord)
     WHERE jsonb_typeof(c.item) = 'object' AND c.item ? 'answer')
-  SELECT f.owner_shape, f.owner_row, f.position, f.key, """
-    + _ANSWER_VALUE
-    + """ AS value FROM walk f),
-answers AS (SELECT d.owner_shape, d.owner_row,
-    string_agg(concat(to_json(d.key)::text, ':', d.value), ',' ORDER BY d.first_position) AS items
-  FROM (SELECT owner_shape, owner_row, key, min(position) AS first_position,
-      (array_agg(value ORDER BY position DESC))[1] AS value
-    FROM flat GROUP BY owner_shape, owner_row, key) d
-  GROUP BY d.owner_shape, d.owner_row)"""
+  SELECT f.owner, f.position, f.key, """
+        + _ANSWER_VALUE
+        + " AS value FROM walk f)"
+    )
+
+
+_MEMBER = "concat(to_json(x.key)::text, ':', x.value)"
+
+# A shape's own classifications (one answer per path: a tool's classification names are unique), flattened once
+# per distinct classification list of the page: shapes mostly repeat the same few answers.
+_SHAPE_ATTRIBUTES_CTE = (
+    """shape_classifications AS (SELECT DISTINCT s.classifications FROM shapes s
+  WHERE jsonb_typeof(s.classifications) = 'array'),
+"""
+    + _flattened(
+        "shape_answers",
+        "SELECT sc.classifications AS owner, ARRAY[c.ord] AS position, c.item FROM shape_classifications sc "
+        "CROSS JOIN LATERAL jsonb_array_elements(sc.classifications) WITH ORDINALITY c(item, ord)",
+    )
+    + """,
+shape_attributes AS (SELECT x.owner, string_agg("""
+    + _MEMBER
+    + """, ',') AS items
+  FROM (SELECT * FROM shape_answers ORDER BY owner, position) x GROUP BY x.owner)"""
 )
 
-_IMAGE_JSON = _sql(
-    """concat('{"id":', im.image_id, ',"file_name":', to_json(d.global_key), ',"width":', coalesce(d.width, 0),
-  ',"height":', coalesce(d.height, 0), ',"coco_url":', to_json(d.row_data), ',"data_row_id":"', d.id,
-  '","global_key":', to_json(d.global_key), ',"external_id":', coalesce(to_json(d.external_id)::text, 'null'),
+# The image's answers: the top-level classifications of its labels in label order. Two labels may answer the same
+# question: the path keeps its first place and takes the last answer, as a Python dict updated label by label.
+_IMAGE_ATTRIBUTES_CTE = (
+    _flattened(
+        "image_answers",
+        "SELECT i.data_row_id AS owner, ARRAY[i.rank, i.ord] AS position, i.item FROM items i WHERE i.tool IS NULL",
+    )
+    + """,
+image_attributes AS (SELECT x.owner, string_agg("""
+    + _MEMBER
+    + """, ',') AS items
+  FROM (SELECT * FROM (SELECT DISTINCT ON (a.owner, a.key) a.owner, a.key, a.value,
+        min(a.position) OVER (PARTITION BY a.owner, a.key) AS first_position
+      FROM image_answers a ORDER BY a.owner, a.key, a.position DESC) y
+    ORDER BY y.owner, y.first_position) x
+  GROUP BY x.owner)"""
+)
+
+_IMAGE_JSON = """concat('{"id":', im.image_id, ',"file_name":', to_json(im.global_key), ',"width":', coalesce(im.width, 0),
+  ',"height":', coalesce(im.height, 0), ',"coco_url":', to_json(im.row_data), ',"data_row_id":"', im.id,
+  '","global_key":', to_json(im.global_key), ',"external_id":', coalesce(to_json(im.external_id)::text, 'null'),
   ',"attributes":{', a.items, '}}')"""
-)
 
-_BOX = {side: f"(s.item->'bbox'->>'{side}')::float8" for side in ("left", "top", "width", "height")}
+_BOX = [("left_x", "box_left"), ("top_y", "box_top"), ("width", "box_width"), ("height", "box_height")]
 _ANNOTATION_JSON = (
     """concat('{"id":', %(first_annotation)s + s.n - 1, ',"image_id":', im.image_id, ',"category_id":', s.category_id,
-  ',"bbox":[', CASE WHEN s.tool = 'polygon' THEN concat_ws(',', """
-    + ", ".join(_num(f"pg.{column}") for column in ("left_x", "top_y", "width", "height"))
-    + ") ELSE concat_ws(',', "
-    + ", ".join(_num(_BOX[side]) for side in ("left", "top", "width", "height"))
-    + """) END,
-  '],"area":', CASE WHEN s.tool = 'polygon' THEN """
-    + _num("pg.area")
-    + " ELSE "
-    + _num(f"{_BOX['width']} * {_BOX['height']}")
-    + """ END,
+  ',"bbox":[', """
+    + ", ',', ".join(_num(f"coalesce(pg.{polygon}, s.{box})") for polygon, box in _BOX)
+    + """, '],"area":', """
+    + _num("coalesce(pg.area, s.box_width * s.box_height)")
+    + """,
   ',"segmentation":', CASE WHEN s.tool = 'polygon' THEN concat('[[', pg.segmentation, ']]') ELSE '[]' END,
-  ',"iscrowd":0,"schema_id":', to_json(s.item->>'schema_id'), ',"label_id":"', s.label_id,
-  '","attributes":{', a.items, '}}')"""
+  ',"iscrowd":0,"schema_id":', to_json(s.schema_id), ',"label_id":"', s.label_id, '","attributes":{', a.items, '}}')"""
 )
 
 
@@ -190,24 +224,21 @@ def page_query(
         _ITEMS_CTE,
         _SHAPES_CTE,
         _POLYGONS_CTE,
-        _ANSWERS_CTE,
+        _SHAPE_ATTRIBUTES_CTE,
+        _IMAGE_ATTRIBUTES_CTE,
     ]
     sql = (
         "WITH "  # noqa: S608 - CTEs and expressions are this module's constants; values are parameters
         + ",\n".join(ctes)
-        + "\nSELECT (SELECT count(*) FROM page), (SELECT hi FROM bounds)::text, "
-        + _sql("(SELECT string_agg(")
+        + "\nSELECT (SELECT count(*) FROM page), (SELECT hi FROM bounds)::text, (SELECT string_agg("
         + _IMAGE_JSON
-        + _sql(
-            ", ',' ORDER BY im.image_id) FROM images im JOIN {row} d ON d.id = im.id "
-            "LEFT JOIN answers a ON a.owner_row = im.id AND a.owner_shape IS NULL), "
-        )
+        + ", ',' ORDER BY im.image_id) FROM images im LEFT JOIN image_attributes a ON a.owner = im.id), "
         + "(SELECT string_agg("
         + _ANNOTATION_JSON
         + """, ',' ORDER BY s.n) FROM shapes s JOIN images im ON im.id = s.data_row_id
-  LEFT JOIN polygons pg ON pg.n = s.n LEFT JOIN answers a ON a.owner_shape = s.n), (SELECT count(*) FROM shapes)"""
+  LEFT JOIN polygons pg ON pg.n = s.n LEFT JOIN shape_attributes a ON a.owner = s.classifications), (SELECT count(*) FROM shapes)"""
     )
-    return PageQuery(sql=_resolve_in_page(sql, contiguous=contiguous), params=params)
+    return PageQuery(sql=fast_concat(_resolve_in_page(sql, contiguous=contiguous)), params=params)
 
 
 @dataclass(frozen=True)
