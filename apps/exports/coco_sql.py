@@ -98,7 +98,8 @@ _SHAPES_CTE = """shapes AS MATERIALIZED (SELECT i.data_row_id, i.label_id, i.ite
   WHERE i.tool IN ('bbox', 'polygon'))"""
 
 _POLYGONS_CTE = (
-    """points AS (SELECT s.n, q.ord, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y
+    """points AS (SELECT s.n, q.ord, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y"""  # noqa: S608 - constant SQL of this module; values are parameters
+    + """
   FROM shapes s CROSS JOIN LATERAL jsonb_array_elements(s.item->'polygon') WITH ORDINALITY q(point, ord)
   WHERE s.tool = 'polygon'),
 polygons AS (SELECT z.n, string_agg(concat("""
@@ -129,10 +130,14 @@ def _flattened(name: str, roots: str) -> str:
     item)`, with their nested answers as `kind.lights_on` (`documents.flatten_classifications`). `position` is the
     answer's path of ordinals, so ordering by it is document order. Only answers with nested classifications are
     walked further (`nested`: most answers have none, and the walk then costs one path test per answer)."""
-    return (
-        f"""{name} AS (WITH RECURSIVE walk(owner, position, key, item, nested) AS (
+    return _WALK.replace("@NAME@", name).replace("@ROOTS@", roots)
+
+
+_WALK = (
+    """@NAME@ AS (WITH RECURSIVE walk(owner, position, key, item, nested) AS ("""  # noqa: S608 - constant SQL of this module
+    + """
     SELECT r.owner, r.position, coalesce(r.item->>'name', ''), r.item, r.item @? '$.answer.classifications[*]'
-    FROM ({roots}) r WHERE jsonb_typeof(r.item) = 'object' AND r.item ? 'answer'
+    FROM (@ROOTS@) r WHERE jsonb_typeof(r.item) = 'object' AND r.item ? 'answer'
     UNION ALL
     SELECT w.owner, w.position || o.ord || c.ord, w.key || '.' || coalesce(c.item->>'name', ''), c.item,
       c.item @? '$.answer.classifications[*]'
@@ -144,9 +149,9 @@ def _flattened(name: str, roots: str) -> str:
       THEN o.option->'classifications' ELSE '[]' END) WITH ORDINALITY c(item, ord)
     WHERE jsonb_typeof(c.item) = 'object' AND c.item ? 'answer')
   SELECT f.owner, f.position, f.key, """
-        + _ANSWER_VALUE
-        + " AS value FROM walk f)"
-    )
+    + _ANSWER_VALUE
+    + " AS value FROM walk f)"
+)
 
 
 _MEMBER = "concat(to_json(x.key)::text, ':', x.value)"
@@ -154,7 +159,8 @@ _MEMBER = "concat(to_json(x.key)::text, ':', x.value)"
 # A shape's own classifications (one answer per path: a tool's classification names are unique), flattened once
 # per distinct classification list of the page: shapes mostly repeat the same few answers.
 _SHAPE_ATTRIBUTES_CTE = (
-    """shape_classifications AS (SELECT DISTINCT s.classifications FROM shapes s
+    """shape_classifications AS (SELECT DISTINCT s.classifications FROM shapes s"""  # noqa: S608 - constant SQL of this module; values are parameters
+    + """
   WHERE jsonb_typeof(s.classifications) = 'array'),
 """
     + _flattened(
@@ -172,7 +178,7 @@ shape_attributes AS (SELECT x.owner, string_agg("""
 # The image's answers: the top-level classifications of its labels in label order. Two labels may answer the same
 # question: the path keeps its first place and takes the last answer, as a Python dict updated label by label.
 _IMAGE_ATTRIBUTES_CTE = (
-    _flattened(
+    _flattened(  # noqa: S608 - constant SQL of this module
         "image_answers",
         "SELECT i.data_row_id AS owner, ARRAY[i.rank, i.ord] AS position, i.item FROM items i WHERE i.tool IS NULL",
     )
@@ -187,8 +193,9 @@ image_attributes AS (SELECT x.owner, string_agg("""
   GROUP BY x.owner)"""
 )
 
-_IMAGE_JSON = """concat('{"id":', im.image_id, ',"file_name":', to_json(im.global_key), ',"width":', coalesce(im.width, 0),
-  ',"height":', coalesce(im.height, 0), ',"coco_url":', to_json(im.row_data), ',"data_row_id":"', im.id,
+_IMAGE_JSON = """concat('{"id":', im.image_id, ',"file_name":', to_json(im.global_key),
+  ',"width":', coalesce(im.width, 0), ',"height":', coalesce(im.height, 0), ',"coco_url":', to_json(im.row_data),
+  ',"data_row_id":"', im.id,
   '","global_key":', to_json(im.global_key), ',"external_id":', coalesce(to_json(im.external_id)::text, 'null'),
   ',"attributes":{', a.items, '}}')"""
 
@@ -206,7 +213,13 @@ _ANNOTATION_JSON = (
 
 
 def page_query(
-    *, project_id: Any, categories: Sequence[Category], row_filters: dict[str, Any], mode: str, first: bool, contiguous: bool
+    *,
+    project_id: Any,
+    categories: Sequence[Category],
+    row_filters: dict[str, Any],
+    mode: str,
+    first: bool,
+    contiguous: bool,
 ) -> PageQuery:
     """One page as a single row: `(rows, last data row id, images text, annotations text, annotation count)`;
     `params` still needs `after`, `limit`, `first_image` and `first_annotation`."""
@@ -236,7 +249,8 @@ def page_query(
         + "(SELECT string_agg("
         + _ANNOTATION_JSON
         + """, ',' ORDER BY s.n) FROM shapes s JOIN images im ON im.id = s.data_row_id
-  LEFT JOIN polygons pg ON pg.n = s.n LEFT JOIN shape_attributes a ON a.owner = s.classifications), (SELECT count(*) FROM shapes)"""
+  LEFT JOIN polygons pg ON pg.n = s.n LEFT JOIN shape_attributes a ON a.owner = s.classifications),
+  (SELECT count(*) FROM shapes)"""
     )
     return PageQuery(sql=fast_concat(_resolve_in_page(sql, contiguous=contiguous)), params=params)
 
@@ -252,9 +266,7 @@ class CocoPage:
     annotation_count: int
 
 
-def run_pages(
-    query: PageQuery, *, first: PageQuery, after: Any, page_size: int, numbering: Any
-) -> Iterator[CocoPage]:
+def run_pages(query: PageQuery, *, first: PageQuery, after: Any, page_size: int, numbering: Any) -> Iterator[CocoPage]:
     """Pages in data row order. `numbering()` gives `(first image id, first annotation id)` of the next page: it is
     read after the previous page was recorded."""
     while True:

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 
 from apps.exports import services as export_services
+from apps.exports.domain.filters import parse_filters
 from apps.exports.models import Export
 from apps.exports.selectors import RowQuery, coco_sql_usable
-from apps.exports.domain.filters import parse_filters
 from apps.labeling import services
 from apps.labeling.models import Label, Task, TaskKind
 from apps.labeling.services.labels import validate_label_document
