@@ -207,8 +207,8 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
                 lines.append(f"{line[:-1]}{extra}}}")
         else:
             lines = [row[1] for row in rows]
-        lines.append("")
-        yield NdjsonPage(ids=ids, text="\n".join(lines))
+        del rows
+        yield NdjsonPage(ids=ids, lines=lines)
 
 
 def coco_sql_usable(query: RowQuery) -> bool:
@@ -236,17 +236,32 @@ def coco_sql_pages(
     return coco_sql.run_pages(build(False), first=build(True), after=after, page_size=page_size, numbering=numbering)
 
 
+STREAM_CHUNK_LINES = 500
+
+
 @dataclass(frozen=True)
 class NdjsonPage:
+    """A page's data row ids and NDJSON lines (without their newlines)."""
+
     ids: list[str]
-    text: str
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
+
+    def chunks(self, size: int = STREAM_CHUNK_LINES) -> Iterator[bytes]:
+        """The page as byte chunks of `size` lines: the page is never held twice more (as one text, as bytes)."""
+        for start in range(0, len(self.lines), size):
+            yield "".join(line + "\n" for line in self.lines[start : start + size]).encode()
 
 
 def ndjson_stream(query: RowQuery, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[bytes]:
-    """The whole export as byte chunks, one per page: constant memory whatever the row count."""
+    """The whole export as byte chunks (a few hundred lines each on PostgreSQL, a page otherwise): constant memory
+    whatever the row count."""
     if ndjson_sql_usable(query):
         for sql_page in ndjson_sql_pages(query, page_size=page_size):
-            yield sql_page.text.encode()
+            yield from sql_page.chunks()
         return
     encoder = LineEncoder()
     for page in query.pages(page_size=page_size, as_json=True):

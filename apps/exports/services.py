@@ -187,8 +187,13 @@ def _base(export: Export) -> str:
     return f"exports/{export.organization_id}/{export.pk}"
 
 
-def _render_chunk(export: Export, query: RowQuery, page: Sequence[Mapping[str, Any]]) -> _Chunk:
-    """What a page writes (the Python writers; on PostgreSQL, NDJSON and COCO pages come built by the database)."""
+def _render_chunk(
+    export: Export, query: RowQuery, page: Sequence[Mapping[str, Any]], *, built: _Chunk | None = None
+) -> _Chunk:
+    """What a page writes: `built` when the database already wrote it (NDJSON and COCO on PostgreSQL), else the
+    Python writer's text for the page's rows."""
+    if built is not None:
+        return built
     chunk = _Chunk(page)
     if export.format == ExportFormat.NDJSON:
         chunk.text = "".join(ndjson_page_lines(query, page, LineEncoder()))
@@ -333,7 +338,7 @@ def _chunks(export: Export, query: RowQuery, page_size: int) -> Iterator[_Chunk]
         for sql_page in ndjson_sql_pages(query, after=export.after_data_row, page_size=page_size):
             chunk = _Chunk()
             chunk.text, chunk.rows, chunk.last_id = sql_page.text, len(sql_page.ids), sql_page.ids[-1]
-            yield chunk
+            yield _render_chunk(export, query, (), built=chunk)
         return
     if export.format == ExportFormat.COCO and coco_sql_usable(query):
 
@@ -345,7 +350,7 @@ def _chunks(export: Export, query: RowQuery, page_size: int) -> Iterator[_Chunk]
             chunk = _Chunk()
             chunk.text = coco_page.images + "\n" + coco_page.annotations
             chunk.rows, chunk.last_id, chunk.annotations = coco_page.rows, coco_page.last_id, coco_page.annotation_count
-            yield chunk
+            yield _render_chunk(export, query, (), built=chunk)
         return
     for page in query.pages(
         after=export.after_data_row,

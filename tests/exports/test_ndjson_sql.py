@@ -227,7 +227,7 @@ def test_stream_costs_one_query_per_page(
     assert rows == 5 and pages_one == 1
     total_many, pages_many, rows = count(2)
     assert rows == 5 and pages_many == 3
-    # Each page: its query inside a short transaction (begin or savepoint, SET LOCAL work_mem, commit), plus one
-    # query per Python-loaded section (label scores, pre-label provenance), whatever the number of rows in it.
+    # Each page: its query inside a short transaction (begin or savepoint, SET LOCAL work_mem, commit), whatever the
+    # number of rows in it: every registered section (label scores and pre-label provenance too) is in that query.
     per_page, rest = divmod(total_many - total_one, pages_many - pages_one)
-    assert rest == 0 and per_page <= 6, (total_one, total_many)
+    assert rest == 0 and per_page <= 4, (total_one, total_many)
