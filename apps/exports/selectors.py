@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -13,6 +13,7 @@ from apps.accounts.models import User
 from apps.core.errors import ValidationFailed
 from apps.datasets.selectors import attachment_texts_of_rows, metadata_filter_values
 from apps.exports import registry
+from apps.exports.domain.documents import categories
 from apps.exports.domain.filters import ExportFilters, FilterError, parse_filters
 from apps.exports.domain.ndjson import LabelEntry, LineEncoder, PageIds, select_labels, splice
 from apps.exports.models import Export
@@ -24,6 +25,10 @@ from apps.labeling.selectors import (
     project_rows_page,
     task_texts_of_rows,
 )
+
+if TYPE_CHECKING:
+    from apps.exports.coco_sql import CocoPage
+    from apps.exports.sql import PageQuery
 
 DEFAULT_PAGE_SIZE = 5000
 
@@ -176,7 +181,7 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
     in_python = [s for s in sections if s.sql is None]
     encoder = LineEncoder()
 
-    def build(first: bool) -> sql.PageQuery:
+    def build(first: bool) -> PageQuery:
         return sql.page_query(
             project_id=project.pk,
             project_json=_project_json(project, encoder),
@@ -202,21 +207,61 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
                 lines.append(f"{line[:-1]}{extra}}}")
         else:
             lines = [row[1] for row in rows]
-        lines.append("")
-        yield NdjsonPage(ids=ids, text="\n".join(lines))
+        del rows
+        yield NdjsonPage(ids=ids, lines=lines)
+
+
+def coco_sql_usable(query: RowQuery) -> bool:
+    """Whether COCO pages can be built by the database (PostgreSQL, and a label chooser it implements)."""
+    return ndjson_sql_usable(query)
+
+
+def coco_sql_pages(
+    query: RowQuery, *, after: Any = None, page_size: int = DEFAULT_PAGE_SIZE, numbering: Callable[[], tuple[int, int]]
+) -> Iterator[CocoPage]:
+    """The COCO export page by page, each page's images and annotations built by one query (`apps.exports.coco_sql`).
+    `numbering()`: the first image and annotation ids of the next page."""
+    from apps.exports import coco_sql
+
+    def build(first: bool) -> PageQuery:
+        return coco_sql.page_query(
+            project_id=query.project.pk,
+            categories=categories(query.project.ontology_version.tree),
+            row_filters=dict(query.row_filters),
+            mode=query.filters.label,
+            first=first,
+            contiguous=query.contiguous,
+        )
+
+    return coco_sql.run_pages(build(False), first=build(True), after=after, page_size=page_size, numbering=numbering)
+
+
+STREAM_CHUNK_LINES = 500
 
 
 @dataclass(frozen=True)
 class NdjsonPage:
+    """A page's data row ids and NDJSON lines (without their newlines)."""
+
     ids: list[str]
-    text: str
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
+
+    def chunks(self, size: int = STREAM_CHUNK_LINES) -> Iterator[bytes]:
+        """The page as byte chunks of `size` lines: the page is never held twice more (as one text, as bytes)."""
+        for start in range(0, len(self.lines), size):
+            yield "".join(line + "\n" for line in self.lines[start : start + size]).encode()
 
 
 def ndjson_stream(query: RowQuery, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[bytes]:
-    """The whole export as byte chunks, one per page: constant memory whatever the row count."""
+    """The whole export as byte chunks (a few hundred lines each on PostgreSQL, a page otherwise): constant memory
+    whatever the row count."""
     if ndjson_sql_usable(query):
         for sql_page in ndjson_sql_pages(query, page_size=page_size):
-            yield sql_page.text.encode()
+            yield from sql_page.chunks()
         return
     encoder = LineEncoder()
     for page in query.pages(page_size=page_size, as_json=True):

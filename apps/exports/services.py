@@ -32,6 +32,8 @@ from apps.exports.domain.paths import file_stem
 from apps.exports.models import Export, ExportFormat, ExportStatus
 from apps.exports.selectors import (
     RowQuery,
+    coco_sql_pages,
+    coco_sql_usable,
     filters_or_400,
     label_documents,
     ndjson_page_lines,
@@ -166,10 +168,13 @@ def export_download_record(*, actor: User, export: Export) -> None:
 
 
 class _Chunk:
-    """What one page of rows produced: the part file's text and the counters it adds."""
+    """What one page of rows produced: the part file's text, the page's size and last data row id (the checkpoint)
+    and the counters it adds."""
 
-    def __init__(self) -> None:
+    def __init__(self, page: Sequence[Mapping[str, Any]] = ()) -> None:
         self.text = ""
+        self.rows = len(page)
+        self.last_id: Any = page[-1]["id"] if page else None
         self.annotations = 0
         self.skipped: list[dict[str, Any]] = []
 
@@ -183,13 +188,13 @@ def _base(export: Export) -> str:
 
 
 def _render_chunk(
-    export: Export, query: RowQuery, page: Sequence[Mapping[str, Any]], *, text: str | None = None
+    export: Export, query: RowQuery, page: Sequence[Mapping[str, Any]], *, built: _Chunk | None = None
 ) -> _Chunk:
-    """What a page writes. `text`: the page's NDJSON lines when the database already built them."""
-    chunk = _Chunk()
-    if text is not None:
-        chunk.text = text
-        return chunk
+    """What a page writes: `built` when the database already wrote it (NDJSON and COCO on PostgreSQL), else the
+    Python writer's text for the page's rows."""
+    if built is not None:
+        return built
+    chunk = _Chunk(page)
     if export.format == ExportFormat.NDJSON:
         chunk.text = "".join(ndjson_page_lines(query, page, LineEncoder()))
         return chunk
@@ -305,14 +310,14 @@ def _assemble(export: Export, project: Project, out: IO[bytes]) -> None:
                 archive.writestr(path, content)
 
 
-def _advance(export: Export, *, page: Sequence[Mapping[str, Any]], part: str, chunk: _Chunk) -> Export:
+def _advance(export: Export, *, part: str, chunk: _Chunk) -> Export:
     """Record a written page (compare-and-set on the chunk count: a second worker on the same export stops)."""
     skipped = (export.skipped + chunk.skipped)[:SKIPPED_KEPT]
     values = {
-        "after_data_row": page[-1]["id"],
+        "after_data_row": chunk.last_id,
         "chunks_written": export.chunks_written + 1,
         "part_names": [*export.part_names, part],
-        "row_count": export.row_count + len(page) - len(chunk.skipped),
+        "row_count": export.row_count + chunk.rows - len(chunk.skipped),
         "annotation_count": export.annotation_count + chunk.annotations,
         "skipped_count": export.skipped_count + len(chunk.skipped),
         "skipped": skipped,
@@ -326,12 +331,26 @@ def _advance(export: Export, *, page: Sequence[Mapping[str, Any]], part: str, ch
     return export
 
 
-def _chunks(export: Export, query: RowQuery, page_size: int) -> Iterator[tuple[Sequence[Mapping[str, Any]], _Chunk]]:
-    """The pages still to write, each with what it renders to. NDJSON on PostgreSQL: lines built by the database."""
+def _chunks(export: Export, query: RowQuery, page_size: int) -> Iterator[_Chunk]:
+    """The pages still to write, each rendered. On PostgreSQL, NDJSON lines and COCO pages are built by the database
+    (`apps.exports.sql`, `apps.exports.coco_sql`); the Python writers serve the other formats and databases."""
     if export.format == ExportFormat.NDJSON and ndjson_sql_usable(query):
         for sql_page in ndjson_sql_pages(query, after=export.after_data_row, page_size=page_size):
-            page = [{"id": row_id} for row_id in sql_page.ids]
-            yield page, _render_chunk(export, query, page, text=sql_page.text)
+            chunk = _Chunk()
+            chunk.text, chunk.rows, chunk.last_id = sql_page.text, len(sql_page.ids), sql_page.ids[-1]
+            yield _render_chunk(export, query, (), built=chunk)
+        return
+    if export.format == ExportFormat.COCO and coco_sql_usable(query):
+
+        def numbering() -> tuple[int, int]:
+            """Image and annotation ids continue from the counters recorded so far (read as each page is queried)."""
+            return export.row_count + 1, export.annotation_count + 1
+
+        for coco_page in coco_sql_pages(query, after=export.after_data_row, page_size=page_size, numbering=numbering):
+            chunk = _Chunk()
+            chunk.text = coco_page.images + "\n" + coco_page.annotations
+            chunk.rows, chunk.last_id, chunk.annotations = coco_page.rows, coco_page.last_id, coco_page.annotation_count
+            yield _render_chunk(export, query, (), built=chunk)
         return
     for page in query.pages(
         after=export.after_data_row,
@@ -339,7 +358,7 @@ def _chunks(export: Export, query: RowQuery, page_size: int) -> Iterator[tuple[S
         as_json=export.format == ExportFormat.NDJSON,
         only=None if export.format == ExportFormat.NDJSON else IMAGE_ROW_FIELDS,
     ):
-        yield page, _render_chunk(export, query, page)
+        yield _render_chunk(export, query, page)
 
 
 def export_run(
@@ -361,10 +380,10 @@ def export_run(
         done = export.row_count + export.skipped_count
         if on_progress:
             on_progress(done, export.rows_total)
-        for page, chunk in _chunks(export, query, chunk_rows or CHUNK_ROWS or settings.TDP_EXPORT_CHUNK_ROWS):
+        for chunk in _chunks(export, query, chunk_rows or CHUNK_ROWS or settings.TDP_EXPORT_CHUNK_ROWS):
             part = _save(f"{_base(export)}/parts/{export.chunks_written:06d}.part", chunk.text.encode())
-            export = _advance(export, page=page, part=part, chunk=chunk)
-            done += len(page)
+            export = _advance(export, part=part, chunk=chunk)
+            done += chunk.rows
             if on_progress:
                 on_progress(done, max(export.rows_total, done))
         _finish(export, project)

@@ -36,7 +36,8 @@ from apps.datasets.models import Attachment, DataRow, Dataset
 from apps.issues.models import Comment, Issue
 from apps.labeling.models import Batch, Label, Task
 from apps.ontologies.models import OntologyVersion
-from apps.quality.models import BenchmarkReference, ConsensusScore
+from apps.predictions.models import AnnotationProvenance
+from apps.quality.models import BenchmarkReference, ConsensusScore, LabelScore
 from apps.review.models import Review
 
 # Table names, from the models (fixed at import).
@@ -54,6 +55,8 @@ T = {
     "version": OntologyVersion._meta.db_table,
     "consensus": ConsensusScore._meta.db_table,
     "benchmark": BenchmarkReference._meta.db_table,
+    "label_score": LabelScore._meta.db_table,
+    "provenance": AnnotationProvenance._meta.db_table,
 }
 
 
@@ -76,6 +79,52 @@ def _seconds(expression: str) -> str:
 
 def _user(id_column: str, name_column: str) -> str:
     return f"""'{{"id":"', {id_column}, '","username":', to_json({name_column}), '}}'"""
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_CONCAT = re.compile(r"(?<![A-Za-z0-9_])concat\(")
+
+
+def _split_arguments(sql: str, start: int) -> tuple[list[str], int]:
+    """The top-level arguments of the call whose `(` is just before `start`, and the index after its `)`."""
+    arguments, depth, current, i = [], 0, start, start
+    while i < len(sql):
+        char = sql[i]
+        if char == "'":
+            i = _LITERAL.match(sql, i).end()  # type: ignore[union-attr]
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                arguments.append(sql[current:i].strip())
+                return [a for a in arguments if a], i + 1
+            depth -= 1
+        elif char == "," and depth == 0:
+            arguments.append(sql[current:i].strip())
+            current = i + 1
+        i += 1
+    raise ValueError("unbalanced concat()")
+
+
+def fast_concat(sql: str) -> str:
+    """Every `concat(a, b, ...)` of `sql` as `(a || b || ...)`, NULL arguments as empty text, as concat() does.
+
+    Why: concat() looks up the output function of every argument on every call (a catalog lookup per argument per
+    row: most of the cost of writing a line). A `::text` cast is resolved once, when the query is planned. The one
+    difference, booleans (`true` instead of `t`), does not occur: the JSON texts write booleans with to_json()."""
+    out, position = [], 0
+    while (match := _CONCAT.search(sql, position)) is not None:
+        literal = _LITERAL.search(sql, position)
+        if literal is not None and literal.start() < match.start():
+            out.append(sql[position : literal.end()])
+            position = literal.end()
+            continue
+        arguments, end = _split_arguments(sql, match.end())
+        parts = [a if _LITERAL.fullmatch(a) else f"coalesce(({fast_concat(a)})::text, '')" for a in arguments]
+        out.append(sql[position : match.start()] + ("(" + " || ".join(parts) + ")" if parts else "''"))
+        position = end
+    return "".join(out) + sql[position:]
 
 
 # --- the page of rows (keyset on data row id) and its filters ------------------------------------------------------
@@ -332,6 +381,39 @@ _QUALITY_VALUE = (
 )
 
 
+# Each current label's consensus agreement and benchmark score, keyed by label id (as `load_label_scores`).
+_LABEL_SCORES_CTE = _sql(
+    """label_scores AS (SELECT s.data_row_id, string_agg(concat('"', s.label_id, '":{"consensus_agreement":', """  # noqa: S608 - table names from T, columns and JSON keys are constants; values are parameters
+    + _nullable("s.consensus_agreement")
+    + """, ',"benchmark_score":', """
+    + _nullable("s.benchmark_score")
+    + """, ',"benchmark_reference":', coalesce('"' || s.reference_id || '"', 'null'), '}'), ',' ORDER BY s.label_id)
+    AS items
+  FROM {label_score} s JOIN {label} l ON l.id = s.label_id
+  WHERE EXISTS (SELECT 1 FROM {label_score} x WHERE x.project_id = %(project)s) AND s.project_id = %(project)s
+    AND l.is_current AND """
+    + _in_page("s.data_row_id")
+    + """
+  GROUP BY s.data_row_id)"""
+)
+
+# What happened to the pre-labels of the row's labels, by label and provenance id (as `load_prelabel_provenance`).
+_PROVENANCE_CTE = _sql(
+    """provenance AS (SELECT l.data_row_id, string_agg(concat('{"label":"', pv.label_id, '","index":',
+    coalesce(pv.index::text, 'null'), ',"prelabel":', coalesce('"' || pv.prelabel_uuid || '"', 'null'),
+    ',"schema_id":"', pv.schema_id, '","name":', to_json(pv.name), ',"outcome":', to_json(pv.outcome),
+    ',"confidence":', """  # noqa: S608 - table names from T, columns and JSON keys are constants; values are parameters
+    + _nullable("pv.confidence")
+    + """, '}'), ',' ORDER BY pv.label_id, pv.id) AS items
+  FROM {provenance} pv JOIN {label} l ON l.id = pv.label_id
+  WHERE EXISTS (SELECT 1 FROM {provenance} x WHERE x.project_id = %(project)s) AND pv.project_id = %(project)s
+    AND """
+    + _in_page("l.data_row_id")
+    + """
+  GROUP BY l.data_row_id)"""
+)
+
+
 @dataclass(frozen=True)
 class SqlSection:
     """A row section built by the database: CTEs (may use `page`, `bounds` and `%(project)s`), the joins that bring
@@ -352,6 +434,16 @@ SQL_SECTIONS: dict[str, SqlSection] = {
         ctes=_QUALITY_CTE,
         joins="LEFT JOIN consensus qc ON qc.data_row_id = p.id LEFT JOIN refs qr ON qr.data_row_id = p.id",
         value=_QUALITY_VALUE,
+    ),
+    "label_scores": SqlSection(
+        ctes=_LABEL_SCORES_CTE,
+        joins="LEFT JOIN label_scores lsc ON lsc.data_row_id = p.id",
+        value="CASE WHEN lsc.items IS NULL THEN 'null' ELSE concat('{', lsc.items, '}') END",
+    ),
+    "prelabel_provenance": SqlSection(
+        ctes=_PROVENANCE_CTE,
+        joins="LEFT JOIN provenance prv ON prv.data_row_id = p.id",
+        value="CASE WHEN prv.items IS NULL THEN 'null' ELSE concat('[', prv.items, ']') END",
     ),
 }
 
@@ -409,7 +501,7 @@ def page_query(
         + " ".join(joins)
         + " ORDER BY p.id"
     )
-    return PageQuery(sql=_resolve_in_page(sql, contiguous=contiguous), params=params)
+    return PageQuery(sql=fast_concat(_resolve_in_page(sql, contiguous=contiguous)), params=params)
 
 
 # A page's sorts (each array's items in order) stay in memory: a few MB per page.
