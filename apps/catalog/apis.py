@@ -149,6 +149,8 @@ FILTER_PARAMS = [
 
 
 class EmbeddingListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema_serializer(component_name="EmbeddingCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
@@ -468,6 +470,8 @@ class DatasetDriftApi(APIView):
 
 
 class SliceListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema_serializer(component_name="SliceCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)

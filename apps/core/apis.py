@@ -76,6 +76,8 @@ def _parse_time(value: str | None, name: str):  # type: ignore[no-untyped-def]
 
 
 class AuditEventListApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[
             OpenApiParameter("action", str),
