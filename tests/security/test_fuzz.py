@@ -2,7 +2,8 @@
 organization admin with real objects: no request may end in a 500, and documented responses match their schema.
 
 Path parameters are half the time the ids of real objects of the admin's organization (so the fuzzer gets past
-the 404 of a random id), half the time what the schema generates. Each call runs in a savepoint that is rolled
+the 404 of a random id), half the time what the schema generates; half the examples have every string of the body
+and query lengthened by 5,000 characters. Each call runs in a savepoint that is rolled
 back, so every operation sees the same world whatever an earlier one deleted. The number of examples per operation
 is `TDP_FUZZ_EXAMPLES` (default 6: the whole run stays within a few minutes on two cores).
 """
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.django_db
 
 EXAMPLES = int(os.environ.get("TDP_FUZZ_EXAMPLES", "6"))
 SCHEMA_URL = "/api/schema/?format=json"
+LONG = 5000
 
 # URL parameter name → the world's object of that kind.
 PATH_OBJECTS = {
@@ -80,10 +82,25 @@ def real_ids(world: World, case: Any, use_real: dict[str, bool]) -> None:
             case.path_parameters[name] = world.ids[key]
 
 
+def lengthen(value: Any) -> Any:
+    """Every string made longer than any column allows (names, keys, ids): a 4xx, never a 500."""
+    if isinstance(value, str):
+        return value + "x" * LONG
+    if isinstance(value, list):
+        return [lengthen(v) for v in value]
+    if isinstance(value, dict):
+        return {k: lengthen(v) for k, v in value.items()}
+    return value
+
+
 def fuzz_operation(operation: Any, world: World, headers: dict[str, str]) -> None:
     names = [p.name for p in operation.path_parameters]
 
-    @given(case=operation.as_strategy(), use_real=st.fixed_dictionaries({n: st.booleans() for n in names}))
+    @given(
+        case=operation.as_strategy(),
+        use_real=st.fixed_dictionaries({n: st.booleans() for n in names}),
+        long_strings=st.booleans(),
+    )
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
@@ -92,8 +109,13 @@ def fuzz_operation(operation: Any, world: World, headers: dict[str, str]) -> Non
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    def run(case: Any, use_real: dict[str, bool]) -> None:
+    def run(case: Any, use_real: dict[str, bool], long_strings: bool) -> None:
         real_ids(world, case, use_real)
+        if long_strings:
+            if isinstance(case.body, dict | list):
+                case.body = lengthen(case.body)
+            if case.query:
+                case.query = lengthen(case.query)
         with transaction.atomic():
             case.call_and_validate(
                 headers=headers, checks=[not_a_server_error, response_schema_conformance], excluded_checks=[]
