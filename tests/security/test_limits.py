@@ -159,3 +159,13 @@ def test_page_size_at_the_maximum_is_served(world, client_for):
     response = client_for(world.admin).get("/api/v1/data_rows", {"page_size": "1000"})
     assert response.status_code == 200
     assert len(response.json()["results"]) == DataRow.objects.filter(organization=world.organization).count()
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_500():
+    from django.db import DataError
+
+    from apps.core.exceptions import api_exception_handler
+
+    response = api_exception_handler(DataError("value too long for type character varying(200)"), {})
+    assert response is not None and response.status_code == 400
+    assert response.data["error"]["code"] == "invalid_value"
