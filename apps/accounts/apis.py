@@ -30,7 +30,7 @@ class OrganizationRefSerializer(serializers.Serializer):
 class UserOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField()  # may be blank: not documented as an email
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     role = serializers.CharField()
@@ -117,6 +117,8 @@ class UserPagination(CursorPagination):
 
 
 class UserListCreateApi(APIView):
+    pagination_class = UserPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(trim_whitespace=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from apps.catalog import registry, selectors, services
 from apps.catalog.access import access_embedding_space, access_slice, require_manage_catalog
 from apps.catalog.domain.vectors import MAX_DIMS
 from apps.catalog.models import EmbeddingSpace
+from apps.core import json_limits
 from apps.core.errors import PayloadTooLarge, ValidationFailed
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
@@ -149,6 +149,8 @@ FILTER_PARAMS = [
 
 
 class EmbeddingListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema_serializer(component_name="EmbeddingCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
@@ -205,7 +207,7 @@ class EmbeddingVectorsApi(APIView):
         if len(raw) > MAX_VECTOR_BODY_BYTES:
             raise PayloadTooLarge(f"The body is larger than {MAX_VECTOR_BODY_BYTES} bytes.")
         try:
-            items = json.loads(raw)
+            items = json_limits.loads(raw, max_depth=json_limits.MAX_JSON_DEPTH)
         except (UnicodeDecodeError, ValueError):
             raise ValidationFailed("The body is not valid JSON.", code="invalid_json") from None
         if not isinstance(items, list):
@@ -468,6 +470,8 @@ class DatasetDriftApi(APIView):
 
 
 class SliceListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema_serializer(component_name="SliceCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)

@@ -125,6 +125,8 @@ def _filtered_audit_events(request: Request, *, paged: bool) -> QuerySet[AuditEv
 
 
 class AuditEventListApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(parameters=_AUDIT_PARAMETERS, responses=AuditEventOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         queryset = _filtered_audit_events(request, paged=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework import exceptions as drf
@@ -53,6 +54,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         status, body = 403, error_body("permission_denied", "You do not have permission to perform this action.")
     elif isinstance(exc, RequestDataTooBig):
         status, body = 413, error_body("payload_too_large", "The request body is too large.")
+    elif isinstance(exc, DataError):  # a value the database refuses (too long, out of range): the caller's input
+        logger.warning("Value refused by the database: %s", exc)
+        status, body = 400, error_body("invalid_value", "A value is too long or out of range.")
     elif isinstance(exc, drf.APIException):
         code, message, details = _drf_error(exc)
         status, body = exc.status_code, error_body(code, message, details)

@@ -11,6 +11,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 from apps.core.errors import PayloadTooLarge, ValidationFailed
+from apps.core.json_limits import depth_exceeds
 
 
 def read_capped(stream: IO[bytes], limit: int) -> bytes:
@@ -36,9 +37,21 @@ class JSONParser(BaseParser):
         if not text.strip():
             return {}
         try:
-            return json.loads(text, parse_constant=_reject_constant)
+            value = json.loads(text, parse_constant=_reject_constant)
+        except RecursionError:
+            raise _too_deep() from None
         except ValueError as exc:
             raise ParseError(f"Malformed JSON: {exc}") from exc
+        if depth_exceeds(value, settings.TDP_MAX_JSON_DEPTH):
+            raise _too_deep()
+        return value
+
+
+def _too_deep() -> ValidationFailed:
+    limit = settings.TDP_MAX_JSON_DEPTH
+    return ValidationFailed(
+        f"The JSON body is nested more than {limit} levels deep.", code="too_deep", details={"max_depth": limit}
+    )
 
 
 def _reject_constant(name: str) -> Any:

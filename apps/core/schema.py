@@ -17,3 +17,10 @@ class AutoSchema(SpectacularAutoSchema):
             base = inner.removesuffix("Serializer")
             name = f"{prefix}{base}"
         return name
+
+    def _get_paginator(self) -> Any:
+        """Our APIViews page their GET lists by hand; a view's `pagination_class` tells the schema so (and only for
+        GET: a POST that answers with a list answers with a plain list)."""
+        if self.method != "GET":
+            return None
+        return super()._get_paginator()

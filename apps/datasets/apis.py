@@ -123,6 +123,8 @@ JobRefSerializer = inline_serializer("JobRef", {"job": serializers.UUIDField()})
 
 
 class DatasetListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema_serializer(component_name="DatasetCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
@@ -179,6 +181,8 @@ class DatasetDetailApi(APIView):
 
 
 class MetadataFieldListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema_serializer(component_name="MetadataFieldCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=100)
@@ -240,6 +244,7 @@ _list_params = [
 
 
 class DataRowListImportApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
     parser_classes: list[type] = []  # the body is read as a stream by `post`
 
     @extend_schema(parameters=_list_params, responses=DataRowOutputSerializer(many=True))
@@ -325,6 +330,8 @@ class DataRowUploadApi(APIView):
 
 
 class DataRowSearchApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[OpenApiParameter("dataset", OpenApiTypes.UUID), *_list_params],
         responses=DataRowOutputSerializer(many=True),
@@ -368,6 +375,8 @@ class DataRowContentApi(APIView):
 
 
 class StorageIntegrationListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema_serializer(component_name="StorageIntegrationCreateInput")
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)

@@ -114,6 +114,8 @@ def serialize_record(record: MatchRecord) -> dict[str, Any]:
 
 
 class RowsApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[
             *_THRESHOLDS,

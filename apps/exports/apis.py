@@ -95,6 +95,8 @@ class ProjectExportStreamApi(APIView):
 
 
 class ProjectExportListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         format = serializers.ChoiceField(choices=ExportFormat.values)
         filters = serializers.JSONField(required=False, default=dict)

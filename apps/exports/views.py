@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +10,7 @@ from django.urls import reverse
 
 from apps.accounts.access import request_user
 from apps.accounts.models import User
+from apps.core import json_limits
 from apps.core.errors import ApplicationError
 from apps.exports import selectors, services
 from apps.exports.access import access_project_export
@@ -43,7 +42,7 @@ def project_exports_page(request: HttpRequest, project_id: str) -> HttpResponse:
         extra = request.POST.get("filters_json", "").strip()
         try:
             if extra:
-                parsed = json.loads(extra)
+                parsed = json_limits.loads(extra, max_depth=json_limits.MAX_JSON_DEPTH)
                 if not isinstance(parsed, dict):
                     raise ValueError
                 filters.update(parsed)

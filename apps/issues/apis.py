@@ -127,6 +127,8 @@ class TaskIssuesApi(APIView):
 
 
 class ProjectIssuesApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, enum=IssueStatus.values),
@@ -229,6 +231,8 @@ class MentionOutputSerializer(serializers.Serializer):
 
 
 class InboxApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(responses=MentionOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = CursorPagination()

@@ -61,6 +61,8 @@ SETTINGS_BLOCKS = ("quality", "review", "routing", "queue", "lease")
 
 
 class ProjectListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
         ontology = serializers.UUIDField()
@@ -166,6 +168,8 @@ class MemberOutputSerializer(serializers.Serializer):
 
 
 class ProjectMembersApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         user = serializers.UUIDField()
         role = serializers.ChoiceField(choices=ProjectRole.choices)
@@ -207,6 +211,8 @@ class BatchOutputSerializer(serializers.Serializer):
 
 
 class ProjectBatchesApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
         data_rows = serializers.ListField(child=serializers.CharField(max_length=64), required=False, allow_empty=False)
@@ -470,6 +476,8 @@ class LabelDetailApi(APIView):
 
 
 class ProjectLabelsApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[
             OpenApiParameter("labeler", str),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.accounts.page_context import HomeSection
+from apps.core import json_limits
 from apps.core.errors import ApplicationError, Conflict, ValidationFailed
 from apps.labeling import registry, selectors, services
 from apps.labeling.access import access_project, access_task, can
@@ -99,7 +99,7 @@ def label_page(request: HttpRequest, task_id: str) -> HttpResponse:
 def _submit(request: HttpRequest, user: User, task: Task) -> HttpResponse:
     raw = request.POST.get("annotations", "")
     try:
-        annotations = json.loads(raw) if raw else []
+        annotations = json_limits.loads(raw, max_depth=json_limits.MAX_JSON_DEPTH) if raw else []
     except ValueError:
         annotations = None
     seconds = request.POST.get("seconds_spent")

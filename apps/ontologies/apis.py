@@ -150,6 +150,8 @@ class OntologyPagination(CursorPagination):
 
 
 class OntologyListCreateApi(APIView):
+    pagination_class = OntologyPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[OpenApiParameter("archived", OpenApiTypes.BOOL, description="Only (un)archived ontologies.")],
         responses=OntologyOutputSerializer(many=True),
@@ -223,6 +225,8 @@ class VersionPagination(CursorPagination):
 
 
 class OntologyVersionListApi(APIView):
+    pagination_class = VersionPagination  # the schema documents the GET list as pages
+
     @extend_schema(responses=VersionOutputSerializer(many=True))
     def get(self, request: Request, ontology_id: str) -> Response:
         ontology = access_ontology(request.user, ontology_id)  # type: ignore[arg-type]
@@ -333,6 +337,8 @@ class FeatureDetailApi(APIView):
 
 
 class FeatureAnnotationListApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(responses=inline_serializer("FeatureAnnotationPage", {"results": serializers.JSONField()}))
     def get(self, request: Request, schema_id: str) -> Response:
         actor: User = request.user  # type: ignore[assignment]

@@ -61,6 +61,8 @@ class ModelRunOutputSerializer(serializers.Serializer):
 
 
 class ModelListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
         ontology = serializers.UUIDField()
@@ -95,6 +97,8 @@ class ModelDetailApi(APIView):
 
 
 class ModelRunsApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
         config = serializers.JSONField(required=False)
@@ -217,6 +221,8 @@ class ProjectPrelabelsApi(APIView):
 
 
 class ProjectPrelabelImportsApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(responses=inline_serializer("PrelabelImport", {"id": serializers.UUIDField()}, many=True))
     def get(self, request: Request, project_id: str) -> Response:
         project = access_project(request_user(request), project_id, "manage")
@@ -294,6 +300,8 @@ class ExpertQueuePagination(CursorPagination):
 
 
 class ProjectExpertTasksApi(APIView):
+    pagination_class = ExpertQueuePagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[OpenApiParameter("overdue", bool)],
         responses=inline_serializer("ExpertTask", {"task": serializers.UUIDField()}, many=True),

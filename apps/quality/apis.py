@@ -163,9 +163,11 @@ class RowConsensusApi(APIView):
 
 
 class ConsensusRowsApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[OpenApiParameter("flagged", bool, description="only rows under (true) or over the threshold")],
-        responses=_CONSENSUS,
+        responses=_CONSENSUS.__class__(many=True),
     )
     def get(self, request: Request, project_id: str) -> Response:
         project = access_project(request_user(request), project_id, "view_work")

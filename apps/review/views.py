@@ -3,7 +3,6 @@ next. Same services as the API."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.accounts.page_context import HomeSection
+from apps.core import json_limits
 from apps.core.errors import ApplicationError
 from apps.issues.selectors import issues_of_task
 from apps.labeling import selectors as labeling_selectors
@@ -95,7 +95,7 @@ def _decide(request: HttpRequest, user: User, task: Task, label: Label) -> HttpR
     annotations = None
     if post.get("edited") == "1" and post.get("decision") == "approve":
         try:
-            annotations = json.loads(post.get("annotations") or "[]")
+            annotations = json_limits.loads(post.get("annotations") or "[]", max_depth=json_limits.MAX_JSON_DEPTH)
         except ValueError:
             messages.error(request, "The corrected label could not be read.")
             return redirect("review:review", task_id=task.id)

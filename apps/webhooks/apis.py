@@ -65,6 +65,8 @@ class WebhookUpdateInput(StrictSerializer):
 
 
 class WebhookListApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(responses=_WEBHOOKS)
     def get(self, request: Request) -> Response:
         organization = require_webhook_admin(request_user(request))
@@ -110,6 +112,8 @@ class WebhookDetailApi(APIView):
 
 
 class WebhookDeliveriesApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(responses=_DELIVERIES)
     def get(self, request: Request, webhook_id: str) -> Response:
         webhook = access_webhook(request_user(request), webhook_id)

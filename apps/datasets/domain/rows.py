@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from apps.core import json_limits
 from apps.datasets.domain.metadata import FieldSpec, MetadataError, check_text, coerce_metadata
 
 MEDIA_TYPES = frozenset({"image", "text"})
@@ -96,7 +96,7 @@ def _attachments(raw: Any, from_text: bool) -> list[tuple[str, str, str]]:
         return []
     if from_text and isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = json_limits.loads(raw)
         except ValueError:
             raise RowError("attachments must be a JSON list") from None
     if not isinstance(raw, list):

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from apps.core import json_limits
 from apps.datasets.domain.rows import RowError, check_csv_header, csv_record_to_row
 
 FORMATS = {
@@ -56,7 +57,7 @@ def decode_utf8(chunks: Iterable[bytes]) -> Iterator[str]:
 
 
 def _loads(text: str) -> Any:
-    return json.loads(text)
+    return json_limits.loads(text)
 
 
 def iter_ndjson(chunks: Iterable[bytes], max_row_chars: int) -> Iterator[tuple[int, Any]]:
@@ -78,16 +79,16 @@ def iter_ndjson(chunks: Iterable[bytes], max_row_chars: int) -> Iterator[tuple[i
                 value, end = raw_decode(line)  # fast path: the line starts with its value
                 if end != len(line) and not line[end:].isspace():
                     raise ValueError("extra data")
-            except ValueError:
+            except (ValueError, RecursionError):
                 try:
-                    value = json.loads(line)  # leading whitespace, or the precise error message
+                    value = json_limits.loads(line)  # leading whitespace, or the precise error message
                 except ValueError as exc:
                     value = RowError(f"malformed JSON: {exc}")
             yield index, value
             index += 1
     if pending and not pending.isspace():
         try:
-            yield index, json.loads(pending)
+            yield index, json_limits.loads(pending)
         except ValueError as exc:
             yield index, RowError(f"malformed JSON: {exc}")
 
@@ -136,6 +137,8 @@ def iter_json_array(chunks: Iterable[bytes], max_row_chars: int) -> Iterator[tup
                 continue
             try:
                 value, end = decoder.raw_decode(buf, pos)
+            except RecursionError:
+                raise BodyError(f"Row {index} is nested too deeply.") from None
             except json.JSONDecodeError as exc:
                 if not eof and _needs_more(exc, len(buf)):
                     if len(buf) - pos > max_row_chars:

@@ -8,6 +8,7 @@ import re
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.compiled import CompiledQuery
-from apps.core.errors import Conflict, ValidationFailed
+from apps.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
@@ -39,7 +40,15 @@ def asset_bounds(data_row: DataRow) -> tuple[tuple[float, float] | None, int | N
 
 
 def validate_label_document(*, version: OntologyVersion, data_row: DataRow, annotations: Any) -> list[dict[str, Any]]:
-    """The normalized document, or 400 with every error (path + message)."""
+    """The normalized document, or 400 with every error (path + message); 413 beyond
+    `TDP_MAX_ANNOTATIONS_PER_LABEL` top-level annotations."""
+    limit = settings.TDP_MAX_ANNOTATIONS_PER_LABEL
+    if type(annotations) is list and len(annotations) > limit:
+        raise PayloadTooLarge(
+            f"A label holds at most {limit} annotations; this one has {len(annotations)}.",
+            code="too_many_annotations",
+            details={"annotations": [f"At most {limit}."], "limit": limit},
+        )
     image_size, text_length = asset_bounds(data_row)
     normalized, errors = annotations_validate(
         version=version, annotations=annotations, image_size=image_size, text_length=text_length, complete=True

@@ -7,7 +7,6 @@ leaves the annotation in the API.md format for the one validator (without them, 
 
 from __future__ import annotations
 
-import json
 import math
 import uuid as uuid_module
 from collections.abc import Iterable, Iterator
@@ -16,6 +15,8 @@ from hashlib import blake2b as _blake2b
 from typing import Any
 
 import orjson
+
+from apps.core import json_limits
 
 GEOMETRY_KEYS = frozenset({"bbox", "polygon", "line", "point", "location"})
 # Deterministic annotation ids for lines without a `uuid`: a digest of (data row, normalized annotation).
@@ -118,7 +119,7 @@ def parse_line(number: int, raw: bytes | None, max_line_bytes: int = 0) -> Parse
         except UnicodeDecodeError as exc:
             raise LineError(f"The line is not valid UTF-8 (byte {exc.start}).") from None
         try:
-            value = json.loads(text)
+            value = json_limits.loads(text)
         except ValueError as exc:
             raise LineError(f"Malformed JSON: {exc}.") from None
     if type(value) is not dict:
