@@ -21,7 +21,7 @@ from apps.datasets.models import DataRow
 from apps.diagnostics import services
 from apps.diagnostics.domain import comparison
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
-from apps.predictions.access import access_model_run
+from apps.predictions.access import access_model_run, require_model_manager
 from apps.predictions.models import ModelRun
 
 MAX_RUNS = 5
@@ -37,7 +37,9 @@ class Comparison:
 
 
 def runs_or_400(actor: User, raw: str | None) -> list[ModelRun]:
-    """`runs=a,b[,c…]`: 2 to MAX_RUNS distinct runs the actor may see (others: 404) on one ontology (else 400)."""
+    """`runs=a,b[,c…]`: 2 to MAX_RUNS distinct runs the actor may see (others: 404) on one ontology (else 400).
+    Whether the actor may compare runs at all is checked first (403 before any 400)."""
+    require_model_manager(actor)
     ids = [part.strip() for part in (raw or "").split(",") if part.strip()]
     if len(ids) < 2 or len(ids) > MAX_RUNS or len(set(ids)) != len(ids):
         raise ValidationFailed(

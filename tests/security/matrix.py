@@ -54,6 +54,9 @@ PATH_OBJECTS = {
     "export_id": "export",
     "webhook_id": "webhook",
     "delivery_id": "delivery",
+    "token_id": "token",
+    "alert_id": "alert",
+    "rule_id": "alert_rule",
 }
 EXCLUDED_PREFIXES = ("admin/",)  # the Django admin has its own tests (tests/*/test_admin*.py)
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")

@@ -45,6 +45,18 @@ def send_slice_to_project(world: World) -> dict[str, str]:
     return {"target": "labeling.batch", "option": world.ids["project"], "name": "from a slice"}
 
 
+def new_alert_rule(world: World) -> dict[str, Any]:
+    return {"kind": "denied_requests", "threshold": 5, "window_minutes": 5}
+
+
+def alert_rule_change(world: World) -> dict[str, Any]:
+    return {"threshold": 7}
+
+
+def new_token(world: World) -> dict[str, str]:
+    return {"name": unique("token")}
+
+
 # fmt: off
 MATRIX: list[Row] = [
     # method      route                                                              anon adm  tm   rev  lab  exp  pm   non  other
@@ -58,6 +70,18 @@ MATRIX: list[Row] = [
     api("patch",  "api/v1/users/<user_id>",                                          401, 200, 403, 403, 403, 403, 403, 403, 404),
     api("get",    "api/v1/jobs/<job_id>",                                            401, 200, 403, 403, 403, 403, 403, 403, 404),
     api("get",    "api/v1/audit_events",                                             401, 200, 403, 403, 403, 403, 403, 403, 200),
+    api("get",    "api/v1/audit_events.csv",                                        401, 200, 403, 403, 403, 403, 403, 403, 200),
+    api("get",    "api/v1/alerts",                                                  401, 200, 403, 403, 403, 403, 403, 403, 200),
+    api("post",   "api/v1/alerts/<alert_id>/acknowledge",                           401, 200, 403, 403, 403, 403, 403, 403, 404),
+    api("get",    "api/v1/alert_rules",                                             401, 200, 403, 403, 403, 403, 403, 403, 200),
+    api("post",   "api/v1/alert_rules",                                             401, 201, 403, 403, 403, 403, 403, 403, 201, body=new_alert_rule),
+    api("get",    "api/v1/alert_rules/<rule_id>",                                   401, 200, 403, 403, 403, 403, 403, 403, 404),
+    api("patch",  "api/v1/alert_rules/<rule_id>",                                   401, 200, 403, 403, 403, 403, 403, 403, 404, body=alert_rule_change),
+    api("delete", "api/v1/alert_rules/<rule_id>",                                   401, 204, 403, 403, 403, 403, 403, 403, 404),
+    api("get",    "api/v1/tokens",                                                  401, 200, 200, 200, 200, 200, 200, 200, 200),
+    api("post",   "api/v1/tokens",                                                  401, 201, 201, 201, 201, 201, 201, 201, 201, body=new_token),
+    api("delete", "api/v1/tokens/<token_id>",                                       401, 204, 404, 404, 404, 404, 404, 404, 404),
+    api("get",    "api/v1/organization/tokens",                                     401, 200, 403, 403, 403, 403, 403, 403, 200),
     api("get",    "api/v1/ontologies",                                               401, 200, 200, 200, 200, 200, 200, 200, 200),
     api("post",   "api/v1/ontologies",                                               401, 400, 400, 403, 403, 403, 403, 403, 400),
     api("get",    "api/v1/ontologies/<ontology_id>",                                 401, 200, 200, 200, 200, 200, 200, 200, 404),
@@ -101,6 +125,7 @@ MATRIX: list[Row] = [
     api("post",   "api/v1/projects/<project_id>/batches",                            401, 400, 400, 403, 403, 403, 400, 404, 404),
     api("get",    "api/v1/projects/<project_id>/overview",                           401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/queue/next",                         401, 200, 200, 403, 200, 200, 200, 404, 404),
+    api("post",   "api/v1/projects/<project_id>/queue/order",                       401, 202, 202, 403, 403, 403, 202, 404, 404),
     api("get",    "api/v1/projects/<project_id>/labels",                             401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("post",   "api/v1/tasks/<task_id>/labels",                                   401, 400, 400, 403, 400, 400, 400, 404, 404),
     api("post",   "api/v1/tasks/<task_id>/skip",                                     401, 400, 400, 403, 400, 400, 400, 404, 404),
@@ -165,6 +190,10 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/model_runs/<run_id>/rows",                                 401, 409, 409, 403, 403, 403, 403, 403, 404),
     api("get",    "api/v1/model_runs/<run_id>/errors",                               401, 409, 409, 403, 403, 403, 403, 403, 404),
     api("post",   "api/v1/model_runs/<run_id>/send_to_labeling",                     401, 400, 400, 403, 403, 403, 403, 403, 404),
+    api("get",    "api/v1/model_runs/compare",                                      401, 400, 400, 403, 403, 403, 403, 403, 400),
+    api("get",    "api/v1/model_runs/compare/flipped",                              401, 400, 400, 403, 403, 403, 403, 403, 400),
+    api("get",    "api/v1/model_runs/<run_id>/training_data",                       401, 200, 200, 403, 403, 403, 403, 403, 404),
+    api("post",   "api/v1/model_runs/<run_id>/mine_similar",                        401, 400, 400, 403, 403, 403, 403, 403, 404),
     api("get",    "api/v1/projects/<project_id>/performance",                        401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/performance.csv",                    401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/export.ndjson",                      401, 200, 200, 200, 403, 403, 200, 404, 404),
@@ -210,6 +239,10 @@ MATRIX: list[Row] = [
     page("get",    "model_runs/",                                                     302, 200, 200, 403, 403, 403, 403, 403, 200),
     page("get",    "model_runs/<run_id>/diagnostics/",                                302, 200, 200, 403, 403, 403, 403, 403, 404),
     page("post",   "model_runs/<run_id>/diagnostics/send/",                           302, 302, 302, 403, 403, 403, 403, 403, 404),
+    page("get",   "model_runs/compare/",                                            302, 400, 400, 403, 403, 403, 403, 403, 400),
+    page("post",  "model_runs/<run_id>/diagnostics/mine/",                          302, 302, 302, 403, 403, 403, 403, 403, 404),
+    page("get",   "settings/tokens/",                                               302, 200, 200, 200, 200, 200, 200, 200, 200),
+    page("post",  "settings/tokens/<token_id>/revoke/",                             302, 404, 404, 404, 404, 404, 404, 404, 404),
     page("get",    "projects/<project_id>/analytics/",                                302, 200, 200, 200, 403, 403, 200, 404, 404),
     page("get",    "me/stats/",                                                       302, 200, 200, 200, 200, 200, 200, 200, 200),
     page("get",    "projects/<project_id>/exports/",                                  302, 200, 200, 200, 403, 403, 200, 404, 404),

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from apps.accounts import services as account_services
 from apps.accounts.models import Organization, User
 from apps.catalog import services as catalog_services
-from apps.core.models import Job
+from apps.core.models import Alert, AlertKind, AlertRule, Job
 from apps.datasets import services as dataset_services
 from apps.datasets.models import DataRow, Dataset
 from apps.exports import services as export_services
@@ -166,6 +167,19 @@ def build_world(org: Organization, make_user: Callable[..., User]) -> World:
     webhook = webhook_services.webhook_create(actor=admin, organization=org, url=HOOK_URL, events=["label.created"])
     delivery = webhook_services.webhook_send_test(actor=admin, webhook=webhook)
     job = Job.objects.create(organization=org, created_by=admin, kind="matrix-test")
+    token_owner = make_user(role="labeler", organization=org, username=f"{slug}-token-owner")
+    token = account_services.api_token_create(user=token_owner, name="matrix").token
+    rule = AlertRule.objects.get(organization=org, kind=AlertKind.DENIED_REQUESTS)
+    alert = Alert.objects.create(
+        organization=org,
+        rule=rule,
+        kind=rule.kind,
+        subject="ip:192.0.2.1",
+        ip="192.0.2.1",
+        count=30,
+        first_seen_at=rule.created_at,
+        last_seen_at=rule.created_at,
+    )
 
     ids = {
         "user": str(people["labeler"].pk),
@@ -189,6 +203,9 @@ def build_world(org: Organization, make_user: Callable[..., User]) -> World:
         "export": str(export.pk),
         "webhook": str(webhook.pk),
         "delivery": str(delivery.pk),
+        "token": str(token.pk),
+        "alert": str(alert.pk),
+        "alert_rule": str(rule.pk),
     }
     assert uploaded
     world = World(organization=org, people=people, ids=ids, project=project, dataset=dataset, rows=rows)
