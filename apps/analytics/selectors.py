@@ -42,6 +42,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from apps.accounts.models import User
 from apps.analytics.domain.charts import median
 from apps.analytics.domain.figures import Projection, cost, per_hour, per_hundred, projection, ratio
+from apps.core.db_router import reads_from_replica
 from apps.core.errors import ValidationFailed
 from apps.issues.models import Issue
 from apps.labeling.models import Annotation, Label, Project, ProjectMember, Task, TaskKind, TaskState
@@ -361,6 +362,7 @@ def _feature_rows(project: Project, window: Range, only: User | None) -> list[di
     return sorted(rows, key=lambda r: r["name"])
 
 
+@reads_from_replica
 def performance(
     *, project: Project, group_by: str, window: Range, only: User | None = None, counts_only: bool = False
 ) -> list[dict[str, Any]]:
@@ -372,6 +374,7 @@ def performance(
     return _rows(project, group_by, window, only, counts_only)
 
 
+@reads_from_replica
 def summary(
     *, project: Project, window: Range, only: User | None = None, people: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:

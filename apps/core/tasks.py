@@ -23,3 +23,11 @@ def echo_job(job_id: str) -> None:
 def add(a: int, b: int) -> int:
     """Smallest possible task: proves a worker picked something up and ran project code."""
     return a + b
+
+
+def requeue_stalled_jobs() -> int:
+    """Every minute (a django-q2 Schedule): hand jobs whose worker died, or whose message was lost, to a worker
+    again. Returns how many."""
+    from apps.core.jobs import jobs_requeue_stalled
+
+    return len(jobs_requeue_stalled())

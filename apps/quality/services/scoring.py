@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.events import emit
 from apps.core.jobs import job_create_and_enqueue, job_progress
 from apps.core.models import Job
+from apps.core.queue import enqueue
 from apps.datasets.models import DataRow
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Project, Task, TaskKind
@@ -35,8 +36,38 @@ def scores_enqueue(*, project_id: Any, data_row_id: Any) -> None:
     """Score the row once the current transaction commits (the label must be visible to the worker)."""
     project, row = str(project_id), str(data_row_id)
     transaction.on_commit(
-        lambda: async_task("apps.quality.tasks.score_data_row", project, row, task_name=f"score:{project}:{row}")
+        lambda: enqueue("apps.quality.tasks.score_data_row", project, row, task_name=f"score:{project}:{row}")
     )
+
+
+def rows_unscored(*, now: Any = None, limit: int = 1000) -> list[tuple[Any, Any]]:
+    """(project, data row) pairs with a current label that has no score yet, older than the catch-up grace (its
+    task was lost with a killed worker, or the broker was down at submit). Only recent labels are looked at."""
+    from django.conf import settings as django_settings
+
+    now = now or timezone.now()
+    grace = timedelta(seconds=django_settings.TDP_SCORE_CATCHUP_GRACE_SECONDS)
+    window = timedelta(hours=django_settings.TDP_SCORE_CATCHUP_WINDOW_HOURS)
+    pairs = (
+        Label.objects.filter(
+            is_current=True, quality_score__isnull=True, created_at__gte=now - window, created_at__lt=now - grace
+        )
+        .order_by("project_id", "data_row_id")
+        .values_list("project_id", "data_row_id")
+        .distinct()[:limit]
+    )
+    return list(pairs)
+
+
+def scores_catch_up(*, now: Any = None, limit: int = 1000) -> int:
+    """Score the rows `rows_unscored` finds, each in its own transaction (idempotent). Returns the rows scored."""
+    done = 0
+    for project_id, data_row_id in rows_unscored(now=now, limit=limit):
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            row_score(project=project, data_row_id=data_row_id)
+            done += 1
+    return done
 
 
 def _row_lock(project_id: Any, data_row_id: Any) -> None:
