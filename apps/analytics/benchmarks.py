@@ -101,9 +101,9 @@ def _build(organization: Organization, size: int) -> Project:
                  FROM (SELECT id, row_number() OVER () AS n FROM datasets_datarow
                        WHERE dataset_id = %(dataset)s) r) t""",
         """INSERT INTO labeling_label (id, created_at, updated_at, annotations, revision, is_current, seconds_spent,
-               server_seconds, data_row_id, labeler_id, ontology_version_id, project_id, task_id)
+               server_seconds, data_row_id, labeler_id, ontology_version_id, project_id, task_id, source)
            SELECT gen_random_uuid(), done_at, done_at, '[]'::jsonb, 1, true, 10 + (hashtext(id::text) & 127),
-               20 + (hashtext(id::text) & 127), data_row_id, labeled_by_id, %(version)s, project_id, id
+               20 + (hashtext(id::text) & 127), data_row_id, labeled_by_id, %(version)s, project_id, id, 'labeler'
            FROM labeling_task WHERE project_id = %(project)s""",
         """INSERT INTO review_review (id, created_at, updated_at, decision, edited, feedback, overrode_open_issues,
                seconds_spent, server_seconds, label_id, project_id, reviewer_id, task_id)

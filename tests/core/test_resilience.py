@@ -99,8 +99,9 @@ def test_readiness_is_503_when_the_database_is_down(client, monkeypatch):
 
 
 @pytest.fixture
-def with_replica(settings):
-    settings.DATABASES = {**settings.DATABASES, "replica": {**settings.DATABASES["default"]}}
+def with_replica(monkeypatch):
+    """As if `DATABASE_REPLICA_URL` configured a `replica` alias (only the routing decision is under test)."""
+    monkeypatch.setattr(db_router, "replica_configured", lambda: True)
 
 
 def test_without_a_replica_everything_reads_default(transactional_db):

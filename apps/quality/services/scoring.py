@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.events import emit
+from apps.core.ids import uuid7_floor
 from apps.core.jobs import job_create_and_enqueue, job_progress
 from apps.core.models import Job
 from apps.core.queue import enqueue
@@ -48,9 +49,16 @@ def rows_unscored(*, now: Any = None, limit: int = 1000) -> list[tuple[Any, Any]
     now = now or timezone.now()
     grace = timedelta(seconds=django_settings.TDP_SCORE_CATCHUP_GRACE_SECONDS)
     window = timedelta(hours=django_settings.TDP_SCORE_CATCHUP_WINDOW_HOURS)
+    since, until = now - window, now - grace
     pairs = (
         Label.objects.filter(
-            is_current=True, quality_score__isnull=True, created_at__gte=now - window, created_at__lt=now - grace
+            # UUIDv7 ids are time-ordered: the id range walks the primary key index, not the whole table.
+            id__gte=uuid7_floor(since),
+            id__lt=uuid7_floor(until),
+            is_current=True,
+            quality_score__isnull=True,
+            created_at__gte=since,
+            created_at__lt=until,
         )
         .order_by("project_id", "data_row_id")
         .values_list("project_id", "data_row_id")
