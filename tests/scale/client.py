@@ -156,8 +156,11 @@ def review_until(api: Api, project_id: str, *, stop_at: float, reviewed: list[st
         reviewed.append(label)
 
 
-def export_and_wait(api: Api, project_id: str, *, timeout: float = 120.0) -> dict[str, Any] | None:
-    """Start an NDJSON export through the API and poll its job until it finishes; returns the job body."""
+def export_and_wait(
+    api: Api, project_id: str, *, timeout: float = 120.0, stop: threading.Event | None = None
+) -> dict[str, Any] | None:
+    """Start an NDJSON export through the API and poll its job until it finishes; returns the job body (None when
+    `stop` is set meanwhile: the load is over, the export is left to finish on its own)."""
     started = api.call(
         "POST",
         f"/api/v1/projects/{project_id}/exports",
@@ -170,6 +173,8 @@ def export_and_wait(api: Api, project_id: str, *, timeout: float = 120.0) -> dic
     job_id = started.json()["job"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stop is not None and stop.is_set():
+            return None
         job = api.call("GET", f"/api/v1/jobs/{job_id}", endpoint="job_poll")
         if job is None:
             return None

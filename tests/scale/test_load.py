@@ -29,9 +29,9 @@ LABEL_ROWS = int(os.environ.get("TDP_LOAD_LABEL_ROWS", "3000"))
 IMPORT_CHUNK = 5000
 
 
-def _importer(api: Api, dataset_id: str, prefix: str, stop: threading.Event, done: list[int]) -> None:
+def _importer(api: Api, dataset_id: str, prefix: str, done: list[int]) -> None:
     sent = 0
-    while sent < IMPORT_ROWS and not stop.is_set():
+    while sent < IMPORT_ROWS:  # all of it, even if that outlasts the labelers
         count = min(IMPORT_CHUNK, IMPORT_ROWS - sent)
         body = "".join(
             json.dumps({"row_data": f"https://example.com/{prefix}/{i}.jpg", "global_key": f"{prefix}-{i}"}) + "\n"
@@ -53,9 +53,9 @@ def _importer(api: Api, dataset_id: str, prefix: str, stop: threading.Event, don
 
 def _exporter(api: Api, project_id: str, stop: threading.Event, finished: list[dict]) -> None:
     while not stop.is_set():
-        job = export_and_wait(api, project_id, timeout=max(120.0, SECONDS))
+        job = export_and_wait(api, project_id, timeout=max(120.0, SECONDS), stop=stop)
         if job is None:
-            return
+            return  # an error (recorded) or the end of the run
         if job["status"] != "succeeded":
             api.stats.error(f"export failed: {job}")
             return
@@ -101,7 +101,6 @@ def test_labelers_reviewers_import_and_export_at_once(on_stack):
                 Api(bases, imports.admin_token, stats),
                 str(imports.dataset.pk),
                 imports.project.pk.hex,
-                stop,
                 imported,
             ),
         ),
