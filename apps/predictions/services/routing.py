@@ -17,7 +17,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import OrgRole
 from apps.core.events import emit
 from apps.core.ids import is_uuid
-from apps.core.queue import enqueue_on_commit
+from apps.core.queue import enqueue
 from apps.labeling import services as labeling_services
 from apps.labeling.access import can
 from apps.labeling.models import Project, ProjectRole, Task
@@ -46,8 +46,11 @@ def routing_enqueue(*, target: Target) -> None:
             p.pk for p in attached_projects(model_run_id=target.owner_id, organization_id=target.organization_id)
         ]
     for project_id in project_ids:
-        pid = str(project_id)
-        enqueue_on_commit("apps.predictions.tasks.route_project", pid, task_name=f"route:{pid}")
+        transaction.on_commit(
+            lambda pid=str(project_id): enqueue(  # type: ignore[misc]
+                "apps.predictions.tasks.route_project", pid, task_name=f"route:{pid}"
+            )
+        )
 
 
 def project_route(*, project: Project, now: datetime | None = None) -> int:

@@ -22,10 +22,10 @@ from apps.core.benchmarks import registered_benchmarks
 # Sizes for `benchmark all` (each benchmark's own defaults aim at its issue's goal and take longer).
 ALL_PROFILE: dict[str, dict[str, Any]] = {
     "agreement": {"size": 10_000, "repeat": 2},
-    "analytics": {"size": 200_000, "repeat": 2},
+    "analytics": {"size": 100_000, "repeat": 2},
     "diagnostics": {"size": 5_000, "repeat": 2},
     "diagnostics_app": {"size": 2_000, "repeat": 1},
-    "export": {"size": 50_000, "sizes": "50000"},
+    "export": {"size": 20_000, "sizes": "20000"},
     "import": {"size": 50_000},
     "ontology-validate": {"size": 50_000, "repeat": 2},
     "prelabels": {"size": 20_000},
