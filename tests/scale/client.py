@@ -22,6 +22,7 @@ class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
     unavailable: list[dict[str, Any]] = field(default_factory=list)  # each 503 seen (then retried)
+    reconnects: int = 0  # requests resent once after the server closed a kept-alive connection
 
     def record(self, endpoint: str, seconds: float) -> None:
         with self.lock:
@@ -40,6 +41,7 @@ class Stats:
             "wall_s": round(wall_seconds, 1),
             "errors": len(self.errors),
             "retried_503": len(self.unavailable),
+            "reconnects": self.reconnects,
             "endpoints": {
                 name: {
                     "count": len(values),
@@ -74,10 +76,22 @@ class Api:
         """One logical request: retried (same body, same headers) while the answer is 503 + Retry-After. Any other
         unexpected answer is an error. Returns None after an error."""
         deadline = time.monotonic() + self.max_wait
+        reconnected = False
         while True:
             started = time.monotonic()
             try:
                 response = self.session.request(method, next(self.bases) + path, headers=headers, timeout=120, **kwargs)
+            except requests.ConnectionError as exc:
+                # A kept-alive connection the server closed just as we reused it: resend once on a new connection,
+                # as a load balancer does (every call is safe to repeat: writes carry an Idempotency-Key, claims
+                # return the caller's live lease). A second failure is an error.
+                if reconnected:
+                    self.stats.error(f"{endpoint}: {type(exc).__name__}: {exc}")
+                    return None
+                reconnected = True
+                with self.stats.lock:
+                    self.stats.reconnects += 1
+                continue
             except requests.RequestException as exc:
                 self.stats.error(f"{endpoint}: {type(exc).__name__}: {exc}")
                 return None

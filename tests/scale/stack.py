@@ -344,6 +344,8 @@ class Stack:
                 "120",
                 "--graceful-timeout",
                 "20",
+                "--keep-alive",
+                "75",
                 "--access-logfile",
                 "-",
             ],
