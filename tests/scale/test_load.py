@@ -53,7 +53,8 @@ def _importer(api: Api, dataset_id: str, prefix: str, done: list[int]) -> None:
 
 def _exporter(api: Api, project_id: str, stop: threading.Event, finished: list[dict]) -> None:
     while not stop.is_set():
-        job = export_and_wait(api, project_id, timeout=max(120.0, SECONDS), stop=stop)
+        # The first export is always waited for (the check needs one); later ones are left when the run ends.
+        job = export_and_wait(api, project_id, timeout=max(120.0, SECONDS), stop=stop if finished else None)
         if job is None:
             return  # an error (recorded) or the end of the run
         if job["status"] != "succeeded":
