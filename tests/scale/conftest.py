@@ -8,6 +8,7 @@ All scale tests share the `scale` xdist group: one worker runs them, one after a
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,7 @@ def stack(django_db_setup, django_db_blocker) -> Iterator[Stack]:
         redis.stop()
         s3.stop()
         pg.destroy()
+        shutil.rmtree(folder, ignore_errors=True)  # the logs that matter are in the failure messages
 
 
 @pytest.fixture
