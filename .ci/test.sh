@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: install what a fresh machine lacks, start a private PostgreSQL, lint, type-check, run every test,
-# and stop the database even when something fails.
+# `make test`: install what a fresh machine lacks, start a private PostgreSQL, lint, type-check, run every test
+# (tests/scale starts its own PostgreSQL, Redis, S3, web and worker processes), and stop the database even when
+# something fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,7 @@ need_apt=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v runuser >/dev/null || need_apt+=(util-linux)
+[ -x /usr/bin/redis-server ] || need_apt+=(redis-server)  # tests/scale: the django-q2 broker of a scaled-out stack
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
@@ -29,7 +31,8 @@ export DJANGO_SETTINGS_MODULE=tdp.settings.test
   || { echo "Models changed without a migration: run makemigrations"; exit 1; }
 
 set +e
-.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"
+# loadgroup: the scale tests (one xdist group) run one after another on one worker, beside everything else.
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
 status=$?
 set -e
 if [ $status -eq 5 ]; then echo "pytest collected no tests"; fi

@@ -57,6 +57,7 @@ from apps.analytics.domain import histogram as hist
 from apps.analytics.domain.charts import median
 from apps.analytics.domain.figures import Projection, cost, per_hour, per_hundred, projection, ratio
 from apps.analytics.models import DirtyDay, PerformanceDaily, RollupDay
+from apps.core.db_router import reads_from_replica
 from apps.core.errors import ValidationFailed
 from apps.issues.models import Issue
 from apps.labeling.models import Annotation, Label, Project, ProjectMember, Task, TaskKind, TaskState
@@ -735,6 +736,7 @@ def _feature_rows(project: Project, window: Range, only: User | None) -> list[di
     return sorted(rows, key=lambda r: r["name"])
 
 
+@reads_from_replica
 def performance_table(
     *, project: Project, group_by: str, window: Range, only: User | None = None, counts_only: bool = False
 ) -> Table:
@@ -762,6 +764,7 @@ def _labels_since(project: Project, since: datetime, only: User | None) -> int:
     return labels
 
 
+@reads_from_replica
 def summary(
     *, project: Project, window: Range, only: User | None = None, people: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:

@@ -1,13 +1,19 @@
-"""Renders every API error as `{"error": {"code", "message", "details"}}`, including Django's own 404/500."""
+"""Renders every API error as `{"error": {"code", "message", "details"}}`, including Django's own 404/500.
+
+A database that cannot be reached (restarting, failing over, out of connections) is not a bug of the request: it
+answers `503 {"error": {"code": "database_unavailable"}}` with `Retry-After`, for the API and for pages, so clients
+and load balancers retry; the connection is re-opened on the next request (`CONN_HEALTH_CHECKS`)."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework import exceptions as drf
@@ -44,9 +50,45 @@ def _drf_error(exc: drf.APIException) -> tuple[str, str, Any]:
     return code, message or str(exc.detail), {}
 
 
+DATABASE_UNAVAILABLE = "The database is unavailable for a moment; retry after the delay in Retry-After."
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """Connection-level database failures (not constraint or data errors, which are bugs or bad input)."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _retry_after() -> str:
+    return str(settings.TDP_DB_UNAVAILABLE_RETRY_AFTER)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 + Retry-After; rendered without templates or the database (the page layout would query the user)."""
+    logger.warning("Database unavailable while serving %s %s", request.method, request.path, exc_info=True)
+    if _is_api(request):
+        response: HttpResponse = JsonResponse(
+            error_body("database_unavailable", DATABASE_UNAVAILABLE, {"retry_after": int(_retry_after())}),
+            status=503,
+        )
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Unavailable</title><h1>Back in a moment</h1>"
+            "<p>The service is briefly unavailable. This page will work again shortly; please retry.</p>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = _retry_after()
+    return response
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     headers: dict[str, str] = {}
-    if isinstance(exc, ApplicationError):
+    if is_database_unavailable(exc):
+        logger.warning("Database unavailable during an API request", exc_info=exc)
+        status = 503
+        body = error_body("database_unavailable", DATABASE_UNAVAILABLE, {"retry_after": int(_retry_after())})
+        headers["Retry-After"] = _retry_after()
+    elif isinstance(exc, ApplicationError):
         status, body = exc.status_code, error_body(exc.code, exc.message, exc.details)
     elif isinstance(exc, Http404):
         status, body = 404, error_body("not_found", "Not found.")
@@ -67,7 +109,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     else:
         logger.exception("Unhandled API error", exc_info=exc)
         status, body = 500, error_body("server_error", "An unexpected error occurred; it has been logged.")
-    set_rollback()
+    try:
+        set_rollback()
+    except Exception:  # the connection is gone; there is nothing to roll back
+        logger.debug("set_rollback failed", exc_info=True)
     return Response(body, status=status, headers=headers)
 
 
@@ -94,6 +139,9 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its `except` block: the exception being handled is at hand.
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
     if _is_api(request):
         return JsonResponse(error_body("server_error", "An unexpected error occurred; it has been logged."), status=500)
     return render(request, "errors/500.html", status=500)

@@ -3,6 +3,7 @@
 import os
 import time
 import uuid
+from datetime import datetime
 
 
 def uuid7() -> uuid.UUID:
@@ -24,3 +25,10 @@ def is_uuid(value: object) -> bool:
     except (ValueError, TypeError, AttributeError):
         return False
     return True
+
+
+def uuid7_floor(moment: datetime) -> uuid.UUID:
+    """The smallest UUIDv7 of that millisecond: `id >= uuid7_floor(t)` selects rows created since `t` through the
+    primary key index."""
+    millis = int(moment.timestamp() * 1000)
+    return uuid.UUID(int=((millis & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62))

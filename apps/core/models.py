@@ -77,6 +77,8 @@ class Job(OrganizationOwnedModel):
     progress_done = models.PositiveBigIntegerField(default=0)
     progress_total = models.PositiveBigIntegerField(default=0)
     params = models.JSONField(default=dict, blank=True)
+    # The task function (`module.func(job_id)`): lets the stalled-job sweep hand a lost job to a worker again.
+    func = models.CharField(max_length=200, blank=True, default="")
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, null=True)
     started_at = models.DateTimeField(null=True, blank=True)

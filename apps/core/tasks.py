@@ -30,3 +30,11 @@ def alerts_evaluate(organization_id: str, kind: str, actor_id: str | None, ip: s
     """Count a subject's recent events against the organization's rules; raise or refresh alerts. Returns how many
     alerts are open for it after the check. Idempotent (an open alert is refreshed, never duplicated)."""
     return len(alerts.alerts_evaluate(organization_id=organization_id, kind=kind, actor_id=actor_id, ip=ip))
+
+
+def requeue_stalled_jobs() -> int:
+    """Every minute (a django-q2 Schedule): hand jobs whose worker died, or whose message was lost, to a worker
+    again. Returns how many."""
+    from apps.core.jobs import jobs_requeue_stalled
+
+    return len(jobs_requeue_stalled())

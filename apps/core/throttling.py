@@ -1,18 +1,35 @@
-"""Rate limits kept in the `throttle` cache (Redis when configured, else per-process memory): no DB round trips."""
+"""Rate limits kept in the `throttle` cache (Redis when configured, else per-process memory): no DB round trips.
+
+If the cache cannot be reached (Redis down), requests are let through and a warning is logged: rate limiting is a
+protection, not a reason to refuse a labeler's submit."""
+
+import logging
+from typing import Any
 
 from django.core.cache import caches
 from rest_framework import throttling
 
+logger = logging.getLogger(__name__)
 
-class AnonRateThrottle(throttling.AnonRateThrottle):
+
+class FailOpenMixin:
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)  # type: ignore[misc]
+        except Exception as exc:  # the cache backend is unreachable
+            logger.warning("Rate-limit cache unavailable (%s: %s); request allowed", type(exc).__name__, exc)
+            return True
+
+
+class AnonRateThrottle(FailOpenMixin, throttling.AnonRateThrottle):
     cache = caches["throttle"]
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
+class UserRateThrottle(FailOpenMixin, throttling.UserRateThrottle):
     cache = caches["throttle"]
 
 
-class ScopedRateThrottle(throttling.ScopedRateThrottle):
+class ScopedRateThrottle(FailOpenMixin, throttling.ScopedRateThrottle):
     cache = caches["throttle"]
 
 

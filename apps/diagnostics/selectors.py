@@ -12,6 +12,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from apps.accounts.models import User
 from apps.catalog.domain.packing import unpack
 from apps.catalog.selectors import embedding_space_for, latest_analysis
+from apps.core.db_router import reads_from_replica
 from apps.core.errors import ValidationFailed
 from apps.datasets.models import DataRow
 from apps.datasets.selectors import data_rows_visible_to
@@ -108,6 +109,7 @@ def filtered_row_ids(*, actor: User, result: MetricsResult, filters: Mapping[str
     return [str(r) for r in dict.fromkeys(row for (row,) in ids)]
 
 
+@reads_from_replica
 def ground_truth_summary(*, model_run: ModelRun) -> dict[str, Any]:
     rows = GroundTruth.objects.filter(model_run=model_run)
     first = rows.order_by("id").values("project_id", "created_at").first()
@@ -177,6 +179,7 @@ def embedding_outliers(*, actor: User, result: MetricsResult, space_id: str) -> 
     }
 
 
+@reads_from_replica
 def error_report(*, result: MetricsResult, actor: User | None = None, embedding: str | None = None) -> dict[str, Any]:
     """The stored error analysis with, for each item, `row_count` and the first rows behind it (`rows`); with an
     `embedding`, the catalog's outlier rows of the run too."""
@@ -268,6 +271,7 @@ def _bbox(annotation: Any) -> tuple[float, float, float, float] | None:
         return None
 
 
+@reads_from_replica
 def row_overlays(*, model_run: ModelRun, data_row_ids: list[Any], confidence: float) -> list[dict[str, Any]]:
     """Per data row (in the given order): its ground-truth boxes and its predicted boxes with score >= confidence."""
     from apps.predictions.models import Prediction

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from apps.accounts.models import User
+from apps.core.db_router import reads_from_replica
 from apps.core.errors import ValidationFailed
 from apps.datasets.selectors import attachment_texts_of_rows, metadata_filter_values
 from apps.exports import registry
@@ -126,6 +127,7 @@ def _project_json(project: Project, encoder: LineEncoder) -> str:
     )
 
 
+@reads_from_replica
 def ndjson_page_lines(query: RowQuery, page: Sequence[Mapping[str, Any]], encoder: LineEncoder) -> list[str]:
     """The NDJSON lines (each ending in a newline) of one page of rows (from `RowQuery.page(as_json=True)`).
 
@@ -170,6 +172,7 @@ def ndjson_sql_usable(query: RowQuery) -> bool:
     return connection.vendor == "postgresql" and registry.label_chooser_has_sql(query.filters.label)
 
 
+@reads_from_replica
 def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[NdjsonPage]:
     """The NDJSON export page by page, each page's lines built by one query (`apps.exports.sql`). Sections that
     only have a Python loader are loaded once per page and added to the lines."""
@@ -268,6 +271,7 @@ def ndjson_stream(query: RowQuery, *, page_size: int = DEFAULT_PAGE_SIZE) -> Ite
         yield "".join(ndjson_page_lines(query, page, encoder)).encode()
 
 
+@reads_from_replica
 def label_documents(query: RowQuery, page: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, Any]]]:
     """For the image formats: `{data_row_id: [(label_id, parsed document), ...]}` of the chosen labels."""
     ids = PageIds.of((str(row["id"]) for row in page), contiguous=query.contiguous)

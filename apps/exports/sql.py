@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import connections, transaction
 
+from apps.core.db_router import read_alias
 from apps.datasets.models import Attachment, DataRow, Dataset
 from apps.issues.models import Comment, Issue
 from apps.labeling.models import Batch, Label, Task
@@ -514,7 +515,8 @@ def run_pages(
     """Pages of `(id, line)`, keyset on the data row id (`first` is the query without the keyset condition)."""
     while True:
         current = first if after is None and first is not None else query
-        with transaction.atomic(), connection.cursor() as cursor:
+        alias = read_alias()  # the replica when the caller asked for it (`reads_from_replica`) and one exists
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
             cursor.execute(WORK_MEM)
             cursor.execute(current.sql, {**current.params, "after": after, "limit": page_size})
             rows = cursor.fetchall()

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
+from apps.core.queue import enqueue_on_commit
 from apps.issues.models import Comment, Issue, IssueStatus, Mention
 from apps.issues.selectors import issue_thread, serialize_issue
 from apps.labeling.access import can
@@ -68,9 +68,7 @@ def _mention(*, issue: Issue, comment: Comment | None, author: User, text: str) 
             mentions.append(mention)
     for mention in mentions:
         mention_id = str(mention.pk)
-        transaction.on_commit(
-            lambda mention_id=mention_id: async_task("apps.issues.tasks.send_mention_email", mention_id)  # type: ignore[misc]
-        )
+        enqueue_on_commit("apps.issues.tasks.send_mention_email", mention_id)
     return mentions
 
 

@@ -16,3 +16,8 @@ def score_data_row(project_id: str, data_row_id: str) -> None:
 
 def recompute_project(job_id: str) -> None:
     run_job(job_id, services.project_recompute_run)
+
+
+def score_catch_up() -> int:
+    """Every minute (a django-q2 Schedule): score labels whose scoring task never ran. Returns the rows scored."""
+    return services.scores_catch_up()

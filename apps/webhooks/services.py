@@ -18,7 +18,6 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from apps.accounts.models import Organization, User
 from apps.accounts.roles import OrgRole
@@ -27,6 +26,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import ValidationFailed
 from apps.core.events import Event
 from apps.core.middleware import current_request_context
+from apps.core.queue import enqueue_on_commit
 from apps.core.url_safety import FetchFailed, UnsafeURL, safe_fetch, validate_outbound_url
 from apps.labeling.models import Project
 from apps.webhooks.domain import retry, signing
@@ -155,11 +155,8 @@ def is_listened(event: Event) -> bool:
 
 
 def _enqueue(delivery_ids: list[str]) -> None:
-    def send() -> None:
-        for delivery_id in delivery_ids:
-            async_task("apps.webhooks.tasks.deliver", delivery_id, task_name=f"webhook:{delivery_id}")
-
-    transaction.on_commit(send)
+    for delivery_id in delivery_ids:  # a lost message is retried by the `deliver_due` schedule
+        enqueue_on_commit("apps.webhooks.tasks.deliver", delivery_id, task_name=f"webhook:{delivery_id}")
 
 
 def on_event(event: Event) -> None:
@@ -323,7 +320,7 @@ def _after_failure(delivery: WebhookDelivery, webhook: Webhook, now: datetime) -
         return
     Webhook.objects.filter(pk=webhook.pk, failing=False).update(failing=True, failing_since=now)
     webhook_id = str(webhook.pk)
-    transaction.on_commit(lambda: async_task("apps.webhooks.tasks.notify_failing", webhook_id))
+    enqueue_on_commit("apps.webhooks.tasks.notify_failing", webhook_id)
 
 
 def due_delivery_ids(*, now: datetime | None = None, limit: int = 1000) -> list[str]:

@@ -103,6 +103,16 @@ def database_config() -> dict[str, Any]:
 
 
 DATABASES = {"default": database_config()}
+# An optional streaming replica for the heavy read-only selectors (analytics, diagnostics, exports): see
+# apps/core/db_router.py. Tests mirror it onto default.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db_url("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["apps.core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The database cache is shared by web processes and workers: throttling and django-q2 cluster stats need that.
@@ -113,7 +123,11 @@ CACHES = {
     },
     # Rate-limit counters: shared through Redis when scaled out, per process otherwise.
     "throttle": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL")}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+        }
         if env.str("REDIS_URL", default="")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tdp-throttle"}
     ),
@@ -219,7 +233,9 @@ Q_CLUSTER: dict[str, Any] = {
     "poll": 0.2,
 }
 if redis_url := env.str("REDIS_URL", default=""):
-    Q_CLUSTER["redis"] = redis_url
+    # Timeouts: a Redis that hangs must fail an enqueue quickly (the caller logs it and the catch-up runs the work)
+    # rather than hold a web request; above the broker's 1 s BLPOP.
+    Q_CLUSTER["redis"] = redis_url + ("&" if "?" in redis_url else "?") + "socket_timeout=5&socket_connect_timeout=2"
 else:
     Q_CLUSTER["orm"] = "default"
 
@@ -293,3 +309,14 @@ TDP_OUTBOUND_MAX_BYTES = env.int("TDP_OUTBOUND_MAX_BYTES", default=50 * 1024 * 1
 # --- webhooks ---
 # Each delivery attempt: connect + answer within this many seconds (no redirects followed, answer capped).
 TDP_WEBHOOK_TIMEOUT_SECONDS = env.float("TDP_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# --- background work (scale-out) ---
+# A `queued` job older than this is handed to the broker again (its message was lost or never sent); a requeued job
+# is left alone this long before the next try. A `running` job whose worker died is requeued at the next sweep.
+TDP_JOB_REQUEUE_QUEUED_SECONDS = env.int("TDP_JOB_REQUEUE_QUEUED_SECONDS", default=300)
+TDP_JOB_REQUEUE_GRACE_SECONDS = env.int("TDP_JOB_REQUEUE_GRACE_SECONDS", default=60)
+# Quality scores: labels without a score older than the grace are scored by the catch-up schedule (their task was
+# lost with a worker, or the broker was down at submit); only labels younger than the window are looked at.
+TDP_SCORE_CATCHUP_GRACE_SECONDS = env.int("TDP_SCORE_CATCHUP_GRACE_SECONDS", default=60)
+TDP_SCORE_CATCHUP_WINDOW_HOURS = env.int("TDP_SCORE_CATCHUP_WINDOW_HOURS", default=72)
+# A database that cannot be reached answers 503 with this Retry-After (seconds).
+TDP_DB_UNAVAILABLE_RETRY_AFTER = env.int("TDP_DB_UNAVAILABLE_RETRY_AFTER", default=5)

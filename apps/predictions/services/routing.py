@@ -12,12 +12,12 @@ from django.db import transaction
 from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from apps.accounts.models import User
 from apps.accounts.roles import OrgRole
 from apps.core.events import emit
 from apps.core.ids import is_uuid
+from apps.core.queue import enqueue
 from apps.labeling import services as labeling_services
 from apps.labeling.access import can
 from apps.labeling.models import Project, ProjectRole, Task
@@ -47,7 +47,7 @@ def routing_enqueue(*, target: Target) -> None:
         ]
     for project_id in project_ids:
         transaction.on_commit(
-            lambda pid=str(project_id): async_task(  # type: ignore[misc]
+            lambda pid=str(project_id): enqueue(  # type: ignore[misc]
                 "apps.predictions.tasks.route_project", pid, task_name=f"route:{pid}"
             )
         )

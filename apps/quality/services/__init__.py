@@ -6,6 +6,8 @@ from apps.quality.services.scoring import (
     project_recompute_run,
     project_rescore,
     row_score,
+    rows_unscored,
+    scores_catch_up,
     scores_enqueue,
 )
 
@@ -17,5 +19,7 @@ __all__ = [
     "project_recompute_run",
     "project_rescore",
     "row_score",
+    "rows_unscored",
+    "scores_catch_up",
     "scores_enqueue",
 ]

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.events import emit
+from apps.core.ids import uuid7_floor
 from apps.core.jobs import job_create_and_enqueue, job_progress
 from apps.core.models import Job
+from apps.core.queue import enqueue
 from apps.datasets.models import DataRow
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Project, Task, TaskKind
@@ -36,8 +39,51 @@ def scores_enqueue(*, project_id: Any, data_row_id: Any) -> None:
     """Score the row once the current transaction commits (the label must be visible to the worker)."""
     project, row = str(project_id), str(data_row_id)
     transaction.on_commit(
-        lambda: async_task("apps.quality.tasks.score_data_row", project, row, task_name=f"score:{project}:{row}")
+        lambda: enqueue("apps.quality.tasks.score_data_row", project, row, task_name=f"score:{project}:{row}")
     )
+
+
+# Labels whose row has something to score (the rule `apps.quality.hooks.on_label_stored` applies at submit): a
+# consensus or benchmark slot, or any label of a project that has benchmark references. Others never get a score.
+NEEDS_SCORE = Q(task__kind__in=[TaskKind.CONSENSUS, TaskKind.BENCHMARK]) | Q(project__has_benchmark_references=True)
+
+
+def rows_unscored(*, now: Any = None, limit: int = 1000) -> list[tuple[Any, Any]]:
+    """(project, data row) pairs with a current label that has no score yet, older than the catch-up grace (its
+    task was lost with a killed worker, or the broker was down at submit). Only recent labels are looked at."""
+    from django.conf import settings as django_settings
+
+    now = now or timezone.now()
+    grace = timedelta(seconds=django_settings.TDP_SCORE_CATCHUP_GRACE_SECONDS)
+    window = timedelta(hours=django_settings.TDP_SCORE_CATCHUP_WINDOW_HOURS)
+    since, until = now - window, now - grace
+    pairs = (
+        Label.objects.filter(
+            # UUIDv7 ids are time-ordered: the id range walks the primary key index, not the whole table.
+            id__gte=uuid7_floor(since),
+            id__lt=uuid7_floor(until),
+            is_current=True,
+            quality_score__isnull=True,
+            created_at__gte=since,
+            created_at__lt=until,
+        )
+        .filter(NEEDS_SCORE)
+        .order_by("project_id", "data_row_id")
+        .values_list("project_id", "data_row_id")
+        .distinct()[:limit]
+    )
+    return list(pairs)
+
+
+def scores_catch_up(*, now: Any = None, limit: int = 1000) -> int:
+    """Score the rows `rows_unscored` finds, each in its own transaction (idempotent). Returns the rows scored."""
+    done = 0
+    for project_id, data_row_id in rows_unscored(now=now, limit=limit):
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            row_score(project=project, data_row_id=data_row_id)
+            done += 1
+    return done
 
 
 def _row_lock(project_id: Any, data_row_id: Any) -> None:
