@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import tempfile
 import threading
@@ -29,8 +30,9 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Q, Value
-from django.db.models.functions import Left, Length
+from django.db.models import Q, TextField, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Left, Length
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -44,12 +46,14 @@ from apps.datasets.services import Readable, iter_chunks
 from apps.labeling.models import Project
 from apps.labeling.selectors import row_in_project
 from apps.ontologies.models import OntologyVersion
-from apps.ontologies.selectors import annotations_validate
+from apps.ontologies.selectors import annotations_validate, compiled_version
+from apps.predictions.domain.boxes import BoxLines, BoxPath
 from apps.predictions.domain.lines import (
     ParsedLine,
     annotation_kind,
     derived_uuid,
-    iter_lines,
+    iter_line_batches,
+    parse_line,
     parse_lines,
 )
 from apps.predictions.models import (
@@ -135,17 +139,26 @@ class _Row:
     bounds: tuple[tuple[float, float] | None, int | None]
 
 
-def _resolve_rows(target: Target, lines: list[ParsedLine]) -> tuple[dict[str, _Row], dict[str, _Row], set[str]]:
+_NO_SIZE = (math.nan, math.nan)
+Found = tuple[dict[str, _Row], dict[str, _Row], set[str]]
+
+
+def _resolve_rows(target: Target, keys: set[str], ids: set[str]) -> Found:
     """One query: the rows the lines name (by global key or id) in the organization, with their bounds and, for
     pre-labels, whether each is in the project."""
-    keys = {line.global_key for line in lines if line.global_key is not None}
-    ids = {_canonical_id(line.row_id) for line in lines if line.row_id is not None} - {""}
+    ids = {_canonical_id(value) for value in ids} - {""}
     if not keys and not ids:
         return {}, {}, set()
-    found = (
-        DataRow.objects.filter(organization_id=target.organization_id)
-        .filter(Q(global_key__in=keys) | Q(pk__in=ids))
-        .annotate(text_length=Length("row_data"), head=Left("row_data", 40))
+    found = DataRow.objects.filter(organization_id=target.organization_id)
+    if connection.vendor == "postgresql":  # one array parameter each, not one placeholder per key
+        found = found.filter(
+            Q(global_key__in=RawSQL("SELECT unnest(%s::text[])", (list(keys),)))
+            | Q(pk__in=RawSQL("SELECT unnest(%s::uuid[])", (list(ids),)))
+        )
+    else:
+        found = found.filter(Q(global_key__in=keys) | Q(pk__in=ids))
+    found = found.annotate(
+        id_text=Cast("id", output_field=TextField()), text_length=Length("row_data"), head=Left("row_data", 40)
     )
     if target.project is not None:
         found = found.annotate(in_project=row_in_project(project=target.project))
@@ -154,11 +167,11 @@ def _resolve_rows(target: Target, lines: list[ParsedLine]) -> tuple[dict[str, _R
     by_key: dict[str, _Row] = {}
     by_id: dict[str, _Row] = {}
     in_project: set[str] = set()
-    columns = ("id", "global_key", "width", "height", "media_type", "text_length", "head", "in_project")
+    columns = ("id_text", "global_key", "width", "height", "media_type", "text_length", "head", "in_project")
     for row_id, key, width, height, media_type, text_length, head, member in found.values_list(*columns):
         image_size = (float(width), float(height)) if width and height else None
         text = text_length if media_type == "text" and not _URL_LIKE.match(head or "") else None
-        row = _Row(str(row_id), (image_size, text))
+        row = _Row(str(uuid.UUID(row_id)) if len(row_id) != 36 else row_id, (image_size, text))
         by_key[key] = row
         by_id[row.id] = row
         if member:
@@ -169,9 +182,29 @@ def _resolve_rows(target: Target, lines: list[ParsedLine]) -> tuple[dict[str, _R
 # --- one chunk ----------------------------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class Chunk:
+    """The parsed lines of one chunk: box lines as columns (`BoxLines`), the others one by one."""
+
+    boxes: BoxLines
+    lines: list[ParsedLine]
+
+    def references(self) -> tuple[set[str], set[str]]:
+        """The global keys and the data row ids the lines name."""
+        keys = {line.global_key for line in self.lines if line.global_key is not None}
+        keys.update(key for key in self.boxes.keys if key is not None)
+        ids = {line.row_id for line in self.lines if line.row_id is not None}
+        ids.update(row_id for row_id in self.boxes.row_ids if row_id is not None)
+        return keys, ids
+
+
+# (line number, data row, given uuid, normalized JSON, schema_id, name, kind, confidence, is a tool annotation)
+_Entry = tuple[int, str, str | None, bytes, str, str, str, float | None, bool]
+
+
 class ChunkImporter:
-    """Validates and writes chunks of parsed lines for one target, filling the report. Remembers the uuids of the
-    whole file, so a uuid used twice in one file is reported (with the line that had it first)."""
+    """Validates and writes chunks of lines for one target, filling the report. Remembers the uuids of the whole
+    file, so a uuid used twice in one file is reported (with the line that had it first)."""
 
     def __init__(self, target: Target, report: Report, source_import: PredictionImport | None) -> None:
         self.target = target
@@ -181,44 +214,99 @@ class ChunkImporter:
         self.answered: dict[tuple[str, str], int] = {}
         self.row_ids: set[str] = set()  # rows that got an annotation (routing looks at these)
         self.writer = _Writer(target, self.source_import_id)
+        self.box_path = BoxPath(compiled_version(target.version))
+        self.max_bytes = settings.TDP_IMPORT_MAX_ROW_CHARS
 
-    def lookup(self, lines: list[ParsedLine]) -> tuple[dict[str, _Row], dict[str, _Row], set[str]]:
+    def parse(self, raws: list[tuple[int, bytes | None]]) -> Chunk:
+        """Parse numbered raw lines (no database access); bad lines are reported."""
+        boxes, others = self.box_path.take(raws)
+        lines, errors = parse_lines(others, self.max_bytes)
+        for number, message in errors:
+            self.report.error(number, message)
+        return Chunk(boxes, lines)
+
+    def lookup(self, chunk: Chunk) -> Found:
         """The database part before validation (runs on the database thread)."""
-        return _resolve_rows(self.target, lines)
+        return _resolve_rows(self.target, *chunk.references())
 
-    def prepare(
-        self, lines: list[ParsedLine], found: tuple[dict[str, _Row], dict[str, _Row], set[str]]
-    ) -> list[tuple[Any, ...]]:
+    def prepare(self, chunk: Chunk, found: Found) -> list[tuple[Any, ...]]:
         """Validate the lines whose rows were found (no database access): the records to store."""
-        by_key, by_id, in_project = found
         groups: dict[Any, list[tuple[ParsedLine, _Row]]] = {}
         singles: list[tuple[ParsedLine, _Row]] = []
-        for line in lines:
-            if line.global_key is not None:
-                row = by_key.get(line.global_key)
-                if row is None:
-                    self.report.error(line.number, f"Unknown global key {line.global_key[:100]!r}.")
-                    continue
-            else:
-                row = by_id.get(_canonical_id(line.row_id))
-                if row is None:
-                    self.report.error(line.number, f"Unknown data row id {str(line.row_id)[:64]!r}.")
-                    continue
-            if row.id not in in_project:
-                self.report.error(line.number, "The data row is not in this project (add it in a batch first).")
+        entries: list[_Entry] = []
+        self._prepare_boxes(chunk.boxes, found, groups, entries)
+        for line in chunk.lines:
+            row = self._row(line.number, line.global_key, line.row_id, found)
+            if row is None:
                 continue
             if line.is_tool:
                 groups.setdefault(row.bounds, []).append((line, row))
             else:
                 singles.append((line, row))
-        good: list[tuple[ParsedLine, _Row, dict[str, Any]]] = []
         version = self.target.version
         for bounds, items in groups.items():
-            self._validate(version, bounds, items, good)
+            self._validate(version, bounds, items, entries)
         for item in singles:
-            self._validate(version, item[1].bounds, [item], good)
-        good.sort(key=lambda entry: entry[0].number)  # the first line of a duplicated uuid keeps it
-        return self._records(good)
+            self._validate(version, item[1].bounds, [item], entries)
+        entries.sort(key=_line_number)  # the first line of a duplicated uuid keeps it
+        return self._records(entries)
+
+    def _row(self, number: int, global_key: str | None, row_id: str | None, found: Found) -> _Row | None:
+        by_key, by_id, in_project = found
+        if global_key is not None:
+            row = by_key.get(global_key)
+            if row is None:
+                self.report.error(number, f"Unknown global key {global_key[:100]!r}.")
+                return None
+        else:
+            row = by_id.get(_canonical_id(row_id))
+            if row is None:
+                self.report.error(number, f"Unknown data row id {str(row_id)[:64]!r}.")
+                return None
+        if row.id not in in_project:
+            self.report.error(number, "The data row is not in this project (add it in a batch first).")
+            return None
+        return row
+
+    def _prepare_boxes(
+        self,
+        boxes: BoxLines,
+        found: Found,
+        groups: dict[Any, list[tuple[ParsedLine, _Row]]],
+        entries: list[_Entry],
+    ) -> None:
+        """The box lines: rows, then every box's numbers at once; a box the checks doubt goes to the validator."""
+        if not len(boxes):
+            return
+        indices: list[int] = []
+        rows: list[_Row] = []
+        widths: list[float] = []
+        heights: list[float] = []
+        row_of = self._row
+        for i, (number, key, row_id) in enumerate(zip(boxes.numbers, boxes.keys, boxes.row_ids, strict=True)):
+            row = row_of(number, key, row_id, found)
+            if row is None:
+                continue
+            indices.append(i)
+            rows.append(row)
+            width, height = row.bounds[0] or _NO_SIZE
+            widths.append(width)
+            heights.append(height)
+        if not indices:
+            return
+        problems = boxes.problems(indices, widths, heights).tolist()
+        good = [i for i, problem in zip(indices, problems, strict=True) if not problem]
+        documents = iter(boxes.documents(good))
+        numbers, uuids, confidences, tools = boxes.numbers, boxes.uuids, boxes.confidences, boxes.tools
+        append = entries.append
+        for i, row, problem in zip(indices, rows, problems, strict=True):
+            if problem:  # the validator explains it
+                line = parse_line(numbers[i], boxes.raws[i], self.max_bytes)
+                groups.setdefault(row.bounds, []).append((line, row))
+                continue
+            tool = tools[i]
+            document = next(documents)
+            append((numbers[i], row.id, uuids[i], document, tool.schema_id, tool.name, "bbox", confidences[i], True))
 
     def store(self, records: list[tuple[Any, ...]], commit: bool) -> int:
         """Write the records (runs on the database thread); returns how many were new."""
@@ -230,9 +318,10 @@ class ChunkImporter:
                 _add_run_rows(self.target.model_run, {r[1] for r in records})
         return created
 
-    def run(self, lines: list[ParsedLine]) -> None:
+    def run(self, raws: list[tuple[int, bytes | None]]) -> None:
         """One chunk, all on this thread (tests and small callers)."""
-        records = self.prepare(lines, self.lookup(lines))
+        chunk = self.parse(raws)
+        records = self.prepare(chunk, self.lookup(chunk))
         created = self.store(records, commit=False)
         self.report.created += created
         self.report.updated += len(records) - created
@@ -242,7 +331,7 @@ class ChunkImporter:
         version: OntologyVersion,
         bounds: tuple[tuple[float, float] | None, int | None],
         items: list[tuple[ParsedLine, _Row]],
-        good: list[tuple[ParsedLine, _Row, dict[str, Any]]],
+        entries: list[_Entry],
     ) -> None:
         normalized, errors = annotations_validate(
             version=version,
@@ -259,39 +348,52 @@ class ChunkImporter:
             path = _PATH.sub("", error["path"])
             message = f"{path}: {error['message']}" if path else error["message"]
             self.report.error(items[index][0].number, message)
+        encode = orjson.dumps  # compact, keys in insertion order (the validator's fixed order): a stable document
         for (line, row), item in zip(items, normalized, strict=True):
             if item is not None:
-                good.append((line, row, item))
+                entries.append(
+                    (
+                        line.number,
+                        row.id,
+                        line.uuid,
+                        encode(item),
+                        item["schema_id"],
+                        item["name"],
+                        annotation_kind(item),
+                        line.confidence,
+                        "tool" in item,
+                    )
+                )
 
-    def _records(self, good: list[tuple[ParsedLine, _Row, dict[str, Any]]]) -> list[tuple[Any, ...]]:
-        encode = orjson.dumps  # compact, keys in insertion order (the validator's fixed order): a stable document
+    def _records(self, entries: list[_Entry]) -> list[tuple[Any, ...]]:
         records: list[tuple[Any, ...]] = []
+        append = records.append
         seen = self.seen
-        for line, row, item in good:
-            raw_document = encode(item)
-            document = raw_document.decode()
-            annotation_id = line.uuid or derived_uuid(row.id, raw_document)
+        answered_in = self.answered
+        row_ids = self.row_ids
+        error = self.report.error
+        for number, row_id, given, document, schema_id, name, kind, confidence, is_tool in entries:
+            annotation_id = given or derived_uuid(row_id, document)
             first = seen.get(annotation_id)
             if first is not None:
-                if line.uuid is not None:
-                    self.report.error(line.number, f"Duplicate uuid {annotation_id}: line {first} has it too.")
+                if given is not None:
+                    error(number, f"Duplicate uuid {annotation_id}: line {first} has it too.")
                 else:
-                    self.report.error(line.number, f"Duplicate annotation: line {first} has the same one.")
+                    error(number, f"Duplicate annotation: line {first} has the same one.")
                 continue
-            kind = annotation_kind(item)
-            if "tool" not in item:
-                answered = self.answered.setdefault((row.id, item["schema_id"]), line.number)
-                if answered != line.number:
-                    self.report.error(
-                        line.number, f"{item['name']!r} is already answered for this row on line {answered}."
-                    )
+            if not is_tool:
+                answered = answered_in.setdefault((row_id, schema_id), number)
+                if answered != number:
+                    error(number, f"{name!r} is already answered for this row on line {answered}.")
                     continue
-            seen[annotation_id] = line.number
-            self.row_ids.add(row.id)
-            records.append(
-                (annotation_id, row.id, item["schema_id"], item["name"][:200], kind, document, line.confidence)
-            )
+            seen[annotation_id] = number
+            row_ids.add(row_id)
+            append((annotation_id, row_id, schema_id, name[:200], kind, document.decode(), confidence))
         return records
+
+
+def _line_number(entry: _Entry) -> int:
+    return entry[0]
 
 
 def _canonical_id(value: str | None) -> str:
@@ -505,37 +607,23 @@ def run_import(
                 on_chunk(bytes_read)
         return created
 
-    def process(lines: list[ParsedLine], found: Future[Any], bytes_read: int) -> None:
-        records = importer.prepare(lines, found.result())
+    def process(chunk: Chunk, found: Future[Any], bytes_read: int) -> None:
+        records = importer.prepare(chunk, found.result())
         writes.append((len(records), database.submit(store, records, bytes_read)))
 
     try:
-        pending: tuple[list[ParsedLine], Future[Any], int] | None = None
-        raws: list[tuple[int, bytes | None]] = []
-
-        def parsed_chunk() -> list[ParsedLine]:
-            batch, errors = parse_lines(raws, max_bytes)
-            for number, message in errors:
-                report.error(number, message)
-            return batch
-
-        for item in iter_lines(counted, max_bytes):
-            raws.append(item)
-            if len(raws) >= CHUNK_LINES:
-                batch = parsed_chunk()
-                raws = []
-                current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
-                if pending is not None:
-                    process(*pending)
-                pending = current
-                for _, future in writes:  # a failed write stops the import early
-                    if future.done() and future.exception() is not None:
-                        future.result()
-        batch = parsed_chunk()
-        current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
+        pending: tuple[Chunk, Future[Any], int] | None = None
+        for raws in iter_line_batches(counted, max_bytes, CHUNK_LINES):
+            chunk = importer.parse(raws)
+            current = (chunk, database.submit(importer.lookup, chunk), counted.bytes_read)
+            if pending is not None:
+                process(*pending)
+            pending = current
+            for _, future in writes:  # a failed write stops the import early
+                if future.done() and future.exception() is not None:
+                    future.result()
         if pending is not None:
             process(*pending)
-        process(*current)
         for count, future in writes:
             created = future.result()
             report.created += created
