@@ -149,11 +149,14 @@ class StoredAnnotation(models.Model):
 
 
 class Prelabel(StoredAnnotation):
-    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # Two indexes, not four, to maintain per imported annotation: (project, uuid) serves every query by project (and
+    # the cascade from it), `data_row`'s own index the queries by project and row (a row has a few pre-labels).
+    project = models.ForeignKey(
+        "labeling.Project", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
 
     class Meta(StoredAnnotation.Meta):
         constraints = [models.UniqueConstraint(fields=["project", "uuid"], name="prelabel_unique_uuid")]
-        indexes = [models.Index(fields=["project", "data_row"], name="prelabel_project_row")]
 
 
 class Prediction(StoredAnnotation):

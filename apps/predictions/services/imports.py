@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Q, TextField, Value
+from django.db.models import Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Left, Length
 from django.utils import timezone
@@ -144,19 +144,33 @@ Found = tuple[dict[str, _Row], dict[str, _Row], set[str]]
 
 
 def _resolve_rows(target: Target, keys: set[str], ids: set[str]) -> Found:
-    """One query: the rows the lines name (by global key or id) in the organization, with their bounds and, for
-    pre-labels, whether each is in the project."""
+    """The rows the lines name (by global key or id) in the organization, with their bounds and, for pre-labels,
+    whether each is in the project: one query per kind of reference."""
     ids = {_canonical_id(value) for value in ids} - {""}
+    by_key: dict[str, _Row] = {}
+    by_id: dict[str, _Row] = {}
+    in_project: set[str] = set()
     if not keys and not ids:
-        return {}, {}, set()
-    found = DataRow.objects.filter(organization_id=target.organization_id)
-    if connection.vendor == "postgresql":  # one array parameter each, not one placeholder per key
-        found = found.filter(
-            Q(global_key__in=RawSQL("SELECT unnest(%s::text[])", (list(keys),)))
-            | Q(pk__in=RawSQL("SELECT unnest(%s::uuid[])", (list(ids),)))
-        )
+        return by_key, by_id, in_project
+    rows = DataRow.objects.filter(organization_id=target.organization_id).order_by()
+    if connection.vendor == "postgresql":
+        # One array parameter, not one placeholder per key; one query each (index lookups: an OR of the two would
+        # scan the table).
+        wanted = [
+            rows.filter(**{field: RawSQL(f"SELECT unnest(%s::{kind}[])", (list(values),))})  # noqa: S611 - constant
+            for field, kind, values in (("global_key__in", "text", keys), ("pk__in", "uuid", ids))
+            if values
+        ]
     else:
-        found = found.filter(Q(global_key__in=keys) | Q(pk__in=ids))
+        wanted = [rows.filter(Q(global_key__in=keys) | Q(pk__in=ids))]
+    for found in wanted:
+        _add_rows(target, found, by_key, by_id, in_project)
+    return by_key, by_id, in_project
+
+
+def _add_rows(
+    target: Target, found: QuerySet[DataRow], by_key: dict[str, _Row], by_id: dict[str, _Row], in_project: set[str]
+) -> None:
     found = found.annotate(
         id_text=Cast("id", output_field=TextField()), text_length=Length("row_data"), head=Left("row_data", 40)
     )
@@ -164,9 +178,6 @@ def _resolve_rows(target: Target, keys: set[str], ids: set[str]) -> Found:
         found = found.annotate(in_project=row_in_project(project=target.project))
     else:
         found = found.annotate(in_project=Value(True))
-    by_key: dict[str, _Row] = {}
-    by_id: dict[str, _Row] = {}
-    in_project: set[str] = set()
     columns = ("id_text", "global_key", "width", "height", "media_type", "text_length", "head", "in_project")
     for row_id, key, width, height, media_type, text_length, head, member in found.values_list(*columns):
         image_size = (float(width), float(height)) if width and height else None
@@ -176,7 +187,6 @@ def _resolve_rows(target: Target, keys: set[str], ids: set[str]) -> Found:
         by_id[row.id] = row
         if member:
             in_project.add(row.id)
-    return by_key, by_id, in_project
 
 
 # --- one chunk ----------------------------------------------------------------------------------------------------
