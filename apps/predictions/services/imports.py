@@ -477,14 +477,11 @@ class _Writer:
         return created
 
     def _copy_new(self, records: list[tuple[Any, ...]]) -> None:
-        now = timezone.now().isoformat()
         owner = str(self.target.owner_id)
         source = str(self.source_import_id) if self.source_import_id else "\\N"
-        sql = (
-            f"COPY {self.table} ({self.target.owner_column}, {_COLUMNS}, source_import_id, created_at, updated_at) "
-            "FROM STDIN"
-        )
-        text = copy_text(records, prefix=f"{owner}\t", suffix=f"\t{source}\t{now}\t{now}\n")
+        # created_at and updated_at: their database default, the transaction's time.
+        sql = f"COPY {self.table} ({self.target.owner_column}, {_COLUMNS}, source_import_id) FROM STDIN"
+        text = copy_text(records, prefix=f"{owner}\t", suffix=f"\t{source}\n")
         with transaction.atomic(), connection.cursor() as cursor:
             raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of big statements
             with raw.copy(sql) as copy:
