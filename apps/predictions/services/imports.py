@@ -1,13 +1,15 @@
 """Importing pre-labels (into a project) and predictions (into a model run) from NDJSON.
 
-Per chunk of lines: parse (bad lines reported with their line number), resolve the data rows in one query (and,
-for pre-labels, which of them are in the project in a second), validate with the one ontology validator in bulk
-(tool annotations grouped by the asset's size, so the validator's box fast path and numpy bounds check apply;
-classifications one by one, since a validator call treats its list as one label), then write the chunk with COPY:
-straight into the table while every uuid is new, else through a temp table and one `INSERT … ON CONFLICT (owner,
-uuid) DO UPDATE … RETURNING (xmax = 0)`, so a re-import updates instead of duplicating and the database says which
-rows were created. Small bodies run in the request, in one transaction; large ones are spooled and run as a job,
-each chunk committed (progress in bytes).
+Per chunk of lines: parse (bad lines reported with their line number); box lines of the common shape are kept as
+columns by the box path (`domain/boxes.py`), every other line goes through `parse_line`. Resolve the data rows in one
+query per kind of reference (global key or id), with their size and whether they are in the project. Box lines:
+every box's numbers checked at once with the validator's own checks, documents written from a template (a box the
+checks doubt goes to the validator, which explains it). Other lines: the one ontology validator in bulk (tool
+annotations grouped by the asset's size; classifications one by one, since a validator call treats its list as one
+label). Then write the chunk with COPY: straight into the table while every uuid is new, else through a temp table
+and one `INSERT … ON CONFLICT (owner, uuid) DO UPDATE … RETURNING (xmax = 0)`, so a re-import updates instead of
+duplicating and the database says which rows were created. Small bodies run in the request, in one transaction;
+large ones are spooled and run as a job, each chunk committed (progress in bytes).
 """
 
 from __future__ import annotations
