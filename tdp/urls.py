@@ -14,8 +14,9 @@ api_v1 = [
     path("", include("apps.issues.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.quality.urls")),
-    path("", include("apps.predictions.urls")),
+    # diagnostics first: its `model_runs/compare` would otherwise be taken for a run id by `model_runs/<id>`.
     path("", include("apps.diagnostics.urls")),
+    path("", include("apps.predictions.urls")),
     path("", include("apps.analytics.urls")),
     path("", include("apps.exports.urls")),
     path("", include("apps.webhooks.urls")),

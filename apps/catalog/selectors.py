@@ -17,7 +17,7 @@ from apps.catalog import registry
 from apps.catalog.domain import drift as drift_math
 from apps.catalog.domain.analysis import kmeans, sample_positions
 from apps.catalog.domain.packing import AnalysisArrays, unpack
-from apps.catalog.domain.search import knn
+from apps.catalog.domain.search import knn, knn_any
 from apps.catalog.domain.vectors import VectorError, normalize_rows, parse_vector
 from apps.catalog.index import SpaceIndex, get_index
 from apps.catalog.models import EmbeddingSpace, EmbeddingVector, Slice, SpaceAnalysis
@@ -122,6 +122,37 @@ def similar_rows(
         raise ValidationFailed("Give data_row or vector.", details={"data_row": ["Required."]})
     mask = _mask(actor=actor, index=index, dataset=dataset, filters=filters or {})
     positions, scores = knn(index.matrix, query, k, mask=mask, exclude=exclude)
+    ids = [index.row_ids[p] for p in positions]
+    rows = {str(r.pk): r for r in DataRow.objects.filter(_org_filter(actor), pk__in=ids)}
+    return [Neighbor(rows[i], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]
+
+
+def row_vectors(*, space: EmbeddingSpace, row_ids: Any) -> tuple[npt.NDArray[np.float32], list[int]]:
+    """The unit vectors of the given rows that have one in the space, and the positions (in `row_ids`) they are
+    for: for callers that do their own vector math (active learning's distances to labeled rows)."""
+    index = get_index(space)
+    found = [(i, p) for i, p in enumerate(index.position.get(str(r)) for r in row_ids) if p is not None]
+    positions = np.asarray([p for _, p in found], dtype=np.intp)
+    return index.matrix[positions], [i for i, _ in found]
+
+
+def rows_similar_to(
+    *, actor: User, space: EmbeddingSpace, seed_row_ids: Any, k: int, exclude_row_ids: Any = ()
+) -> list[Neighbor]:
+    """The `k` rows most similar to any of the seed rows (the best cosine to one of them), best first; seeds and
+    `exclude_row_ids` are never returned. Raises 400 when no seed has a vector in the space."""
+    if not 1 <= k <= MAX_K:
+        raise ValidationFailed(f"k must be from 1 to {MAX_K}.", details={"k": ["Out of range."]})
+    index = get_index(space)
+    seeds = [p for p in (index.position.get(str(r)) for r in seed_row_ids) if p is not None]
+    if not seeds:
+        raise ValidationFailed(
+            "None of these rows has a vector in this embedding.",
+            code="no_vector",
+            details={"embedding": ["No vector."]},
+        )
+    mask = ~index.rows_mask(list(exclude_row_ids)) & ~index.rows_mask(index.row_ids[p] for p in seeds)
+    positions, scores = knn_any(index.matrix, index.matrix[np.asarray(seeds, dtype=np.intp)], k, mask=mask)
     ids = [index.row_ids[p] for p in positions]
     rows = {str(r.pk): r for r in DataRow.objects.filter(_org_filter(actor), pk__in=ids)}
     return [Neighbor(rows[i], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]

@@ -14,11 +14,20 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.compiled import CompiledQuery
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.models import IdempotencyRecord
+
+
+def _record_of(*, user_id: str, key: str) -> QuerySet[IdempotencyRecord]:
+    return IdempotencyRecord.objects.filter(user_id=user_id, key=key).order_by()[:1]  # unique (user, key)
+
+
+RECORD_OF = CompiledQuery(_record_of, user_id="uuid", key="str")  # every keyed write looks first
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 200
@@ -43,7 +52,7 @@ def idempotent(request: Request, *, scope: str, create: Callable[[], tuple[int, 
         status, body = create()
         return Response(body, status=status)
     user_id = str(request.user.pk)
-    existing = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
+    existing = RECORD_OF.first(user_id=user_id, key=key)
     if existing is not None:
         return _replay(existing, scope)
     try:

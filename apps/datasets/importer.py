@@ -39,7 +39,8 @@ _report_lock = threading.Lock()
 
 
 def new_row_ids(count: int) -> list[str]:
-    """`count` UUIDv7 strings (same layout as `apps.core.ids.uuid7`) from one clock read and one urandom call."""
+    """`count` UUIDv7 strings (same layout as `apps.core.ids.uuid7`) from one clock read and one urandom call, in
+    increasing order, so a batch's rows append to the right edge of the id-ordered indexes."""
     millis = time.time_ns() // 1_000_000
     random = os.urandom(10 * count)
     base = ((millis & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62)
@@ -49,6 +50,7 @@ def new_row_ids(count: int) -> list[str]:
         value = int.from_bytes(random[offset : offset + 10], "big")
         value = base | (((value >> 62) & 0xFFF) << 64) | (value & low_mask)
         ids.append(f"{value:032x}")
+    ids.sort()
     return ids
 
 

@@ -88,9 +88,13 @@ class DataRow(OrganizationOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "global_key"], name="data_row_unique_global_key")
         ]
+        # Ascending on purpose: lists read them backwards (newest first) just as fast, and an import appends its
+        # rows (one created_at per batch, ids in increasing UUIDv7 order) at the right edge of each index, which
+        # PostgreSQL's B-tree does on a fast path; descending keys made every row land at the left edge instead
+        # (page splits all the way), about half of the import's database time.
         indexes = [
-            models.Index(fields=["dataset", "-created_at", "-id"], name="data_row_dataset_created"),
-            models.Index(fields=["organization", "-created_at", "-id"], name="data_row_org_created"),
+            models.Index(fields=["dataset", "created_at", "id"], name="data_row_dataset_created_asc"),
+            models.Index(fields=["organization", "created_at", "id"], name="data_row_org_created_asc"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponseBase, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -14,12 +16,15 @@ from rest_framework.views import APIView
 
 from apps.accounts.access import request_user
 from apps.accounts.models import User
+from apps.catalog.access import access_embedding_space
 from apps.core.errors import ValidationFailed
 from apps.core.models import Job
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
-from apps.diagnostics import selectors, services
+from apps.diagnostics import comparison, selectors, services
+from apps.diagnostics.domain import comparison as comparison_domain
 from apps.diagnostics.models import MatchRecord, MetricsResult
+from apps.diagnostics.training_data import training_data_lines
 from apps.labeling.access import access_project
 from apps.predictions.access import access_model_run
 from apps.predictions.models import ModelRun
@@ -204,3 +209,136 @@ class SendToLabelingApi(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+def _compare_or_job(actor: User, params: Any) -> tuple[comparison.Comparison, float, float] | Response:
+    runs = comparison.runs_or_400(actor, params.get("runs"))
+    iou, confidence = services.parse_thresholds(params.get("iou"), params.get("confidence"))
+    found = comparison.compare_prepare(actor=actor, runs=runs, iou=iou, confidence=confidence)
+    if isinstance(found, Job):
+        return Response({"job": str(found.id)}, status=status.HTTP_202_ACCEPTED)
+    return found, iou, confidence
+
+
+_RUNS = OpenApiParameter(
+    "runs", str, required=True, description="2 to 5 model run ids, comma-separated; the first is the baseline"
+)
+
+
+class CompareApi(APIView):
+    @extend_schema(
+        parameters=[
+            _RUNS,
+            *_THRESHOLDS,
+            OpenApiParameter("slice_by", str, description="split or metadata.<field>: deltas per value too"),
+        ],
+        responses={200: dict, 202: JobRefSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        actor = request_user(request)
+        selectors.check_params(request.query_params.keys(), ("runs", "iou", "confidence", "slice_by"))
+        found = _compare_or_job(actor, request.query_params)
+        if isinstance(found, Response):
+            return found
+        cmp, iou, confidence = found
+        slice_by = (request.query_params.get("slice_by") or "").strip()[:200] or None
+        return Response(comparison.compare_report(cmp, iou=iou, confidence=confidence, slice_by=slice_by))
+
+
+class FlippedRowsApi(APIView):
+    @extend_schema(
+        parameters=[
+            _RUNS,
+            *_THRESHOLDS,
+            OpenApiParameter("run", str, description="the run compared with the baseline (default: the second)"),
+            OpenApiParameter("direction", str, enum=list(comparison_domain.DIRECTIONS)),
+            OpenApiParameter("class", str, description="schema_id: flips of this class only"),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={200: dict, 202: JobRefSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        actor = request_user(request)
+        params = request.query_params
+        selectors.check_params(
+            params.keys(), ("runs", "iou", "confidence", "run", "direction", "class", "cursor", "page_size")
+        )
+        direction = params.get("direction") or None
+        if direction is not None and direction not in comparison_domain.DIRECTIONS:
+            raise ValidationFailed(
+                "Unknown direction.", details={"direction": [f"One of: {', '.join(comparison_domain.DIRECTIONS)}."]}
+            )
+        found = _compare_or_job(actor, params)
+        if isinstance(found, Response):
+            return found
+        cmp, _, _ = found
+        other = comparison.other_index(cmp, params.get("run"))
+        flips = comparison.flipped(cmp, other, klass=params.get("class") or None, direction=direction)
+        page, next_cursor = comparison.page_of(flips, params.get("cursor"), params.get("page_size"))
+        next_url = None
+        if next_cursor is not None:
+            query = params.copy()
+            query["cursor"] = next_cursor
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response(
+            {
+                "run": str(cmp.runs[other].pk),
+                "against": str(cmp.runs[0].pk),
+                "count": len(flips),
+                "next": next_url,
+                "results": comparison.serialize_flips(page),
+            }
+        )
+
+
+class TrainingDataApi(APIView):
+    @extend_schema(responses={(200, "application/x-ndjson"): OpenApiTypes.STR})
+    def get(self, request: Request, run_id: str) -> HttpResponseBase:
+        run = access_run(request_user(request), run_id)
+        selectors.check_params(request.query_params.keys(), ())
+        response = StreamingHttpResponse(training_data_lines(model_run=run), content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="training-data-{run.pk}.ndjson"'
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+# `class` is a Python keyword: the serializer is built with `type()` so the field can carry that name.
+MineSimilarInput = type(
+    "MineSimilarInput",
+    (StrictSerializer,),
+    {
+        "project": serializers.UUIDField(),
+        "embedding": serializers.UUIDField(),
+        "class": serializers.CharField(max_length=64, help_text="schema_id of a box class of the run's ontology"),
+        "limit": serializers.IntegerField(default=100, min_value=1, max_value=services.MAX_MINED),
+        "priority": serializers.IntegerField(default=4, min_value=1, max_value=5),
+        "batch_name": serializers.CharField(max_length=200, required=False, allow_blank=True, default=""),
+    },
+)
+
+
+class MineSimilarApi(APIView):
+    InputSerializer = MineSimilarInput
+
+    @extend_schema(request=InputSerializer, responses={201: dict})
+    def post(self, request: Request, run_id: str) -> Response:
+        actor = request_user(request)
+        run = access_run(actor, run_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        project = access_project(actor, values["project"], "manage")
+        space = access_embedding_space(actor, values["embedding"])
+        result = services.mine_similar(
+            actor=actor,
+            model_run=run,
+            project=project,
+            space=space,
+            schema_id=values["class"],
+            limit=values["limit"],
+            priority=values["priority"],
+            batch_name=values["batch_name"],
+        )
+        return Response(result, status=status.HTTP_201_CREATED)

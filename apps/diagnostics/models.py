@@ -18,6 +18,12 @@ class GroundTruth(models.Model):
     data_row = models.ForeignKey("datasets.DataRow", on_delete=models.CASCADE, related_name="+")
     label = models.ForeignKey("labeling.Label", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     label_revision = models.PositiveIntegerField()
+    # What the run's training data was, as of the snapshot (`training_data` export): the ontology version the label
+    # was made against and the row's split in the run (null/blank in snapshots taken before these were recorded).
+    ontology_version = models.ForeignKey(
+        "ontologies.OntologyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    split = models.CharField(max_length=12, blank=True, default="")
     annotations = models.JSONField(default=list)
     created_at = models.DateTimeField()
 

@@ -19,6 +19,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.catalog.selectors import MAX_K, rows_similar_to
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.jobs import job_create_and_enqueue
@@ -75,14 +76,15 @@ def ground_truth_snapshot(*, actor: User, model_run: ModelRun, project: Project)
     has_rows = run_rows.exists()
     labels = labeling_selectors.done_labels(
         project=project, data_row_ids=run_rows.values("data_row_id") if has_rows else None
-    ).values_list("id", "data_row_id", "revision", "annotations")
-    chosen: dict[Any, tuple[Any, int, Any]] = {}
-    for label_id, row_id, revision, document in labels.iterator(chunk_size=2000):
-        chosen.setdefault(row_id, (label_id, revision, document))
+    ).values_list("id", "data_row_id", "revision", "annotations", "ontology_version_id")
+    chosen: dict[Any, tuple[Any, int, Any, Any]] = {}
+    for label_id, row_id, revision, document, version_id in labels.iterator(chunk_size=2000):
+        chosen.setdefault(row_id, (label_id, revision, document, version_id))
     if not has_rows and chosen:
         prediction_services.model_run_rows_set(
             actor=actor, model_run=model_run, split=Split.UNASSIGNED, data_row_ids=[str(r) for r in chosen]
         )
+    splits = dict(run_rows.values_list("data_row_id", "split"))
     GroundTruth.objects.filter(model_run=model_run).delete()
     now = timezone.now()
     GroundTruth.objects.bulk_create(
@@ -93,10 +95,12 @@ def ground_truth_snapshot(*, actor: User, model_run: ModelRun, project: Project)
                 data_row_id=row_id,
                 label_id=label_id,
                 label_revision=revision,
+                ontology_version_id=version_id,
+                split=splits.get(row_id, Split.UNASSIGNED),
                 annotations=document,
                 created_at=now,
             )
-            for row_id, (label_id, revision, document) in chosen.items()
+            for row_id, (label_id, revision, document, version_id) in chosen.items()
         ],
         batch_size=2000,
     )
@@ -486,28 +490,27 @@ def _write_matches(result: MetricsResult, rows: list[tuple[Any, ...]]) -> None:
                 copy.write_row((result.pk, *row))
 
 
-def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> MetricsResult:
-    """Compute metrics, error analysis and match records of the run at (iou, confidence) over its rows with ground
-    truth, and store them as the cached result of that key (replacing a stale one)."""
-    started = time.perf_counter()
-    fingerprint, _ = run_fingerprint(model_run)
+def run_documents(
+    model_run: ModelRun, data_row_ids: Sequence[Any] | None = None
+) -> tuple[list[tuple[Any, Any, Any]], list[list[dict[str, Any]]]]:
+    """The run's ground-truth rows `(data row id, annotation document, project id)` in data row order (only these
+    rows when given) and, aligned with them, each row's predicted annotations (with their confidence)."""
     # JSON comes as text and is parsed with orjson (Django's json.loads per value is the slowest part otherwise).
+    truth = GroundTruth.objects.filter(model_run=model_run)
+    predictions = Prediction.objects.filter(model_run=model_run)
+    if data_row_ids is not None:
+        truth = truth.filter(data_row_id__in=list(data_row_ids))
+        predictions = predictions.filter(data_row_id__in=list(data_row_ids))
     gt_rows = [
         (row_id, orjson.loads(text), project_id)
-        for row_id, text, project_id in GroundTruth.objects.filter(model_run=model_run)
-        .order_by("data_row_id")
+        for row_id, text, project_id in truth.order_by("data_row_id")
         .annotate(text=Cast("annotations", TextField()))
         .values_list("data_row_id", "text", "project_id")
     ]
-    row_ids = [r[0] for r in gt_rows]
-    index = {row_id: i for i, row_id in enumerate(row_ids)}
-    pred_docs: list[list[dict[str, Any]]] = [[] for _ in row_ids]
-    predictions = (
-        Prediction.objects.filter(model_run=model_run)
-        .annotate(text=Cast("annotation", TextField()))
-        .values_list("data_row_id", "text", "confidence")
-    )
-    for row_id, text, score in predictions.iterator(chunk_size=5000):
+    index = {row_id: i for i, (row_id, _, _) in enumerate(gt_rows)}
+    pred_docs: list[list[dict[str, Any]]] = [[] for _ in gt_rows]
+    scored = predictions.annotate(text=Cast("annotation", TextField())).values_list("data_row_id", "text", "confidence")
+    for row_id, text, score in scored.iterator(chunk_size=5000):
         i = index.get(row_id)
         if i is None:
             continue
@@ -517,6 +520,31 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
         if score is not None:
             annotation["confidence"] = score
         pred_docs[i].append(annotation)
+    return gt_rows, pred_docs
+
+
+def metrics_of_documents(
+    model_run: ModelRun,
+    gt_docs: Sequence[Any],
+    pred_docs: Sequence[list[dict[str, Any]]],
+    *,
+    iou: float,
+    confidence: float,
+) -> dict[str, Any]:
+    """The metrics JSON of `/metrics` over the given documents (e.g. a subset of the run's rows), not cached."""
+    classes, questions, options = _vocabularies(model_run)
+    inp = from_documents(list(gt_docs), list(pred_docs), classes=classes, questions=questions, options=options)
+    ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
+    return _metrics_json(ev, inp, confidence)
+
+
+def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> MetricsResult:
+    """Compute metrics, error analysis and match records of the run at (iou, confidence) over its rows with ground
+    truth, and store them as the cached result of that key (replacing a stale one)."""
+    started = time.perf_counter()
+    fingerprint, _ = run_fingerprint(model_run)
+    gt_rows, pred_docs = run_documents(model_run)
+    row_ids = [r[0] for r in gt_rows]
     classes, questions, options = _vocabularies(model_run)
     inp = from_documents([r[1] for r in gt_rows], pred_docs, classes=classes, questions=questions, options=options)
     ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
@@ -563,3 +591,78 @@ def send_to_labeling(
         extra={"project": str(project.id), "batch": str(result.batch.id), "rows": len(data_row_ids)},
     )
     return result
+
+
+# -- mine more like this --------------------------------------------------------------------------------------
+
+MAX_MINED = 1000
+
+
+def class_rows(*, model_run: ModelRun, schema_id: str) -> list[str]:
+    """The run's ground-truth rows with at least one annotation of the class (box tool schema_id)."""
+    found = []
+    rows = (
+        GroundTruth.objects.filter(model_run=model_run)
+        .order_by("data_row_id")
+        .annotate(text=Cast("annotations", TextField()))
+        .values_list("data_row_id", "text")
+    )
+    for row_id, text in rows.iterator(chunk_size=2000):
+        document = orjson.loads(text) if text else []
+        if any(isinstance(a, dict) and a.get("schema_id") == schema_id for a in document or []):
+            found.append(str(row_id))
+    return found
+
+
+def mine_similar(
+    *,
+    actor: User,
+    model_run: ModelRun,
+    project: Project,
+    space: Any,
+    schema_id: str,
+    limit: int,
+    priority: int,
+    batch_name: str = "",
+) -> dict[str, Any]:
+    """ "Mine more like this": the `limit` rows most similar (in the embedding `space`) to the run's ground-truth rows
+    of the class, leaving out the run's ground-truth rows and rows already in the project, become one batch of
+    `project` (through the catalog's similarity search)."""
+    classes, _, _ = _vocabularies(model_run)
+    names = {c.key: c.name for c in classes}
+    if schema_id not in names:
+        raise ValidationFailed("Unknown class.", details={"class": ["A box class (schema_id) of the run's ontology."]})
+    if not 1 <= limit <= MAX_MINED:
+        raise ValidationFailed(f"limit must be from 1 to {MAX_MINED}.", details={"limit": ["Out of range."]})
+    seeds = class_rows(model_run=model_run, schema_id=schema_id)
+    if not seeds:
+        raise ValidationFailed(
+            "The run's ground truth has no row of this class.", details={"class": ["No ground-truth row."]}
+        )
+    known = [str(r) for r in GroundTruth.objects.filter(model_run=model_run).values_list("data_row_id", flat=True)]
+    chosen: list[str] = []
+    k = min(MAX_K, limit * 2)
+    while True:
+        neighbors = rows_similar_to(actor=actor, space=space, seed_row_ids=seeds, k=k, exclude_row_ids=known)
+        ids = [str(n.data_row.pk) for n in neighbors]
+        queued = {str(r) for r in labeling_selectors.data_rows_in_project(project=project, data_row_ids=ids)}
+        chosen = [r for r in ids if r not in queued][:limit]
+        if len(chosen) >= limit or len(neighbors) < k or k >= MAX_K:
+            break
+        k = min(MAX_K, k * 2)
+    if not chosen:
+        raise ValidationFailed("No similar row is left to label.", details={"class": ["No candidate rows."]})
+    name = batch_name or f"{model_run.name} · more {names[schema_id]} · {timezone.now():%Y-%m-%d %H:%M:%S}"
+    result = send_to_labeling(
+        actor=actor, model_run=model_run, project=project, data_row_ids=chosen, batch_name=name[:200], priority=priority
+    )
+    return {
+        "batch": str(result.batch.id),
+        "project": str(project.id),
+        "name": result.batch.name,
+        "class": {"schema_id": schema_id, "name": names[schema_id]},
+        "embedding": str(space.pk),
+        "seeds": len(seeds),
+        "rows": chosen,
+        "added": result.added,
+    }

@@ -3,6 +3,7 @@ curves, IoU histogram, and a row gallery with ground truth and predictions overl
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,9 +16,12 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import request_user
 from apps.accounts.models import User
-from apps.core.errors import ApplicationError, Conflict
+from apps.catalog.access import access_embedding_space
+from apps.catalog.selectors import embedding_spaces_visible_to
+from apps.core.errors import ApplicationError, Conflict, ValidationFailed
 from apps.core.models import Job
-from apps.diagnostics import charts, selectors, services
+from apps.diagnostics import charts, comparison, selectors, services
+from apps.diagnostics.domain import comparison as comparison_domain
 from apps.labeling.access import access_project, is_project_manager_of_org, projects_where
 from apps.labeling.models import Project
 from apps.predictions.access import access_model_run, require_model_manager
@@ -108,6 +112,12 @@ def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
             "histogram": charts.histogram(hist["edges"], hist["true_positive"]),
             "gallery": _gallery(run, actor, found, filters, ordering),
             "priorities": list(enumerate(found.errors.get("priorities", [])[:PRIORITIES_SHOWN])),
+            "class_support": [c for c in found.errors.get("class_frequency", []) if c.get("support")],
+            "embeddings": embedding_spaces_visible_to(actor=actor).order_by("name")[:100],
+            "compare_with": ModelRun.objects.filter(model__ontology_id=run.model.ontology_id)
+            .exclude(pk=run.pk)
+            .select_related("model")
+            .order_by("-created_at")[:100],
             "target_projects": projects_where(actor, "manage").filter(archived=False).order_by("name")[:200],
         }
     )
@@ -141,3 +151,103 @@ def send_to_labeling_page(request: HttpRequest, run_id: str) -> HttpResponse:
         return redirect(back)
     messages.success(request, f"Batch “{batch.batch.name}” in {project.name}: {batch.added} row(s) queued.")
     return redirect(back)
+
+
+@login_required
+@require_POST
+def mine_similar_page(request: HttpRequest, run_id: str) -> HttpResponse:
+    """One click from a class of the run page: rows similar to its ground-truth rows become a batch."""
+    actor = request_user(request)
+    run = access_model_run(actor, run_id)
+    back = reverse("diagnostics:run", args=[run.id])
+    try:
+        project = access_project(actor, request.POST.get("project", ""), "manage")
+        space = access_embedding_space(actor, request.POST.get("embedding", ""))
+        raw_limit = request.POST.get("limit", "")
+        if not raw_limit.isdigit():
+            raise ApplicationError("The number of rows must be a whole number.")
+        result = services.mine_similar(
+            actor=actor,
+            model_run=run,
+            project=project,
+            space=space,
+            schema_id=request.POST.get("class", ""),
+            limit=int(raw_limit),
+            priority=4,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(request, f"Batch “{result['name']}” in {project.name}: {result['added']} similar row(s) queued.")
+    return redirect(back)
+
+
+FLIPS_SHOWN = 12
+
+
+@login_required
+def compare_page(request: HttpRequest) -> HttpResponse:
+    """Metric deltas of runs against the first one (per class, overall, per slice) and a gallery of flipped rows."""
+    actor = request_user(request)
+    params = request.GET
+    selectors.check_params(params.keys(), ("runs", "run", "iou", "confidence", "slice_by", "direction", "class"))
+    raw = params.get("runs") or ",".join(params.getlist("run"))
+    runs = comparison.runs_or_400(actor, raw)
+    if not params.get("runs"):  # ticked on a page (`run=` repeated): the oldest run is the baseline
+        runs.sort(key=lambda r: (r.created_at, str(r.pk)))
+    iou, confidence = services.parse_thresholds(params.get("iou"), params.get("confidence"))
+    direction = params.get("direction") or None
+    if direction not in (None, *comparison_domain.DIRECTIONS):
+        raise ValidationFailed("Unknown direction.", details={"direction": list(comparison_domain.DIRECTIONS)})
+    slice_by = (params.get("slice_by") or "").strip()[:200] or None
+    context: dict[str, Any] = {
+        "runs": runs,
+        "runs_param": ",".join(str(r.pk) for r in runs),
+        "iou": iou,
+        "confidence": confidence,
+        "slice_by": slice_by or "",
+        "direction": direction or "",
+        "klass": params.get("class") or "",
+        "gt_color": GT_COLOR,
+        "pred_color": PRED_COLOR,
+    }
+    try:
+        found = comparison.compare_prepare(actor=actor, runs=runs, iou=iou, confidence=confidence)
+        if isinstance(found, Job):
+            context["job"] = found
+            return render(request, "diagnostics/compare.html", context)
+        report = comparison.compare_report(found, iou=iou, confidence=confidence, slice_by=slice_by)
+    except Conflict as exc:
+        context["problem"] = exc.message
+        return render(request, "diagnostics/compare.html", context)
+    flips = comparison.flipped(found, 1, klass=context["klass"] or None, direction=direction)
+    shown = flips[:FLIPS_SHOWN]
+    ids = [uuid.UUID(f.data_row) for f in shown]
+    overlays = [
+        {
+            str(e["data_row"].pk): e
+            for e in selectors.row_overlays(model_run=run, data_row_ids=ids, confidence=confidence)
+        }
+        for run in (runs[0], runs[1])
+    ]
+    gallery = []
+    for flip in shown:
+        a, b = overlays[0].get(flip.data_row), overlays[1].get(flip.data_row)
+        if a is None or b is None:
+            continue
+        row = a["data_row"]
+        gallery.append(
+            {
+                "flip": flip,
+                "data_row": row,
+                "content_url": f"/api/v1/data_rows/{row.id}/content",
+                "width": row.width or 1000,
+                "height": row.height or 1000,
+                "ground_truth": a["ground_truth"],
+                "predictions_a": a["predictions"],
+                "predictions_b": b["predictions"],
+            }
+        )
+    classes = report["comparisons"][0]["classes"] if report["comparisons"] else []
+    context.update({"report": report, "gallery": gallery, "flip_count": len(flips), "classes": classes})
+    return render(request, "diagnostics/compare.html", context)

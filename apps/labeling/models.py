@@ -31,6 +31,10 @@ class Project(OrganizationOwnedModel):
     # `domain.settings.normalize_settings`.
     settings = models.JSONField(default=dict, blank=True)
     archived = models.BooleanField(default=False)
+    # What later apps have put into the project, so the claim and submit paths skip their lookups when there is
+    # nothing to find (most projects have neither). Set once, never cleared: a stale `True` costs one query.
+    has_benchmark_references = models.BooleanField(default=False, editable=False)
+    has_prelabels = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -136,15 +140,18 @@ class Task(BaseModel):
     due_at = models.DateTimeField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    # Active learning: the row's place in the project's queue order (`queue.order` setting), lowest first, within
+    # a batch priority. Precomputed by a background job (predictions app), never per claim; null = unranked (last).
+    queue_rank = models.FloatField(null=True, blank=True)
 
     class Meta(BaseModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["project", "data_row", "slot"], name="task_unique_row_slot"),
         ]
         indexes = [
-            # The claim query: open tasks of a project by priority, then age.
+            # The claim query: open tasks of a project by priority, then queue rank (active learning), then age.
             models.Index(
-                fields=["project", "-priority", "created_at", "id"],
+                fields=["project", "-priority", "queue_rank", "created_at", "id"],
                 condition=models.Q(state__in=["to_label", "in_progress", "in_rework"]),
                 name="task_claimable",
             ),

@@ -41,6 +41,35 @@ _label_provenance: list[LabelProvenance] = []
 # (key, project -> int) extra counters of the project overview (e.g. overdue expert tasks).
 OverviewCounter = Callable[[Project], int]
 _overview_counters: dict[str, OverviewCounter] = {}
+# (organization id, normalized settings) -> errors by path: checks only a later app can make (that an id in the
+# settings is one of its objects in the organization). Called before a project's settings are stored.
+SettingsCheck = Callable[[Any, "dict[str, Any]"], "dict[str, list[str]]"]
+_settings_checks: list[SettingsCheck] = []
+# (project with its new settings, previous settings): called inside the update's transaction after they changed.
+SettingsChanged = Callable[[Project, "dict[str, Any]"], None]
+_settings_changed: list[SettingsChanged] = []
+
+
+def register_settings_check(check: SettingsCheck) -> None:
+    if check not in _settings_checks:
+        _settings_checks.append(check)
+
+
+def register_settings_changed(listener: SettingsChanged) -> None:
+    if listener not in _settings_changed:
+        _settings_changed.append(listener)
+
+
+def settings_errors(organization_id: Any, settings: dict[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for check in _settings_checks:
+        errors.update(check(organization_id, settings))
+    return errors
+
+
+def settings_changed(project: Project, previous: dict[str, Any]) -> None:
+    for listener in _settings_changed:
+        listener(project, previous)
 
 
 def register_open_issue_counter(counter: OpenIssueCounter) -> None:

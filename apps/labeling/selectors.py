@@ -342,3 +342,24 @@ def done_labels(*, project: Project, data_row_ids: Any = None) -> QuerySet[Label
     if data_row_ids is not None:
         queryset = queryset.filter(data_row_id__in=data_row_ids)
     return queryset
+
+
+RANKED_STATES = (TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK)
+
+
+def ranked_queue_rows(*, project: Project) -> list[Any]:
+    """The data rows of the project's open tasks the queue order ranks (expert slots have their own order)."""
+    rows = (
+        Task.objects.filter(project=project, state__in=RANKED_STATES)
+        .exclude(kind=TaskKind.EXPERT)
+        .order_by("data_row_id")
+        .values_list("data_row_id", flat=True)
+        .distinct()
+    )
+    return list(rows)
+
+
+def labeled_row_ids(*, project: Project) -> list[Any]:
+    """Rows of the project with a current label (submitted, in review or done): what is already labeled."""
+    rows = Label.objects.filter(project=project, is_current=True).order_by("data_row_id")
+    return list(rows.values_list("data_row_id", flat=True).distinct())

@@ -164,3 +164,11 @@ class ExpertTaskAdmin(ReadOnlyScopedAdmin):
     def overdue(self, obj: ExpertTask) -> bool:
         open_now = obj.state in (TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK)
         return bool(open_now and obj.due_at is not None and obj.due_at < timezone.now())
+
+
+@admin.action(description="Recompute the queue order (active learning)")
+def recompute_queue_order(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    actor = request_user(request)
+    for project in queryset:
+        job = services.queue_order_request(actor=actor, project=project)
+        modeladmin.message_user(request, f"Reordering the queue of {project.name}: job {job.id}.")

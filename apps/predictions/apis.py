@@ -320,3 +320,15 @@ class ProjectExpertTasksApi(APIView):
                 for task in page or []
             ]
         )
+
+
+class ProjectQueueOrderApi(APIView):
+    """Recompute the project's active learning queue order now (it is also recomputed when the `queue` setting
+    changes and after predictions of a run it uses are imported)."""
+
+    @extend_schema(request=None, responses={202: JobRefSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        actor = request_user(request)
+        project = access_project(actor, project_id, "manage")
+        job = services.queue_order_request(actor=actor, project=project)
+        return Response({"job": str(job.pk)}, status=status.HTTP_202_ACCEPTED)

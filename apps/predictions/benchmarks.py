@@ -184,3 +184,6 @@ def prelabels_benchmark(options: dict[str, Any]) -> dict[str, Any]:
         "target_s": TARGET_SECONDS,
         "meets_target_best": first["best_s"] < TARGET_SECONDS,
     }
+
+
+from apps.predictions import queue_order_benchmarks  # noqa: E402, F401  (registers `queue_order`)

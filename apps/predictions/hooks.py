@@ -17,9 +17,19 @@ def register() -> None:
         register_label_provenance,
         register_overview_counter,
         register_prelabel_source,
+        register_project_admin_action,
         register_project_link,
+        register_settings_changed,
+        register_settings_check,
     )
-    from apps.predictions.services import expert_claim, label_provenance_record, prelabels_for_task
+    from apps.predictions.admin import recompute_queue_order
+    from apps.predictions.services import (
+        expert_claim,
+        label_provenance_record,
+        prelabels_for_task,
+        queue_settings_changed,
+        queue_settings_errors,
+    )
     from apps.predictions.views import prelabels_link
 
     register_claim_source(expert_claim)
@@ -27,3 +37,6 @@ def register() -> None:
     register_label_provenance(label_provenance_record)
     register_overview_counter("overdue_expert_tasks", _overdue)
     register_project_link(prelabels_link)
+    register_settings_check(queue_settings_errors)
+    register_settings_changed(queue_settings_changed)
+    register_project_admin_action(recompute_queue_order)

@@ -37,3 +37,23 @@ def flag_overdue_expert_tasks() -> int:
     from apps.predictions.services import overdue_expert_tasks_notify
 
     return overdue_expert_tasks_notify()
+
+
+def queue_order_project(project_id: str) -> dict[str, Any] | None:
+    """Recompute a project's queue order (idempotent: the same inputs write the same ranks)."""
+    from apps.predictions.services import queue_order_compute
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    return queue_order_compute(project=project)
+
+
+def queue_order_job(job_id: str) -> None:
+    from apps.predictions.services import queue_order_compute
+
+    def work(job: Job) -> dict[str, Any]:
+        project = Project.objects.get(pk=job.params["project"])
+        return queue_order_compute(project=project)
+
+    run_job(job_id, work)

@@ -25,5 +25,6 @@ urlpatterns = [
     path(
         "projects/<str:project_id>/expert_tasks", apis.ProjectExpertTasksApi.as_view(), name="api-project-expert-tasks"
     ),
+    path("projects/<str:project_id>/queue/order", apis.ProjectQueueOrderApi.as_view(), name="api-project-queue-order"),
     path("labels/<str:label_id>/provenance", apis.LabelProvenanceApi.as_view(), name="api-label-provenance"),
 ]

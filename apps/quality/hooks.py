@@ -6,9 +6,13 @@ from typing import Any
 
 
 def on_label_stored(label: Any, task: Any) -> None:
+    """Score the row when there is something to score: several labels of a consensus row, or a benchmark
+    reference in the project (benchmark tasks and labels of reference rows)."""
+    from apps.labeling.models import TaskKind
     from apps.quality.services import scores_enqueue
 
-    scores_enqueue(project_id=label.project_id, data_row_id=label.data_row_id)
+    if task.kind in (TaskKind.CONSENSUS, TaskKind.BENCHMARK) or task.project.has_benchmark_references:
+        scores_enqueue(project_id=label.project_id, data_row_id=label.data_row_id)
 
 
 def register() -> None:

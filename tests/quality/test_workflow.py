@@ -140,6 +140,7 @@ def test_benchmark_scores_against_the_reference(project_factory, org_admin, labe
     add_batch(project, org_admin, [row])
     gold = claim_and_submit(labelers[0], project, boxes((0, 0, 100, 100)) + weather("sunny"))
     services.benchmark_set(actor=manager, label=gold)
+    project.refresh_from_db()  # the project now has a reference (`has_benchmark_references`, read per request)
 
     # The next labelers are served the benchmark row first, as a task like any other.
     half = claim_and_submit(labelers[1], project, boxes((0, 0, 100, 50)) + weather("sunny"))
@@ -168,6 +169,7 @@ def test_benchmark_interleaving_follows_the_rule(project_factory, org_admin, lab
     for _ in gold_rows:
         services.benchmark_set(actor=manager, label=claim_and_submit(author, project, weather("sunny")))
     add_batch(project, org_admin, make_rows(40, prefix="work"), name="work")
+    project.refresh_from_db()  # as a request would load it: with `has_benchmark_references` set
 
     kinds = []
     for _ in range(30):
@@ -201,3 +203,17 @@ def test_recompute_rebuilds_deleted_scores(consensus_project, org_admin, labeler
     assert services.project_rescore(project=consensus_project) == 2
     assert dict(ConsensusScore.objects.values_list("data_row_id", "score")) == before
     assert LabelScore.objects.count() == Label.objects.filter(project=consensus_project).count()
+
+
+def test_rows_without_consensus_or_references_are_not_scored(project_factory, org_admin, labelers, make_rows):
+    """Nothing to score (one label, no reference in the project): no scoring task, no score rows; the first
+    reference marks the project so its rows are scored from then on."""
+    project = project_factory(name="Plain", review={"sample_rate": 0.0})
+    labeling_services.project_member_set(actor=org_admin, project=project, user=labelers[0], role="labeler")
+    add_batch(project, org_admin, make_rows(2))
+    first = claim_and_submit(labelers[0], project, weather("sunny"))
+    assert not LabelScore.objects.filter(label=first).exists()
+    assert not project.has_benchmark_references
+    services.benchmark_set(actor=org_admin, label=first)
+    project.refresh_from_db()
+    assert project.has_benchmark_references

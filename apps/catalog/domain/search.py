@@ -38,6 +38,27 @@ def knn(
     return top.astype(np.intp), scores[top].astype(np.float32)
 
 
+def knn_any(
+    matrix: npt.NDArray[np.float32],
+    queries: npt.NDArray[np.float32],
+    k: int,
+    *,
+    mask: npt.NDArray[np.bool_] | None = None,
+    batch: int = 4096,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """Like `knn` for several unit queries at once: a row's score is its best cosine to any query. Rows are scored
+    in batches (memory: batch × queries floats)."""
+    if matrix.shape[0] == 0 or queries.shape[0] == 0:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float32)
+    best = np.empty(matrix.shape[0], dtype=np.float32)
+    q = queries.astype(np.float32, copy=False).T
+    for start in range(0, matrix.shape[0], batch):
+        best[start : start + batch] = (matrix[start : start + batch] @ q).max(axis=1)
+    ones = np.ones(1, dtype=np.float32)
+    # `knn` on the best scores: a 1-d "matrix" with the query 1 ranks rows by their score.
+    return knn(best[:, None], ones, k, mask=mask)
+
+
 def brute_force_knn(
     matrix: npt.NDArray[np.float32], query: npt.NDArray[np.float32], k: int
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:

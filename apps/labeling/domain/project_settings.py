@@ -18,10 +18,20 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "review": {"sample_rate": 1.0, "rework_wait_hours": 24, "allow_approve_with_open_issues": False},
     "routing": {"confidence_threshold": None, "due_hours": 48},
-    "queue": {"order": "priority", "model_run": None, "embedding": None},
+    # Active learning order of new work (within a batch priority): `priority` (age only), `uncertainty` (the rows
+    # the model is least sure of first), `diversity` (rows far from the labeled ones in `embedding` first) or
+    # `mix` (`weights` of both). `model_run`: the run whose predictions count (null: each row's latest run).
+    "queue": {
+        "order": "priority",
+        "model_run": None,
+        "embedding": None,
+        "uncertainty": "least_confidence",
+        "weights": {"uncertainty": 0.5, "diversity": 0.5},
+    },
     "lease": {"minutes": 30},
 }
-QUEUE_ORDERS = ("priority", "uncertainty", "diversity")
+QUEUE_ORDERS = ("priority", "uncertainty", "diversity", "mix")
+UNCERTAINTY_MEASURES = ("least_confidence", "entropy")
 
 
 def _fraction(value: Any) -> bool:
@@ -30,6 +40,24 @@ def _fraction(value: Any) -> bool:
 
 def _positive_int(value: Any, maximum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= maximum
+
+
+def _queue_weights(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"uncertainty", "diversity"}
+        and all(_fraction(w) for w in value.values())
+        and sum(value.values()) > 0
+    )
+
+
+def _queue_errors(queue: dict[str, Any]) -> dict[str, list[str]]:
+    """Across fields: an order using an embedding space needs one."""
+    order = queue.get("order")
+    needs_space = order == "diversity" or (order == "mix" and (queue.get("weights") or {}).get("diversity", 0) > 0)
+    if needs_space and not queue.get("embedding"):
+        return {"queue.embedding": [f"Required by the {order!r} order (an embedding id)."]}
+    return {}
 
 
 # block -> field -> (check, message)
@@ -55,6 +83,11 @@ _RULES: dict[str, dict[str, tuple[Any, str]]] = {
         "order": (lambda v: v in QUEUE_ORDERS, f"one of {', '.join(QUEUE_ORDERS)}"),
         "model_run": (lambda v: v is None or isinstance(v, str), "null or a model run id"),
         "embedding": (lambda v: v is None or isinstance(v, str), "null or an embedding id"),
+        "uncertainty": (lambda v: v in UNCERTAINTY_MEASURES, f"one of {', '.join(UNCERTAINTY_MEASURES)}"),
+        "weights": (
+            lambda v: _queue_weights(v),
+            'an object {"uncertainty": w, "diversity": w} of numbers from 0 to 1, not both 0',
+        ),
     },
     "lease": {"minutes": (lambda v: _positive_int(v, 24 * 60), "an integer of minutes from 1 to 1440")},
 }
@@ -86,6 +119,8 @@ def normalize_settings(raw: Any, current: dict[str, Any] | None = None) -> tuple
                 errors[f"{block}.{field}"] = [f"Must be {rule[1]}."]
             else:
                 base[block][field] = value
+    if "queue" in raw and not errors:
+        errors.update(_queue_errors(base["queue"]))
     return base, errors
 
 

@@ -14,12 +14,14 @@ from apps.labeling.services.projects import (
     OntologyUpgrade,
     batch_create,
     project_create,
+    project_mark,
     project_member_remove,
     project_member_set,
     project_update,
     project_upgrade_ontology,
 )
 from apps.labeling.services.queue import leases_release_expired, queue_claim
+from apps.labeling.services.queue_rank import queue_ranks_set
 from apps.labeling.services.slots import (
     benchmark_task_lease,
     expert_task_lease,
@@ -44,11 +46,13 @@ __all__ = [
     "label_submit",
     "leases_release_expired",
     "project_create",
+    "project_mark",
     "project_member_remove",
     "project_member_set",
     "project_update",
     "project_upgrade_ontology",
     "queue_claim",
+    "queue_ranks_set",
     "review_priority_set",
     "split_prelabel_references",
     "task_skip",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -82,8 +83,77 @@ def _seconds(value: Any) -> float | None:
     return min(float(value), MAX_SECONDS)
 
 
+# PostgreSQL: a label's rows in one statement, ids drawn from the table's sequence inside it, so nested answers can
+# point at their parents without one round trip per nesting level (and without building a model per row).
+_INSERT_ROWS_SQL = """
+    INSERT INTO labeling_annotation (id, created_at, label_id, project_id, data_row_id, index, parent_id, schema_id,
+                                     name, kind, x, y, width, height, geometry, answer, confidence)
+    SELECT ids.id[r.n], %s, %s, %s, %s, r.index, ids.id[r.parent + 1], r.schema_id::uuid, r.name, r.kind,
+           r.x, r.y, r.width, r.height, r.geometry::jsonb, r.answer::jsonb, r.confidence
+    FROM unnest(%s::integer[], %s::integer[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[],
+                %s::float8[], %s::float8[], %s::text[], %s::text[], %s::float8[])
+         WITH ORDINALITY
+         AS r(index, parent, schema_id, name, kind, x, y, width, height, geometry, answer, confidence, n),
+         (SELECT array_agg(nextval(pg_get_serial_sequence('labeling_annotation', 'id')) ORDER BY g) AS id
+          FROM generate_series(1, %s) AS g) AS ids
+"""
+
+
+def _by_depth(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows ordered top-level first, then each nesting level (the order ids were always given in), with `parent`
+    renumbered to positions in the new order."""
+    depth: list[int] = []
+    for row in rows:
+        depth.append(0 if row["parent"] is None else depth[row["parent"]] + 1)
+    order = sorted(range(len(rows)), key=lambda i: (depth[i], i))
+    position = {old: new for new, old in enumerate(order)}
+    return [{**rows[i], "parent": None if rows[i]["parent"] is None else position[rows[i]["parent"]]} for i in order]
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _store_rows_postgresql(label: Label, rows: list[dict[str, Any]]) -> None:
+    rows = _by_depth(rows)
+    columns: dict[str, list[Any]] = {key: [] for key in ("x", "y", "width", "height", "confidence")}
+    for row in rows:
+        for key, values in columns.items():
+            values.append(_float_or_none(row.get(key)))
+    params: list[Any] = [
+        label.created_at,
+        label.pk,
+        label.project_id,
+        label.data_row_id,
+        [row["index"] for row in rows],
+        [row["parent"] for row in rows],
+        [str(row["schema_id"]) for row in rows],
+        [row["name"][:200] for row in rows],
+        [row["kind"] for row in rows],
+        columns["x"],
+        columns["y"],
+        columns["width"],
+        columns["height"],
+        [_json_or_none(row.get("geometry")) for row in rows],
+        [_json_or_none(row.get("answer")) for row in rows],
+        columns["confidence"],
+        len(rows),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_ROWS_SQL, params)
+
+
 def _store_rows(label: Label, document: list[dict[str, Any]]) -> None:
     rows = annotation_rows(document)
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _store_rows_postgresql(label, rows)
+        return
     objects: list[Annotation] = []
     for row in rows:
         objects.append(

@@ -15,7 +15,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.ids import is_uuid
 from apps.datasets.models import DataRow
-from apps.labeling import roles
+from apps.labeling import registry, roles
 from apps.labeling.access import require_project_creator
 from apps.labeling.domain.project_settings import normalize_batch_quality, normalize_settings
 from apps.labeling.models import Batch, Project, ProjectMember, ProjectRole, Task, TaskKind
@@ -33,8 +33,10 @@ def _clean_name(name: Any, field: str = "name") -> str:
     return name.strip()
 
 
-def _settings_or_400(raw: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
+def _settings_or_400(raw: Any, organization_id: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
     settings, errors = normalize_settings(raw, current)
+    if not errors:
+        errors = registry.settings_errors(organization_id, settings)
     if errors:
         raise ValidationFailed("Invalid project settings.", details=errors)
     return settings
@@ -68,7 +70,7 @@ def project_create(
         ontology_version=version,
         media_type=media_type,
         instructions=instructions or "",
-        settings=_settings_or_400(settings),
+        settings=_settings_or_400(settings, organization.pk),
         created_by=actor,
     )
     audit_record(action="project.created", actor=actor, organization=organization, target=project)
@@ -92,9 +94,12 @@ def project_update(*, actor: User, project: Project, data: dict[str, Any]) -> Pr
             setattr(project, field, data[field] or "")
     if "archived" in data:
         project.archived = bool(data["archived"])
+    previous = project.settings
     if "settings" in data:
-        project.settings = _settings_or_400(data["settings"], project.settings)
+        project.settings = _settings_or_400(data["settings"], project.organization_id, project.settings)
     project.save()
+    if project.settings != previous:
+        registry.settings_changed(project, previous)
     audit_record(
         action="project.updated",
         actor=actor,
@@ -136,6 +141,15 @@ def project_upgrade_ontology(
             extra={"from": diff["from"], "to": diff["to"]},
         )
     return OntologyUpgrade(project=project, diff=diff, applied=not dry_run)
+
+
+def project_mark(*, project_id: Any, has_benchmark_references: bool = False, has_prelabels: bool = False) -> None:
+    """Record that the project now holds benchmark references / pre-labels (see `Project.has_prelabels`). Writes
+    only when a flag changes, so callers may call it after every import."""
+    if has_benchmark_references:
+        Project.objects.filter(pk=project_id, has_benchmark_references=False).update(has_benchmark_references=True)
+    if has_prelabels:
+        Project.objects.filter(pk=project_id, has_prelabels=False).update(has_prelabels=True)
 
 
 def _sync_member_perms(project: Project, user: User, role: str | None) -> None:

@@ -1,7 +1,8 @@
 """The claim: one task to one labeler at a time, atomically.
 
 Order: the caller's own live lease first, then rework sent back to the caller, then rework open to anyone, then what
-registered claim sources hand out (benchmark rows, expert routing), then new work by batch priority and age (expired
+registered claim sources hand out (benchmark rows, expert routing), then new work by batch priority, queue rank
+(the active learning order, precomputed) and age (expired
 leases count as new work). A labeler never gets a second slot of a data row they have labeled or hold. On PostgreSQL
 candidates are locked with `FOR UPDATE SKIP LOCKED`, so concurrent claims take different rows without waiting; on
 SQLite write transactions are serialized (IMMEDIATE). Claims of one labeler are serialized by a lock on their user row.
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -52,7 +53,8 @@ def _new_work_q(now: datetime) -> Q:
 def _locked_first(queryset: QuerySet[Task], *order: Any) -> QuerySet[Task]:
     """The first candidate nobody else holds, locked."""
     locked = queryset.select_for_update(skip_locked=True, of=("self",))
-    return locked.order_by(*order, "-priority", "created_at", "id")[:1]
+    rank = F("queue_rank").asc(nulls_last=True)  # active learning order, precomputed (`queue_rank_set`)
+    return locked.order_by(*order, "-priority", rank, "created_at", "id")[:1]
 
 
 def _claim_details(*, data_row_id: uuid.UUID, task_id: uuid.UUID) -> QuerySet[DataRow]:

@@ -9,6 +9,13 @@ from apps.predictions.services.imports import (
     prelabel_target,
 )
 from apps.predictions.services.provenance import label_provenance_record, prelabels_for_task
+from apps.predictions.services.queue_order import (
+    queue_order_compute,
+    queue_order_enqueue,
+    queue_order_request,
+    queue_settings_changed,
+    queue_settings_errors,
+)
 from apps.predictions.services.routing import (
     expert_claim,
     overdue_count,
@@ -34,5 +41,10 @@ __all__ = [
     "prelabel_target",
     "prelabels_for_task",
     "project_route",
+    "queue_order_compute",
+    "queue_order_enqueue",
+    "queue_order_request",
+    "queue_settings_changed",
+    "queue_settings_errors",
     "routing_enqueue",
 ]

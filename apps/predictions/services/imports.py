@@ -45,6 +45,7 @@ from apps.core.jobs import job_create_and_enqueue
 from apps.core.models import Job
 from apps.datasets.models import DataRow
 from apps.datasets.services import Readable, iter_chunks
+from apps.labeling import services as labeling_services
 from apps.labeling.models import Project
 from apps.labeling.selectors import row_in_project
 from apps.ontologies.models import OntologyVersion
@@ -705,9 +706,14 @@ def _audit(actor: User | None, target: Target, record: PredictionImport, result:
 
 
 def _after_import(target: Target) -> None:
+    from apps.predictions.services.queue_order import queue_order_after_import
     from apps.predictions.services.routing import routing_enqueue
 
+    if target.kind == ImportKind.PRELABELS:
+        labeling_services.project_mark(project_id=target.project.pk, has_prelabels=True)  # type: ignore[union-attr]
     routing_enqueue(target=target)
+    if target.model_run is not None:
+        queue_order_after_import(model_run=target.model_run)
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ def benchmark_set(*, actor: User, label: Label) -> BenchmarkReference:
     reference, created = BenchmarkReference.objects.select_for_update().get_or_create(
         project_id=label.project_id, data_row_id=label.data_row_id, defaults={"label": label, "created_by": actor}
     )
+    labeling_services.project_mark(project_id=label.project_id, has_benchmark_references=True)
     replaced = None
     if not created and reference.label_id != label.pk:
         replaced = str(reference.label_id)
@@ -64,6 +65,8 @@ def benchmark_claim(project: Project, actor: User, now: datetime) -> Task | None
     """The labeling queue's claim source: the first FIRST_BENCHMARKS tasks a labeler gets are benchmark rows (while
     there are any they have not done), then each claim is one with probability `quality.benchmark_rate`. Runs inside
     the claim transaction with the labeler's row locked, so counts and the new slot are consistent."""
+    if not project.has_benchmark_references:
+        return None
     references = BenchmarkReference.objects.filter(project=project)
     if not references.exists():
         return None
