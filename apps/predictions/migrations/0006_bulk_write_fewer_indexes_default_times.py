@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('labeling', '0004_expert_tasks_label_source'),
-        ('predictions', '0004_expert_task_proxy'),
+        ('predictions', '0005_project_flag_backfill'),
     ]
 
     operations = [
