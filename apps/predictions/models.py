@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings as django_settings
 from django.db import models
+from django.db.models.functions import Now
 
 from apps.core.models import BaseModel, OrganizationOwnedModel
 from apps.labeling.models import Task
@@ -137,8 +138,9 @@ class StoredAnnotation(models.Model):
     source_import = models.ForeignKey(
         PredictionImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    # Database defaults: the COPY of a first import leaves both out (the transaction's time; not parsed per row).
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         abstract = True
@@ -149,11 +151,14 @@ class StoredAnnotation(models.Model):
 
 
 class Prelabel(StoredAnnotation):
-    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # Two indexes, not four, to maintain per imported annotation: (project, uuid) serves every query by project (and
+    # the cascade from it), `data_row`'s own index the queries by project and row (a row has a few pre-labels).
+    project = models.ForeignKey(
+        "labeling.Project", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
 
     class Meta(StoredAnnotation.Meta):
         constraints = [models.UniqueConstraint(fields=["project", "uuid"], name="prelabel_unique_uuid")]
-        indexes = [models.Index(fields=["project", "data_row"], name="prelabel_project_row")]
 
 
 class Prediction(StoredAnnotation):

@@ -711,15 +711,7 @@ class _Validator:
             boxes = np.array(self.box_values, dtype=np.float64)
         except OverflowError:  # an integer too large for a float: treat it as infinite
             boxes = np.array([[_as_float(v) for v in row] for row in self.box_values], dtype=np.float64)
-        finite = np.isfinite(boxes)
-        bad_rows: np.ndarray[Any, Any] = np.asarray(~finite.all(axis=1))
-        with np.errstate(invalid="ignore"):
-            negative_size: np.ndarray[Any, Any] = (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
-            negative_origin: np.ndarray[Any, Any] = (boxes[:, 0] < 0) | (boxes[:, 1] < 0)
-            outside = np.zeros(len(boxes), dtype=bool)
-            if self.image_size is not None:
-                width, height = self.image_size
-                outside = (boxes[:, 1] + boxes[:, 3] > width + _EPS) | (boxes[:, 0] + boxes[:, 2] > height + _EPS)
+        finite, bad_rows, negative_size, negative_origin, outside = box_checks(boxes, self.image_size)
         problem = bad_rows | negative_size | negative_origin | outside
         if not problem.any():
             return
@@ -758,6 +750,22 @@ class _Validator:
         for k in np.flatnonzero(~valid).tolist():
             index, path, points = self.polygons[k]
             self.fail(index, path, f"The polygon is not valid: {_polygon_reason(points)}.")
+
+
+def box_checks(boxes: np.ndarray[Any, Any], image_size: tuple[Any, Any] | None) -> tuple[np.ndarray[Any, Any], ...]:
+    """The bulk checks of boxes `(top, left, height, width)` rows: `(finite, not_finite, non_positive_size,
+    negative_origin, outside)` masks. `image_size` is `(width, height)`: two numbers, two arrays of one per box (NaN
+    where unknown), or None. A box is valid when no mask but `finite` is set; the validator explains the others."""
+    finite = np.isfinite(boxes)
+    not_finite: np.ndarray[Any, Any] = np.asarray(~finite.all(axis=1))
+    with np.errstate(invalid="ignore"):
+        negative_size: np.ndarray[Any, Any] = (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
+        negative_origin: np.ndarray[Any, Any] = (boxes[:, 0] < 0) | (boxes[:, 1] < 0)
+        outside = np.zeros(len(boxes), dtype=bool)
+        if image_size is not None:
+            width, height = image_size
+            outside = (boxes[:, 1] + boxes[:, 3] > width + _EPS) | (boxes[:, 0] + boxes[:, 2] > height + _EPS)
+    return finite, not_finite, negative_size, negative_origin, outside
 
 
 def _as_float(value: float) -> float:

@@ -1,19 +1,22 @@
 """Importing pre-labels (into a project) and predictions (into a model run) from NDJSON.
 
-Per chunk of lines: parse (bad lines reported with their line number), resolve the data rows in one query (and,
-for pre-labels, which of them are in the project in a second), validate with the one ontology validator in bulk
-(tool annotations grouped by the asset's size, so the validator's box fast path and numpy bounds check apply;
-classifications one by one, since a validator call treats its list as one label), then write the chunk with COPY:
-straight into the table while every uuid is new, else through a temp table and one `INSERT … ON CONFLICT (owner,
-uuid) DO UPDATE … RETURNING (xmax = 0)`, so a re-import updates instead of duplicating and the database says which
-rows were created. Small bodies run in the request, in one transaction; large ones are spooled and run as a job,
-each chunk committed (progress in bytes).
+Per chunk of lines: parse (bad lines reported with their line number); box lines of the common shape are kept as
+columns by the box path (`domain/boxes.py`), every other line goes through `parse_line`. Resolve the data rows in one
+query per kind of reference (global key or id), with their size and whether they are in the project. Box lines:
+every box's numbers checked at once with the validator's own checks, documents written from a template (a box the
+checks doubt goes to the validator, which explains it). Other lines: the one ontology validator in bulk (tool
+annotations grouped by the asset's size; classifications one by one, since a validator call treats its list as one
+label). Then write the chunk with COPY: straight into the table while every uuid is new, else through a temp table
+and one `INSERT … ON CONFLICT (owner, uuid) DO UPDATE … RETURNING (xmax = 0)`, so a re-import updates instead of
+duplicating and the database says which rows were created. Small bodies run in the request, in one transaction;
+large ones are spooled and run as a job, each chunk committed (progress in bytes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import tempfile
 import threading
@@ -29,8 +32,9 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Q, Value
-from django.db.models.functions import Left, Length
+from django.db.models import Q, QuerySet, TextField, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Left, Length
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -45,12 +49,14 @@ from apps.labeling import services as labeling_services
 from apps.labeling.models import Project
 from apps.labeling.selectors import row_in_project
 from apps.ontologies.models import OntologyVersion
-from apps.ontologies.selectors import annotations_validate
+from apps.ontologies.selectors import annotations_validate, compiled_version
+from apps.predictions.domain.boxes import BoxLines, BoxPath
 from apps.predictions.domain.lines import (
     ParsedLine,
     annotation_kind,
     derived_uuid,
-    iter_lines,
+    iter_line_batches,
+    parse_line,
     parse_lines,
 )
 from apps.predictions.models import (
@@ -136,43 +142,82 @@ class _Row:
     bounds: tuple[tuple[float, float] | None, int | None]
 
 
-def _resolve_rows(target: Target, lines: list[ParsedLine]) -> tuple[dict[str, _Row], dict[str, _Row], set[str]]:
-    """One query: the rows the lines name (by global key or id) in the organization, with their bounds and, for
-    pre-labels, whether each is in the project."""
-    keys = {line.global_key for line in lines if line.global_key is not None}
-    ids = {_canonical_id(line.row_id) for line in lines if line.row_id is not None} - {""}
+_NO_SIZE = (math.nan, math.nan)
+Found = tuple[dict[str, _Row], dict[str, _Row], set[str]]
+
+
+def _resolve_rows(target: Target, keys: set[str], ids: set[str]) -> Found:
+    """The rows the lines name (by global key or id) in the organization, with their bounds and, for pre-labels,
+    whether each is in the project: one query per kind of reference."""
+    ids = {_canonical_id(value) for value in ids} - {""}
+    by_key: dict[str, _Row] = {}
+    by_id: dict[str, _Row] = {}
+    in_project: set[str] = set()
     if not keys and not ids:
-        return {}, {}, set()
-    found = (
-        DataRow.objects.filter(organization_id=target.organization_id)
-        .filter(Q(global_key__in=keys) | Q(pk__in=ids))
-        .annotate(text_length=Length("row_data"), head=Left("row_data", 40))
+        return by_key, by_id, in_project
+    rows = DataRow.objects.filter(organization_id=target.organization_id).order_by()
+    if connection.vendor == "postgresql":
+        # One array parameter, not one placeholder per key; one query each (index lookups: an OR of the two would
+        # scan the table).
+        wanted = [
+            rows.filter(**{field: RawSQL(f"SELECT unnest(%s::{kind}[])", (list(values),))})  # noqa: S611 - constant
+            for field, kind, values in (("global_key__in", "text", keys), ("pk__in", "uuid", ids))
+            if values
+        ]
+    else:
+        wanted = [rows.filter(Q(global_key__in=keys) | Q(pk__in=ids))]
+    for found in wanted:
+        _add_rows(target, found, by_key, by_id, in_project)
+    return by_key, by_id, in_project
+
+
+def _add_rows(
+    target: Target, found: QuerySet[DataRow], by_key: dict[str, _Row], by_id: dict[str, _Row], in_project: set[str]
+) -> None:
+    found = found.annotate(
+        id_text=Cast("id", output_field=TextField()), text_length=Length("row_data"), head=Left("row_data", 40)
     )
     if target.project is not None:
         found = found.annotate(in_project=row_in_project(project=target.project))
     else:
         found = found.annotate(in_project=Value(True))
-    by_key: dict[str, _Row] = {}
-    by_id: dict[str, _Row] = {}
-    in_project: set[str] = set()
-    columns = ("id", "global_key", "width", "height", "media_type", "text_length", "head", "in_project")
+    columns = ("id_text", "global_key", "width", "height", "media_type", "text_length", "head", "in_project")
     for row_id, key, width, height, media_type, text_length, head, member in found.values_list(*columns):
         image_size = (float(width), float(height)) if width and height else None
         text = text_length if media_type == "text" and not _URL_LIKE.match(head or "") else None
-        row = _Row(str(row_id), (image_size, text))
+        row = _Row(str(uuid.UUID(row_id)) if len(row_id) != 36 else row_id, (image_size, text))
         by_key[key] = row
         by_id[row.id] = row
         if member:
             in_project.add(row.id)
-    return by_key, by_id, in_project
 
 
 # --- one chunk ----------------------------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class Chunk:
+    """The parsed lines of one chunk: box lines as columns (`BoxLines`), the others one by one."""
+
+    boxes: BoxLines
+    lines: list[ParsedLine]
+
+    def references(self) -> tuple[set[str], set[str]]:
+        """The global keys and the data row ids the lines name."""
+        keys = {line.global_key for line in self.lines if line.global_key is not None}
+        keys.update(key for key in self.boxes.keys if key is not None)
+        ids = {line.row_id for line in self.lines if line.row_id is not None}
+        ids.update(row_id for row_id in self.boxes.row_ids if row_id is not None)
+        return keys, ids
+
+
+# (line number, data row, given uuid, normalized JSON, schema_id, name, kind, confidence, is a tool annotation)
+_Entry = tuple[int, str, str | None, bytes, str, str, str, float | None, bool]
+
+
 class ChunkImporter:
-    """Validates and writes chunks of parsed lines for one target, filling the report. Remembers the uuids of the
-    whole file, so a uuid used twice in one file is reported (with the line that had it first)."""
+    """Validates and writes chunks of lines for one target, filling the report. Remembers the uuids of the whole
+    file, so a uuid used twice in one file is reported (with the line that had it first)."""
 
     def __init__(self, target: Target, report: Report, source_import: PredictionImport | None) -> None:
         self.target = target
@@ -182,44 +227,99 @@ class ChunkImporter:
         self.answered: dict[tuple[str, str], int] = {}
         self.row_ids: set[str] = set()  # rows that got an annotation (routing looks at these)
         self.writer = _Writer(target, self.source_import_id)
+        self.box_path = BoxPath(compiled_version(target.version))
+        self.max_bytes = settings.TDP_IMPORT_MAX_ROW_CHARS
 
-    def lookup(self, lines: list[ParsedLine]) -> tuple[dict[str, _Row], dict[str, _Row], set[str]]:
+    def parse(self, raws: list[tuple[int, bytes | None]]) -> Chunk:
+        """Parse numbered raw lines (no database access); bad lines are reported."""
+        boxes, others = self.box_path.take(raws)
+        lines, errors = parse_lines(others, self.max_bytes)
+        for number, message in errors:
+            self.report.error(number, message)
+        return Chunk(boxes, lines)
+
+    def lookup(self, chunk: Chunk) -> Found:
         """The database part before validation (runs on the database thread)."""
-        return _resolve_rows(self.target, lines)
+        return _resolve_rows(self.target, *chunk.references())
 
-    def prepare(
-        self, lines: list[ParsedLine], found: tuple[dict[str, _Row], dict[str, _Row], set[str]]
-    ) -> list[tuple[Any, ...]]:
+    def prepare(self, chunk: Chunk, found: Found) -> list[tuple[Any, ...]]:
         """Validate the lines whose rows were found (no database access): the records to store."""
-        by_key, by_id, in_project = found
         groups: dict[Any, list[tuple[ParsedLine, _Row]]] = {}
         singles: list[tuple[ParsedLine, _Row]] = []
-        for line in lines:
-            if line.global_key is not None:
-                row = by_key.get(line.global_key)
-                if row is None:
-                    self.report.error(line.number, f"Unknown global key {line.global_key[:100]!r}.")
-                    continue
-            else:
-                row = by_id.get(_canonical_id(line.row_id))
-                if row is None:
-                    self.report.error(line.number, f"Unknown data row id {str(line.row_id)[:64]!r}.")
-                    continue
-            if row.id not in in_project:
-                self.report.error(line.number, "The data row is not in this project (add it in a batch first).")
+        entries: list[_Entry] = []
+        self._prepare_boxes(chunk.boxes, found, groups, entries)
+        for line in chunk.lines:
+            row = self._row(line.number, line.global_key, line.row_id, found)
+            if row is None:
                 continue
             if line.is_tool:
                 groups.setdefault(row.bounds, []).append((line, row))
             else:
                 singles.append((line, row))
-        good: list[tuple[ParsedLine, _Row, dict[str, Any]]] = []
         version = self.target.version
         for bounds, items in groups.items():
-            self._validate(version, bounds, items, good)
+            self._validate(version, bounds, items, entries)
         for item in singles:
-            self._validate(version, item[1].bounds, [item], good)
-        good.sort(key=lambda entry: entry[0].number)  # the first line of a duplicated uuid keeps it
-        return self._records(good)
+            self._validate(version, item[1].bounds, [item], entries)
+        entries.sort(key=_line_number)  # the first line of a duplicated uuid keeps it
+        return self._records(entries)
+
+    def _row(self, number: int, global_key: str | None, row_id: str | None, found: Found) -> _Row | None:
+        by_key, by_id, in_project = found
+        if global_key is not None:
+            row = by_key.get(global_key)
+            if row is None:
+                self.report.error(number, f"Unknown global key {global_key[:100]!r}.")
+                return None
+        else:
+            row = by_id.get(_canonical_id(row_id))
+            if row is None:
+                self.report.error(number, f"Unknown data row id {str(row_id)[:64]!r}.")
+                return None
+        if row.id not in in_project:
+            self.report.error(number, "The data row is not in this project (add it in a batch first).")
+            return None
+        return row
+
+    def _prepare_boxes(
+        self,
+        boxes: BoxLines,
+        found: Found,
+        groups: dict[Any, list[tuple[ParsedLine, _Row]]],
+        entries: list[_Entry],
+    ) -> None:
+        """The box lines: rows, then every box's numbers at once; a box the checks doubt goes to the validator."""
+        if not len(boxes):
+            return
+        indices: list[int] = []
+        rows: list[_Row] = []
+        widths: list[float] = []
+        heights: list[float] = []
+        row_of = self._row
+        for i, (number, key, row_id) in enumerate(zip(boxes.numbers, boxes.keys, boxes.row_ids, strict=True)):
+            row = row_of(number, key, row_id, found)
+            if row is None:
+                continue
+            indices.append(i)
+            rows.append(row)
+            width, height = row.bounds[0] or _NO_SIZE
+            widths.append(width)
+            heights.append(height)
+        if not indices:
+            return
+        problems = boxes.problems(indices, widths, heights).tolist()
+        good = [i for i, problem in zip(indices, problems, strict=True) if not problem]
+        documents = iter(boxes.documents(good))
+        numbers, uuids, confidences, tools = boxes.numbers, boxes.uuids, boxes.confidences, boxes.tools
+        append = entries.append
+        for i, row, problem in zip(indices, rows, problems, strict=True):
+            if problem:  # the validator explains it
+                line = parse_line(numbers[i], boxes.raws[i], self.max_bytes)
+                groups.setdefault(row.bounds, []).append((line, row))
+                continue
+            tool = tools[i]
+            document = next(documents)
+            append((numbers[i], row.id, uuids[i], document, tool.schema_id, tool.name, "bbox", confidences[i], True))
 
     def store(self, records: list[tuple[Any, ...]], commit: bool) -> int:
         """Write the records (runs on the database thread); returns how many were new."""
@@ -231,9 +331,10 @@ class ChunkImporter:
                 _add_run_rows(self.target.model_run, {r[1] for r in records})
         return created
 
-    def run(self, lines: list[ParsedLine]) -> None:
+    def run(self, raws: list[tuple[int, bytes | None]]) -> None:
         """One chunk, all on this thread (tests and small callers)."""
-        records = self.prepare(lines, self.lookup(lines))
+        chunk = self.parse(raws)
+        records = self.prepare(chunk, self.lookup(chunk))
         created = self.store(records, commit=False)
         self.report.created += created
         self.report.updated += len(records) - created
@@ -243,7 +344,7 @@ class ChunkImporter:
         version: OntologyVersion,
         bounds: tuple[tuple[float, float] | None, int | None],
         items: list[tuple[ParsedLine, _Row]],
-        good: list[tuple[ParsedLine, _Row, dict[str, Any]]],
+        entries: list[_Entry],
     ) -> None:
         normalized, errors = annotations_validate(
             version=version,
@@ -260,39 +361,52 @@ class ChunkImporter:
             path = _PATH.sub("", error["path"])
             message = f"{path}: {error['message']}" if path else error["message"]
             self.report.error(items[index][0].number, message)
+        encode = orjson.dumps  # compact, keys in insertion order (the validator's fixed order): a stable document
         for (line, row), item in zip(items, normalized, strict=True):
             if item is not None:
-                good.append((line, row, item))
+                entries.append(
+                    (
+                        line.number,
+                        row.id,
+                        line.uuid,
+                        encode(item),
+                        item["schema_id"],
+                        item["name"],
+                        annotation_kind(item),
+                        line.confidence,
+                        "tool" in item,
+                    )
+                )
 
-    def _records(self, good: list[tuple[ParsedLine, _Row, dict[str, Any]]]) -> list[tuple[Any, ...]]:
-        encode = orjson.dumps  # compact, keys in insertion order (the validator's fixed order): a stable document
+    def _records(self, entries: list[_Entry]) -> list[tuple[Any, ...]]:
         records: list[tuple[Any, ...]] = []
+        append = records.append
         seen = self.seen
-        for line, row, item in good:
-            raw_document = encode(item)
-            document = raw_document.decode()
-            annotation_id = line.uuid or derived_uuid(row.id, raw_document)
+        answered_in = self.answered
+        row_ids = self.row_ids
+        error = self.report.error
+        for number, row_id, given, document, schema_id, name, kind, confidence, is_tool in entries:
+            annotation_id = given or derived_uuid(row_id, document)
             first = seen.get(annotation_id)
             if first is not None:
-                if line.uuid is not None:
-                    self.report.error(line.number, f"Duplicate uuid {annotation_id}: line {first} has it too.")
+                if given is not None:
+                    error(number, f"Duplicate uuid {annotation_id}: line {first} has it too.")
                 else:
-                    self.report.error(line.number, f"Duplicate annotation: line {first} has the same one.")
+                    error(number, f"Duplicate annotation: line {first} has the same one.")
                 continue
-            kind = annotation_kind(item)
-            if "tool" not in item:
-                answered = self.answered.setdefault((row.id, item["schema_id"]), line.number)
-                if answered != line.number:
-                    self.report.error(
-                        line.number, f"{item['name']!r} is already answered for this row on line {answered}."
-                    )
+            if not is_tool:
+                answered = answered_in.setdefault((row_id, schema_id), number)
+                if answered != number:
+                    error(number, f"{name!r} is already answered for this row on line {answered}.")
                     continue
-            seen[annotation_id] = line.number
-            self.row_ids.add(row.id)
-            records.append(
-                (annotation_id, row.id, item["schema_id"], item["name"][:200], kind, document, line.confidence)
-            )
+            seen[annotation_id] = number
+            row_ids.add(row_id)
+            append((annotation_id, row_id, schema_id, name[:200], kind, document.decode(), confidence))
         return records
+
+
+def _line_number(entry: _Entry) -> int:
+    return entry[0]
 
 
 def _canonical_id(value: str | None) -> str:
@@ -366,14 +480,11 @@ class _Writer:
         return created
 
     def _copy_new(self, records: list[tuple[Any, ...]]) -> None:
-        now = timezone.now().isoformat()
         owner = str(self.target.owner_id)
         source = str(self.source_import_id) if self.source_import_id else "\\N"
-        sql = (
-            f"COPY {self.table} ({self.target.owner_column}, {_COLUMNS}, source_import_id, created_at, updated_at) "
-            "FROM STDIN"
-        )
-        text = copy_text(records, prefix=f"{owner}\t", suffix=f"\t{source}\t{now}\t{now}\n")
+        # created_at and updated_at: their database default, the transaction's time.
+        sql = f"COPY {self.table} ({self.target.owner_column}, {_COLUMNS}, source_import_id) FROM STDIN"
+        text = copy_text(records, prefix=f"{owner}\t", suffix=f"\t{source}\n")
         with transaction.atomic(), connection.cursor() as cursor:
             raw = cursor.cursor  # the driver cursor: COPY, and no debug logging of big statements
             with raw.copy(sql) as copy:
@@ -506,37 +617,23 @@ def run_import(
                 on_chunk(bytes_read)
         return created
 
-    def process(lines: list[ParsedLine], found: Future[Any], bytes_read: int) -> None:
-        records = importer.prepare(lines, found.result())
+    def process(chunk: Chunk, found: Future[Any], bytes_read: int) -> None:
+        records = importer.prepare(chunk, found.result())
         writes.append((len(records), database.submit(store, records, bytes_read)))
 
     try:
-        pending: tuple[list[ParsedLine], Future[Any], int] | None = None
-        raws: list[tuple[int, bytes | None]] = []
-
-        def parsed_chunk() -> list[ParsedLine]:
-            batch, errors = parse_lines(raws, max_bytes)
-            for number, message in errors:
-                report.error(number, message)
-            return batch
-
-        for item in iter_lines(counted, max_bytes):
-            raws.append(item)
-            if len(raws) >= CHUNK_LINES:
-                batch = parsed_chunk()
-                raws = []
-                current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
-                if pending is not None:
-                    process(*pending)
-                pending = current
-                for _, future in writes:  # a failed write stops the import early
-                    if future.done() and future.exception() is not None:
-                        future.result()
-        batch = parsed_chunk()
-        current = (batch, database.submit(importer.lookup, batch), counted.bytes_read)
+        pending: tuple[Chunk, Future[Any], int] | None = None
+        for raws in iter_line_batches(counted, max_bytes, CHUNK_LINES):
+            chunk = importer.parse(raws)
+            current = (chunk, database.submit(importer.lookup, chunk), counted.bytes_read)
+            if pending is not None:
+                process(*pending)
+            pending = current
+            for _, future in writes:  # a failed write stops the import early
+                if future.done() and future.exception() is not None:
+                    future.result()
         if pending is not None:
             process(*pending)
-        process(*current)
         for count, future in writes:
             created = future.result()
             report.created += created
