@@ -30,8 +30,9 @@ def test_run_page_charts_and_gallery_filter(page, scene, org_admin, client_for):
         assert box is not None and box["width"] > 100 and box["height"] > 100, chart
     assert page.locator("#pr-chart polyline.pr-curve").count() == 1
     assert page.locator("#row-gallery figure").count() == 4
-    first = page.locator("#row-gallery figure").first
-    assert first.locator("g.gt rect").count() >= 1 and first.locator("g.pred rect").count() >= 1
+    # img-0 has two ground-truth boxes and two predictions (img-3, a false positive, has no ground-truth box).
+    matched = page.locator("#row-gallery figure", has=page.locator("figcaption", has_text="img-0"))
+    assert matched.locator("g.gt rect").count() == 2 and matched.locator("g.pred rect").count() == 2
     page.select_option("select[name=status]", "false_negative")
     page.click("#diagnostics-filters button[type=submit]")
     page.wait_for_url("**status=false_negative**")
