@@ -58,6 +58,8 @@ def _page(request: Request, view: APIView, queryset: QuerySet[ApiToken]) -> Resp
 
 
 class TokenListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=100)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -94,6 +96,8 @@ class TokenDetailApi(APIView):
 
 
 class OrganizationTokenListApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[
             OpenApiParameter("user", str, description="Only this member's tokens (user id)."),

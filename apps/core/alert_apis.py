@@ -64,6 +64,8 @@ class AlertOutputSerializer(serializers.Serializer):
 
 
 class AlertListApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=["open", "acknowledged"])],
         responses=AlertOutputSerializer(many=True),
@@ -93,6 +95,8 @@ class AlertAcknowledgeApi(APIView):
 
 
 class AlertRuleListCreateApi(APIView):
+    pagination_class = CursorPagination  # the schema documents the GET list as pages
+
     class InputSerializer(StrictSerializer):
         kind = serializers.ChoiceField(choices=list(COUNTED_ACTION))
         threshold = serializers.IntegerField(min_value=1, max_value=MAX_THRESHOLD)

@@ -26,6 +26,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from apps.accounts import services as account_services
+from tests.security.matrix import PATH_OBJECTS
 from tests.security.world import World
 
 pytestmark = pytest.mark.django_db
@@ -33,28 +34,6 @@ pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("TDP_FUZZ_EXAMPLES", "6"))
 SCHEMA_URL = "/api/schema/?format=json"
 LONG = 5000
-
-# URL parameter name → the world's object of that kind.
-PATH_OBJECTS = {
-    "user_id": "user",
-    "job_id": "job",
-    "ontology_id": "ontology",
-    "schema_id": "feature",
-    "dataset_id": "dataset",
-    "data_row_id": "data_row",
-    "integration_id": "integration",
-    "project_id": "project",
-    "task_id": "open_task",
-    "label_id": "label",
-    "issue_id": "issue",
-    "space_id": "space",
-    "slice_id": "slice",
-    "model_id": "model",
-    "run_id": "run",
-    "export_id": "export",
-    "webhook_id": "webhook",
-    "delivery_id": "delivery",
-}
 
 
 @schemathesis.serializer("application/x-ndjson")
