@@ -43,10 +43,15 @@ def test_demo_logins_work(client):
     assert client.get("/").status_code == 200
 
 
-def run_prod_settings(**env_overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
-    env.update({"DJANGO_SETTINGS_MODULE": "tdp.settings.prod", **env_overrides})
-    code = "import django; django.setup(); print('started')"
+# A single-machine production install (no S3 bucket, no Redis: both opted out explicitly), behind a balancer name.
+SINGLE_MACHINE = {"TDP_REQUIRE_SHARED_STORAGE": "false", "TDP_REQUIRE_REDIS": "false", "ALLOWED_HOSTS": "tdp.example"}
+
+
+def run_prod_settings(
+    code: str = "import django; django.setup(); print('started')", **env_overrides: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "REDIS_URL", "STORAGE_BUCKET"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "tdp.settings.prod", **SINGLE_MACHINE, **env_overrides})
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 

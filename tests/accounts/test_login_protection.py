@@ -3,17 +3,13 @@ flags and the security headers of every answer."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from apps.core.models import AuditEvent
-from tests.accounts.test_demo_and_settings import ROOT
+from tests.accounts.test_demo_and_settings import run_prod_settings
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -148,9 +144,7 @@ def test_prod_settings_send_hsts_and_secure_cookies():
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
     )
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
-    env.update({"DJANGO_SETTINGS_MODULE": "tdp.settings.prod", "SECRET_KEY": PROD_KEY})
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    out = run_prod_settings(code, SECRET_KEY=PROD_KEY)
     assert out.returncode == 0, out.stderr
     hsts, session_secure, csrf_secure, redirect = out.stdout.split()
     assert int(hsts) >= 31536000

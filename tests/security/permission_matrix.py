@@ -61,6 +61,8 @@ def new_token(world: World) -> dict[str, str]:
 MATRIX: list[Row] = [
     # method      route                                                              anon adm  tm   rev  lab  exp  pm   non  other
     api("get",    "healthz",                                                         200, 200, 200, 200, 200, 200, 200, 200, 200),
+    api("get",    "healthz/live",                                                    200, 200, 200, 200, 200, 200, 200, 200, 200),
+    api("get",    "healthz/ready",                                                   200, 200, 200, 200, 200, 200, 200, 200, 200),
     api("post",   "api/v1/auth/token",                                               400, 400, 400, 400, 400, 400, 400, 400, 400),
     api("post",   "api/v1/organizations",                                            401, 403, 403, 403, 403, 403, 403, 403, 403),
     api("get",    "api/v1/me",                                                       401, 200, 200, 200, 200, 200, 200, 200, 200),

@@ -65,7 +65,10 @@ def test_orm_lookups_in_query_parameters_never_filter(world, other_world):
             if response.status_code == 400:
                 continue
             checked += 1
-            if response.status_code != 200 or _objects(response) != expected:
+            # A page may echo the query string (the API docs page passes it on to its script URL): ids that are
+            # only there because the request named them are not a filter's effect.
+            echoed = set(UUID.findall(" ".join(injection.values())))
+            if response.status_code != 200 or _objects(response) - echoed != expected:
                 leaks.append(f"{row.label} ?{injection}: {response.status_code}")
     assert checked > 200, checked
     assert not leaks, "\n".join(leaks)
