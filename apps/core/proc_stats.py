@@ -46,6 +46,15 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU spent so far by this connection's own PostgreSQL backend (None on SQLite or a remote server)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return process_cpu_seconds(int(cursor.fetchone()[0]))
+
+
 def database_cpu_seconds() -> float | None:
     """CPU spent so far by the whole local PostgreSQL server of the default connection: the postmaster, every live
     backend and background process, and the backends that already exited (reaped by the postmaster). Take the

@@ -33,6 +33,7 @@ from django.test import Client, override_settings
 from apps.accounts import services as account_services
 from apps.accounts.models import Organization, User
 from apps.core.benchmarks import benchmark
+from apps.core.proc_stats import backend_cpu_seconds
 from apps.datasets.models import DataRow
 from apps.exports.models import Export
 from apps.exports.services import export_run
@@ -63,22 +64,10 @@ def _status_kb(field: str) -> int:
     return 0
 
 
-def _database_cpu() -> float | None:
-    """CPU seconds used so far by this connection's PostgreSQL backend (when the server runs on this machine)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _cpu_figures(started_cpu: float, started_db: float | None, rows: int) -> dict[str, Any]:
     """This process's and the database backend's CPU seconds since the start, and the rate per CPU second."""
     cpu = time.process_time() - started_cpu
-    ended_db = _database_cpu()
+    ended_db = backend_cpu_seconds()
     db = ended_db - started_db if ended_db is not None and started_db is not None else None
     total = cpu + (db or 0.0)
     return {
@@ -148,7 +137,7 @@ def _measure_ndjson(project: Project, token: str) -> dict[str, Any]:
     client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="localhost")
     _reset_peak()
     rss_before = _status_kb("VmRSS")
-    db = _database_cpu()
+    db = backend_cpu_seconds()
     started = time.perf_counter()
     cpu = time.process_time()
     response = client.get(f"/api/v1/projects/{project.pk}/export.ndjson")
@@ -176,7 +165,7 @@ def _measure_coco(project: Project, admin: User) -> dict[str, Any]:
     )
     _reset_peak()
     rss_before = _status_kb("VmRSS")
-    db = _database_cpu()
+    db = backend_cpu_seconds()
     started = time.perf_counter()
     cpu = time.process_time()
     result = export_run(export_id=export.pk)

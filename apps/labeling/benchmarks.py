@@ -42,6 +42,7 @@ from django.db.models import Count, Exists, OuterRef
 from apps.accounts import services as account_services
 from apps.accounts.models import ApiToken, Organization, User
 from apps.core.benchmarks import benchmark
+from apps.core.proc_stats import children_of, process_cpu_seconds
 from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
@@ -371,23 +372,6 @@ def labeler_loop(
 # backends and the client spent per cycle does not, and `cpu_cores_used` tells how much of the machine the run got.
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [int(child) for child in handle.read().split()]
-    except OSError:
-        return []
-
-
 def _database_backends() -> list[int]:
     """The PostgreSQL backends serving this database (the server's workers), if PostgreSQL runs on this machine."""
     if connection.settings_dict.get("HOST") not in ("127.0.0.1", "localhost", "::1", "", None) and not str(
@@ -410,10 +394,10 @@ class CpuSnapshot:
 
     @classmethod
     def take(cls, server: Server) -> CpuSnapshot:
-        workers = [server.process.pid, *_children(server.process.pid)]
+        workers = [server.process.pid, *children_of(server.process.pid)]
         snapshot = cls(
-            server={pid: _cpu_seconds(pid) for pid in workers},
-            database={pid: _cpu_seconds(pid) for pid in _database_backends()},
+            server={pid: process_cpu_seconds(pid) or 0.0 for pid in workers},
+            database={pid: process_cpu_seconds(pid) or 0.0 for pid in _database_backends()},
             client=time.process_time(),
         )
         connection.close()
