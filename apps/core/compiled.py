@@ -13,6 +13,7 @@ the SQL text, or transformed) is refused when the query is first compiled.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -53,6 +54,12 @@ def _sentinel(kind: SlotKind, index: int) -> Any:
 # PgBouncer in transaction mode needs `max_prepared_statements` (1.21+) for this, or TDP_PREPARED_STATEMENTS=0.
 PREPARE = os.environ.get("TDP_PREPARED_STATEMENTS", "1") not in ("0", "false", "no")
 _NEVER_AUTOMATICALLY = 2**31 - 1
+# Each of these statements is planned once per connection, for any values ("generic plan"), not on every run. Left to
+# itself PostgreSQL keeps planning the claim on every run (a custom plan looks cheaper when it knows the project), and
+# planning cost more than running it. Only prepared statements follow this setting: the ORM's other queries are sent
+# with their values in the SQL and planned as before. The statements are key lookups and index-ordered `LIMIT 1`
+# scans whose generic plans are the same as their custom ones (tests/core/test_compiled.py checks the claim's).
+_GENERIC_PLANS = "_tdp_generic_plans"
 
 
 _preparing_cursor: Any = None
@@ -82,8 +89,46 @@ def _cursor(connection: Any) -> Any:
     raw = connection.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = _NEVER_AUTOMATICALLY  # explicit `prepare=True` only (see above)
+    if not getattr(raw, _GENERIC_PLANS, False) and not connection.in_atomic_block:
+        # In autocommit, so the setting lasts for the session (inside a transaction a rollback would undo it).
+        raw.execute("SET plan_cache_mode = force_generic_plan")
+        setattr(raw, _GENERIC_PLANS, True)
     cursor = _preparing_cursor_class()(raw)
     return connection.make_cursor(cursor)
+
+
+_PLACEHOLDER = re.compile(r"%[%s]")
+
+
+def _constants_inlined(
+    sql: str, params: list[Any], slots: list[tuple[int, str]], connection: Any
+) -> tuple[str, list[Any], list[tuple[int, str]]]:
+    """The SQL with every parameter that is not a slot written in as a literal (quoted by the driver), and the slots
+    renumbered. Why: a prepared statement is planned once for all values ("generic plan") only when PostgreSQL
+    judges that plan no worse than planning each run; with the queryset's constants (task states, kinds) as unknown
+    parameters the generic plan of the claim cannot use its partial index and is far worse, so every run was planned
+    again (most of the database time of a claim)."""
+    slot_at = dict(slots)
+    kept: list[Any] = []
+    new_slots: list[tuple[int, str]] = []
+    position = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal position
+        if match.group() == "%%":
+            return "%%"
+        index = position
+        position += 1
+        if index in slot_at:
+            new_slots.append((len(kept), slot_at[index]))
+            kept.append(params[index])
+            return "%s"
+        return connection.ops.compose_sql("%s", [params[index]]).replace("%", "%%")  # type: ignore[no-any-return]
+
+    inlined = _PLACEHOLDER.sub(replace, sql)
+    if position != len(params):
+        raise ValueError("The compiled SQL has not one placeholder per parameter.")
+    return inlined, kept, new_slots
 
 
 @dataclass(frozen=True)
@@ -135,6 +180,8 @@ class CompiledQuery(Generic[M]):
         for name, value in sentinels.items():
             if name not in {slot for _pos, slot in slots} or str(value) in sql or str(prepared[name]) in sql:
                 raise ValueError(f"The stand-in for {name!r} is not a plain parameter of the compiled SQL.")
+        if connection.vendor == "postgresql":
+            sql, params, slots = _constants_inlined(sql, list(params), slots, connection)
         converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
         if values:
             return _Plan(sql, tuple(params), tuple(slots), compiler, converters, True, queryset.model, [], 0, 0, [], {})

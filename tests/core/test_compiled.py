@@ -4,7 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken, User
@@ -67,3 +67,43 @@ def test_locking_statements_compile_inside_a_transaction(org, make_user):
     query = CompiledQuery(lambda user_id: User.objects.select_for_update().filter(pk=user_id)[:1], user_id="uuid")
     with transaction.atomic():
         assert query.first(user_id=user.pk) == user
+
+
+def test_constants_are_written_into_the_sql_and_only_the_slots_stay_parameters(org, make_user):
+    # A constant with a percent sign and a quote: written as a quoted literal, the statement still runs.
+    odd = make_user(organization=org, username="it's-50%-done")
+    plain = make_user(organization=org, username="plain")
+    query = CompiledQuery(
+        lambda user_id: User.objects.filter(pk=user_id, username__contains="'s-50%", is_active=True)[:1],
+        user_id="uuid",
+    )
+    assert query.first(user_id=odd.pk) == odd
+    assert query.first(user_id=plain.pk) is None
+    plan = query._plan("default")
+    assert len(plan.params) == 1 and plan.slots == ((0, "user_id"),)
+    assert "''s-50" in plan.sql  # the LIKE pattern, quoted, in the SQL text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connections_plan_compiled_statements_once_and_the_claim_keeps_its_index(org, make_user):
+    from apps.labeling.services import queue
+
+    user = make_user(organization=org, username="generic")
+    CompiledQuery(lambda user_id: User.objects.filter(pk=user_id)[:1], user_id="uuid").first(user_id=user.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
+        # The claim's generic plan (the values unknown) still walks the claimable-task index in queue order.
+        with transaction.atomic():
+            plan = queue.NEW_WORK._plan("default")
+            sql = plan.sql
+            for i in range(len(plan.params)):
+                sql = sql.replace("%s", f"${i + 1}", 1)
+            types = {"now": "timestamptz", "actor_id": "uuid", "project_id": "uuid"}
+            cursor.execute(f"PREPARE claim_probe ({', '.join(types[name] for _, name in plan.slots)}) AS {sql}")
+            arguments = {"now": "now()", "actor_id": f"'{user.pk}'", "project_id": f"'{uuid.uuid4()}'"}
+            cursor.execute(f"EXPLAIN EXECUTE claim_probe ({', '.join(arguments[name] for _, name in plan.slots)})")
+            explained = "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute("DEALLOCATE claim_probe")
+    assert "task_claimable" in explained, explained
+    assert "Seq Scan on labeling_task" not in explained, explained
