@@ -28,10 +28,18 @@ CLAIM_BATCH = 50
 
 
 def dirty_days_mark(*, project_id: Any, days: Iterable[date]) -> None:
-    """Mark days of a project as changed since the rollup (one tiny insert; an existing mark is left alone)."""
-    DirtyDay.objects.bulk_create(
-        [DirtyDay(project_id=project_id, day=day) for day in sorted(set(days))], ignore_conflicts=True
-    )
+    """Mark days of a project as changed since the rollup (one tiny insert; an existing mark is left alone). On
+    PostgreSQL one statement, atomic by itself: it runs after every label submit, outside the submit's transaction."""
+    wanted = sorted(set(days))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DirtyDay._meta.db_table} (project_id, day) "  # noqa: S608 - the model's table name
+                "SELECT %s, unnest(%s::date[]) ON CONFLICT DO NOTHING",
+                [project_id, wanted],
+            )
+        return
+    DirtyDay.objects.bulk_create([DirtyDay(project_id=project_id, day=day) for day in wanted], ignore_conflicts=True)
 
 
 def dirty_days_mark_on_commit(*, project_id: Any, moments: Iterable[datetime | None]) -> None:

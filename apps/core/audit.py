@@ -8,6 +8,7 @@ from django.db import models
 
 from apps.core.middleware import current_request_context
 from apps.core.models import AuditEvent
+from apps.core.row_writes import row_insert
 
 if TYPE_CHECKING:
     from apps.accounts.models import Organization, User
@@ -34,14 +35,16 @@ def audit_record(
         organization_id = organization.pk
     elif organization_id is None and actor is not None and getattr(actor, "is_authenticated", False):
         organization_id = actor.organization_id
-    return AuditEvent.objects.create(
-        action=action,
-        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-        organization_id=organization_id,
-        object_type=target._meta.label_lower if target is not None else object_type[:100],
-        object_id=str(target.pk) if target is not None else object_id[:64],
-        object_repr=str(target)[:200] if target is not None else object_repr[:200],
-        ip=ip if ip is not None else (context.ip if context else None),
-        user_agent=(user_agent if user_agent is not None else (context.user_agent if context else ""))[:300],
-        extra=extra or {},
+    return row_insert(
+        AuditEvent(
+            action=action,
+            actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+            organization_id=organization_id,
+            object_type=target._meta.label_lower if target is not None else object_type[:100],
+            object_id=str(target.pk) if target is not None else object_id[:64],
+            object_repr=str(target)[:200] if target is not None else object_repr[:200],
+            ip=ip if ip is not None else (context.ip if context else None),
+            user_agent=(user_agent if user_agent is not None else (context.user_agent if context else ""))[:300],
+            extra=extra or {},
+        )
     )

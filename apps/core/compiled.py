@@ -80,7 +80,9 @@ def _preparing_cursor_class() -> Any:
     return _preparing_cursor
 
 
-def _cursor(connection: Any) -> Any:
+def prepared_cursor(connection: Any) -> Any:
+    """A cursor whose statements are prepared on the connection (PostgreSQL; a plain cursor elsewhere or while queries
+    are logged)."""
     if not (PREPARE and connection.vendor == "postgresql") or connection.queries_logged:
         # (Query logging, DEBUG or tests capturing queries, needs the SQL text a prepared run does not keep.)
         return connection.cursor()
@@ -214,7 +216,7 @@ class CompiledQuery(Generic[M]):
         params = list(plan.params)
         for position, name in plan.slots:
             params[position] = self._prepare(name, values[name], connection)
-        with _cursor(connection) as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(plan.sql, params)
             rows: list[Any] = cursor.fetchall()
         if plan.compiler.has_extra_select:

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from apps.core.compiled import CompiledQuery
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.models import IdempotencyRecord
+from apps.core.row_writes import row_insert
 
 
 def _record_of(*, user_id: str, key: str) -> QuerySet[IdempotencyRecord]:
@@ -58,7 +59,7 @@ def idempotent(request: Request, *, scope: str, create: Callable[[], tuple[int, 
     try:
         with transaction.atomic():
             status, body = create()
-            IdempotencyRecord.objects.create(user_id=user_id, key=key, scope=scope, status=status, body=body)
+            row_insert(IdempotencyRecord(user_id=user_id, key=key, scope=scope, status=status, body=body))
     except IntegrityError:
         # A concurrent request with the same key committed first (its create() rolled back with ours).
         existing = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()

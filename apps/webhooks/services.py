@@ -16,13 +16,14 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Organization, User
 from apps.accounts.roles import OrgRole
 from apps.core.access import get_in_organization
 from apps.core.audit import audit_record
+from apps.core.compiled import CompiledQuery
 from apps.core.errors import ValidationFailed
 from apps.core.events import Event
 from apps.core.middleware import current_request_context
@@ -127,6 +128,16 @@ def webhook_delete(*, actor: User, webhook: Webhook) -> None:
 # --- recording events -------------------------------------------------------------------------------------------
 
 
+def _active_webhooks(*, organization_id: Any) -> QuerySet[Webhook]:
+    return Webhook.objects.filter(organization_id=organization_id, active=True).only(
+        "id", "organization_id", "project_id", "events"
+    )
+
+
+# Every labeling write that emits an event asks this (most organizations have no webhook): compiled once per thread.
+ACTIVE_WEBHOOKS = CompiledQuery(_active_webhooks, organization_id="uuid")
+
+
 def _listening(event: Event) -> list[Webhook]:
     """Active webhooks of the organization (org-wide or of the event's project) subscribed to the type: one indexed
     query, remembered for the rest of the request."""
@@ -135,11 +146,7 @@ def _listening(event: Event) -> list[Webhook]:
     if context is not None and key in context.memo:
         hooks: list[Webhook] = context.memo[key]
     else:
-        hooks = list(
-            Webhook.objects.filter(organization_id=event.organization_id, active=True).only(
-                "id", "organization_id", "project_id", "events"
-            )
-        )
+        hooks = ACTIVE_WEBHOOKS.all(organization_id=event.organization_id)
         if context is not None:
             context.memo[key] = hooks
     project = str(event.project_id) if event.project_id is not None else None

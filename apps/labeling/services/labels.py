@@ -17,6 +17,7 @@ from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.compiled import CompiledQuery
 from apps.core.errors import Conflict, PayloadTooLarge, ValidationFailed
+from apps.core.row_writes import row_insert, row_update
 from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
@@ -222,7 +223,7 @@ def _new_revision(
     current = CURRENT_LABEL_LOCKED.first(task_id=task.pk)
     if current is not None:
         Label.objects.filter(pk=current.pk).update(is_current=False)
-    label = Label.objects.create(
+    label = Label(
         task=task,
         project_id=task.project_id,
         data_row_id=task.data_row_id,
@@ -235,6 +236,7 @@ def _new_revision(
         server_seconds=server_seconds,
         source=LabelSource.EXPERT if task.kind == TaskKind.EXPERT else LabelSource.LABELER,
     )
+    row_insert(label)
     _store_rows(label, document)
     registry.label_submitted(label, task)
     return label
@@ -336,8 +338,9 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
     task.rework_user = None
     task.rework_open_at = None
     task.done_at = now if task.state == TaskState.DONE else None
-    task.save(
-        update_fields=[
+    row_update(
+        task,
+        [
             "state",
             "labeled_by",
             "assignee",
@@ -346,7 +349,7 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
             "rework_open_at",
             "done_at",
             "updated_at",
-        ]
+        ],
     )
     released = (
         _release_awaiting(project, slots, needs_review, now) if task.kind == TaskKind.CONSENSUS and not waiting else []

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.compiled import CompiledQuery, SlotKind
+from apps.core.row_writes import row_update
 from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
@@ -143,7 +144,7 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
     task.assignee = actor
     task.claimed_at = now
     task.lease_expires_at = now + lease_duration(project)
-    task.save(update_fields=["state", "assignee", "claimed_at", "lease_expires_at", "updated_at"])
+    row_update(task, ["state", "assignee", "claimed_at", "lease_expires_at", "updated_at"])
     return _with_details(task, project)
 
 
