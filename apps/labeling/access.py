@@ -114,9 +114,14 @@ def _task_in_org(*, task_id: uuid.UUID, organization_id: uuid.UUID) -> QuerySet[
     return tasks.filter(pk=task_id, project__organization_id=organization_id).order_by()[:1]
 
 
+def _task_in_org_bare(*, task_id: uuid.UUID, organization_id: uuid.UUID) -> QuerySet[Task]:
+    return Task.objects.select_related("project").filter(pk=task_id, project__organization_id=organization_id)[:1]
+
+
 PROJECT_IN_ORG = CompiledQuery(_project_in_org, project_id="uuid", organization_id="uuid")
 PROJECT_OF_MEMBER = CompiledQuery(_project_of_member, project_id="uuid", organization_id="uuid", actor_id="uuid")
 TASK_IN_ORG = CompiledQuery(_task_in_org, task_id="uuid", organization_id="uuid")
+TASK_IN_ORG_BARE = CompiledQuery(_task_in_org_bare, task_id="uuid", organization_id="uuid")
 
 
 def _plain_member(actor: User) -> bool:
@@ -149,14 +154,17 @@ def access_project(actor: User, project_id: object, action: ProjectAction = "vie
     return project
 
 
-def access_task(actor: User, task_id: object, action: ProjectAction = "label") -> Task:
+def access_task(actor: User, task_id: object, action: ProjectAction = "label", *, related: bool = True) -> Task:
     """The task (with its project, ontology version and data row) under the same rules as `access_project`.
+
+    `related=False`: the task and its project only (for a service that reads the task again under its lock).
 
     The task query already keeps to the actor's organization; membership is having any permission on the project
     (every project role grants at least one, and removing a member removes them), so no second project query."""
     if _plain_member(actor):
         pk = _as_uuid(task_id)
-        found = TASK_IN_ORG.first(task_id=pk, organization_id=actor.organization_id) if pk else None
+        lookup = TASK_IN_ORG if related else TASK_IN_ORG_BARE
+        found = lookup.first(task_id=pk, organization_id=actor.organization_id) if pk else None
         if found is None:
             raise NotFound()
         task = found

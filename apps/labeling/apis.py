@@ -408,7 +408,7 @@ class TaskLabelsApi(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         actor = request_user(request)
-        task = access_task(actor, task_id, "label")
+        task = access_task(actor, task_id, "label", related=False)  # the submit reads it again, locked
         data = LabelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
 
