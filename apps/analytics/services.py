@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.analytics import selectors
 from apps.analytics.models import DirtyDay, PerformanceDaily, RollupDay
+from apps.core.compiled import prepared_cursor
 from apps.issues.models import Issue
 from apps.labeling.models import Label, Project, Task
 from apps.review.models import Review
@@ -32,9 +33,9 @@ def dirty_days_mark(*, project_id: Any, days: Iterable[date]) -> None:
     PostgreSQL one statement, atomic by itself: it runs after every label submit, outside the submit's transaction."""
     wanted = sorted(set(days))
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(
-                f"INSERT INTO {DirtyDay._meta.db_table} (project_id, day) "  # noqa: S608 - the model's table name
+                f"INSERT INTO {DirtyDay._meta.db_table} (project_id, day) "
                 "SELECT %s, unnest(%s::date[]) ON CONFLICT DO NOTHING",
                 [project_id, wanted],
             )

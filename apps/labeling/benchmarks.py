@@ -229,7 +229,7 @@ class Server:
             os.unlink(self.log_path)
 
 
-def start_server(workers: int) -> Server:
+def start_server(workers: int, *, threads: int = 1, worker_class: str = "sync") -> Server:
     port = _free_port()
     env = {
         **os.environ,
@@ -242,7 +242,8 @@ def start_server(workers: int) -> Server:
         "PYTHONUNBUFFERED": "1",
     }
     log = tempfile.NamedTemporaryFile(prefix="queue-bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
-    command = [sys.executable, "-m", "gunicorn", "tdp.wsgi", "-w", str(workers), "--threads", "1"]
+    command = [sys.executable, "-m", "gunicorn", "tdp.wsgi", "-w", str(workers), "--threads", str(threads)]
+    command += ["--worker-class", worker_class, "--keep-alive", "75"]
     command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     log.close()
@@ -498,6 +499,10 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     seconds = float(params.get("seconds") or 60)
     labeler_count = int(params.get("labelers") or 8)
     workers = int(params.get("workers") or 4)
+    server_threads = int(params.get("threads") or 1)
+    worker_class = str(params.get("worker_class") or "sync")
+    if worker_class not in ("sync", "gthread"):
+        raise CommandError("worker_class is sync or gthread.")
     warmup = float(params.get("warmup") or min(5.0, max(1.0, seconds / 10)))
     keep = str(params.get("keep", "1")) not in ("0", "false", "no")
 
@@ -506,7 +511,7 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     connection.close()  # the server's workers and this process's checks use their own connections
     logs = {who: LabelerLog() for who in keys}
     server_started = time.perf_counter()
-    server = start_server(workers)
+    server = start_server(workers, threads=server_threads, worker_class=worker_class)
     server_start_s = time.perf_counter() - server_started
     try:
         measure_from = time.monotonic() + warmup
@@ -546,6 +551,8 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         "rows": size,
         "labelers": labeler_count,
         "server_workers": workers,
+        "server_threads": server_threads,
+        "server_worker_class": worker_class,
         "seconds": seconds,
         "warmup_s": warmup,
         "elapsed_s": round(elapsed, 2),

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
-from apps.core.compiled import CompiledQuery
+from apps.core.compiled import CompiledQuery, prepared_cursor
 from apps.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from apps.core.row_writes import row_insert, row_update
 from apps.datasets.models import DataRow
@@ -153,7 +153,7 @@ def _store_rows_postgresql(label: Label, rows: list[dict[str, Any]]) -> None:
         columns["confidence"],
         len(rows),
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:  # the same statement on every submit: planned once per connection
         cursor.execute(_INSERT_ROWS_SQL, params)
 
 

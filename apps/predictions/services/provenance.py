@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from apps.core.compiled import prepared_cursor
 from apps.labeling.models import Label, Task
 from apps.predictions.domain.provenance import classify
 from apps.predictions.models import AnnotationProvenance, LabelAssist, Prelabel
@@ -80,7 +81,7 @@ def _insert_postgresql(label: Label, had_prelabels: bool, seconds: Any, rows: li
         [str(row.outcome) for row in rows],
         [None if row.confidence is None else float(row.confidence) for row in rows],
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:  # the same statement on every submit: planned once per connection
         cursor.execute(_INSERT_SQL, params)
 
 
