@@ -7,7 +7,8 @@ multi-worker server (`gunicorn tdp.wsgi -w 4`), and runs 8 concurrent HTTP label
 (a 201 whose label is not stored, or a finished task without its label).
 
 Options: `seconds` (60, timed), `warmup` (seconds before timing starts, default min(5, seconds/10), at least 1;
-checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes, 4), `probe` (50:
+checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes, 4), `threads` (per
+process, 1) and `worker_class` (`sync`, or `gthread` as docs/deploy.md runs it), `probe` (50:
 claim + submit cycles timed through the services in-process after the HTTP run, without HTTP or concurrency), `keep`
 (1: keep the project for the next run of the same size; it is reset to "all queued" at the start of every run).
 """
