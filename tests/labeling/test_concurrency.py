@@ -387,3 +387,8 @@ def test_benchmark_queue_refuses_sqlite(monkeypatch):
     monkeypatch.setattr(connections["default"], "vendor", "sqlite")
     with pytest.raises(CommandError, match="PostgreSQL"):
         call_command("benchmark", "queue", "--size", "10")
+
+
+def test_benchmark_queue_refuses_an_unknown_worker_class():
+    with pytest.raises(CommandError, match="worker_class"):
+        call_command("benchmark", "queue", "--size", "10", "--option", "worker_class=eventlet")
