@@ -6,5 +6,4 @@ app_name = "predictions"
 
 urlpatterns = [
     path("projects/<str:project_id>/prelabels/", views.project_prelabels_page, name="project"),
-    path("projects/<str:project_id>/prelabels/", views.project_prelabels_page, name="expert_queue"),
 ]

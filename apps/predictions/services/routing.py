@@ -116,7 +116,7 @@ def managers_of(project: Project) -> list[User]:
 
 def _notify(task: Task, recipients: list[User]) -> None:
     project = task.project
-    url = reverse("predictions:expert_queue", args=[project.pk])
+    url = reverse("predictions:project", args=[project.pk])
     due = task.due_at.isoformat() if task.due_at else "?"
     send_mail(
         subject=f"[TDP] Overdue expert task in {project.name}",
