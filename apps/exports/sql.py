@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from apps.core.db_router import read_alias
 from apps.datasets.models import Attachment, DataRow, Dataset
+from apps.exports import page_pool
 from apps.issues.models import Comment, Issue
 from apps.labeling.models import Batch, Label, Task
 from apps.ontologies.models import OntologyVersion
@@ -157,10 +159,14 @@ class PageQuery:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _page_cte(row_filters: dict[str, Any], params: dict[str, Any], *, first: bool) -> str:
+def _page_where(row_filters: dict[str, Any], params: dict[str, Any], *, first: bool, bounded: bool) -> str:
+    """The export's slot-0 tasks as `FROM ... WHERE ...` (alias `t`; `d` the data row when a filter needs it): the
+    project, the row filters, the keyset lower bound unless `first`, and the upper bound `%(upto)s` if `bounded`."""
     where = ["t.project_id = %(project)s", "t.slot = 0"]
     if not first:
         where.append("t.data_row_id > %(after)s")
+    if bounded:
+        where.append("t.data_row_id <= %(upto)s")
     needs_row = False
     for key, condition in _PAGE_FILTERS.items():
         value = row_filters.get(key)
@@ -183,14 +189,33 @@ def _page_cte(row_filters: dict[str, Any], params: dict[str, Any], *, first: boo
             + " AND ".join(label_conditions)
             + ")"
         )
-    join = _sql("JOIN {row} d ON d.id = t.data_row_id") if needs_row else ""
+    join = _sql(" JOIN {row} d ON d.id = t.data_row_id") if needs_row else ""
+    return _sql("FROM {task} t") + join + " WHERE " + " AND ".join(where)
+
+
+def _page_cte(row_filters: dict[str, Any], params: dict[str, Any], *, first: bool, bounded: bool = False) -> str:
+    """The page's rows: the next `%(limit)s` after the keyset id, or, `bounded`, every row up to `%(upto)s` (no
+    LIMIT: a row inserted meanwhile below the bound must not push the bound's row out of its page)."""
     return (
-        _sql("page AS MATERIALIZED (SELECT t.data_row_id AS id, t.state, t.priority, t.batch_id FROM {task} t ")  # noqa: S608 - table names from T, conditions from _PAGE_FILTERS; values are parameters
-        + join
-        + " WHERE "
-        + " AND ".join(where)
-        + " ORDER BY t.data_row_id LIMIT %(limit)s)"
+        "page AS MATERIALIZED (SELECT t.data_row_id AS id, t.state, t.priority, t.batch_id "
+        + _page_where(row_filters, params, first=first, bounded=bounded)
+        + " ORDER BY t.data_row_id"
+        + ("" if bounded else " LIMIT %(limit)s")
+        + ")"
     )
+
+
+def boundaries_query(*, project_id: Any, row_filters: dict[str, Any], first: bool) -> PageQuery:
+    """Every `%(page_size)s`-th data row id (the last id of each full page) among the next `%(limit)s` rows of the
+    export after `%(after)s` (from the start if `first`), in order: the bounds of the pages built concurrently."""
+    params: dict[str, Any] = {"project": project_id}
+    rows = (
+        "SELECT t.data_row_id AS id, row_number() OVER (ORDER BY t.data_row_id) AS n "
+        + _page_where(row_filters, params, first=first, bounded=False)
+        + " ORDER BY t.data_row_id LIMIT %(limit)s"
+    )
+    sql = f"SELECT s.id::text FROM ({rows}) s WHERE mod(s.n, %(page_size)s) = 0 ORDER BY s.id"  # noqa: S608
+    return PageQuery(sql=sql, params=params)
 
 
 _BOUNDS = (
@@ -469,11 +494,13 @@ def page_query(
     sections: Sequence[tuple[str, SqlSection | str]],
     first: bool,
     contiguous: bool,
+    bounded: bool = False,
 ) -> PageQuery:
     """The query of one page: `(id, line)` per row in id order. `sections`: the registered sections that have SQL,
-    in line order, as `(name, SqlSection or "labels")`; names are registry-checked (`[a-z][a-z0-9_]*`)."""
+    in line order, as `(name, SqlSection or "labels")`; names are registry-checked (`[a-z][a-z0-9_]*`). `bounded`:
+    the rows up to `%(upto)s` rather than the next `%(limit)s`."""
     params: dict[str, Any] = {"project": project_id, "project_json": project_json}
-    ctes = [_page_cte(row_filters, params, first=first), _BOUNDS, _TASKS_CTE, _ATTACHMENTS_CTE]
+    ctes = [_page_cte(row_filters, params, first=first, bounded=bounded), _BOUNDS, _TASKS_CTE, _ATTACHMENTS_CTE]
     joins = [
         _sql("JOIN {row} d ON d.id = p.id"),
         _sql("JOIN {dataset} ds ON ds.id = d.dataset_id"),
@@ -507,19 +534,89 @@ def page_query(
 
 # A page's sorts (each array's items in order) stay in memory: a few MB per page.
 WORK_MEM = "SET LOCAL work_mem = '64MB'"
+# Pages bounded by one boundaries query: its cost is a scan of this many pages' ids, whatever the project's size.
+BOUNDARY_PAGES = 32
+
+Rows = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class ConcurrentPages:
+    """The queries of the concurrent path, by `first` (no lower bound): `boundaries_query` and bounded `page_query`
+    variants. `workers`: pages in flight (1: the sequential path only)."""
+
+    workers: int
+    boundaries: Callable[[bool], PageQuery]
+    bounded: Callable[[bool], PageQuery]
+
+
+def fetch_page(cursor: Any, query: PageQuery, params: dict[str, Any]) -> Rows:
+    """One page's `(id, line)` rows; the cursor's connection is inside a transaction (`SET LOCAL`)."""
+    cursor.execute(WORK_MEM)
+    cursor.execute(query.sql, {**query.params, **params})
+    return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def next_boundaries(alias: str, query: PageQuery, *, after: Any, page_size: int) -> list[str]:
+    """The upper bounds of the next `BOUNDARY_PAGES` full pages after `after` (fewer at the end of the export)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            query.sql, {**query.params, "after": after, "limit": page_size * BOUNDARY_PAGES, "page_size": page_size}
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _boundaries(alias: str, concurrent: ConcurrentPages, *, after: Any, page_size: int) -> Iterator[str]:
+    while True:
+        found = next_boundaries(alias, concurrent.boundaries(after is None), after=after, page_size=page_size)
+        yield from found
+        if len(found) < BOUNDARY_PAGES:
+            return
+        after = found[-1]
+
+
+def _concurrent_pages(
+    alias: str, concurrent: ConcurrentPages, *, after: Any, page_size: int
+) -> Generator[Rows, None, Any]:
+    """The full pages up to the last boundary, built concurrently; returns that boundary."""
+
+    def fetch(connection: BaseDatabaseWrapper, lower: Any, upto: Any) -> Rows:
+        with connection.cursor() as cursor:
+            return fetch_page(cursor, concurrent.bounded(lower is None), {"after": lower, "upto": upto})
+
+    return (
+        yield from page_pool.ordered_pages(
+            alias=alias,
+            bounds=_boundaries(alias, concurrent, after=after, page_size=page_size),
+            fetch=fetch,
+            after=after,
+            workers=concurrent.workers,
+        )
+    )
 
 
 def run_pages(
-    query: PageQuery, *, after: Any, page_size: int, first: PageQuery | None
-) -> Iterator[list[tuple[str, str]]]:
-    """Pages of `(id, line)`, keyset on the data row id (`first` is the query without the keyset condition)."""
+    query: PageQuery,
+    *,
+    after: Any,
+    page_size: int,
+    first: PageQuery | None,
+    concurrent: ConcurrentPages | None = None,
+) -> Generator[Rows, None, None]:
+    """Pages of `(id, line)`, keyset on the data row id (`first` is the query without the keyset condition).
+
+    With `concurrent` (more than one worker), the full pages known at the start are built on that many connections
+    at once (`apps.exports.page_pool`), then the keyset loop continues from the last of them: the tail, and any row
+    inserted meanwhile beyond it. Not inside an atomic block: the other connections would not see its rows."""
+    if concurrent is not None and concurrent.workers > 1:
+        alias = read_alias()  # here: the worker threads do not inherit the caller's `reads_from_replica`
+        if not connections[alias].in_atomic_block:
+            after = yield from _concurrent_pages(alias, concurrent, after=after, page_size=page_size)
     while True:
         current = first if after is None and first is not None else query
         alias = read_alias()  # the replica when the caller asked for it (`reads_from_replica`) and one exists
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            cursor.execute(WORK_MEM)
-            cursor.execute(current.sql, {**current.params, "after": after, "limit": page_size})
-            rows = cursor.fetchall()
+            rows = fetch_page(cursor, current, {"after": after, "limit": page_size})
         if not rows:
             return
         yield rows
