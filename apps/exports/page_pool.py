@@ -5,8 +5,11 @@ core. With two pages in flight on two connections, two backends work at once whi
 page before them.
 
 How: the caller knows the pages' upper bounds in advance (`bounds`, lazily: the iterator may query the database in
-the calling thread). Page i is `(bound i-1, bound i]`, fetched by `fetch(connection, lower, upto)` in its own
-transaction on the worker's connection. At most `workers` pages are in flight besides the one the consumer holds.
+the calling thread). Page i is `(bound i-1, bound i]`: `fetch(connection, lower, upto)` runs its query in its own
+transaction on the worker's connection and returns the result unread; `load(result)` reads it into Python objects in
+the consumer's thread, the thread that also frees them. (Read by the workers, each page's objects went back to the
+workers' malloc arenas, which glibc then trimmed and faulted in again for the next page: a third more process CPU,
+all of it page faults.) At most `workers` pages are in flight besides the one the consumer holds.
 Each worker opens its connection on its first page; every connection is closed when the pool has shut down: at the
 end, on an error, or when the consumer stops early (the generator is closed: a client disconnect). Pages not
 started by then are cancelled.
@@ -27,8 +30,8 @@ from typing import Any, TypeVar
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+R = TypeVar("R")
 T = TypeVar("T")
-Fetch = Callable[[BaseDatabaseWrapper, Any, Any], list[T]]
 
 
 class WorkerConnections:
@@ -78,19 +81,25 @@ def own_transaction(connection: BaseDatabaseWrapper) -> Iterator[None]:
 
 
 def ordered_pages(
-    *, alias: str, bounds: Iterator[Any], fetch: Fetch[T], after: Any, workers: int
+    *,
+    alias: str,
+    bounds: Iterator[Any],
+    fetch: Callable[[BaseDatabaseWrapper, Any, Any], R],
+    load: Callable[[R], list[T]],
+    after: Any,
+    workers: int,
 ) -> Generator[list[T], None, Any]:
     """The non-empty pages `(after, b1], (b1, b2], ...` for the bounds `b1, b2, ...`, fetched on `workers` threads
     and yielded in order. Returns the last bound (`after` when there was none): the caller continues from it."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export-page")
     worker_connections = WorkerConnections(alias)
 
-    def job(lower: Any, upto: Any) -> list[T]:
+    def job(lower: Any, upto: Any) -> R:
         connection = worker_connections.get()
         with own_transaction(connection):
             return fetch(connection, lower, upto)
 
-    pending: deque[Future[list[T]]] = deque()
+    pending: deque[Future[R]] = deque()
     lower = after
 
     def fill() -> None:
@@ -102,7 +111,7 @@ def ordered_pages(
     try:
         fill()
         while pending:
-            rows = pending.popleft().result()
+            rows = load(pending.popleft().result())
             fill()  # the next pages run while the consumer handles this one
             if rows:
                 yield rows

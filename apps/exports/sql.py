@@ -32,6 +32,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 from apps.core.db_router import read_alias
 from apps.datasets.models import Attachment, DataRow, Dataset
@@ -550,11 +551,15 @@ class ConcurrentPages:
     bounded: Callable[[bool], PageQuery]
 
 
-def fetch_page(cursor: Any, query: PageQuery, params: dict[str, Any]) -> Rows:
-    """One page's `(id, line)` rows; the cursor's connection is inside a transaction (`SET LOCAL`)."""
+def execute_page(cursor: Any, query: PageQuery, params: dict[str, Any]) -> None:
+    """Runs one page's query (its rows: `(id, line)`); the cursor's connection is inside a transaction."""
     cursor.execute(WORK_MEM)
     cursor.execute(query.sql, {**query.params, **params})
-    return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def _read(cursor: CursorWrapper) -> Rows:
+    with cursor:
+        return cursor.fetchall()  # type: ignore[no-any-return]
 
 
 def next_boundaries(alias: str, query: PageQuery, *, after: Any, page_size: int) -> list[str]:
@@ -580,15 +585,21 @@ def _concurrent_pages(
 ) -> Generator[Rows, None, Any]:
     """The full pages up to the last boundary, built concurrently; returns that boundary."""
 
-    def fetch(connection: BaseDatabaseWrapper, lower: Any, upto: Any) -> Rows:
-        with connection.cursor() as cursor:
-            return fetch_page(cursor, concurrent.bounded(lower is None), {"after": lower, "upto": upto})
+    def fetch(connection: BaseDatabaseWrapper, lower: Any, upto: Any) -> CursorWrapper:
+        cursor = connection.cursor()
+        try:
+            execute_page(cursor, concurrent.bounded(lower is None), {"after": lower, "upto": upto})
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor  # read by the consumer's thread (`page_pool`)
 
     return (
         yield from page_pool.ordered_pages(
             alias=alias,
             bounds=_boundaries(alias, concurrent, after=after, page_size=page_size),
             fetch=fetch,
+            load=_read,
             after=after,
             workers=concurrent.workers,
         )
@@ -616,7 +627,8 @@ def run_pages(
         current = first if after is None and first is not None else query
         alias = read_alias()  # the replica when the caller asked for it (`reads_from_replica`) and one exists
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            rows = fetch_page(cursor, current, {"after": after, "limit": page_size})
+            execute_page(cursor, current, {"after": after, "limit": page_size})
+            rows = cursor.fetchall()
         if not rows:
             return
         yield rows

@@ -177,14 +177,14 @@ def test_connections_are_closed_after_the_export_and_when_the_consumer_stops(man
 def test_a_failing_page_closes_the_pool_and_its_connections(many, project, settings, monkeypatch):
     settings.TDP_EXPORT_PAGE_WORKERS = 2
     idle = backends()
-    real = sql.fetch_page
+    real = sql.execute_page
 
     def failing(cursor, query, params):
         if params.get("upto") is not None and params.get("after") is not None:
             cursor.execute("SELECT 1 / 0")
         return real(cursor, query, params)
 
-    monkeypatch.setattr(sql, "fetch_page", failing)
+    monkeypatch.setattr(sql, "execute_page", failing)
     query = RowQuery.build(project, parse_filters({}))
     with pytest.raises(Exception, match="division by zero"):
         list(ndjson_sql_pages(query, page_size=PAGE))
