@@ -17,6 +17,10 @@ How the query is built:
 - objects are written with `concat()`/`to_json()`, not `json_build_object()` (which looks up the type of every
   argument on every call, the main cost of the old path).
 
+Pages are read one after the other (`run_pages`, keyset on the data row id) or, outside an atomic block, several at
+once on their own connections between boundaries found in advance (`boundaries_query`, bounded `page_query`,
+`apps.exports.page_pool`), then the keyset loop for the tail: see docs/exports.md, "Pages on two connections at once".
+
 Every fragment of SQL here is a constant of this module (table names from the models' metadata, columns from fixed
 lists); values, including every filter, are bound parameters.
 """
