@@ -189,3 +189,20 @@ def test_a_failing_page_closes_the_pool_and_its_connections(many, project, setti
     with pytest.raises(Exception, match="division by zero"):
         list(ndjson_sql_pages(query, page_size=PAGE))
     assert wait_for_backends(idle) == idle and not page_threads()
+
+
+def test_a_client_leaving_the_stream_closes_the_pool(many, project, settings, members, client_for, monkeypatch):
+    """The HTTP stream: the response is closed after its first chunk (as a WSGI server does when the client goes
+    away); the pages in flight are dropped and the workers' connections closed."""
+    settings.TDP_EXPORT_PAGE_WORKERS = 2
+    monkeypatch.setattr("apps.exports.apis.ProjectExportStreamApi.page_size", PAGE)
+    client = client_for(members["team_manager"])
+    url = f"/api/v1/projects/{project.pk}/export.ndjson"
+    idle = backends()
+    assert b"".join(client.get(url).streaming_content).count(b"\n") == 45
+    assert wait_for_backends(idle) == idle
+    response = client.get(url)
+    first = next(iter(response.streaming_content))
+    assert first.count(b"\n") == PAGE and backends() > idle and page_threads()
+    response.close()
+    assert wait_for_backends(idle) == idle and not page_threads()
