@@ -185,12 +185,13 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
     in_sql = [(s.name, s.sql) for s in sections if s.sql is not None]
     in_python = [s for s in sections if s.sql is None]
     encoder = LineEncoder()
+    project_json = _project_json(project, encoder)
 
-    @functools.cache  # each variant built once (the bounded ones by the worker threads too)
+    @functools.cache  # each variant built once
     def build(first: bool, bounded: bool = False) -> PageQuery:
         return sql.page_query(
             project_id=project.pk,
-            project_json=_project_json(project, encoder),
+            project_json=project_json,
             row_filters=dict(query.row_filters),
             mode=query.filters.label,
             sections=in_sql,

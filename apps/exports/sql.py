@@ -588,11 +588,14 @@ def _concurrent_pages(
     alias: str, concurrent: ConcurrentPages, *, after: Any, page_size: int
 ) -> Generator[Rows, None, Any]:
     """The full pages up to the last boundary, built concurrently; returns that boundary."""
+    # Built here, not by the workers (which must not touch this thread's connections).
+    first_page, next_pages = concurrent.bounded(True) if after is None else None, concurrent.bounded(False)
 
     def fetch(connection: BaseDatabaseWrapper, lower: Any, upto: Any) -> CursorWrapper:
         cursor = connection.cursor()
         try:
-            execute_page(cursor, concurrent.bounded(lower is None), {"after": lower, "upto": upto})
+            page = first_page if lower is None and first_page is not None else next_pages
+            execute_page(cursor, page, {"after": lower, "upto": upto})
         except BaseException:
             cursor.close()
             raise
@@ -620,9 +623,10 @@ def run_pages(
 ) -> Generator[Rows, None, None]:
     """Pages of `(id, line)`, keyset on the data row id (`first` is the query without the keyset condition).
 
-    With `concurrent` (more than one worker), the full pages known at the start are built on that many connections
-    at once (`apps.exports.page_pool`), then the keyset loop continues from the last of them: the tail, and any row
-    inserted meanwhile beyond it. Not inside an atomic block: the other connections would not see its rows."""
+    With `concurrent` (more than one worker), the full pages are built on that many connections at once
+    (`apps.exports.page_pool`), between boundaries found by a keyset query `BOUNDARY_PAGES` pages at a time; then the
+    keyset loop continues from the last boundary: the tail, and any row inserted meanwhile beyond it. Not inside an
+    atomic block: the other connections would not see its rows."""
     if concurrent is not None and concurrent.workers > 1:
         alias = read_alias()  # here: the worker threads do not inherit the caller's `reads_from_replica`
         if not connections[alias].in_atomic_block:
