@@ -15,7 +15,7 @@ end, on an error, or when the consumer stops early (the generator is closed: a c
 started by then are cancelled.
 
 Only for reads of committed data: a worker's connection does not see the calling connection's uncommitted rows
-(the caller checks that it is not inside an atomic block).
+(the caller checks that it is not inside a transaction: an atomic block, or autocommit off).
 """
 
 from __future__ import annotations

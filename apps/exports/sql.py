@@ -17,7 +17,7 @@ How the query is built:
 - objects are written with `concat()`/`to_json()`, not `json_build_object()` (which looks up the type of every
   argument on every call, the main cost of the old path).
 
-Pages are read one after the other (`run_pages`, keyset on the data row id) or, outside an atomic block, several at
+Pages are read one after the other (`run_pages`, keyset on the data row id) or, outside a transaction, several at
 once on their own connections between boundaries found in advance (`boundaries_query`, bounded `page_query`,
 `apps.exports.page_pool`), then the keyset loop for the tail: see docs/exports.md, "Pages on two connections at once".
 
@@ -613,6 +613,12 @@ def _concurrent_pages(
     )
 
 
+def _outside_transactions(alias: str) -> bool:
+    """Whether the caller's connection sees only what other connections see: no atomic block, autocommit on."""
+    connection = connections[alias]
+    return not connection.in_atomic_block and connection.get_autocommit()
+
+
 def run_pages(
     query: PageQuery,
     *,
@@ -625,11 +631,11 @@ def run_pages(
 
     With `concurrent` (more than one worker), the full pages are built on that many connections at once
     (`apps.exports.page_pool`), between boundaries found by a keyset query `BOUNDARY_PAGES` pages at a time; then the
-    keyset loop continues from the last boundary: the tail, and any row inserted meanwhile beyond it. Not inside an
-    atomic block: the other connections would not see its rows."""
+    keyset loop continues from the last boundary: the tail, and any row inserted meanwhile beyond it. Not inside a
+    transaction (an atomic block, or autocommit off): the other connections would not see its rows."""
     if concurrent is not None and concurrent.workers > 1:
         alias = read_alias()  # here: the worker threads do not inherit the caller's `reads_from_replica`
-        if not connections[alias].in_atomic_block:
+        if _outside_transactions(alias):
             after = yield from _concurrent_pages(alias, concurrent, after=after, page_size=page_size)
     while True:
         current = first if after is None and first is not None else query

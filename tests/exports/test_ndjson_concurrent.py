@@ -145,7 +145,7 @@ def test_rows_inserted_after_the_boundaries_are_neither_lost_nor_repeated(many, 
     assert len(lines) == len(ids) and all(f'"global_key":"late-{i}"' in "".join(lines) for i in range(4))
 
 
-def test_inside_an_atomic_block_the_sequential_path_reads_uncommitted_rows(
+def test_inside_a_transaction_the_sequential_path_reads_uncommitted_rows(
     many, project, settings, pools, make_rows, org_admin
 ):
     expected = pages(project, {}, workers=1, settings=settings)
@@ -158,6 +158,14 @@ def test_inside_an_atomic_block_the_sequential_path_reads_uncommitted_rows(
         transaction.set_rollback(True)
     assert not pools  # no thread pool: other connections would not see the uncommitted rows
     assert {str(r.id) for r in late} <= set(ids) and len(ids) == 48
+    transaction.set_autocommit(False)  # a transaction without an atomic block
+    try:
+        assert pages(project, {}, workers=2, settings=settings) == expected
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)
+    assert not pools
+    assert pages(project, {}, workers=2, settings=settings) == expected and pools
 
 
 def test_connections_are_closed_after_the_export_and_when_the_consumer_stops(many, project, settings):
