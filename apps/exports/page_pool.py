@@ -12,7 +12,7 @@ workers' malloc arenas, which glibc then trimmed and faulted in again for the ne
 all of it page faults.) At most `workers` pages are in flight besides the one the consumer holds.
 Each worker opens its connection on its first page; every connection is closed when the pool has shut down: at the
 end, on an error, or when the consumer stops early (the generator is closed: a client disconnect). Pages not
-started by then are cancelled.
+started by then are dropped, the queries of those running are cancelled on the server.
 
 Only for reads of committed data: a worker's connection does not see the calling connection's uncommitted rows
 (the caller checks that it is not inside a transaction: an atomic block, or autocommit off).
@@ -51,6 +51,17 @@ class WorkerConnections:
             with self._lock:
                 self._opened.append(connection)
         return connection
+
+    def cancel_queries(self) -> None:
+        """Asks the server to cancel the query each connection is running (pages nobody will read)."""
+        with self._lock:
+            opened = list(self._opened)
+        for connection in opened:
+            raw = connection.connection  # psycopg's connection: its cancel request may come from any thread
+            cancel = getattr(raw, "cancel_safe", None) or getattr(raw, "cancel", None)
+            if cancel is not None:
+                with contextlib.suppress(Exception):  # already closed or finished: nothing to cancel
+                    cancel()
 
     def close(self) -> None:
         """Closes every connection opened so far; called once no page runs any more (the pool has shut down)."""
@@ -119,5 +130,7 @@ def ordered_pages(
     finally:
         for future in pending:
             future.cancel()
+        if any(not future.done() for future in pending):  # stopped early: pages still running
+            worker_connections.cancel_queries()
         pool.shutdown(wait=True, cancel_futures=True)
         worker_connections.close()

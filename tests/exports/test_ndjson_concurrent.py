@@ -214,3 +214,22 @@ def test_a_client_leaving_the_stream_closes_the_pool(many, project, settings, me
     assert first.count(b"\n") == PAGE and backends() > idle and page_threads()
     response.close()
     assert wait_for_backends(idle) == idle and not page_threads()
+
+
+def test_pages_running_when_the_consumer_stops_are_cancelled(many, project, settings, monkeypatch):
+    settings.TDP_EXPORT_PAGE_WORKERS = 2
+    idle = backends()
+    real = sql.execute_page
+
+    def slow_after_the_first(cursor, query, params):
+        if params.get("upto") is not None and params.get("after") is not None:
+            cursor.execute("SELECT pg_sleep(60)")
+        return real(cursor, query, params)
+
+    monkeypatch.setattr(sql, "execute_page", slow_after_the_first)
+    stream = ndjson_sql_pages(RowQuery.build(project, parse_filters({})), page_size=PAGE)
+    assert len(next(stream).ids) == PAGE
+    started = time.monotonic()
+    stream.close()  # the next two pages are sleeping on the server: their queries are cancelled, not waited for
+    assert time.monotonic() - started < 10
+    assert wait_for_backends(idle) == idle and not page_threads()
