@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -183,19 +185,29 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
     in_sql = [(s.name, s.sql) for s in sections if s.sql is not None]
     in_python = [s for s in sections if s.sql is None]
     encoder = LineEncoder()
+    project_json = _project_json(project, encoder)
 
-    def build(first: bool) -> PageQuery:
+    @functools.cache  # each variant built once
+    def build(first: bool, bounded: bool = False) -> PageQuery:
         return sql.page_query(
             project_id=project.pk,
-            project_json=_project_json(project, encoder),
+            project_json=project_json,
             row_filters=dict(query.row_filters),
             mode=query.filters.label,
             sections=in_sql,
             first=first,
             contiguous=query.contiguous,
+            bounded=bounded,
         )
 
-    pages = sql.run_pages(build(False), first=build(True), after=after, page_size=page_size)
+    concurrent = sql.ConcurrentPages(
+        workers=settings.TDP_EXPORT_PAGE_WORKERS,
+        boundaries=lambda first: sql.boundaries_query(
+            project_id=project.pk, row_filters=dict(query.row_filters), first=first
+        ),
+        bounded=lambda first: build(first, bounded=True),
+    )
+    pages = sql.run_pages(build(False), first=build(True), after=after, page_size=page_size, concurrent=concurrent)
     for rows in pages:
         ids = [row[0] for row in rows]
         if in_python:

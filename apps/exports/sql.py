@@ -17,6 +17,10 @@ How the query is built:
 - objects are written with `concat()`/`to_json()`, not `json_build_object()` (which looks up the type of every
   argument on every call, the main cost of the old path).
 
+Pages are read one after the other (`run_pages`, keyset on the data row id) or, outside a transaction, several at
+once on their own connections between boundaries found in advance (`boundaries_query`, bounded `page_query`,
+`apps.exports.page_pool`), then the keyset loop for the tail: see docs/exports.md, "Pages on two connections at once".
+
 Every fragment of SQL here is a constant of this module (table names from the models' metadata, columns from fixed
 lists); values, including every filter, are bound parameters.
 """
@@ -25,15 +29,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 from apps.core.db_router import read_alias
 from apps.datasets.models import Attachment, DataRow, Dataset
+from apps.exports import page_pool
 from apps.issues.models import Comment, Issue
 from apps.labeling.models import Batch, Label, Task
 from apps.ontologies.models import OntologyVersion
@@ -157,10 +164,14 @@ class PageQuery:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _page_cte(row_filters: dict[str, Any], params: dict[str, Any], *, first: bool) -> str:
+def _page_where(row_filters: dict[str, Any], params: dict[str, Any], *, first: bool, bounded: bool) -> str:
+    """The export's slot-0 tasks as `FROM ... WHERE ...` (alias `t`; `d` the data row when a filter needs it): the
+    project, the row filters, the keyset lower bound unless `first`, and the upper bound `%(upto)s` if `bounded`."""
     where = ["t.project_id = %(project)s", "t.slot = 0"]
     if not first:
         where.append("t.data_row_id > %(after)s")
+    if bounded:
+        where.append("t.data_row_id <= %(upto)s")
     needs_row = False
     for key, condition in _PAGE_FILTERS.items():
         value = row_filters.get(key)
@@ -183,14 +194,33 @@ def _page_cte(row_filters: dict[str, Any], params: dict[str, Any], *, first: boo
             + " AND ".join(label_conditions)
             + ")"
         )
-    join = _sql("JOIN {row} d ON d.id = t.data_row_id") if needs_row else ""
+    join = _sql(" JOIN {row} d ON d.id = t.data_row_id") if needs_row else ""
+    return _sql("FROM {task} t") + join + " WHERE " + " AND ".join(where)
+
+
+def _page_cte(row_filters: dict[str, Any], params: dict[str, Any], *, first: bool, bounded: bool = False) -> str:
+    """The page's rows: the next `%(limit)s` after the keyset id, or, `bounded`, every row up to `%(upto)s` (no
+    LIMIT: a row inserted meanwhile below the bound must not push the bound's row out of its page)."""
     return (
-        _sql("page AS MATERIALIZED (SELECT t.data_row_id AS id, t.state, t.priority, t.batch_id FROM {task} t ")  # noqa: S608 - table names from T, conditions from _PAGE_FILTERS; values are parameters
-        + join
-        + " WHERE "
-        + " AND ".join(where)
-        + " ORDER BY t.data_row_id LIMIT %(limit)s)"
+        "page AS MATERIALIZED (SELECT t.data_row_id AS id, t.state, t.priority, t.batch_id "
+        + _page_where(row_filters, params, first=first, bounded=bounded)
+        + " ORDER BY t.data_row_id"
+        + ("" if bounded else " LIMIT %(limit)s")
+        + ")"
     )
+
+
+def boundaries_query(*, project_id: Any, row_filters: dict[str, Any], first: bool) -> PageQuery:
+    """Every `%(page_size)s`-th data row id (the last id of each full page) among the next `%(limit)s` rows of the
+    export after `%(after)s` (from the start if `first`), in order: the bounds of the pages built concurrently."""
+    params: dict[str, Any] = {"project": project_id}
+    rows = (
+        "SELECT t.data_row_id AS id, row_number() OVER (ORDER BY t.data_row_id) AS n "
+        + _page_where(row_filters, params, first=first, bounded=False)
+        + " ORDER BY t.data_row_id LIMIT %(limit)s"
+    )
+    sql = f"SELECT s.id::text FROM ({rows}) s WHERE mod(s.n, %(page_size)s) = 0 ORDER BY s.id"  # noqa: S608
+    return PageQuery(sql=sql, params=params)
 
 
 _BOUNDS = (
@@ -469,11 +499,13 @@ def page_query(
     sections: Sequence[tuple[str, SqlSection | str]],
     first: bool,
     contiguous: bool,
+    bounded: bool = False,
 ) -> PageQuery:
     """The query of one page: `(id, line)` per row in id order. `sections`: the registered sections that have SQL,
-    in line order, as `(name, SqlSection or "labels")`; names are registry-checked (`[a-z][a-z0-9_]*`)."""
+    in line order, as `(name, SqlSection or "labels")`; names are registry-checked (`[a-z][a-z0-9_]*`). `bounded`:
+    the rows up to `%(upto)s` rather than the next `%(limit)s`."""
     params: dict[str, Any] = {"project": project_id, "project_json": project_json}
-    ctes = [_page_cte(row_filters, params, first=first), _BOUNDS, _TASKS_CTE, _ATTACHMENTS_CTE]
+    ctes = [_page_cte(row_filters, params, first=first, bounded=bounded), _BOUNDS, _TASKS_CTE, _ATTACHMENTS_CTE]
     joins = [
         _sql("JOIN {row} d ON d.id = p.id"),
         _sql("JOIN {dataset} ds ON ds.id = d.dataset_id"),
@@ -507,18 +539,109 @@ def page_query(
 
 # A page's sorts (each array's items in order) stay in memory: a few MB per page.
 WORK_MEM = "SET LOCAL work_mem = '64MB'"
+# Pages bounded by one boundaries query: its cost is a scan of this many pages' ids, whatever the project's size.
+BOUNDARY_PAGES = 32
+
+Rows = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class ConcurrentPages:
+    """The queries of the concurrent path, by `first` (no lower bound): `boundaries_query` and bounded `page_query`
+    variants. `workers`: pages in flight (1: the sequential path only)."""
+
+    workers: int
+    boundaries: Callable[[bool], PageQuery]
+    bounded: Callable[[bool], PageQuery]
+
+
+def execute_page(cursor: Any, query: PageQuery, params: dict[str, Any]) -> None:
+    """Runs one page's query (its rows: `(id, line)`); the cursor's connection is inside a transaction."""
+    cursor.execute(WORK_MEM)
+    cursor.execute(query.sql, {**query.params, **params})
+
+
+def _read(cursor: CursorWrapper) -> Rows:
+    with cursor:
+        return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def next_boundaries(alias: str, query: PageQuery, *, after: Any, page_size: int) -> list[str]:
+    """The upper bounds of the next `BOUNDARY_PAGES` full pages after `after` (fewer at the end of the export)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            query.sql, {**query.params, "after": after, "limit": page_size * BOUNDARY_PAGES, "page_size": page_size}
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _boundaries(alias: str, concurrent: ConcurrentPages, *, after: Any, page_size: int) -> Iterator[str]:
+    while True:
+        found = next_boundaries(alias, concurrent.boundaries(after is None), after=after, page_size=page_size)
+        yield from found
+        if len(found) < BOUNDARY_PAGES:
+            return
+        after = found[-1]
+
+
+def _concurrent_pages(
+    alias: str, concurrent: ConcurrentPages, *, after: Any, page_size: int
+) -> Generator[Rows, None, Any]:
+    """The full pages up to the last boundary, built concurrently; returns that boundary."""
+    # Built here, not by the workers (which must not touch this thread's connections).
+    first_page, next_pages = concurrent.bounded(True) if after is None else None, concurrent.bounded(False)
+
+    def fetch(connection: BaseDatabaseWrapper, lower: Any, upto: Any) -> CursorWrapper:
+        cursor = connection.cursor()
+        try:
+            page = first_page if lower is None and first_page is not None else next_pages
+            execute_page(cursor, page, {"after": lower, "upto": upto})
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor  # read by the consumer's thread (`page_pool`)
+
+    return (
+        yield from page_pool.ordered_pages(
+            alias=alias,
+            bounds=_boundaries(alias, concurrent, after=after, page_size=page_size),
+            fetch=fetch,
+            load=_read,
+            after=after,
+            workers=concurrent.workers,
+        )
+    )
+
+
+def _outside_transactions(alias: str) -> bool:
+    """Whether the caller's connection sees only what other connections see: no atomic block, autocommit on."""
+    connection = connections[alias]
+    return not connection.in_atomic_block and connection.get_autocommit()
 
 
 def run_pages(
-    query: PageQuery, *, after: Any, page_size: int, first: PageQuery | None
-) -> Iterator[list[tuple[str, str]]]:
-    """Pages of `(id, line)`, keyset on the data row id (`first` is the query without the keyset condition)."""
+    query: PageQuery,
+    *,
+    after: Any,
+    page_size: int,
+    first: PageQuery | None,
+    concurrent: ConcurrentPages | None = None,
+) -> Generator[Rows, None, None]:
+    """Pages of `(id, line)`, keyset on the data row id (`first` is the query without the keyset condition).
+
+    With `concurrent` (more than one worker), the full pages are built on that many connections at once
+    (`apps.exports.page_pool`), between boundaries found by a keyset query `BOUNDARY_PAGES` pages at a time; then the
+    keyset loop continues from the last boundary: the tail, and any row inserted meanwhile beyond it. Not inside a
+    transaction (an atomic block, or autocommit off): the other connections would not see its rows."""
+    if concurrent is not None and concurrent.workers > 1:
+        alias = read_alias()  # here: the worker threads do not inherit the caller's `reads_from_replica`
+        if _outside_transactions(alias):
+            after = yield from _concurrent_pages(alias, concurrent, after=after, page_size=page_size)
     while True:
         current = first if after is None and first is not None else query
         alias = read_alias()  # the replica when the caller asked for it (`reads_from_replica`) and one exists
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            cursor.execute(WORK_MEM)
-            cursor.execute(current.sql, {**current.params, "after": after, "limit": page_size})
+            execute_page(cursor, current, {"after": after, "limit": page_size})
             rows = cursor.fetchall()
         if not rows:
             return

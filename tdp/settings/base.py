@@ -294,6 +294,8 @@ TDP_MAX_IMPORT_BYTES = env.int("TDP_MAX_IMPORT_BYTES", default=1024 * 1024 * 102
 TDP_IMPORT_SYNC_MAX_BYTES = env.int("TDP_IMPORT_SYNC_MAX_BYTES", default=64 * 1024 * 1024)
 # Exports are written (and checkpointed) in pages of this many data rows.
 TDP_EXPORT_CHUNK_ROWS = env.int("TDP_EXPORT_CHUNK_ROWS", default=2000)
+# NDJSON pages built at once on that many database connections (apps/exports/page_pool.py); 1: one after the other.
+TDP_EXPORT_PAGE_WORKERS = env.int("TDP_EXPORT_PAGE_WORKERS", default=2)
 TDP_IMPORT_BATCH_SIZE = env.int("TDP_IMPORT_BATCH_SIZE", default=5000)
 TDP_IMPORT_MAX_ROW_CHARS = env.int("TDP_IMPORT_MAX_ROW_CHARS", default=2 * 1024 * 1024)
 TDP_IMPORT_MAX_REPORTED_ERRORS = env.int("TDP_IMPORT_MAX_REPORTED_ERRORS", default=100_000)
