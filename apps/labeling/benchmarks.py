@@ -43,7 +43,7 @@ from django.db.models import Count, Exists, OuterRef
 from apps.accounts import services as account_services
 from apps.accounts.models import ApiToken, Organization, User
 from apps.core.benchmarks import benchmark
-from apps.core.proc_stats import children_of, process_cpu_seconds
+from apps.core.proc_stats import children_of, database_cpu_seconds, process_cpu_seconds
 from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
@@ -374,24 +374,19 @@ def labeler_loop(
 # backends and the client spent per cycle does not, and `cpu_cores_used` tells how much of the machine the run got.
 
 
-def _database_backends() -> list[int]:
-    """The PostgreSQL backends serving this database (the server's workers), if PostgreSQL runs on this machine."""
-    if connection.settings_dict.get("HOST") not in ("127.0.0.1", "localhost", "::1", "", None) and not str(
-        connection.settings_dict.get("HOST")
-    ).startswith("/"):
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend'"
-        )
-        return [row[0] for row in cursor.fetchall()]
+def _database_cpu() -> float:
+    """CPU of the whole PostgreSQL server so far (its backends, also those that exited: the server's workers reconnect
+    every `DB_CONN_MAX_AGE` seconds; autovacuum and the other background processes), if it runs on this machine."""
+    host = str(connection.settings_dict.get("HOST") or "")
+    if host not in ("127.0.0.1", "localhost", "::1", "") and not host.startswith("/"):
+        return 0.0
+    return database_cpu_seconds() or 0.0
 
 
 @dataclass
 class CpuSnapshot:
     server: dict[int, float]
-    database: dict[int, float]
+    database: float
     client: float
 
     @classmethod
@@ -399,7 +394,7 @@ class CpuSnapshot:
         workers = [server.process.pid, *children_of(server.process.pid)]
         snapshot = cls(
             server={pid: process_cpu_seconds(pid) or 0.0 for pid in workers},
-            database={pid: process_cpu_seconds(pid) or 0.0 for pid in _database_backends()},
+            database=_database_cpu(),
             client=time.process_time(),
         )
         connection.close()
@@ -408,7 +403,7 @@ class CpuSnapshot:
     def since(self, start: CpuSnapshot) -> dict[str, float]:
         return {
             "server": sum(v - start.server.get(pid, 0.0) for pid, v in self.server.items()),
-            "database": sum(v - start.database.get(pid, 0.0) for pid, v in self.database.items()),
+            "database": self.database - start.database,
             "client": self.client - start.client,
         }
 
