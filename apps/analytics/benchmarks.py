@@ -18,7 +18,6 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -30,6 +29,7 @@ from apps.accounts.models import Organization, User
 from apps.analytics import services as analytics_services
 from apps.analytics.models import PerformanceDaily, RollupDay
 from apps.core.benchmarks import benchmark
+from apps.core.proc_stats import backend_cpu_seconds
 from apps.datasets.models import Dataset
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Batch, Label, Project
@@ -135,28 +135,15 @@ def _build(organization: Organization, size: int) -> Project:
     return project
 
 
-def _backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return int(cursor.fetchone()[0])
-
-
-def _cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) of a process on this machine (the PostgreSQL backend serving this process)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @contextmanager
 def _clock() -> Iterator[dict[str, float]]:
     """Wall seconds, and CPU seconds of this process plus its database backend, of the block."""
-    pid = _backend_pid()
     found: dict[str, float] = {}
-    wall, cpu, db = time.perf_counter(), time.process_time(), _cpu_of(pid)
+    wall, cpu, db = time.perf_counter(), time.process_time(), backend_cpu_seconds() or 0.0
     yield found
     found["wall"] = time.perf_counter() - wall
     found["cpu_process"] = time.process_time() - cpu
-    found["cpu_db"] = _cpu_of(pid) - db
+    found["cpu_db"] = (backend_cpu_seconds() or 0.0) - db
     found["cpu"] = found["cpu_process"] + found["cpu_db"]
 
 

@@ -46,24 +46,28 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def backend_cpu_seconds() -> float | None:
-    """CPU spent so far by this connection's own PostgreSQL backend (None on SQLite or a remote server)."""
+def backend_pid() -> int | None:
+    """The process id of this connection's PostgreSQL backend (None on SQLite)."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        return process_cpu_seconds(int(cursor.fetchone()[0]))
+        return int(cursor.fetchone()[0])
+
+
+def backend_cpu_seconds() -> float | None:
+    """CPU spent so far by this connection's own PostgreSQL backend (None on SQLite or a remote server)."""
+    pid = backend_pid()
+    return None if pid is None else process_cpu_seconds(pid)
 
 
 def database_cpu_seconds() -> float | None:
     """CPU spent so far by the whole local PostgreSQL server of the default connection: the postmaster, every live
     backend and background process, and the backends that already exited (reaped by the postmaster). Take the
     difference of two calls around a workload. None on SQLite or when the server is not a local process."""
-    if connection.vendor != "postgresql":
+    backend = backend_pid()
+    if backend is None:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = int(cursor.fetchone()[0])
     fields = _stat_fields(backend)
     if fields is None:
         return None

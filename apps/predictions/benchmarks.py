@@ -15,7 +15,6 @@ import os
 import secrets
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,6 +22,7 @@ from django.db import connection, transaction
 from apps.accounts import services as account_services
 from apps.accounts.models import Organization, User
 from apps.core.benchmarks import benchmark
+from apps.core.proc_stats import backend_pid, process_cpu_seconds
 from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Project, Task
@@ -97,32 +97,17 @@ def _chunks(body: bytes) -> list[bytes]:
     return [body[i : i + CHUNK_BYTES] for i in range(0, len(body), CHUNK_BYTES)]
 
 
-def _backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return int(cursor.fetchone()[0])
-
-
-def _cpu_of(pid: int) -> float | None:
-    """CPU seconds of a process on this machine (the PostgreSQL backend), None when unreadable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _timed(admin: User, project: Project, body: bytes) -> tuple[float, float, float, dict[str, Any]]:
     """(wall seconds, this process's CPU seconds, the database backend's CPU seconds, result)."""
     target = prelabel_target(project)
     chunks = _chunks(body)
-    pid = _backend_pid()
-    backend = _cpu_of(pid)
+    pid = backend_pid()
+    backend = process_cpu_seconds(pid) if pid is not None else None
     cpu = time.process_time()
     started = time.perf_counter()
     result = annotations_import(actor=admin, target=target, chunks=iter(chunks), size=len(body))
     wall = time.perf_counter() - started
-    after = _cpu_of(pid) if _backend_pid() == pid else None
+    after = process_cpu_seconds(pid) if pid is not None and backend_pid() == pid else None
     db_cpu = after - backend if after is not None and backend is not None else float("nan")
     return wall, time.process_time() - cpu, db_cpu, result
 

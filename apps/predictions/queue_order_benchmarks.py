@@ -23,12 +23,12 @@ from apps.accounts.models import Organization, User
 from apps.catalog.domain.vectors import encode
 from apps.catalog.models import EmbeddingSpace, EmbeddingVector
 from apps.core.benchmarks import benchmark
+from apps.core.proc_stats import backend_cpu_seconds
 from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Project, Task, TaskState
 from apps.ontologies import services as ontology_services
 from apps.ontologies.demo import VEHICLES
-from apps.predictions.benchmarks import _backend_pid, _cpu_of
 from apps.predictions.models import ModelRun, Prediction
 from apps.predictions.services import model_create, model_run_create, queue_order_compute
 
@@ -120,12 +120,11 @@ def _setup(size: int, dims: int) -> tuple[Project, ModelRun, EmbeddingSpace, Use
 
 
 def _timed(func: Any) -> tuple[Any, dict[str, float]]:
-    pid = _backend_pid()
-    db = _cpu_of(pid)
+    db = backend_cpu_seconds()
     cpu, started = time.process_time(), time.perf_counter()
     result = func()
     wall, app = time.perf_counter() - started, time.process_time() - cpu
-    after = _cpu_of(pid)
+    after = backend_cpu_seconds()
     db_cpu = after - db if after is not None and db is not None else float("nan")
     return result, {"wall_s": round(wall, 3), "app_cpu_s": round(app, 3), "db_cpu_s": round(db_cpu, 3)}
 
