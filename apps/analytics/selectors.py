@@ -326,40 +326,22 @@ def _add(total: dict[Key, Figures], part: dict[Key, dict[str, Any]], names: Iter
             target[name] += value or 0
 
 
+def _timed_counts(queryset: QuerySet[Any], keys: list[Any], noun: str) -> dict[Key, dict[str, Any]]:
+    """Per key: how many (`<noun>s`), their seconds summed (`<noun>_seconds`) and how many had seconds (`_timed`)."""
+    timed = queryset.annotate(t=_time())
+    counts = {f"{noun}s": Count("pk"), f"{noun}_seconds": Sum("t"), f"{noun}_timed": Count("t")}
+    return _grouped(timed, keys, **counts)
+
+
 def live_figures(src: _Sources, dims: list[str], counts_only: bool = False) -> dict[Key, Figures]:
     """The additive figures of the source rows per tuple of dimensions (GROUP BY in the database)."""
     total: dict[Key, Figures] = {}
-    t = {"t": _time()}
-    _add(
-        total,
-        _grouped(
-            src.labels.annotate(**t),
-            _keys(dims, "labels"),
-            labels=Count("pk"),
-            label_seconds=Sum("t"),
-            label_timed=Count("t"),
-        ),
-    )
-    _add(
-        total,
-        _grouped(
-            src.reworks.annotate(**t),
-            _keys(dims, "labels"),
-            reworks=Count("pk"),
-            rework_seconds=Sum("t"),
-            rework_timed=Count("t"),
-        ),
-    )
-    _add(
-        total,
-        _grouped(
-            src.reviews.annotate(**t),
-            _keys(dims, "reviews"),
-            reviews=Count("pk"),
-            review_seconds=Sum("t"),
-            review_timed=Count("t"),
-        ),
-    )
+    for noun, queryset, source in (
+        ("label", src.labels, "labels"),
+        ("rework", src.reworks, "labels"),
+        ("review", src.reviews, "reviews"),
+    ):
+        _add(total, _timed_counts(queryset, _keys(dims, source), noun))
     _add(total, _grouped(src.done, _keys(dims, "done"), rows_done=Count("pk")))
     if not counts_only:
         _add(
