@@ -13,7 +13,8 @@ process, for each size:
   `/proc` when the server runs on this machine) and the rate per CPU second (`per_cpu_second`): on a busy machine the
   wall clock rate mostly measures the other processes.
 
-Targets: NDJSON ≥ 20,000 rows/s, COCO ≥ 10,000 images/s, RSS growth < 150 MB whatever the size.
+Targets (issue #12): at 100,000 rows NDJSON ≥ 20,000 rows/s and COCO ≥ 10,000 images/s; RSS growth < 150 MB
+whatever the size. `targets_met` is false when no size of at least 100,000 rows was run.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ CHUNK = 5000
 TARGET_NDJSON_ROWS_PER_S = 20_000
 TARGET_COCO_IMAGES_PER_S = 10_000
 TARGET_RSS_GROWTH_MB = 150
+TARGET_RATES_AT_ROWS = 100_000
 
 
 def _box(i: int) -> dict[str, Any]:
@@ -214,11 +216,23 @@ def export_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         for n, v in report["sizes"].items()
     }
     report["best"] = best
-    report["targets_met"] = all(
-        b["ndjson_rows_per_s"] >= TARGET_NDJSON_ROWS_PER_S
-        and b["coco_images_per_s"] >= TARGET_COCO_IMAGES_PER_S
-        and b["max_rss_growth_mb"] < TARGET_RSS_GROWTH_MB
-        for b in best.values()
+    # The rates are the issue's goals for 100,000 rows (smaller exports spend a larger share on the job's fixed
+    # costs); the memory goal holds at every size.
+    rate_sizes = [n for n in best if int(n) >= TARGET_RATES_AT_ROWS]
+    report["targets"] = {
+        "ndjson_rows_per_s": TARGET_NDJSON_ROWS_PER_S,
+        "coco_images_per_s": TARGET_COCO_IMAGES_PER_S,
+        "rates_at_rows": TARGET_RATES_AT_ROWS,
+        "rss_growth_mb_below": TARGET_RSS_GROWTH_MB,
+    }
+    report["targets_met"] = (
+        bool(rate_sizes)
+        and all(
+            best[n]["ndjson_rows_per_s"] >= TARGET_NDJSON_ROWS_PER_S
+            and best[n]["coco_images_per_s"] >= TARGET_COCO_IMAGES_PER_S
+            for n in rate_sizes
+        )
+        and all(b["max_rss_growth_mb"] < TARGET_RSS_GROWTH_MB for b in best.values())
     )
     report["load_average_after"] = round(os.getloadavg()[0], 2)
     return report
