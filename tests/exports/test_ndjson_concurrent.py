@@ -168,6 +168,18 @@ def test_inside_a_transaction_the_sequential_path_reads_uncommitted_rows(
     assert pages(project, {}, workers=2, settings=settings) == expected and pools
 
 
+def later_pages_first_run(monkeypatch, statement: str) -> None:
+    """Every bounded page after the first runs `statement` before its own query (a failure, a slow page)."""
+    real = sql.execute_page
+
+    def patched(cursor, query, params):
+        if params.get("upto") is not None and params.get("after") is not None:
+            cursor.execute(statement)
+        return real(cursor, query, params)
+
+    monkeypatch.setattr(sql, "execute_page", patched)
+
+
 def test_connections_are_closed_after_the_export_and_when_the_consumer_stops(many, project, settings):
     settings.TDP_EXPORT_PAGE_WORKERS = 2
     idle = backends()
@@ -185,14 +197,7 @@ def test_connections_are_closed_after_the_export_and_when_the_consumer_stops(man
 def test_a_failing_page_closes_the_pool_and_its_connections(many, project, settings, monkeypatch):
     settings.TDP_EXPORT_PAGE_WORKERS = 2
     idle = backends()
-    real = sql.execute_page
-
-    def failing(cursor, query, params):
-        if params.get("upto") is not None and params.get("after") is not None:
-            cursor.execute("SELECT 1 / 0")
-        return real(cursor, query, params)
-
-    monkeypatch.setattr(sql, "execute_page", failing)
+    later_pages_first_run(monkeypatch, "SELECT 1 / 0")
     query = RowQuery.build(project, parse_filters({}))
     with pytest.raises(Exception, match="division by zero"):
         list(ndjson_sql_pages(query, page_size=PAGE))
@@ -219,14 +224,7 @@ def test_a_client_leaving_the_stream_closes_the_pool(many, project, settings, me
 def test_pages_running_when_the_consumer_stops_are_cancelled(many, project, settings, monkeypatch):
     settings.TDP_EXPORT_PAGE_WORKERS = 2
     idle = backends()
-    real = sql.execute_page
-
-    def slow_after_the_first(cursor, query, params):
-        if params.get("upto") is not None and params.get("after") is not None:
-            cursor.execute("SELECT pg_sleep(60)")
-        return real(cursor, query, params)
-
-    monkeypatch.setattr(sql, "execute_page", slow_after_the_first)
+    later_pages_first_run(monkeypatch, "SELECT pg_sleep(60)")
     stream = ndjson_sql_pages(RowQuery.build(project, parse_filters({})), page_size=PAGE)
     assert len(next(stream).ids) == PAGE
     started = time.monotonic()
