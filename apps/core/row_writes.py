@@ -5,9 +5,9 @@ than PostgreSQL takes to write it). `row_insert(obj)` and `row_update(obj, field
 same values (each field's `pre_save`: `auto_now`, `auto_now_add`; its `get_db_prep_save`: JSON, UUIDs), from SQL
 kept per model and field list, run as prepared statements on PostgreSQL (`apps.core.compiled`).
 
-They fall back to `save()` whenever `save()` would do more: a model with `pre_save`/`post_save` receivers, a primary
-key the database assigns, or another database than PostgreSQL. Like `save(update_fields=...)`, an update that finds
-no row raises `DatabaseError`.
+They fall back to `save()` whenever `save()` would do more: a model that overrides `save()` or has `pre_save`/
+`post_save` receivers, a primary key the database assigns, or another database than PostgreSQL. Like
+`save(update_fields=...)`, an update that finds no row raises `DatabaseError`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ _sql_cache = threading.local()
 def _direct(model: type[models.Model], connection: Any) -> bool:
     """Whether the write may skip `save()`: nothing listens to its signals and the key comes from Python."""
     if connection.vendor != "postgresql":
+        return False
+    if model.save is not models.Model.save:  # the model's own save() logic must run
         return False
     if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
         return False

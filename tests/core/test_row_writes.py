@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
@@ -85,3 +85,18 @@ def test_models_with_save_receivers_go_through_save(org, make_user):
         post_save.disconnect(receiver, sender=IdempotencyRecord)
     assert heard == [("loud", True), ("loud", False)]
     assert IdempotencyRecord.objects.get(pk=record.pk).status == 409
+
+
+def test_models_with_their_own_save_go_through_it(org, make_user, monkeypatch):
+    user = make_user(organization=org, username="custom")
+    calls = []
+
+    def own_save(self, *args, **kwargs):
+        calls.append(kwargs)
+        return models.Model.save(self, *args, **kwargs)
+
+    monkeypatch.setattr(IdempotencyRecord, "save", own_save)
+    record = row_insert(IdempotencyRecord(user_id=user.pk, key="own", scope="s", status=200, body={}))
+    row_update(record, ["status"])
+    assert calls == [{"force_insert": True}, {"update_fields": ["status"]}]
+    assert IdempotencyRecord.objects.filter(pk=record.pk).exists()
