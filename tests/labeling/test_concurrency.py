@@ -375,6 +375,7 @@ def test_benchmark_queue_runs_end_to_end_at_a_tiny_size():
     assert result["lost"] == 0, result
     assert result["errors"] == 0 and result["hung_labelers"] == 0, result
     assert result["cycles_total"] > 0 and result["claim_ms_p95"] is not None, result
+    assert result["goals_met"] is (result["claim_ms_p95"] < result["goal_claim_ms_p95"] == 50), result
     stored = Label.objects.filter(project__name="Queue benchmark 200").count()
     # Every 201 plus the in-process probe's 5 cycles (fewer when the labelers emptied the queue), nothing else.
     probe = min(5, result["rows"] - result["cycles_total"])
