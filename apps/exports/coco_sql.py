@@ -62,9 +62,9 @@ def _chosen_cte(mode: str, label_filters: Sequence[str]) -> str:
     )
     return (
         _sql(  # noqa: S608 - table names from T, conditions from _LABEL_MODES/_LABEL_FILTERS; values are parameters
-            """chosen AS MATERIALIZED (SELECT l.id, l.data_row_id, l.annotations,
+            """chosen AS MATERIALIZED (SELECT l.id, l.data_row_id, im.image_id, l.annotations,
     row_number() OVER (PARTITION BY l.data_row_id ORDER BY t.slot, l.id) AS rank
-  FROM {label} l JOIN {task} t ON t.id = l.task_id """
+  FROM {label} l JOIN {task} t ON t.id = l.task_id JOIN images im ON im.id = l.data_row_id """
         )
         + winner_join
         + " WHERE l.project_id = %(project)s AND l.is_current AND "
@@ -83,24 +83,57 @@ _IMAGES_CTE = _sql(
     FROM {row} x WHERE x.id = p.id LIMIT 1) d)"""
 )
 
-_ITEMS_CTE = """items AS MATERIALIZED (SELECT c.data_row_id, c.id AS label_id, c.rank, e.ord, e.item,
+# (A document that is not an array has no items: an empty array rather than a `WHERE` on the label, whose guessed
+# selectivity made the planner expect a handful of shapes and join them to the page's images in a nested loop.)
+_ITEMS_CTE = """items AS MATERIALIZED (SELECT c.data_row_id, c.id AS label_id, c.image_id, c.rank, e.ord, e.item,
     e.item->>'tool' AS tool, e.item->>'schema_id' AS schema_id
-  FROM chosen c CROSS JOIN LATERAL jsonb_array_elements(c.annotations) WITH ORDINALITY e(item, ord)
-  WHERE jsonb_typeof(c.annotations) = 'array')"""
+  FROM chosen c CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(c.annotations) = 'array'
+    THEN c.annotations ELSE '[]' END) WITH ORDINALITY e(item, ord))"""
 
-_SHAPES_CTE = """shapes AS MATERIALIZED (SELECT i.data_row_id, i.label_id, i.item, i.tool, i.schema_id, k.category_id,
-    i.item->'classifications' AS classifications, (i.item #> '{bbox,left}')::float8 AS box_left,
-    (i.item #> '{bbox,top}')::float8 AS box_top, (i.item #> '{bbox,width}')::float8 AS box_width,
-    (i.item #> '{bbox,height}')::float8 AS box_height,
-    row_number() OVER (ORDER BY i.data_row_id, i.rank, i.ord) AS n
-  FROM items i JOIN unnest(%(schema_ids)s::text[], %(category_ids)s::int[]) k(schema_id, category_id)
-    ON k.schema_id = i.schema_id
-  WHERE i.tool IN ('bbox', 'polygon'))"""
+# A shape's classifications as their text when they are at most two plain answers (an option without nested
+# classifications, or a text: the usual case), `''` when there are none, NULL when they must be walked
+# (`_SHAPE_ATTRIBUTES_CTE`: checklists, nested answers, longer lists, anything unusual). Paths from the list `x.cl`,
+# read once per shape; CASE, so each test only sees what the previous ones let through.
+
+
+def _plain_answer(index: int) -> str:
+    """`"name":value` of the list's answer `index` as `_MEMBER` writes it once walked, or NULL if it is not plain."""
+    name = f"to_json(coalesce(x.cl #>> '{{{index},name}}', ''))::text || ':' || "
+    return (
+        f"CASE jsonb_typeof(x.cl #> '{{{index},answer}}') "
+        f"WHEN 'object' THEN CASE WHEN coalesce(x.cl #> '{{{index},answer,classifications}}', '[]') = '[]' "
+        f"THEN {name}coalesce((x.cl #> '{{{index},answer,name}}')::text, 'null') END "
+        f"WHEN 'array' THEN NULL ELSE {name}(x.cl #> '{{{index},answer}}')::text END"
+    )
+
+
+_PLAIN_ATTRIBUTES = (
+    "CASE jsonb_typeof(x.cl) WHEN 'array' THEN CASE jsonb_array_length(x.cl) WHEN 0 THEN '' "
+    f"WHEN 1 THEN {_plain_answer(0)} WHEN 2 THEN {_plain_answer(0)} || ',' || {_plain_answer(1)} END ELSE '' END"
+)
+
+_SHAPES_CTE = (
+    """shapes AS MATERIALIZED (SELECT y.data_row_id, y.label_id, y.image_id, y.tool, y.schema_id, y.category_id,"""  # noqa: S608 - constant SQL of this module; values are parameters
+    + """
+    y.polygon, y.attributes, CASE WHEN y.attributes IS NULL THEN y.cl END AS walked,
+    (y.bbox->>'left')::float8 AS box_left, (y.bbox->>'top')::float8 AS box_top,
+    (y.bbox->>'width')::float8 AS box_width, (y.bbox->>'height')::float8 AS box_height,
+    row_number() OVER (ORDER BY y.data_row_id, y.rank, y.ord) AS n
+  FROM (SELECT x.*, """
+    + _PLAIN_ATTRIBUTES
+    + """ AS attributes
+    FROM (SELECT i.data_row_id, i.label_id, i.image_id, i.rank, i.ord, i.tool, i.schema_id, k.category_id,
+        CASE WHEN i.tool = 'polygon' THEN i.item->'polygon' END AS polygon, i.item->'bbox' AS bbox,
+        i.item->'classifications' AS cl
+      FROM items i JOIN unnest(%(schema_ids)s::text[], %(category_ids)s::int[]) k(schema_id, category_id)
+        ON k.schema_id = i.schema_id
+      WHERE i.tool IN ('bbox', 'polygon') OFFSET 0) x OFFSET 0) y)"""
+)
 
 _POLYGONS_CTE = (
     """points AS (SELECT s.n, q.ord, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
-  FROM shapes s CROSS JOIN LATERAL jsonb_array_elements(s.item->'polygon') WITH ORDINALITY q(point, ord)
+  FROM shapes s CROSS JOIN LATERAL jsonb_array_elements(s.polygon) WITH ORDINALITY q(point, ord)
   WHERE s.tool = 'polygon'),
 polygons AS (SELECT z.n, string_agg(concat("""
     + _num("z.x")
@@ -159,9 +192,9 @@ _MEMBER = "concat(to_json(x.key)::text, ':', x.value)"
 # A shape's own classifications (one answer per path: a tool's classification names are unique), flattened once
 # per distinct classification list of the page: shapes mostly repeat the same few answers.
 _SHAPE_ATTRIBUTES_CTE = (
-    """shape_classifications AS (SELECT DISTINCT s.classifications FROM shapes s"""  # noqa: S608 - constant SQL of this module; values are parameters
+    """shape_classifications AS (SELECT DISTINCT s.walked AS classifications FROM shapes s"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
-  WHERE jsonb_typeof(s.classifications) = 'array'),
+  WHERE s.walked IS NOT NULL),
 """
     + _flattened(
         "shape_answers",
@@ -201,14 +234,15 @@ _IMAGE_JSON = """concat('{"id":', im.image_id, ',"file_name":', to_json(im.globa
 
 _BOX = [("left_x", "box_left"), ("top_y", "box_top"), ("width", "box_width"), ("height", "box_height")]
 _ANNOTATION_JSON = (
-    """concat('{"id":', %(first_annotation)s + s.n - 1, ',"image_id":', im.image_id, ',"category_id":', s.category_id,
+    """concat('{"id":', %(first_annotation)s + s.n - 1, ',"image_id":', s.image_id, ',"category_id":', s.category_id,
   ',"bbox":[', """
     + ", ',', ".join(_num(f"coalesce(pg.{polygon}, s.{box})") for polygon, box in _BOX)
     + """, '],"area":', """
     + _num("coalesce(pg.area, s.box_width * s.box_height)")
     + """,
   ',"segmentation":', CASE WHEN s.tool = 'polygon' THEN concat('[[', pg.segmentation, ']]') ELSE '[]' END,
-  ',"iscrowd":0,"schema_id":', to_json(s.schema_id), ',"label_id":"', s.label_id, '","attributes":{', a.items, '}}')"""
+  ',"iscrowd":0,"schema_id":', to_json(s.schema_id), ',"label_id":"', s.label_id,
+  '","attributes":{', coalesce(s.attributes, a.items), '}}')"""
 )
 
 
@@ -248,8 +282,8 @@ def page_query(
         + ", ',' ORDER BY im.image_id) FROM images im LEFT JOIN image_attributes a ON a.owner = im.id), "
         + "(SELECT string_agg("
         + _ANNOTATION_JSON
-        + """, ',' ORDER BY s.n) FROM shapes s JOIN images im ON im.id = s.data_row_id
-  LEFT JOIN polygons pg ON pg.n = s.n LEFT JOIN shape_attributes a ON a.owner = s.classifications),
+        + """, ',' ORDER BY s.n) FROM shapes s
+  LEFT JOIN polygons pg ON pg.n = s.n LEFT JOIN shape_attributes a ON a.owner = s.walked),
   (SELECT count(*) FROM shapes)"""
     )
     return PageQuery(sql=fast_concat(_resolve_in_page(sql, contiguous=contiguous)), params=params)
