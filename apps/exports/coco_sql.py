@@ -112,41 +112,47 @@ _PLAIN_ATTRIBUTES = (
     f"WHEN 1 THEN {_plain_answer(0)} WHEN 2 THEN {_plain_answer(0)} || ',' || {_plain_answer(1)} END ELSE '' END"
 )
 
+# The category by the item's schema id (a lookup, not a join: with a join the planner guessed a handful of shapes).
+_CATEGORY = (
+    "(%(category_ids)s::int[])[array_position(%(schema_ids)s::text[], "
+    "CASE WHEN i.tool IN ('bbox', 'polygon') THEN i.schema_id END)]"
+)
+
+# The page's boxes and polygons, keyed by label and item position (numbered when the annotations are written).
 _SHAPES_CTE = (
-    """shapes AS MATERIALIZED (SELECT y.data_row_id, y.label_id, y.image_id, y.tool, y.schema_id, y.category_id,"""  # noqa: S608 - constant SQL of this module; values are parameters
+    """shapes AS MATERIALIZED (SELECT y.data_row_id, y.label_id, y.image_id, y.rank, y.ord, y.tool, y.schema_id,"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
-    y.polygon, y.attributes, CASE WHEN y.attributes IS NULL THEN y.cl END AS walked,
+    y.category_id, y.polygon, y.attributes, CASE WHEN y.attributes IS NULL THEN y.cl END AS walked,
     (y.bbox->>'left')::float8 AS box_left, (y.bbox->>'top')::float8 AS box_top,
-    (y.bbox->>'width')::float8 AS box_width, (y.bbox->>'height')::float8 AS box_height,
-    row_number() OVER (ORDER BY y.data_row_id, y.rank, y.ord) AS n
+    (y.bbox->>'width')::float8 AS box_width, (y.bbox->>'height')::float8 AS box_height
   FROM (SELECT x.*, """
     + _PLAIN_ATTRIBUTES
     + """ AS attributes
-    FROM (SELECT i.data_row_id, i.label_id, i.image_id, i.rank, i.ord, i.tool, i.schema_id, k.category_id,
+    FROM (SELECT i.data_row_id, i.label_id, i.image_id, i.rank, i.ord, i.tool, i.schema_id, """
+    + _CATEGORY
+    + """ AS category_id,
         CASE WHEN i.tool = 'polygon' THEN i.item->'polygon' END AS polygon, i.item->'bbox' AS bbox,
         i.item->'classifications' AS cl
-      FROM items i JOIN unnest(%(schema_ids)s::text[], %(category_ids)s::int[]) k(schema_id, category_id)
-        ON k.schema_id = i.schema_id
-      WHERE i.tool IN ('bbox', 'polygon') OFFSET 0) x OFFSET 0) y)"""
+      FROM items i OFFSET 0) x WHERE x.category_id IS NOT NULL OFFSET 0) y)"""
 )
 
 _POLYGONS_CTE = (
-    """points AS (SELECT s.n, q.ord, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y"""  # noqa: S608 - constant SQL of this module; values are parameters
+    """points AS (SELECT s.label_id, s.ord, q.vertex, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
-  FROM shapes s CROSS JOIN LATERAL jsonb_array_elements(s.polygon) WITH ORDINALITY q(point, ord)
+  FROM shapes s CROSS JOIN LATERAL jsonb_array_elements(s.polygon) WITH ORDINALITY q(point, vertex)
   WHERE s.tool = 'polygon'),
-polygons AS (SELECT z.n, string_agg(concat("""
+polygons AS (SELECT z.label_id, z.ord, string_agg(concat("""
     + _num("z.x")
     + ", ',', "
     + _num("z.y")
-    + """), ',' ORDER BY z.ord) AS segmentation,
+    + """), ',' ORDER BY z.vertex) AS segmentation,
     min(z.x) AS left_x, min(z.y) AS top_y, max(z.x) - min(z.x) AS width, max(z.y) - min(z.y) AS height,
-    abs(sum(z.x * z.next_y - z.next_x * z.y ORDER BY z.ord)) / 2 AS area
-  FROM (SELECT pt.n, pt.ord, pt.x, pt.y,
+    abs(sum(z.x * z.next_y - z.next_x * z.y ORDER BY z.vertex)) / 2 AS area
+  FROM (SELECT pt.label_id, pt.ord, pt.vertex, pt.x, pt.y,
       coalesce(lead(pt.x) OVER w, first_value(pt.x) OVER w) AS next_x,
       coalesce(lead(pt.y) OVER w, first_value(pt.y) OVER w) AS next_y
-    FROM points pt WINDOW w AS (PARTITION BY pt.n ORDER BY pt.ord)) z
-  GROUP BY z.n)"""
+    FROM points pt WINDOW w AS (PARTITION BY pt.label_id, pt.ord ORDER BY pt.vertex)) z
+  GROUP BY z.label_id, z.ord)"""
 )
 
 # An answer as `documents.answer_value` gives it: radio → the option's name, checklist → the names, text → itself.
@@ -236,13 +242,26 @@ _BOX = [("left_x", "box_left"), ("top_y", "box_top"), ("width", "box_width"), ("
 _ANNOTATION_JSON = (
     """concat('{"id":', %(first_annotation)s + s.n - 1, ',"image_id":', s.image_id, ',"category_id":', s.category_id,
   ',"bbox":[', """
-    + ", ',', ".join(_num(f"coalesce(pg.{polygon}, s.{box})") for polygon, box in _BOX)
+    + ", ',', ".join(_num(f"coalesce(s.{polygon}, s.{box})") for polygon, box in _BOX)
     + """, '],"area":', """
-    + _num("coalesce(pg.area, s.box_width * s.box_height)")
+    + _num("coalesce(s.area, s.box_width * s.box_height)")
     + """,
-  ',"segmentation":', CASE WHEN s.tool = 'polygon' THEN concat('[[', pg.segmentation, ']]') ELSE '[]' END,
+  ',"segmentation":', CASE WHEN s.tool = 'polygon' THEN concat('[[', s.segmentation, ']]') ELSE '[]' END,
   ',"iscrowd":0,"schema_id":', to_json(s.schema_id), ',"label_id":"', s.label_id,
-  '","attributes":{', coalesce(s.attributes, a.items), '}}')"""
+  '","attributes":{', s.attributes, '}}')"""
+)
+
+
+# The shapes with their attributes: written in place, or walked (only those shapes meet the walked lists: a join
+# of every shape on a mostly NULL key cost seconds when the planner hashed the shapes).
+_SHAPE_COLUMNS = (
+    "s.data_row_id, s.rank, s.ord, s.image_id, s.category_id, s.tool, s.schema_id, s.label_id, s.box_left, s.box_top, "
+    "s.box_width, s.box_height"
+)
+_ANNOTATED = (
+    f"SELECT {_SHAPE_COLUMNS}, s.attributes FROM shapes s WHERE s.walked IS NULL UNION ALL "  # noqa: S608 - constant SQL
+    f"SELECT {_SHAPE_COLUMNS}, a.items FROM shapes s LEFT JOIN shape_attributes a ON a.owner = s.walked "
+    "WHERE s.walked IS NOT NULL"
 )
 
 
@@ -282,11 +301,19 @@ def page_query(
         + ", ',' ORDER BY im.image_id) FROM images im LEFT JOIN image_attributes a ON a.owner = im.id), "
         + "(SELECT string_agg("
         + _ANNOTATION_JSON
-        + """, ',' ORDER BY s.n) FROM shapes s
-  LEFT JOIN polygons pg ON pg.n = s.n LEFT JOIN shape_attributes a ON a.owner = s.walked),
+        + """, ',' ORDER BY s.n) FROM (SELECT u.*, pg.left_x, pg.top_y, pg.width, pg.height, pg.area, pg.segmentation,
+    row_number() OVER (ORDER BY u.data_row_id, u.rank, u.ord) AS n
+  FROM ("""
+        + _ANNOTATED
+        + """) u LEFT JOIN polygons pg ON pg.label_id = u.label_id AND pg.ord = u.ord) s),
   (SELECT count(*) FROM shapes)"""
     )
     return PageQuery(sql=fast_concat(_resolve_in_page(sql, contiguous=contiguous)), params=params)
+
+
+# The planner's row guesses for the walked answers run high enough to compile the page query (JIT): seconds per page,
+# for a query that itself takes a fraction of one.
+NO_JIT = "SET LOCAL jit = off"
 
 
 @dataclass(frozen=True)
@@ -308,6 +335,7 @@ def run_pages(query: PageQuery, *, first: PageQuery, after: Any, page_size: int,
         first_image, first_annotation = numbering()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(WORK_MEM)
+            cursor.execute(NO_JIT)
             cursor.execute(
                 current.sql,
                 {
