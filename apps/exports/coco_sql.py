@@ -136,23 +136,38 @@ _SHAPES_CTE = (
       FROM items i OFFSET 0) x WHERE x.category_id IS NOT NULL OFFSET 0) y)"""
 )
 
+_SHAPE_COLUMNS = (
+    "data_row_id, rank, ord, image_id, category_id, tool, schema_id, label_id, "
+    "box_left, box_top, box_width, box_height, attributes, walked"
+)
+
+# Every shape with its polygon's figures (NULL for boxes): a polygon's vertices, bounding box, segmentation and
+# shoelace area aggregated over its points with the shape's own columns (no join back to the shapes: with the
+# planner's guess of a handful of rows, that join was a nested loop over every pair of polygons).
 _POLYGONS_CTE = (
-    """points AS (SELECT s.label_id, s.ord, q.vertex, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y"""  # noqa: S608 - constant SQL of this module; values are parameters
+    f"""shape_rows AS NOT MATERIALIZED (SELECT {_SHAPE_COLUMNS}, NULL::text AS segmentation, NULL::float8 AS left_x,"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
-  FROM shapes s CROSS JOIN LATERAL jsonb_array_elements(s.polygon) WITH ORDINALITY q(point, vertex)
-  WHERE s.tool = 'polygon'),
-polygons AS (SELECT z.label_id, z.ord, string_agg(concat("""
+    NULL::float8 AS top_y, NULL::float8 AS width, NULL::float8 AS height, NULL::float8 AS area
+  FROM shapes WHERE tool <> 'polygon'
+  UNION ALL
+  SELECT """
+    + ", ".join(f"z.{column}" for column in _SHAPE_COLUMNS.split(", "))
+    + """,
+    string_agg(concat("""
     + _num("z.x")
     + ", ',', "
     + _num("z.y")
-    + """), ',' ORDER BY z.vertex) AS segmentation,
-    min(z.x) AS left_x, min(z.y) AS top_y, max(z.x) - min(z.x) AS width, max(z.y) - min(z.y) AS height,
-    abs(sum(z.x * z.next_y - z.next_x * z.y ORDER BY z.vertex)) / 2 AS area
-  FROM (SELECT pt.label_id, pt.ord, pt.vertex, pt.x, pt.y,
-      coalesce(lead(pt.x) OVER w, first_value(pt.x) OVER w) AS next_x,
-      coalesce(lead(pt.y) OVER w, first_value(pt.y) OVER w) AS next_y
-    FROM points pt WINDOW w AS (PARTITION BY pt.label_id, pt.ord ORDER BY pt.vertex)) z
-  GROUP BY z.label_id, z.ord)"""
+    + """), ',' ORDER BY z.vertex) FILTER (WHERE z.vertex IS NOT NULL),
+    min(z.x), min(z.y), max(z.x) - min(z.x), max(z.y) - min(z.y),
+    abs(sum(z.x * z.next_y - z.next_x * z.y ORDER BY z.vertex)) / 2
+  FROM (SELECT s.*, q.vertex, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y,
+      coalesce(lead((q.point->>'x')::float8) OVER w, first_value((q.point->>'x')::float8) OVER w) AS next_x,
+      coalesce(lead((q.point->>'y')::float8) OVER w, first_value((q.point->>'y')::float8) OVER w) AS next_y
+    FROM shapes s LEFT JOIN LATERAL jsonb_array_elements(s.polygon) WITH ORDINALITY q(point, vertex) ON TRUE
+    WHERE s.tool = 'polygon' WINDOW w AS (PARTITION BY s.label_id, s.ord ORDER BY q.vertex)) z
+  GROUP BY """
+    + ", ".join(f"z.{column}" for column in _SHAPE_COLUMNS.split(", "))
+    + ")"
 )
 
 # An answer as `documents.answer_value` gives it: radio → the option's name, checklist → the names, text → itself.
@@ -252,16 +267,13 @@ _ANNOTATION_JSON = (
 )
 
 
-# The shapes with their attributes: written in place, or walked (only those shapes meet the walked lists: a join
-# of every shape on a mostly NULL key cost seconds when the planner hashed the shapes).
-_SHAPE_COLUMNS = (
-    "s.data_row_id, s.rank, s.ord, s.image_id, s.category_id, s.tool, s.schema_id, s.label_id, s.box_left, s.box_top, "
-    "s.box_width, s.box_height"
+# Each shape's attributes: written in place, or walked (`walked` is NULL for the others).
+_ROW_COLUMNS = ", ".join(
+    f"r.{column}" for column in [*_SHAPE_COLUMNS.split(", ")[:-2], "left_x", "top_y", "width", "height", "area"]
 )
 _ANNOTATED = (
-    f"SELECT {_SHAPE_COLUMNS}, s.attributes FROM shapes s WHERE s.walked IS NULL UNION ALL "  # noqa: S608 - constant SQL
-    f"SELECT {_SHAPE_COLUMNS}, a.items FROM shapes s LEFT JOIN shape_attributes a ON a.owner = s.walked "
-    "WHERE s.walked IS NOT NULL"
+    f"SELECT {_ROW_COLUMNS}, r.segmentation, coalesce(r.attributes, a.items) AS attributes "  # noqa: S608 - constant SQL
+    "FROM shape_rows r LEFT JOIN shape_attributes a ON a.owner = r.walked"
 )
 
 
@@ -301,11 +313,10 @@ def page_query(
         + ", ',' ORDER BY im.image_id) FROM images im LEFT JOIN image_attributes a ON a.owner = im.id), "
         + "(SELECT string_agg("
         + _ANNOTATION_JSON
-        + """, ',' ORDER BY s.n) FROM (SELECT u.*, pg.left_x, pg.top_y, pg.width, pg.height, pg.area, pg.segmentation,
-    row_number() OVER (ORDER BY u.data_row_id, u.rank, u.ord) AS n
+        + """, ',' ORDER BY s.n) FROM (SELECT u.*, row_number() OVER (ORDER BY u.data_row_id, u.rank, u.ord) AS n
   FROM ("""
         + _ANNOTATED
-        + """) u LEFT JOIN polygons pg ON pg.label_id = u.label_id AND pg.ord = u.ord) s),
+        + """) u) s),
   (SELECT count(*) FROM shapes)"""
     )
     return PageQuery(sql=fast_concat(_resolve_in_page(sql, contiguous=contiguous)), params=params)
