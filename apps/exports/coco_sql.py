@@ -9,14 +9,17 @@ out of them there and writing the text directly costs a fraction of that and no 
 How the query is built (same page and label selection as the NDJSON query, `apps.exports.sql`):
 
 - `page`/`bounds`: the next `limit` project rows after the keyset id; `images` numbers them from `first_image`.
-- `chosen`: the exported labels of the page's rows (label mode and label filters), ranked per row by task slot as
-  the Python path reads them; `items`: their annotation documents' top-level items with their position.
+- `chosen`: the exported labels of the page's rows (label mode and label filters) with their image id, ranked per
+  row by task slot as the Python path reads them; `items`: their annotation documents' top-level items with their
+  position.
 - `shapes`: the boxes and polygons whose feature is a category of the project's ontology version (categories are
-  parameters: `[schema_id]` and `[category id]`), numbered in row, label and item order from `first_annotation`;
-  `points`/`polygons`: each polygon's vertices, bounding box, segmentation and shoelace area.
+  parameters: `[schema_id]` and `[category id]`), with their classifications written in place when they are at most
+  two plain answers; `shape_rows`: with each polygon's bounding box, segmentation and shoelace area aggregated over
+  its vertices. Numbered in row, label and item order from `first_annotation` as the annotations are written.
 - `answers`: the classification answers, flattened recursively into `"kind"`, `"kind.lights_on"` paths (top-level
-  classifications of the labels for the image, a shape's own classifications for the annotation). A path answered
-  twice keeps its first position and its last value, as a Python dict updated in order does.
+  classifications of the labels for the image, a shape's own classifications for the annotation when they were not
+  written in place). A path answered twice keeps its first position and its last value, as a Python dict updated in
+  order does.
 - numbers are computed as the Python writer does, in double precision (shoelace sum in vertex order), and written
   rounded to 3 decimals in their shortest form, as `coco._num` writes them. (Python rounds the exact binary value,
   the database rounds `x * 1000` half to even: they can differ by 0.001 when that product rounds across a half.)
@@ -144,7 +147,7 @@ _SHAPE_COLUMNS = (
 # Every shape with its polygon's figures (NULL for boxes): a polygon's vertices, bounding box, segmentation and
 # shoelace area aggregated over its points with the shape's own columns (no join back to the shapes: with the
 # planner's guess of a handful of rows, that join was a nested loop over every pair of polygons).
-_POLYGONS_CTE = (
+_SHAPE_ROWS_CTE = (
     f"""shape_rows AS NOT MATERIALIZED (SELECT {_SHAPE_COLUMNS}, NULL::text AS segmentation, NULL::float8 AS left_x,"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
     NULL::float8 AS top_y, NULL::float8 AS width, NULL::float8 AS height, NULL::float8 AS area
@@ -301,7 +304,7 @@ def page_query(
         _chosen_cte(mode, label_filters),
         _ITEMS_CTE,
         _SHAPES_CTE,
-        _POLYGONS_CTE,
+        _SHAPE_ROWS_CTE,
         _SHAPE_ATTRIBUTES_CTE,
         _IMAGE_ATTRIBUTES_CTE,
     ]
