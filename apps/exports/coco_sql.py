@@ -9,14 +9,17 @@ out of them there and writing the text directly costs a fraction of that and no 
 How the query is built (same page and label selection as the NDJSON query, `apps.exports.sql`):
 
 - `page`/`bounds`: the next `limit` project rows after the keyset id; `images` numbers them from `first_image`.
-- `chosen`: the exported labels of the page's rows (label mode and label filters), ranked per row by task slot as
-  the Python path reads them; `items`: their annotation documents' top-level items with their position.
+- `chosen`: the exported labels of the page's rows (label mode and label filters) with their image id, ranked per
+  row by task slot as the Python path reads them; `items`: their annotation documents' top-level items with their
+  position.
 - `shapes`: the boxes and polygons whose feature is a category of the project's ontology version (categories are
-  parameters: `[schema_id]` and `[category id]`), numbered in row, label and item order from `first_annotation`;
-  `points`/`polygons`: each polygon's vertices, bounding box, segmentation and shoelace area.
+  parameters: `[schema_id]` and `[category id]`), with their classifications written in place when they are at most
+  two plain answers; `shape_rows`: with each polygon's bounding box, segmentation and shoelace area aggregated over
+  its vertices. Numbered in row, label and item order from `first_annotation` as the annotations are written.
 - `answers`: the classification answers, flattened recursively into `"kind"`, `"kind.lights_on"` paths (top-level
-  classifications of the labels for the image, a shape's own classifications for the annotation). A path answered
-  twice keeps its first position and its last value, as a Python dict updated in order does.
+  classifications of the labels for the image, a shape's own classifications for the annotation when they were not
+  written in place). A path answered twice keeps its first position and its last value, as a Python dict updated in
+  order does.
 - numbers are computed as the Python writer does, in double precision (shoelace sum in vertex order), and written
   rounded to 3 decimals in their shortest form, as `coco._num` writes them. (Python rounds the exact binary value,
   the database rounds `x * 1000` half to even: they can differ by 0.001 when that product rounds across a half.)
@@ -62,9 +65,9 @@ def _chosen_cte(mode: str, label_filters: Sequence[str]) -> str:
     )
     return (
         _sql(  # noqa: S608 - table names from T, conditions from _LABEL_MODES/_LABEL_FILTERS; values are parameters
-            """chosen AS MATERIALIZED (SELECT l.id, l.data_row_id, l.annotations,
+            """chosen AS MATERIALIZED (SELECT l.id, l.data_row_id, im.image_id, l.annotations,
     row_number() OVER (PARTITION BY l.data_row_id ORDER BY t.slot, l.id) AS rank
-  FROM {label} l JOIN {task} t ON t.id = l.task_id """
+  FROM {label} l JOIN {task} t ON t.id = l.task_id JOIN images im ON im.id = l.data_row_id """
         )
         + winner_join
         + " WHERE l.project_id = %(project)s AND l.is_current AND "
@@ -83,37 +86,91 @@ _IMAGES_CTE = _sql(
     FROM {row} x WHERE x.id = p.id LIMIT 1) d)"""
 )
 
-_ITEMS_CTE = """items AS MATERIALIZED (SELECT c.data_row_id, c.id AS label_id, c.rank, e.ord, e.item,
+# (A document that is not an array has no items: an empty array rather than a `WHERE` on the label, whose guessed
+# selectivity made the planner expect a handful of shapes and join them to the page's images in a nested loop.)
+_ITEMS_CTE = """items AS MATERIALIZED (SELECT c.data_row_id, c.id AS label_id, c.image_id, c.rank, e.ord, e.item,
     e.item->>'tool' AS tool, e.item->>'schema_id' AS schema_id
-  FROM chosen c CROSS JOIN LATERAL jsonb_array_elements(c.annotations) WITH ORDINALITY e(item, ord)
-  WHERE jsonb_typeof(c.annotations) = 'array')"""
+  FROM chosen c CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(c.annotations) = 'array'
+    THEN c.annotations ELSE '[]' END) WITH ORDINALITY e(item, ord))"""
 
-_SHAPES_CTE = """shapes AS MATERIALIZED (SELECT i.data_row_id, i.label_id, i.item, i.tool, i.schema_id, k.category_id,
-    i.item->'classifications' AS classifications, (i.item #> '{bbox,left}')::float8 AS box_left,
-    (i.item #> '{bbox,top}')::float8 AS box_top, (i.item #> '{bbox,width}')::float8 AS box_width,
-    (i.item #> '{bbox,height}')::float8 AS box_height,
-    row_number() OVER (ORDER BY i.data_row_id, i.rank, i.ord) AS n
-  FROM items i JOIN unnest(%(schema_ids)s::text[], %(category_ids)s::int[]) k(schema_id, category_id)
-    ON k.schema_id = i.schema_id
-  WHERE i.tool IN ('bbox', 'polygon'))"""
+# A shape's classifications as their text when they are at most two plain answers (an option without nested
+# classifications, or a text: the usual case), `''` when there are none, NULL when they must be walked
+# (`_SHAPE_ATTRIBUTES_CTE`: checklists, nested answers, longer lists, anything unusual). Paths from the list `x.cl`,
+# read once per shape; CASE, so each test only sees what the previous ones let through.
 
-_POLYGONS_CTE = (
-    """points AS (SELECT s.n, q.ord, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y"""  # noqa: S608 - constant SQL of this module; values are parameters
+
+def _plain_answer(index: int) -> str:
+    """`"name":value` of the list's answer `index` as `_MEMBER` writes it once walked, or NULL if it is not plain."""
+    name = f"to_json(coalesce(x.cl #>> '{{{index},name}}', ''))::text || ':' || "
+    return (
+        f"CASE jsonb_typeof(x.cl #> '{{{index},answer}}') "
+        f"WHEN 'object' THEN CASE WHEN coalesce(x.cl #> '{{{index},answer,classifications}}', '[]') = '[]' "
+        f"THEN {name}coalesce((x.cl #> '{{{index},answer,name}}')::text, 'null') END "
+        f"WHEN 'array' THEN NULL ELSE {name}(x.cl #> '{{{index},answer}}')::text END"
+    )
+
+
+_PLAIN_ATTRIBUTES = (
+    "CASE jsonb_typeof(x.cl) WHEN 'array' THEN CASE jsonb_array_length(x.cl) WHEN 0 THEN '' "
+    f"WHEN 1 THEN {_plain_answer(0)} WHEN 2 THEN {_plain_answer(0)} || ',' || {_plain_answer(1)} END ELSE '' END"
+)
+
+# The category by the item's schema id (a lookup, not a join: with a join the planner guessed a handful of shapes).
+_CATEGORY = (
+    "(%(category_ids)s::int[])[array_position(%(schema_ids)s::text[], "
+    "CASE WHEN i.tool IN ('bbox', 'polygon') THEN i.schema_id END)]"
+)
+
+# The page's boxes and polygons, keyed by label and item position (numbered when the annotations are written).
+_SHAPES_CTE = (
+    """shapes AS MATERIALIZED (SELECT y.data_row_id, y.label_id, y.image_id, y.rank, y.ord, y.tool, y.schema_id,"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
-  FROM shapes s CROSS JOIN LATERAL jsonb_array_elements(s.item->'polygon') WITH ORDINALITY q(point, ord)
-  WHERE s.tool = 'polygon'),
-polygons AS (SELECT z.n, string_agg(concat("""
+    y.category_id, y.polygon, y.attributes, CASE WHEN y.attributes IS NULL THEN y.cl END AS walked,
+    (y.bbox->>'left')::float8 AS box_left, (y.bbox->>'top')::float8 AS box_top,
+    (y.bbox->>'width')::float8 AS box_width, (y.bbox->>'height')::float8 AS box_height
+  FROM (SELECT x.*, """
+    + _PLAIN_ATTRIBUTES
+    + """ AS attributes
+    FROM (SELECT i.data_row_id, i.label_id, i.image_id, i.rank, i.ord, i.tool, i.schema_id, """
+    + _CATEGORY
+    + """ AS category_id,
+        CASE WHEN i.tool = 'polygon' THEN i.item->'polygon' END AS polygon, i.item->'bbox' AS bbox,
+        i.item->'classifications' AS cl
+      FROM items i OFFSET 0) x WHERE x.category_id IS NOT NULL OFFSET 0) y)"""
+)
+
+_SHAPE_COLUMNS = (
+    "data_row_id, rank, ord, image_id, category_id, tool, schema_id, label_id, "
+    "box_left, box_top, box_width, box_height, attributes, walked"
+)
+
+# Every shape with its polygon's figures (NULL for boxes): a polygon's vertices, bounding box, segmentation and
+# shoelace area aggregated over its points with the shape's own columns (no join back to the shapes: with the
+# planner's guess of a handful of rows, that join was a nested loop over every pair of polygons).
+_SHAPE_ROWS_CTE = (
+    f"""shape_rows AS NOT MATERIALIZED (SELECT {_SHAPE_COLUMNS}, NULL::text AS segmentation, NULL::float8 AS left_x,"""  # noqa: S608 - constant SQL of this module; values are parameters
+    + """
+    NULL::float8 AS top_y, NULL::float8 AS width, NULL::float8 AS height, NULL::float8 AS area
+  FROM shapes WHERE tool <> 'polygon'
+  UNION ALL
+  SELECT """
+    + ", ".join(f"z.{column}" for column in _SHAPE_COLUMNS.split(", "))
+    + """,
+    string_agg(concat("""
     + _num("z.x")
     + ", ',', "
     + _num("z.y")
-    + """), ',' ORDER BY z.ord) AS segmentation,
-    min(z.x) AS left_x, min(z.y) AS top_y, max(z.x) - min(z.x) AS width, max(z.y) - min(z.y) AS height,
-    abs(sum(z.x * z.next_y - z.next_x * z.y ORDER BY z.ord)) / 2 AS area
-  FROM (SELECT pt.n, pt.ord, pt.x, pt.y,
-      coalesce(lead(pt.x) OVER w, first_value(pt.x) OVER w) AS next_x,
-      coalesce(lead(pt.y) OVER w, first_value(pt.y) OVER w) AS next_y
-    FROM points pt WINDOW w AS (PARTITION BY pt.n ORDER BY pt.ord)) z
-  GROUP BY z.n)"""
+    + """), ',' ORDER BY z.vertex) FILTER (WHERE z.vertex IS NOT NULL),
+    min(z.x), min(z.y), max(z.x) - min(z.x), max(z.y) - min(z.y),
+    abs(sum(z.x * z.next_y - z.next_x * z.y ORDER BY z.vertex)) / 2
+  FROM (SELECT s.*, q.vertex, (q.point->>'x')::float8 AS x, (q.point->>'y')::float8 AS y,
+      coalesce(lead((q.point->>'x')::float8) OVER w, first_value((q.point->>'x')::float8) OVER w) AS next_x,
+      coalesce(lead((q.point->>'y')::float8) OVER w, first_value((q.point->>'y')::float8) OVER w) AS next_y
+    FROM shapes s LEFT JOIN LATERAL jsonb_array_elements(s.polygon) WITH ORDINALITY q(point, vertex) ON TRUE
+    WHERE s.tool = 'polygon' WINDOW w AS (PARTITION BY s.label_id, s.ord ORDER BY q.vertex)) z
+  GROUP BY """
+    + ", ".join(f"z.{column}" for column in _SHAPE_COLUMNS.split(", "))
+    + ")"
 )
 
 # An answer as `documents.answer_value` gives it: radio → the option's name, checklist → the names, text → itself.
@@ -159,9 +216,9 @@ _MEMBER = "concat(to_json(x.key)::text, ':', x.value)"
 # A shape's own classifications (one answer per path: a tool's classification names are unique), flattened once
 # per distinct classification list of the page: shapes mostly repeat the same few answers.
 _SHAPE_ATTRIBUTES_CTE = (
-    """shape_classifications AS (SELECT DISTINCT s.classifications FROM shapes s"""  # noqa: S608 - constant SQL of this module; values are parameters
+    """shape_classifications AS (SELECT DISTINCT s.walked AS classifications FROM shapes s"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
-  WHERE jsonb_typeof(s.classifications) = 'array'),
+  WHERE s.walked IS NOT NULL),
 """
     + _flattened(
         "shape_answers",
@@ -201,14 +258,25 @@ _IMAGE_JSON = """concat('{"id":', im.image_id, ',"file_name":', to_json(im.globa
 
 _BOX = [("left_x", "box_left"), ("top_y", "box_top"), ("width", "box_width"), ("height", "box_height")]
 _ANNOTATION_JSON = (
-    """concat('{"id":', %(first_annotation)s + s.n - 1, ',"image_id":', im.image_id, ',"category_id":', s.category_id,
+    """concat('{"id":', %(first_annotation)s + s.n - 1, ',"image_id":', s.image_id, ',"category_id":', s.category_id,
   ',"bbox":[', """
-    + ", ',', ".join(_num(f"coalesce(pg.{polygon}, s.{box})") for polygon, box in _BOX)
+    + ", ',', ".join(_num(f"coalesce(s.{polygon}, s.{box})") for polygon, box in _BOX)
     + """, '],"area":', """
-    + _num("coalesce(pg.area, s.box_width * s.box_height)")
+    + _num("coalesce(s.area, s.box_width * s.box_height)")
     + """,
-  ',"segmentation":', CASE WHEN s.tool = 'polygon' THEN concat('[[', pg.segmentation, ']]') ELSE '[]' END,
-  ',"iscrowd":0,"schema_id":', to_json(s.schema_id), ',"label_id":"', s.label_id, '","attributes":{', a.items, '}}')"""
+  ',"segmentation":', CASE WHEN s.tool = 'polygon' THEN concat('[[', s.segmentation, ']]') ELSE '[]' END,
+  ',"iscrowd":0,"schema_id":', to_json(s.schema_id), ',"label_id":"', s.label_id,
+  '","attributes":{', s.attributes, '}}')"""
+)
+
+
+# Each shape's attributes: written in place, or walked (`walked` is NULL for the others).
+_ROW_COLUMNS = ", ".join(
+    f"r.{column}" for column in [*_SHAPE_COLUMNS.split(", ")[:-2], "left_x", "top_y", "width", "height", "area"]
+)
+_ANNOTATED = (
+    f"SELECT {_ROW_COLUMNS}, r.segmentation, coalesce(r.attributes, a.items) AS attributes "  # noqa: S608 - constant SQL
+    "FROM shape_rows r LEFT JOIN shape_attributes a ON a.owner = r.walked"
 )
 
 
@@ -236,7 +304,7 @@ def page_query(
         _chosen_cte(mode, label_filters),
         _ITEMS_CTE,
         _SHAPES_CTE,
-        _POLYGONS_CTE,
+        _SHAPE_ROWS_CTE,
         _SHAPE_ATTRIBUTES_CTE,
         _IMAGE_ATTRIBUTES_CTE,
     ]
@@ -248,11 +316,18 @@ def page_query(
         + ", ',' ORDER BY im.image_id) FROM images im LEFT JOIN image_attributes a ON a.owner = im.id), "
         + "(SELECT string_agg("
         + _ANNOTATION_JSON
-        + """, ',' ORDER BY s.n) FROM shapes s JOIN images im ON im.id = s.data_row_id
-  LEFT JOIN polygons pg ON pg.n = s.n LEFT JOIN shape_attributes a ON a.owner = s.classifications),
+        + """, ',' ORDER BY s.n) FROM (SELECT u.*, row_number() OVER (ORDER BY u.data_row_id, u.rank, u.ord) AS n
+  FROM ("""
+        + _ANNOTATED
+        + """) u) s),
   (SELECT count(*) FROM shapes)"""
     )
     return PageQuery(sql=fast_concat(_resolve_in_page(sql, contiguous=contiguous)), params=params)
+
+
+# The planner's row guesses for the walked answers run high enough to compile the page query (JIT): seconds per page,
+# for a query that itself takes a fraction of one.
+NO_JIT = "SET LOCAL jit = off"
 
 
 @dataclass(frozen=True)
@@ -274,6 +349,7 @@ def run_pages(query: PageQuery, *, first: PageQuery, after: Any, page_size: int,
         first_image, first_annotation = numbering()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(WORK_MEM)
+            cursor.execute(NO_JIT)
             cursor.execute(
                 current.sql,
                 {

@@ -23,7 +23,23 @@ from tests.exports.coco_reader import Coco
 
 pytestmark = pytest.mark.django_db
 
-TOOLS = [*VEHICLES["tools"], {"name": "sign", "tool": "bbox"}, {"name": "puddle", "tool": "polygon"}]
+SIGN_CLASSIFICATIONS = [
+    {
+        "name": "color",
+        "type": "radio",
+        "options": [
+            {"value": "red"},
+            {"value": "blue", "classifications": [{"name": "shade", "type": "radio", "options": [{"value": "dark"}]}]},
+        ],
+    },
+    {"name": "note", "type": "text"},
+    {"name": "damage", "type": "checklist", "options": [{"value": "bent"}, {"value": "faded"}]},
+]
+TOOLS = [
+    *VEHICLES["tools"],
+    {"name": "sign", "tool": "bbox", "classifications": SIGN_CLASSIFICATIONS},
+    {"name": "puddle", "tool": "polygon", "classifications": [{"name": "depth", "type": "text"}]},
+]
 ROOF = [{"x": 100.5, "y": 100}, {"x": 200, "y": 100.25}, {"x": 200, "y": 180}, {"x": 120.125, "y": 190}]
 PUDDLE = [{"x": 1, "y": 1}, {"x": 4, "y": 1}, {"x": 4, "y": 3.333}]
 
@@ -36,6 +52,17 @@ def vehicle(left, top, kind="police", lights=None):
         "name": "vehicle",
         "bbox": {"top": top, "left": left, "height": 50.5, "width": 80.125},
         "classifications": [{"name": "kind", "answer": answer}],
+    }
+
+
+SHADE = {"name": "shade", "answer": {"name": "dark"}}
+
+
+def sign(classifications):
+    return {
+        "name": "sign",
+        "bbox": {"top": 1, "left": 2, "height": 3.25, "width": 4.5},
+        "classifications": classifications,
     }
 
 
@@ -55,7 +82,26 @@ DOCUMENTS = {
         {"name": "puddle", "polygon": PUDDLE},
     ],
     "img-2": [{"name": "wheel", "point": {"x": 3, "y": 4}}],  # no COCO shape: an image without annotations
-    "img-3": [vehicle(5, 6, "ambulance", "no"), {"name": "weather", "answer": {"name": "rain"}}],
+    "img-3": [
+        vehicle(5, 6, "ambulance", "no"),
+        {"name": "weather", "answer": {"name": "rain"}},
+        # Shape classifications written in place (one or two plain answers) and walked (a checklist, a nested
+        # answer, three answers), on boxes and polygons.
+        sign([{"name": "note", "answer": 'bent "left"\tpost'}]),
+        sign([{"name": "color", "answer": {"name": "red"}}, {"name": "note", "answer": "ok"}]),
+        sign([{"name": "damage", "answer": [{"name": "bent"}, {"name": "faded"}]}]),
+        sign(
+            [{"name": "color", "answer": {"name": "blue", "classifications": [SHADE]}}, {"name": "note", "answer": "x"}]
+        ),
+        sign(
+            [
+                {"name": "color", "answer": {"name": "red"}},
+                {"name": "note", "answer": "three"},
+                {"name": "damage", "answer": [{"name": "faded"}]},
+            ]
+        ),
+        {"name": "puddle", "polygon": PUDDLE, "classifications": [{"name": "depth", "answer": "deep"}]},
+    ],
     # img-4: not labeled at all.
 }
 
@@ -175,4 +221,14 @@ def test_the_fixture_has_what_is_compared(coco_project, monkeypatch):
     assert {c["name"] for c in coco.cats.values()} == {"vehicle", "roof", "sign", "puddle"}
     assert not coco.load_anns(images["img-2"]["id"]) and not coco.load_anns(images["img-4"]["id"])
     assert images["img-4"]["external_id"] == 'ext "4"' and images["img-4"]["attributes"] == {}
+    signs = [a["attributes"] for a in coco.load_anns(images["img-3"]["id"]) if a["category_id"] == 6]
+    assert signs == [
+        {"note": 'bent "left"\tpost'},
+        {"color": "red", "note": "ok"},
+        {"damage": ["bent", "faded"]},
+        {"color": "blue", "color.shade": "dark", "note": "x"},
+        {"color": "red", "note": "three", "damage": ["faded"]},
+    ]
+    puddles = [a for a in coco.anns.values() if a["category_id"] == 7]
+    assert sorted((a["attributes"] for a in puddles), key=len) == [{}, {"depth": "deep"}]
     assert connection.vendor == "postgresql"
