@@ -565,23 +565,7 @@ def _table(project: Project, group: str, window: Range, only: User | None, count
         seconds_total = float(f["label_seconds"] + f["rework_seconds"] + f["review_seconds"])
         row: dict[str, Any] = {
             "key": str(key),
-            "labels": n_labels,
-            "reworks": int(f["reworks"]),
-            "reviews": int(f["reviews"]),
-            "rows_done": int(f["rows_done"]),
-            "label_seconds": float(f["label_seconds"]),
-            "rework_seconds": float(f["rework_seconds"]),
-            "review_seconds": float(f["review_seconds"]),
-            "mean_seconds_per_label": _mean(f["label_seconds"], f["label_timed"]),
-            "median_seconds_per_label": label_medians.get(key_tuple),
-            "mean_seconds_per_rework": _mean(f["rework_seconds"], f["rework_timed"]),
-            "mean_seconds_per_review": _mean(f["review_seconds"], f["review_timed"]),
-            "median_seconds_per_review": review_medians.get(key_tuple),
-            "labels_per_hour": per_hour(int(f["label_timed"]), float(f["label_seconds"])),
-            "approval_rate": ratio(f["approved"], f["decisions"]),
-            "rework_rate": ratio(f["rejected"], f["decisions"]),
-            "issues": int(f["issues"]),
-            "issues_per_100_labels": per_hundred(int(f["issues"]), n_labels),
+            **_work_figures(f, label_medians.get(key_tuple), review_medians.get(key_tuple)),
             "benchmark_mean": ratio(sc.get("benchmark_sum"), sc.get("benchmark_n")),
             "consensus_mean": ratio(sc.get("consensus_sum"), sc.get("consensus_n")),
         }
@@ -593,6 +577,30 @@ def _table(project: Project, group: str, window: Range, only: User | None, count
         rows.append(row)
     _name_rows(group, rows)
     return Table(sorted(rows, key=lambda r: r["key"]), method)
+
+
+def _work_figures(f: Figures, label_median: float | None, review_median: float | None) -> dict[str, Any]:
+    """The counts, seconds, means, medians, rates and issue figures of one row of figures (a table row, a summary)."""
+    n_labels, n_issues = int(f["labels"]), int(f["issues"])
+    return {
+        "labels": n_labels,
+        "reworks": int(f["reworks"]),
+        "reviews": int(f["reviews"]),
+        "rows_done": int(f["rows_done"]),
+        "label_seconds": float(f["label_seconds"]),
+        "rework_seconds": float(f["rework_seconds"]),
+        "review_seconds": float(f["review_seconds"]),
+        "mean_seconds_per_label": _mean(f["label_seconds"], f["label_timed"]),
+        "median_seconds_per_label": label_median,
+        "mean_seconds_per_rework": _mean(f["rework_seconds"], f["rework_timed"]),
+        "mean_seconds_per_review": _mean(f["review_seconds"], f["review_timed"]),
+        "median_seconds_per_review": review_median,
+        "labels_per_hour": per_hour(int(f["label_timed"]), float(f["label_seconds"])),
+        "approval_rate": ratio(f["approved"], f["decisions"]),
+        "rework_rate": ratio(f["rejected"], f["decisions"]),
+        "issues": n_issues,
+        "issues_per_100_labels": per_hundred(n_issues, n_labels),
+    }
 
 
 def rollup_rows(project: Project, first: date, end: date) -> list[dict[str, Any]]:
@@ -768,26 +776,9 @@ def summary(
     finish: Projection = projection(
         remaining=remaining, labels_recent=recent, recent_days=PACE_DAYS, cost_per_label=cost_per_label
     )
-    n_labels, n_issues = int(f["labels"]), int(f["issues"])
     return {
-        "labels": n_labels,
-        "reworks": int(f["reworks"]),
-        "reviews": int(f["reviews"]),
-        "rows_done": int(f["rows_done"]),
-        "label_seconds": float(f["label_seconds"]),
-        "rework_seconds": float(f["rework_seconds"]),
-        "review_seconds": float(f["review_seconds"]),
-        "mean_seconds_per_label": _mean(f["label_seconds"], f["label_timed"]),
-        "median_seconds_per_label": label_medians.get(()),
-        "mean_seconds_per_rework": _mean(f["rework_seconds"], f["rework_timed"]),
-        "mean_seconds_per_review": _mean(f["review_seconds"], f["review_timed"]),
-        "median_seconds_per_review": review_medians.get(()),
+        **_work_figures(f, label_medians.get(()), review_medians.get(())),
         "median_method": method,
-        "labels_per_hour": per_hour(int(f["label_timed"]), float(f["label_seconds"])),
-        "approval_rate": ratio(f["approved"], f["decisions"]),
-        "rework_rate": ratio(f["rejected"], f["decisions"]),
-        "issues": n_issues,
-        "issues_per_100_labels": per_hundred(n_issues, n_labels),
         "cost": round(sum(costs), 2) if costs else None,
         "cost_per_label": cost_per_label,
         "projection": {

@@ -91,8 +91,8 @@ def prepared_cursor(connection: Any) -> Any:
     raw = connection.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = _NEVER_AUTOMATICALLY  # explicit `prepare=True` only (see above)
-    if not getattr(raw, _GENERIC_PLANS, False) and not connection.in_atomic_block:
-        # In autocommit, so the setting lasts for the session (inside a transaction a rollback would undo it).
+    if not getattr(raw, _GENERIC_PLANS, False) and connection.get_autocommit():
+        # In autocommit (no atomic block), so the setting lasts for the session: a rollback would undo it.
         raw.execute("SET plan_cache_mode = force_generic_plan")
         setattr(raw, _GENERIC_PLANS, True)
     cursor = _preparing_cursor_class()(raw)

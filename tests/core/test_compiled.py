@@ -10,6 +10,8 @@ from django.utils import timezone
 from apps.accounts.models import ApiToken, User
 from apps.accounts.services import api_token_create
 from apps.core.compiled import CompiledQuery
+from tests.labeling.conftest import make_rows, ontology, project, project_factory  # noqa: F401 - fixtures
+from tests.labeling.test_queue_api import add_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -85,10 +87,19 @@ def test_constants_are_written_into_the_sql_and_only_the_slots_stay_parameters(o
 
 
 @pytest.mark.django_db(transaction=True)
-def test_connections_plan_compiled_statements_once_and_the_claim_keeps_its_index(org, make_user):
+def test_connections_plan_compiled_statements_once_and_the_claim_keeps_its_index(
+    org,
+    make_user,
+    project,  # noqa: F811 - the fixture
+    make_rows,  # noqa: F811 - the fixture
+    org_admin,
+):
     from apps.labeling.services import queue
 
     user = make_user(organization=org, username="generic")
+    add_batch(project, org_admin, make_rows(400, prefix="generic"))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE labeling_task")  # the plan from known statistics, not whatever autovacuum saw last
     CompiledQuery(lambda user_id: User.objects.filter(pk=user_id)[:1], user_id="uuid").first(user_id=user.pk)
     with connection.cursor() as cursor:
         cursor.execute("SHOW plan_cache_mode")
@@ -101,7 +112,7 @@ def test_connections_plan_compiled_statements_once_and_the_claim_keeps_its_index
                 sql = sql.replace("%s", f"${i + 1}", 1)
             types = {"now": "timestamptz", "actor_id": "uuid", "project_id": "uuid"}
             cursor.execute(f"PREPARE claim_probe ({', '.join(types[name] for _, name in plan.slots)}) AS {sql}")
-            arguments = {"now": "now()", "actor_id": f"'{user.pk}'", "project_id": f"'{uuid.uuid4()}'"}
+            arguments = {"now": "now()", "actor_id": f"'{user.pk}'", "project_id": f"'{project.pk}'"}
             cursor.execute(f"EXPLAIN EXECUTE claim_probe ({', '.join(arguments[name] for _, name in plan.slots)})")
             explained = "\n".join(row[0] for row in cursor.fetchall())
             cursor.execute("DEALLOCATE claim_probe")
