@@ -24,7 +24,7 @@ from apps.ontologies.access import access_ontology
 from apps.predictions import selectors, services
 from apps.predictions.access import access_model, access_model_run, models_visible_to
 from apps.predictions.models import AnnotationProvenance, LabelAssist, Model, ModelRun, Split
-from apps.predictions.services.targets import Target
+from apps.predictions.services.imports import Target
 
 ImportResultSerializer = inline_serializer(
     "AnnotationImportResult",
