@@ -178,7 +178,7 @@ def ndjson_sql_usable(query: RowQuery) -> bool:
 def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[NdjsonPage]:
     """The NDJSON export page by page, each page's lines built by one query (`apps.exports.sql`). Sections that
     only have a Python loader are loaded once per page and added to the lines."""
-    from apps.exports import sql
+    from apps.exports import sql, sql_pages
 
     project = query.project
     sections = registry.row_sections()
@@ -200,14 +200,16 @@ def ndjson_sql_pages(query: RowQuery, *, after: Any = None, page_size: int = DEF
             bounded=bounded,
         )
 
-    concurrent = sql.ConcurrentPages(
+    concurrent = sql_pages.ConcurrentPages(
         workers=settings.TDP_EXPORT_PAGE_WORKERS,
         boundaries=lambda first: sql.boundaries_query(
             project_id=project.pk, row_filters=dict(query.row_filters), first=first
         ),
         bounded=lambda first: build(first, bounded=True),
     )
-    pages = sql.run_pages(build(False), first=build(True), after=after, page_size=page_size, concurrent=concurrent)
+    pages = sql_pages.run_pages(
+        build(False), first=build(True), after=after, page_size=page_size, concurrent=concurrent
+    )
     for rows in pages:
         ids = [row[0] for row in rows]
         if in_python:

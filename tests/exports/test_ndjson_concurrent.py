@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, transaction
 
 from apps.datasets.models import DataRow, MetadataField
-from apps.exports import page_pool, sql
+from apps.exports import page_pool, sql_pages
 from apps.exports.domain.filters import parse_filters
 from apps.exports.selectors import RowQuery, ndjson_sql_pages
 from apps.labeling import services
@@ -82,9 +82,9 @@ def page_threads() -> list[threading.Thread]:
     [{}, {"state": ["done"]}, {"metadata": {"split": "train"}}, {"label": "approved"}],
     ids=["all", "states", "metadata", "approved"],
 )
-@pytest.mark.parametrize("boundary_pages", [sql.BOUNDARY_PAGES, 2], ids=["one-boundaries-query", "several"])
+@pytest.mark.parametrize("boundary_pages", [sql_pages.BOUNDARY_PAGES, 2], ids=["one-boundaries-query", "several"])
 def test_concurrent_pages_are_the_sequential_pages(many, project, settings, pools, monkeypatch, raw, boundary_pages):
-    monkeypatch.setattr(sql, "BOUNDARY_PAGES", boundary_pages)
+    monkeypatch.setattr(sql_pages, "BOUNDARY_PAGES", boundary_pages)
     sequential = pages(project, raw, workers=1, settings=settings)
     assert not pools
     concurrent = pages(project, raw, workers=2, settings=settings)
@@ -108,7 +108,7 @@ def test_resuming_after_a_row_gives_the_same_pages(many, project, settings, pool
 def test_rows_inserted_after_the_boundaries_are_neither_lost_nor_repeated(many, project, settings, pools, monkeypatch):
     before = [row_id for ids, _ in pages(project, {}, workers=1, settings=settings) for row_id in ids]
     batch_id = Task.objects.filter(project=project).values_list("batch_id", flat=True).first()
-    real = sql.next_boundaries
+    real = sql_pages.next_boundaries
     inserted: list[str] = []
 
     def insert_after_boundaries(*args, **kwargs):
@@ -134,7 +134,7 @@ def test_rows_inserted_after_the_boundaries_are_neither_lost_nor_repeated(many, 
                 inserted.append(str(target))
         return found
 
-    monkeypatch.setattr(sql, "next_boundaries", insert_after_boundaries)
+    monkeypatch.setattr(sql_pages, "next_boundaries", insert_after_boundaries)
     got = pages(project, {}, workers=2, settings=settings)
     assert pools and len(inserted) == 4
     ids = [row_id for page_ids, _ in got for row_id in page_ids]
@@ -170,14 +170,14 @@ def test_inside_a_transaction_the_sequential_path_reads_uncommitted_rows(
 
 def later_pages_first_run(monkeypatch, statement: str) -> None:
     """Every bounded page after the first runs `statement` before its own query (a failure, a slow page)."""
-    real = sql.execute_page
+    real = sql_pages.execute_page
 
     def patched(cursor, query, params):
         if params.get("upto") is not None and params.get("after") is not None:
             cursor.execute(statement)
         return real(cursor, query, params)
 
-    monkeypatch.setattr(sql, "execute_page", patched)
+    monkeypatch.setattr(sql_pages, "execute_page", patched)
 
 
 def test_connections_are_closed_after_the_export_and_when_the_consumer_stops(many, project, settings):

@@ -37,15 +37,12 @@ from apps.diagnostics.domain.detection import (
     BACKGROUND,
     LOCALISATION_MIN_IOU,
     STATUS_NAMES,
-    ClassAP,
     ClassMetrics,
     Confusion,
     Evaluation,
-    MapResult,
     Matches,
     Rows,
     Status,
-    coco_map,
     evaluate,
 )
 from apps.diagnostics.domain.documents import EvaluationInput, from_documents
@@ -67,6 +64,7 @@ from apps.diagnostics.domain.error_analysis import (
     iteration_priorities,
     slice_metrics,
 )
+from apps.diagnostics.domain.mean_ap import ClassAP, MapResult, coco_map
 
 __all__ = [
     "BACKGROUND",
