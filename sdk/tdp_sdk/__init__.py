@@ -4,8 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from tdp_sdk.client import Client  # noqa: E402
-from tdp_sdk.errors import (  # noqa: E402
+from tdp_sdk.client import Client
+from tdp_sdk.errors import (
     BadRequest,
     Conflict,
     Forbidden,
@@ -18,8 +18,8 @@ from tdp_sdk.errors import (  # noqa: E402
     Throttled,
     Unauthorized,
 )
-from tdp_sdk.resources.ontologies import Classification, OntologyBuilder  # noqa: E402
-from tdp_sdk.resources.webhooks import verify_signature  # noqa: E402
+from tdp_sdk.resources.ontologies import Classification, OntologyBuilder
+from tdp_sdk.resources.webhooks import verify_signature
 
 __all__ = [
     "BadRequest",

@@ -131,7 +131,9 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lister(getter: Callable[[Client], Iterable[dict[str, Any]]], columns: list[str]) -> Callable[[argparse.Namespace], int]:
+def _lister(
+    getter: Callable[[Client], Iterable[dict[str, Any]]], columns: list[str]
+) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         with _client(args) as client:
             _print(args, list(getter(client)), columns)

@@ -11,7 +11,6 @@ import re
 import httpx
 import pytest
 from drf_spectacular.generators import SchemaGenerator
-
 from tdp_sdk import BadRequest, Client, Conflict, JobFailed, NotFound, ServerUnavailable, Throttled, verify_signature
 from tdp_sdk._http import ROUTES, retry_after_seconds
 
@@ -31,9 +30,7 @@ def test_every_api_operation_has_an_sdk_method():
         for method in item
         if method in {"get", "post", "put", "patch", "delete"}
     }
-    covered = {(method, _normalise(path)) for method, path in ROUTES} | {
-        (m, _normalise(p)) for m, p in EXCLUDED
-    }
+    covered = {(method, _normalise(path)) for method, path in ROUTES} | {(m, _normalise(p)) for m, p in EXCLUDED}
     missing = sorted(operations - covered)
     assert not missing, f"API operations without an SDK method (add one, or an exclusion with a reason): {missing}"
     stale = sorted(covered - operations)
@@ -52,9 +49,13 @@ def test_429_and_503_are_retried_after_retry_after_with_one_idempotency_key():
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if len(seen) == 1:
-            return httpx.Response(429, headers={"Retry-After": "3"}, json={"error": {"code": "throttled", "message": "slow down"}})
+            return httpx.Response(
+                429, headers={"Retry-After": "3"}, json={"error": {"code": "throttled", "message": "slow down"}}
+            )
         if len(seen) == 2:
-            return httpx.Response(503, headers={"Retry-After": "1"}, json={"error": {"code": "database_unavailable", "message": "x"}})
+            return httpx.Response(
+                503, headers={"Retry-After": "1"}, json={"error": {"code": "database_unavailable", "message": "x"}}
+            )
         return httpx.Response(201, json={"id": "label-1"})
 
     client, slept = _client(handler)
@@ -157,7 +158,9 @@ def test_import_rows_counts_error_indexes_over_the_whole_iterable():
                 "created": len(lines) - len(bad),
                 "updated": 0,
                 "failed": len(bad),
-                "errors": [{"index": i, "global_key": json.loads(lines[i])["global_key"], "message": "no"} for i in bad],
+                "errors": [
+                    {"index": i, "global_key": json.loads(lines[i])["global_key"], "message": "no"} for i in bad
+                ],
             },
         )
 

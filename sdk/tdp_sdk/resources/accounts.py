@@ -13,7 +13,9 @@ class Accounts(Resource):
     @route("POST", "/auth/token")
     def token(self, username: str, password: str) -> str:
         """Exchange a username and password for an API token (the client does not keep it: see `Client.login`)."""
-        return str(self._http.json("POST", "/auth/token", json_body={"username": username, "password": password})["token"])
+        return str(
+            self._http.json("POST", "/auth/token", json_body={"username": username, "password": password})["token"]
+        )
 
     @route("GET", "/me")
     def me(self) -> dict[str, Any]:

@@ -57,13 +57,17 @@ class Catalog(Resource):
 
     @route("POST", "/embeddings/{space_id}/similar")
     def similar_to_vector(self, space_id: str, vector: list[float], k: int = 10, **fields: Any) -> Any:
-        return self._http.json("POST", f"/embeddings/{space_id}/similar", json_body={"vector": vector, "k": k, **fields})
+        return self._http.json(
+            "POST", f"/embeddings/{space_id}/similar", json_body={"vector": vector, "k": k, **fields}
+        )
 
     @route("GET", "/datasets/{dataset_id}/similar")
     def similar(self, dataset_id: str, *, data_row: str, embedding: str, k: int = 10, **params: Any) -> Any:
         """The `k` rows nearest to `data_row` in the embedding space."""
         return self._http.json(
-            "GET", f"/datasets/{dataset_id}/similar", params={"data_row": data_row, "embedding": embedding, "k": k, **params}
+            "GET",
+            f"/datasets/{dataset_id}/similar",
+            params={"data_row": data_row, "embedding": embedding, "k": k, **params},
         )
 
     @route("POST", "/datasets/{dataset_id}/similar")
@@ -111,5 +115,3 @@ class Catalog(Resource):
     @route("GET", "/selection_targets")
     def selection_targets(self) -> Any:
         return self._http.json("GET", "/selection_targets")
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import os
@@ -61,7 +62,7 @@ class Datasets(Resource):
         return self._http.pages("/metadata_fields")
 
     @route("POST", "/metadata_fields")
-    def create_metadata_field(self, name: str, kind: str, options: list[str] | None = None) -> dict[str, Any]:
+    def create_metadata_field(self, name: str, kind: str, options: builtins.list[str] | None = None) -> dict[str, Any]:
         return self._http.json("POST", "/metadata_fields", json_body=body(name=name, kind=kind, options=options))
 
     # -- data rows ----------------------------------------------------------------------------------------------
@@ -156,9 +157,7 @@ class Datasets(Resource):
         try:
             files = [("files", (Path(h.name).name, h)) for h in handles]
             data = body(media_type=media_type)
-            response = self._http.send(
-                "POST", f"/datasets/{dataset_id}/uploads", files=files, form=data or None
-            )
+            response = self._http.send("POST", f"/datasets/{dataset_id}/uploads", files=files, form=data or None)
             return self._http.result_or_job(response, wait=True)
         finally:
             for handle in handles:

@@ -31,7 +31,9 @@ class Exports(Resource):
         return self._http.pages(f"/projects/{project_id}/exports")
 
     @route("POST", "/projects/{project_id}/exports")
-    def start(self, project_id: str, format: str = "ndjson", filters: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:  # noqa: A002
+    def start(
+        self, project_id: str, format: str = "ndjson", filters: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """Start a background export: `{"job","export"}`."""
         return self._http.json(
             "POST", f"/projects/{project_id}/exports", json_body=body(format=format, filters=filters, **fields)
@@ -67,7 +69,7 @@ class Exports(Resource):
         project_id: str,
         path: str | os.PathLike[str],
         *,
-        format: str = "coco",  # noqa: A002
+        format: str = "coco",
         filters: dict[str, Any] | None = None,
         progress: Callable[[dict[str, Any]], None] | None = None,
         timeout: float | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -86,7 +87,10 @@ class Models(Resource):
         progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> Any:
         response = self._http.send(
-            "POST", f"/model_runs/{run_id}/predictions", content=_ndjson(predictions), content_type="application/x-ndjson"
+            "POST",
+            f"/model_runs/{run_id}/predictions",
+            content=_ndjson(predictions),
+            content_type="application/x-ndjson",
         )
         return self._http.result_or_job(response, wait=wait, progress=progress)
 
@@ -151,11 +155,11 @@ class Models(Resource):
             response.close()
 
     @route("GET", "/model_runs/compare")
-    def compare(self, runs: list[str], **params: Any) -> dict[str, Any]:
+    def compare(self, runs: builtins.list[str], **params: Any) -> dict[str, Any]:
         return self._http.json("GET", "/model_runs/compare", params={"runs": ",".join(runs), **params})
 
     @route("GET", "/model_runs/compare/flipped")
-    def compare_flipped(self, runs: list[str], **params: Any) -> Iterator[dict[str, Any]]:
+    def compare_flipped(self, runs: builtins.list[str], **params: Any) -> Iterator[dict[str, Any]]:
         return self._http.pages("/model_runs/compare/flipped", {"runs": ",".join(runs), **params})
 
 
@@ -194,5 +198,3 @@ class Quality(Resource):
             "GET", f"/projects/{project_id}/performance.csv", params={"group_by": group_by, **params}
         )
         return response.text
-
-

@@ -63,7 +63,7 @@ class Ontologies(Resource):
 class Classification:
     """A question: `radio`, `checklist` or `text`; options may carry nested questions."""
 
-    def __init__(self, name: str, type: str, *, required: bool = False) -> None:  # noqa: A002 - the API's word
+    def __init__(self, name: str, type: str, *, required: bool = False) -> None:
         self.name, self.type, self.required = name, type, required
         self.options: list[tuple[str, list[Classification]]] = []
 
@@ -90,7 +90,9 @@ class OntologyBuilder:
         self.tools: list[dict[str, Any]] = []
         self.classifications: list[Classification] = []
 
-    def tool(self, name: str, kind: str, *, color: str | None = None, questions: list[Classification] | None = None) -> OntologyBuilder:
+    def tool(
+        self, name: str, kind: str, *, color: str | None = None, questions: list[Classification] | None = None
+    ) -> OntologyBuilder:
         self.tools.append(
             body(name=name, tool=kind, color=color, classifications=[q.build() for q in questions or []] or None)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -62,8 +63,8 @@ class Projects(Resource):
         project_id: str,
         name: str,
         *,
-        data_rows: list[str] | None = None,
-        global_keys: list[str] | None = None,
+        data_rows: builtins.list[str] | None = None,
+        global_keys: builtins.list[str] | None = None,
         priority: int | None = None,
     ) -> dict[str, Any]:
         return self._http.json(
@@ -88,7 +89,7 @@ class Projects(Resource):
     def submit(
         self,
         task_id: str,
-        annotations: list[dict[str, Any]],
+        annotations: builtins.list[dict[str, Any]],
         *,
         seconds_spent: float | None = None,
         idempotency_key: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import time
@@ -13,7 +14,13 @@ from tdp_sdk.resources._base import Resource, body
 
 
 def verify_signature(
-    secret: str, body_bytes: bytes, timestamp: str, signature: str, *, tolerance_seconds: int = 300, now: float | None = None
+    secret: str,
+    body_bytes: bytes,
+    timestamp: str,
+    signature: str,
+    *,
+    tolerance_seconds: int = 300,
+    now: float | None = None,
 ) -> bool:
     """True when `X-TDP-Signature` (`sha256=<hex>`) is the HMAC-SHA256 of `"<timestamp>.<body>"` with the
     subscription's secret and `X-TDP-Timestamp` is within `tolerance_seconds` (replays of old deliveries fail)."""
@@ -34,7 +41,7 @@ class Webhooks(Resource):
         return self._http.pages("/webhooks")
 
     @route("POST", "/webhooks")
-    def create(self, url: str, events: list[str], project: str | None = None) -> dict[str, Any]:
+    def create(self, url: str, events: builtins.list[str], project: str | None = None) -> dict[str, Any]:
         """The answer's `secret` is shown once: keep it for `verify_signature`."""
         return self._http.json("POST", "/webhooks", json_body=body(url=url, events=events, project=project))
 
