@@ -186,3 +186,13 @@ def test_webhook_signature_verifier():
     assert not verify_signature("other", body, ts, signature, now=1700000010)
     assert not verify_signature(secret, body, ts, signature, now=1700009999), "an old delivery is a replay"
     assert not verify_signature(secret, body, "not-a-time", signature)
+
+
+def test_the_reference_page_is_generated_from_the_current_code():
+    from pathlib import Path
+
+    from tdp_sdk.reference import render
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "sdk-reference.md"
+    assert page.read_text() == render(), "docs/sdk-reference.md is stale: python -m tdp_sdk.reference > docs/sdk-reference.md"
+    assert "`POST /api/v1/tasks/{task_id}/labels`" in page.read_text()
