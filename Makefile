@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format migrate demo benchmark loadtest clean
+.PHONY: run test install lint format migrate demo benchmark loadtest clean sdk
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,5 +56,10 @@ loadtest: install
 	TDP_LOAD_LABEL_ROWS=$${TDP_LOAD_LABEL_ROWS:-20000} TDP_LOAD_REPORT=$(CURDIR)/var/loadtest.json \
 	$(VENV)/bin/pytest tests/scale/test_load.py -n 0 -s -q
 
+# The Python SDK and `tdp` CLI as a wheel in dist/ (docs/sdk.md).
+sdk: install
+	$(PY) -m pip wheel --quiet --no-deps -w dist ./sdk
+	@ls dist/tdp_sdk-*.whl
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache dist sdk/build sdk/*.egg-info

@@ -8,6 +8,7 @@ really rewritten) and the peak RSS growth of the server's workers (VmHWM - VmRSS
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -17,13 +18,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
-from apps.core.benchmarks import benchmark
+from apps.core.benchmarks import benchmark, database_url
 from apps.core.proc_stats import children_of, database_cpu_seconds, process_cpu_seconds
 
 TARGET_FIRST_ROWS_PER_S = 20_000
@@ -110,20 +112,17 @@ def _cleanup(organization: Any) -> None:
     organization.delete()
 
 
-@benchmark("import")
-def import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
-    size = int(params.get("size") or 100_000)
-    workers = int(params.get("workers", 2))
-    run = uuid.uuid4().hex[:8]
-    organization, token, dataset_id = _setup(run)
-    body = _body(size, run)
+@contextlib.contextmanager
+def serving_gunicorn(*, workers: int, body_bytes: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A gunicorn server of this project on a free loopback port (this process's DATABASE_URL, DEBUG off), whose
+    synchronous import limit admits `body_bytes`; yields the process and its base URL, stops it on exit."""
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "tdp.settings.dev"),
         "DEBUG": "false",
-        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
-        "TDP_IMPORT_SYNC_MAX_BYTES": str(max(len(body) + 1, settings.TDP_IMPORT_SYNC_MAX_BYTES)),
+        "DATABASE_URL": database_url(),
+        "TDP_IMPORT_SYNC_MAX_BYTES": str(max(body_bytes + 1, settings.TDP_IMPORT_SYNC_MAX_BYTES)),
         "LOG_LEVEL": "WARNING",
     }
     server = subprocess.Popen(  # noqa: S603
@@ -157,6 +156,38 @@ def import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.2)
+        yield server, base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@benchmark("import")
+def import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
+    size = int(params.get("size") or 100_000)
+    workers = int(params.get("workers", 2))
+    run = uuid.uuid4().hex[:8]
+    organization, token, dataset_id = _setup(run)
+    body = _body(size, run)
+    with serving_gunicorn(workers=workers, body_bytes=len(body)) as (server, base):
+        return _import_figures(size, run, workers, token, dataset_id, body, server, base, organization)
+
+
+def _import_figures(
+    size: int,
+    run: str,
+    workers: int,
+    token: str,
+    dataset_id: str,
+    body: bytes,
+    server: subprocess.Popen[bytes],
+    base: str,
+    organization: Any,
+) -> dict[str, Any]:
+    try:
         for _ in range(workers * 4):  # warm every worker: imports, URL resolver, first DB connection
             _request(f"{base}/api/v1/datasets/{dataset_id}/data_rows?page_size=1", token=token)
         worker_pids = children_of(server.pid)
@@ -188,11 +219,6 @@ def import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         del changed
         peak = max(_status_kb(pid, "VmHWM") - baseline[pid] for pid in worker_pids)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
         _cleanup(organization)
     first_rate = size / first_seconds
     second_rate = size / second_seconds
@@ -232,3 +258,6 @@ def import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         and second_rate >= TARGET_REIMPORT_ROWS_PER_S
         and growth_mb < TARGET_RSS_GROWTH_MB,
     }
+
+
+from apps.datasets import sdk_benchmark as _sdk_benchmark  # noqa: E402, F401 - registers `benchmark sdk-import`

@@ -33,7 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from django.core.management.base import CommandError
@@ -42,7 +42,7 @@ from django.db.models import Count, Exists, OuterRef
 
 from apps.accounts import services as account_services
 from apps.accounts.models import ApiToken, Organization, User
-from apps.core.benchmarks import benchmark
+from apps.core.benchmarks import benchmark, database_url
 from apps.core.proc_stats import children_of, database_cpu_seconds, process_cpu_seconds
 from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services
@@ -193,19 +193,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _database_url() -> str:
-    """The database this process uses (during tests: the test database), as a URL for the server's environment."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db.get("HOST") or "localhost"
-    if host.startswith("/"):
-        host = quote(host, safe="")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
-
-
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -236,7 +223,7 @@ def start_server(workers: int, *, threads: int = 1, worker_class: str = "sync") 
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tdp.settings.dev",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "THROTTLE_USER": "1000000/minute",

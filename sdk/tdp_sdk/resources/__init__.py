@@ -1,0 +1,1 @@
+"""One module per area of the API; each public method declares the route it calls (`@route`)."""
