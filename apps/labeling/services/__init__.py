@@ -17,6 +17,7 @@ from apps.labeling.services.projects import (
     project_mark,
     project_member_remove,
     project_member_set,
+    project_settings_check,
     project_update,
     project_upgrade_ontology,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "project_mark",
     "project_member_remove",
     "project_member_set",
+    "project_settings_check",
     "project_update",
     "project_upgrade_ontology",
     "queue_claim",

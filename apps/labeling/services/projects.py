@@ -33,10 +33,19 @@ def _clean_name(name: Any, field: str = "name") -> str:
     return name.strip()
 
 
-def _settings_or_400(raw: Any, organization_id: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
+def project_settings_check(
+    *, organization_id: Any, raw: Any, current: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The settings `raw` (partial blocks) would give over `current`, and the errors by "block.field" path: the
+    one check of the API and the admin form."""
     settings, errors = normalize_settings(raw, current)
     if not errors:
         errors = registry.settings_errors(organization_id, settings)
+    return settings, errors
+
+
+def _settings_or_400(raw: Any, organization_id: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    settings, errors = project_settings_check(organization_id=organization_id, raw=raw, current=current)
     if errors:
         raise ValidationFailed("Invalid project settings.", details=errors)
     return settings
