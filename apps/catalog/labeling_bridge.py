@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from apps.accounts.models import User
+from apps.catalog.models import Slice
 from apps.catalog.registry import (
     LineageSection,
     SelectionTarget,
@@ -15,10 +16,13 @@ from apps.catalog.registry import (
     register_lineage_section,
     register_selection_target,
 )
+from apps.catalog.selectors import slice_row_ids, slices_visible_to
+from apps.core.access import get_in_organization
 from apps.datasets.models import DataRow
 from apps.issues.models import Issue
 from apps.labeling.access import access_project, projects_visible_to, projects_where
 from apps.labeling.models import Annotation, Label, Task
+from apps.labeling.registry import BatchRowSource, register_batch_row_source
 from apps.labeling.services import batch_create
 from apps.review.models import Review
 
@@ -95,7 +99,19 @@ def _label_classes(actor: User, row_ids: list[Any]) -> dict[Any, str]:
     return {row_id: counter.most_common(1)[0][0] for row_id, counter in counts.items()}
 
 
+def _slice_choices(actor: User) -> list[tuple[str, str]]:
+    return [(str(s.pk), s.name) for s in slices_visible_to(actor=actor).order_by("name")]
+
+
+def _slice_rows(actor: User, value: str) -> list[str]:
+    slice_ = get_in_organization(Slice.objects.all(), actor, value)
+    return slice_row_ids(actor=actor, slice_=slice_)
+
+
 def register() -> None:
+    register_batch_row_source(
+        BatchRowSource(key="slice", label="A catalog slice", choices=_slice_choices, row_ids=_slice_rows)
+    )
     register_selection_target(
         SelectionTarget(
             key="labeling.batch",

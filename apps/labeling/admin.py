@@ -1,4 +1,5 @@
-"""Admin for projects (settings, members, batches, queue overview), tasks and labels. Writes go through services."""
+"""Admin for projects (settings, members, batches, queue overview), tasks and labels. Writes go through services.
+Batches have their own admin in `admin_batches` (registered when this module is imported)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, adopt_saved
 from apps.core.errors import ApplicationError
 from apps.core.ids import is_uuid
-from apps.labeling import admin_settings, registry, selectors, services
+from apps.labeling import admin_batches, admin_settings, registry, selectors, services  # noqa: F401 (registers BatchAdmin)
 from apps.labeling.models import Batch, Label, Project, ProjectMember, Task
 from apps.ontologies.domain.preview import diff_lines
 from apps.ontologies.models import Ontology
@@ -73,9 +74,10 @@ class ProjectMemberInline(admin.TabularInline):
 class BatchInline(admin.TabularInline):
     model = Batch
     extra = 0
-    fields = ("name", "priority", "created_at")
-    readonly_fields = ("name", "priority", "created_at")
+    fields = ("name", "priority", "paused", "created_at")
+    readonly_fields = ("name", "priority", "paused", "created_at")
     can_delete = False
+    show_change_link = True  # priority and pause are changed on the batch's own page (through the services)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -267,17 +269,6 @@ class ProjectMemberAdmin(OrganizationScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_change_permission(request, obj)
-
-
-@admin.register(Batch)
-class BatchAdmin(ReadOnlyScopedAdmin):
-    organization_path = "project__organization"
-    list_display = ("name", "project", "priority", "created_at")
-    list_select_related = ("project",)
-    list_filter = ("priority",)
-
-    def _org_id_lookup(self) -> str:
-        return "project__organization_id"
 
 
 @admin.register(Task)

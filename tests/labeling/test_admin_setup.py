@@ -138,3 +138,164 @@ def test_upgrade_page_of_another_organization_is_404(admin_client, other_org):
     )
     assert admin_client.get(f"/admin/labeling/project/upgrade-ontology/{theirs.pk}/").status_code == 404
     assert admin_client.get("/admin/labeling/project/upgrade-ontology/not-a-uuid/").status_code == 404
+
+
+# --- batches ------------------------------------------------------------------------------------------------------
+
+
+def test_batch_from_global_keys_through_the_admin(admin_client, project, make_rows):
+    rows = make_rows(3, prefix="k")
+    response = admin_client.post(
+        "/admin/labeling/batch/add/",
+        {
+            "project": str(project.pk),
+            "name": "first",
+            "priority": "4",
+            "source": "keys",
+            "global_keys": "k-0\nk-1, missing-key",
+        },
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Added 2 row(s)" in text and "missing-key" in text
+    batch = project.batches.get(name="first")
+    assert batch.priority == 4
+    assert set(batch.tasks.values_list("data_row_id", flat=True)) == {rows[0].pk, rows[1].pk}
+
+
+def test_batch_from_a_dataset_metadata_filter(admin_client, project, make_rows):
+    rows = make_rows(4, prefix="m")
+    for i, row in enumerate(rows):
+        row.metadata = {"split": "train" if i % 2 == 0 else "valid"}
+        row.save(update_fields=["metadata"])
+    response = admin_client.post(
+        "/admin/labeling/batch/add/",
+        {
+            "project": str(project.pk),
+            "name": "train only",
+            "priority": "3",
+            "source": "dataset",
+            "dataset": str(rows[0].dataset_id),
+            "metadata_filter": "split=train",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    batch = project.batches.get(name="train only")
+    assert set(batch.tasks.values_list("data_row_id", flat=True)) == {rows[0].pk, rows[2].pk}
+    bad = admin_client.post(
+        "/admin/labeling/batch/add/",
+        {
+            "project": str(project.pk),
+            "name": "bad",
+            "priority": "3",
+            "source": "dataset",
+            "dataset": str(rows[0].dataset_id),
+            "metadata_filter": "nosuchfield=1",
+        },
+    )
+    assert bad.status_code == 200 and "metadata_filter" in bad.context["adminform"].form.errors
+
+
+def test_batch_from_a_catalog_slice(admin_client, org, org_admin, project, make_rows):
+    from apps.catalog.models import Slice
+
+    rows = make_rows(3, prefix="s")
+    slice_ = Slice.objects.create(organization=org, name="hard ones", row_ids=[str(rows[2].pk)], created_by=org_admin)
+    page = admin_client.get("/admin/labeling/batch/add/").content.decode()
+    assert "hard ones" in page
+    response = admin_client.post(
+        "/admin/labeling/batch/add/",
+        {
+            "project": str(project.pk),
+            "name": "from slice",
+            "priority": "3",
+            "source": "source:slice",
+            "picked": f"slice:{slice_.pk}",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(project.batches.get(name="from slice").tasks.values_list("data_row_id", flat=True)) == [rows[2].pk]
+
+
+def test_priority_pause_and_resume_from_the_admin_stop_and_restart_new_work(
+    admin_client, org_admin, project, make_rows
+):
+    from apps.labeling import services
+
+    make_rows(2, prefix="p")
+    batch = services.batch_create(actor=org_admin, project=project, name="b", global_keys=["p-0", "p-1"]).batch
+    response = admin_client.post(
+        f"/admin/labeling/batch/{batch.pk}/change/", {"priority": "5", "paused": "on"}, follow=True
+    )
+    assert response.status_code == 200
+    batch.refresh_from_db()
+    assert batch.priority == 5 and batch.paused
+    assert set(batch.tasks.values_list("state", "priority")) == {("paused", 5)}
+    assert services.queue_claim(actor=org_admin, project=project) is None
+    admin_client.post(
+        "/admin/labeling/batch/", {"action": "resume_selected", "_selected_action": [str(batch.pk)]}, follow=True
+    )
+    batch.refresh_from_db()
+    assert not batch.paused
+    assert services.queue_claim(actor=org_admin, project=project) is not None
+    actions = set(AuditEvent.objects.filter(object_id=str(batch.pk)).values_list("action", flat=True))
+    assert {"batch.created", "batch.updated"} <= actions
+
+
+def test_org_admin_sees_and_acts_on_their_organization_batches_only(
+    admin_client, org_admin, project, make_rows, other_org, make_user
+):
+    from apps.labeling import services
+    from apps.ontologies import services as ontology_services
+
+    make_rows(1, prefix="ours")
+    ours = services.batch_create(actor=org_admin, project=project, name="ours-batch", global_keys=["ours-0"]).batch
+    their_admin = make_user(role="admin", organization=other_org)
+    their_ontology = ontology_services.ontology_create(
+        organization=other_org, name="o", tools=[{"name": "car", "tool": "bbox"}]
+    )
+    their_project = services.project_create(actor=their_admin, name="theirs", ontology=their_ontology)
+    make_rows(1, prefix="theirs", organization=other_org)
+    theirs = services.batch_create(
+        actor=their_admin, project=their_project, name="their-batch", global_keys=["theirs-0"]
+    ).batch
+    listing = admin_client.get("/admin/labeling/batch/").content.decode()
+    assert "ours-batch" in listing and "their-batch" not in listing
+    assert admin_client.get(f"/admin/labeling/batch/{theirs.pk}/change/").status_code == 404
+    admin_client.post(
+        "/admin/labeling/batch/",
+        {"action": "pause_selected", "_selected_action": [str(theirs.pk), str(ours.pk)]},
+    )
+    theirs.refresh_from_db()
+    ours.refresh_from_db()
+    assert not theirs.paused and ours.paused
+    # their project is not offered (nor accepted) in the add form
+    add = admin_client.post(
+        "/admin/labeling/batch/add/",
+        {"project": str(their_project.pk), "name": "x", "priority": "3", "source": "keys", "global_keys": "ours-0"},
+    )
+    assert add.status_code == 200 and "project" in add.context["adminform"].form.errors
+    assert not their_project.batches.filter(name="x").exists()
+
+
+def test_batch_patch_api_matches_the_admin(client_for, org_admin, project, make_rows, users_by_role):
+    from apps.labeling import services
+
+    make_rows(1, prefix="api")
+    batch = services.batch_create(actor=org_admin, project=project, name="b", global_keys=["api-0"]).batch
+    client = client_for(org_admin)
+    response = client.patch(f"/api/v1/batches/{batch.pk}", {"priority": 2, "paused": True}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["priority"] == 2 and response.json()["paused"] is True
+    assert client.patch(f"/api/v1/batches/{batch.pk}", {"priority": 9}, format="json").status_code == 400
+    assert client.patch(f"/api/v1/batches/{batch.pk}", {"colour": 1}, format="json").status_code == 400
+    labeler = client_for(users_by_role["labeler"])
+    assert labeler.patch(f"/api/v1/batches/{batch.pk}", {"paused": False}, format="json").status_code in (403, 404)
+
+
+def test_favicon_is_served_and_linked(client, org_admin):
+    response = client.get("/static/favicon.svg")
+    assert response.status_code == 200
+    client.force_login(org_admin)
+    assert 'rel="icon"' in client.get("/").content.decode()
+    assert client.get("/favicon.ico", follow=True).status_code == 200
