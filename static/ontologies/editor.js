@@ -68,10 +68,10 @@ function start() {
 
   const onEdit = (event) => {
     const path = pathOf(event.target);
-    const field = event.target.name;
+    const field = event.target.dataset.field;
     if (!path || !field) return;
     const value = event.target.type === "checkbox" ? event.target.checked : event.target.value;
-    setField(model, path, field, typeof value === "string" && field !== "color" ? value : value);
+    setField(model, path, field, value);
     if (field === "type" || field === "tool") redraw(path); else sync();
   };
   for (const ul of Object.values(roots)) {

@@ -17,8 +17,9 @@ function button(label, action, title) {
   return b;
 }
 
-function select(name, choices, labels, value, label, disabled) {
-  const s = el("select", { name, "aria-label": label });
+// Editor controls carry `data-field`, never `name`: they are inside the admin form and must not be posted.
+function select(field, choices, labels, value, label, disabled) {
+  const s = el("select", { "data-field": field, "aria-label": label });
   for (const choice of choices) {
     const option = el("option", { value: choice }, labels[choice] || choice);
     if (choice === value) option.selected = true;
@@ -37,13 +38,13 @@ function row(node, path, kind, config) {
   const label = kind === "tool" ? "Tool name" : kind === "option" ? "Option" : "Question";
   const saved = typeof node.schema_id === "string";
   if (kind === "tool") {
-    const color = el("input", { type: "color", name: "color", "aria-label": `Colour of ${name}` });
+    const color = el("input", { type: "color", "data-field": "color", "aria-label": `Colour of ${name}` });
     color.value = /^#[0-9a-fA-F]{6}$/.test(node.color || "") ? node.color : "#e6194b";
     div.append(color);
   } else {
     div.append(el("span", { class: "oe-kind", "aria-hidden": "true" }, kind === "option" ? "○" : "?"));
   }
-  const input = el("input", { type: "text", name: kind === "option" ? "value" : "name", "aria-label": label, maxlength: "200" });
+  const input = el("input", { type: "text", "data-field": kind === "option" ? "value" : "name", "aria-label": label, maxlength: "200" });
   input.value = name;
   input.required = true;
   div.append(input);
@@ -51,7 +52,7 @@ function row(node, path, kind, config) {
   if (kind === "classification") {
     div.append(select("type", config.classificationTypes, TYPE_LABELS, node.type, `Answer type of ${name}`, saved));
     const req = el("label", { class: "oe-check" });
-    const box = el("input", { type: "checkbox", name: "required" });
+    const box = el("input", { type: "checkbox", "data-field": "required" });
     box.checked = Boolean(node.required);
     req.append(box, document.createTextNode(" required"));
     div.append(req);
