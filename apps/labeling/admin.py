@@ -51,8 +51,10 @@ class ProjectFormBase(forms.ModelForm):
         )
         for where, texts in errors.items():
             names = admin_settings.field_names_for(where)
-            for name in names[:1] or [None]:
-                self.add_error(name, [f"{where}: {m}" if name is None else m for m in texts])
+            if names:
+                self.add_error(names[0], texts)
+            else:
+                self.add_error(None, [f"{where}: {m}" for m in texts])
         cleaned["settings"] = settings
         return cleaned
 
@@ -197,6 +199,7 @@ class ProjectAdmin(OrganizationScopedAdmin):
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", counts.items()))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        main: tuple[str, ...]
         if obj is None:
             main = ("name", "description", "ontology", "media_type", "instructions")
         else:

@@ -56,17 +56,17 @@ class BatchCreateForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = _source_choices()
+        self.fields["source"].choices = _source_choices()  # type: ignore[attr-defined]
         self.fields["priority"].help_text = "Higher priority batches are labeled first."
         actor = self.actor
         if actor is not None:
             org = Q() if actor.is_superuser else Q(organization_id=actor.organization_id)
-            self.fields["dataset"].queryset = Dataset.objects.filter(org).order_by("name")
-            self.fields["project"].queryset = Project.objects.filter(org, archived=False).order_by("name")
+            self.fields["dataset"].queryset = Dataset.objects.filter(org).order_by("name")  # type: ignore[attr-defined]
+            self.fields["project"].queryset = Project.objects.filter(org, archived=False).order_by("name")  # type: ignore[attr-defined]
             picks: list[tuple[str, str]] = [("", "—")]
             for source in registry.batch_row_sources():
                 picks.extend((f"{source.key}:{value}", label) for value, label in source.choices(actor))
-            self.fields["picked"].choices = picks
+            self.fields["picked"].choices = picks  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -95,7 +95,7 @@ class BatchCreateForm(forms.ModelForm):
                 key = key.strip()
                 params[key if key == "media_type" else f"metadata.{key}"] = value.strip()
             try:
-                ids = list(
+                found = list(
                     data_rows_visible_to(actor=actor, dataset=dataset, params=params)
                     .prefetch_related(None)
                     .order_by("pk")
@@ -104,11 +104,11 @@ class BatchCreateForm(forms.ModelForm):
             except ApplicationError as exc:
                 self.add_error("metadata_filter", exc.message)
                 return cleaned
-            if not ids:
+            if not found:
                 self.add_error("metadata_filter", "No row of this dataset matches.")
-            elif len(ids) > MAX_FILTER_ROWS:
+            elif len(found) > MAX_FILTER_ROWS:
                 self.add_error("metadata_filter", f"More than {MAX_FILTER_ROWS} rows match: narrow the filter.")
-            cleaned["rows"] = {"data_row_ids": [str(i) for i in ids]}
+            cleaned["rows"] = {"data_row_ids": [str(i) for i in found]}
         else:
             key = source.removeprefix("source:")
             picked = cleaned.get("picked") or ""

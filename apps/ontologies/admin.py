@@ -123,7 +123,7 @@ class OntologyEditorWidget(forms.Textarea):
     def media(self) -> forms.Media:
         return forms.Media(
             css={"all": ["ontologies/editor.css"]},
-            js=[Script("ontologies/editor.js", type="module")],
+            js=[Script("ontologies/editor.js", type="module")],  # type: ignore[list-item]
         )
 
     def format_value(self, value: Any) -> str | None:
