@@ -92,7 +92,7 @@ class ProjectAdmin(OrganizationScopedAdmin):
     list_filter = ("media_type", "archived")
     list_select_related = ("ontology", "ontology_version")
     search_fields = ("name",)
-    readonly_fields = ("queue_overview", "pinned_version")
+    readonly_fields = ("queue_overview", "pinned_version", "batches_summary")
     inlines = [ProjectMemberInline, BatchInline]
     actions = ["release_expired_leases"]
 
@@ -193,6 +193,23 @@ class ProjectAdmin(OrganizationScopedAdmin):
         }
         return TemplateResponse(request, "admin/labeling/upgrade_ontology.html", context)
 
+    @admin.display(description="Batches")
+    def batches_summary(self, obj: Project) -> str:
+        batches = list(obj.batches.order_by("-priority", "created_at").values_list("name", "priority", "paused")[:20])
+        listing = format_html_join(
+            "", "<li>{} (priority {}){}</li>", ((n, p, " — paused" if paused else "") for n, p, paused in batches)
+        )
+        changelist = reverse("admin:labeling_batch_changelist")
+        return format_html(
+            '<ul>{}</ul><a class="button" href="{}?project__id__exact={}">Manage batches (priority, pause)</a> '
+            '<a class="button" href="{}?project={}">Add a batch</a>',
+            listing or format_html("<li><em>{}</em></li>", "none yet: add data rows as a batch"),
+            changelist,
+            obj.pk,
+            reverse("admin:labeling_batch_add"),
+            obj.pk,
+        )
+
     @admin.display(description="Queue by state")
     def queue_overview(self, obj: Project) -> str:
         counts = selectors.project_overview(project=obj)
@@ -203,7 +220,15 @@ class ProjectAdmin(OrganizationScopedAdmin):
         if obj is None:
             main = ("name", "description", "ontology", "media_type", "instructions")
         else:
-            main = ("name", "description", "pinned_version", "instructions", "archived", "queue_overview")
+            main = (
+                "name",
+                "description",
+                "pinned_version",
+                "instructions",
+                "archived",
+                "queue_overview",
+                "batches_summary",
+            )
         return [(None, {"fields": main}), *admin_settings.settings_fieldsets()]
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:

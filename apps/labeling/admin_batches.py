@@ -9,10 +9,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 
 from apps.accounts.models import User
-from apps.core.admin_scoping import OrganizationScopedAdmin, adopt_saved
+from apps.core.admin_scoping import OrganizationScopedAdmin, adopt_saved, service_error_message
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.datasets.models import Dataset
 from apps.datasets.selectors import data_rows_visible_to
@@ -50,14 +50,12 @@ class BatchCreateForm(forms.ModelForm):
     class Meta:
         model = Batch
         fields = ("project", "name", "priority")
-        widgets = {"priority": forms.Select(choices=PRIORITIES)}
 
     actor: User | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["source"].choices = _source_choices()  # type: ignore[attr-defined]
-        self.fields["priority"].help_text = "Higher priority batches are labeled first."
         actor = self.actor
         if actor is not None:
             org = Q() if actor.is_superuser else Q(organization_id=actor.organization_id)
@@ -131,11 +129,7 @@ class BatchChangeForm(forms.ModelForm):
     class Meta:
         model = Batch
         fields = ("priority", "paused")
-        widgets = {"priority": forms.Select(choices=PRIORITIES)}
-        help_texts = {
-            "priority": "Higher priority batches are labeled first (changes every task of the batch).",
-            "paused": "A paused batch hands out no new work; leases already held run to their end.",
-        }
+        help_texts = {"paused": "A paused batch hands out no new work; leases already held run to their end."}
 
 
 @admin.register(Batch)
@@ -144,12 +138,31 @@ class BatchAdmin(OrganizationScopedAdmin):
     list_display = ("name", "project", "priority", "paused", "rows", "done", "created_at")
     list_editable = ("priority",)
     list_select_related = ("project",)
-    list_filter = ("paused", "priority")
+    # only the projects of the batches shown (scoped): never another organization's project names
+    list_filter = ("paused", "priority", ("project", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "project__name")
     actions = ["pause_selected", "resume_selected"]
 
     def _org_id_lookup(self) -> str:
         return "project__organization_id"
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "priority":  # also the changelist's editable column: 1..5 only
+            return forms.TypedChoiceField(
+                choices=PRIORITIES,
+                coerce=int,
+                label="Priority",
+                help_text="Higher priority batches are labeled first (changing it changes every task of the batch).",
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        """A service refusal (list-edited priority, an action) is a message, not a 500."""
+        try:
+            return super().changelist_view(request, extra_context)
+        except ApplicationError as exc:
+            service_error_message(request, exc)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Batch]:
         return (
