@@ -105,8 +105,9 @@ class ProjectAdmin(OrganizationScopedAdmin):
         return actions
 
     @admin.display(description="Ontology version")
-    def version_number(self, obj: Project) -> int:
-        return obj.ontology_version.number
+    def version_number(self, obj: Project) -> str:
+        number, latest = obj.ontology_version.number, obj.ontology.current_version
+        return f"v{number}" if number >= latest else f"v{number} (v{latest} available: open the project to upgrade)"
 
     @admin.display(description="Pinned ontology version")
     def pinned_version(self, obj: Project) -> str:
