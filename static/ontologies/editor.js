@@ -44,12 +44,13 @@ function start() {
     renderPreview(preview, model);
     confirmed = false;
   };
-  const redraw = (focusPath) => {
+  const redraw = (focusPath, focusAction) => {
     renderTree(roots, model, config);
     sync();
     if (focusPath) {
-      const li = root.querySelector(`[data-path="${focusPath.join(".")}"] input[type=text]`);
-      if (li) li.focus();
+      const row = `[data-path="${focusPath.join(".")}"] > .oe-row`;
+      const target = root.querySelector(focusAction ? `${row} [data-action="${focusAction}"]` : `${row} input[type=text]`);
+      if (target) target.focus();
     }
   };
 
@@ -85,10 +86,10 @@ function start() {
       const name = kindOf(path) === "option" ? node.value : node.name;
       if (action === "add-classification") redraw(addNode(model, path, "classification", config.palette));
       else if (action === "add-option") redraw(addNode(model, path, "option", config.palette));
-      else if (action === "up" || action === "down") redraw(moveNode(model, path, action === "up" ? -1 : 1));
+      else if (action === "up" || action === "down") redraw(moveNode(model, path, action === "up" ? -1 : 1), action);
       else if (action === "archive") {
         node.archived = !node.archived;
-        redraw(path);
+        redraw(path, "archive");
         say(node.archived ? `“${name}” archived: hidden from new work, kept on existing labels.` : `“${name}” is back.`);
       } else if (action === "remove") {
         await removeChecked(path, name);

@@ -299,3 +299,76 @@ def test_favicon_is_served_and_linked(client, org_admin):
     client.force_login(org_admin)
     assert 'rel="icon"' in client.get("/").content.decode()
     assert client.get("/favicon.ico", follow=True).status_code == 200
+
+
+# --- the ontology editor's server check -----------------------------------------------------------------------------
+
+
+def test_editor_check_reports_the_diff_and_refuses_removing_a_used_feature(admin_client, org_admin, project, make_rows):
+    from apps.labeling import services
+
+    make_rows(1, prefix="e")
+    services.batch_create(actor=org_admin, project=project, name="b", global_keys=["e-0"])
+    task = services.queue_claim(actor=org_admin, project=project)
+    services.label_submit(
+        actor=org_admin,
+        task=task,
+        annotations=[
+            {
+                "name": "vehicle",
+                "bbox": {"top": 1, "left": 1, "height": 5, "width": 5},
+                "classifications": [{"name": "kind", "answer": {"name": "police"}}],
+            }
+        ],
+    )
+    ontology = project.ontology
+    url = f"/admin/ontologies/ontology/{ontology.pk}/editor-check/"
+    tree = ontology.versions.get(number=1).tree
+    unchanged = admin_client.post(url, {"tree": tree}, content_type="application/json").json()
+    assert unchanged["errors"] == [] and unchanged["changed"] is False and unchanged["in_use"] is None
+    without = {**tree, "tools": [t for t in tree["tools"] if t["name"] != "vehicle"]}
+    answer = admin_client.post(url, {"tree": without}, content_type="application/json").json()
+    assert answer["in_use"]["labels"] == 1
+    assert answer["in_use"]["message"].startswith("1 label(s) use feature(s) this change removes ('vehicle'")
+    added = {**tree, "tools": [*tree["tools"], {"name": "cyclist", "tool": "bbox"}]}
+    answer = admin_client.post(url, {"tree": added}, content_type="application/json").json()
+    assert answer["changed"] is True and ["added", "cyclist"] in answer["lines"]
+    invalid = admin_client.post(
+        url, {"tree": {"tools": [{"name": "", "tool": "cube"}]}}, content_type="application/json"
+    )
+    assert {e["path"] for e in invalid.json()["errors"]} >= {"tools[0].name", "tools[0].tool"}
+    assert admin_client.post(url, b"{not json", content_type="application/json").status_code == 400
+    assert admin_client.get(url).status_code == 405
+    # the form refuses the same removal with the same sentence, keeping what was typed
+    import json
+
+    response = admin_client.post(
+        f"/admin/ontologies/ontology/{ontology.pk}/change/",
+        {"name": ontology.name, "description": "", "tree": json.dumps(without), **_version_inline(ontology)},
+    )
+    assert response.status_code == 200
+    assert "1 label(s) use feature(s) this change removes" in response.content.decode()
+    assert ontology.versions.count() == 1
+
+
+def _version_inline(ontology) -> dict[str, str]:
+    data = {
+        "versions-TOTAL_FORMS": str(ontology.versions.count()),
+        "versions-INITIAL_FORMS": str(ontology.versions.count()),
+        "versions-MIN_NUM_FORMS": "0",
+        "versions-MAX_NUM_FORMS": "1000",
+    }
+    for i, version in enumerate(ontology.versions.order_by("-number")):
+        data[f"versions-{i}-id"] = str(version.pk)
+        data[f"versions-{i}-ontology"] = str(ontology.pk)
+    return data
+
+
+def test_editor_check_of_another_organization_is_404(admin_client, other_org):
+    theirs = ontology_services.ontology_create(
+        organization=other_org, name="theirs", tools=[{"name": "car", "tool": "bbox"}]
+    )
+    response = admin_client.post(
+        f"/admin/ontologies/ontology/{theirs.pk}/editor-check/", {"tree": {}}, content_type="application/json"
+    )
+    assert response.status_code == 404
