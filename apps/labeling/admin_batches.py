@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
+from django.forms import Script
 from django.http import HttpRequest, HttpResponseRedirect
 
 from apps.accounts.models import User
@@ -50,6 +51,9 @@ class BatchCreateForm(forms.ModelForm):
     class Meta:
         model = Batch
         fields = ("project", "name", "priority")
+
+    class Media:
+        js = [Script("admin_setup/batch_form.js", type="module")]
 
     actor: User | None = None
 
@@ -151,8 +155,9 @@ class BatchAdmin(OrganizationScopedAdmin):
             return forms.TypedChoiceField(
                 choices=PRIORITIES,
                 coerce=int,
+                initial=3,
                 label="Priority",
-                help_text="Higher priority batches are labeled first (changing it changes every task of the batch).",
+                help_text="Higher priority batches are labeled first; on an existing batch every task follows.",
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
