@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+    from apps.labeling.models import Project
+
 
 def register() -> None:
     from apps.accounts.page_context import register_home_section
@@ -15,7 +21,7 @@ def register() -> None:
     register_project_link(review_link)
 
 
-def review_link(user, project):  # type: ignore[no-untyped-def]
+def review_link(user: User, project: Project) -> tuple[str, str] | None:
     """The project page's link to the review queue, for those who may review."""
     from django.urls import reverse
 
