@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from django.urls import reverse
+
 from apps.accounts.models import User
+from apps.catalog.models import Slice
 from apps.catalog.registry import (
     LineageSection,
     SelectionTarget,
@@ -15,12 +18,19 @@ from apps.catalog.registry import (
     register_lineage_section,
     register_selection_target,
 )
+from apps.catalog.selectors import slice_row_ids, slices_visible_to
+from apps.core.access import get_in_organization
 from apps.datasets.models import DataRow
 from apps.issues.models import Issue
 from apps.labeling.access import access_project, projects_visible_to, projects_where
 from apps.labeling.models import Annotation, Label, Task
+from apps.labeling.registry import BatchRowSource, register_batch_row_source, register_project_link
 from apps.labeling.services import batch_create
 from apps.review.models import Review
+
+# Who sees the catalog in the top bar and on project pages: those who manage datasets (the base template checks the
+# same roles).
+CATALOG_ROLES = ("admin", "team_manager")
 
 
 def _project_options(actor: User) -> list[dict[str, str]]:
@@ -95,7 +105,27 @@ def _label_classes(actor: User, row_ids: list[Any]) -> dict[Any, str]:
     return {row_id: counter.most_common(1)[0][0] for row_id, counter in counts.items()}
 
 
+def _slice_choices(actor: User) -> list[tuple[str, str]]:
+    return [(str(s.pk), s.name) for s in slices_visible_to(actor=actor).order_by("name")]
+
+
+def _slice_rows(actor: User, value: str) -> list[str]:
+    slice_ = get_in_organization(Slice.objects.all(), actor, value)
+    return slice_row_ids(actor=actor, slice_=slice_)
+
+
+def _catalog_link(actor: User, project: Any) -> tuple[str, str] | None:
+    """The project page's link to the catalog (its datasets, similarity, slices), for those who manage data."""
+    if not actor.is_superuser and actor.role not in CATALOG_ROLES:
+        return None
+    return ("Catalog", reverse("catalog-home"))
+
+
 def register() -> None:
+    register_project_link(_catalog_link)
+    register_batch_row_source(
+        BatchRowSource(key="slice", label="A catalog slice", choices=_slice_choices, row_ids=_slice_rows)
+    )
     register_selection_target(
         SelectionTarget(
             key="labeling.batch",

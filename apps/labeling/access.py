@@ -21,7 +21,7 @@ from apps.core.access import get_in_organization, has_perm, object_perms, object
 from apps.core.compiled import CompiledQuery
 from apps.core.errors import NotFound, PermissionDenied, ValidationFailed
 from apps.labeling import roles
-from apps.labeling.models import Label, Project, Task
+from apps.labeling.models import Batch, Label, Project, Task
 
 ProjectAction = Literal["view", "label", "review", "expert", "manage", "view_work"]
 _ACTION_PERMS: dict[str, str] = {
@@ -192,3 +192,11 @@ def access_label(actor: User, label_id: object, action: ProjectAction = "view") 
     if not can(actor, project, "view_work" if action == "view" else action):
         raise PermissionDenied("Your role in this project does not allow this on labels of others.")
     return label
+
+
+def access_batch(actor: User, batch_id: object, action: ProjectAction = "manage") -> Batch:
+    """The batch, through its project: 404 for another organization's or a project the actor is not in, 403 for a
+    member lacking `action`."""
+    batch = get_in_organization(Batch.objects.all(), actor, batch_id, organization_field="project__organization")
+    batch.project = access_project(actor, batch.project_id, action)
+    return batch

@@ -1,4 +1,5 @@
-"""Admin for projects (settings, members, batches, queue overview), tasks and labels. Writes go through services."""
+"""Admin for projects (settings, members, batches, queue overview), tasks and labels. Writes go through services.
+Batches have their own admin in `admin_batches` (registered when this module is imported)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,58 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, adopt_saved
-from apps.labeling import registry, selectors, services
+from apps.core.errors import ApplicationError
+from apps.core.ids import is_uuid
+from apps.labeling import admin_batches, admin_settings, registry, selectors, services  # noqa: F401 (registers BatchAdmin)
 from apps.labeling.models import Batch, Label, Project, ProjectMember, Task
+from apps.ontologies.domain.preview import diff_lines
+from apps.ontologies.models import Ontology
+from apps.ontologies.selectors import ontology_diff
 
 
-class ProjectForm(forms.ModelForm):
-    settings = forms.JSONField(required=False, help_text="Blocks: quality, review, routing, queue, lease.")
+class ProjectFormBase(forms.ModelForm):
+    """Project fields plus one field per setting (`admin_settings`), checked by the API's settings validator."""
+
+    organization_id: Any = None  # set by the admin: whose model runs and embeddings the ids may name
 
     class Meta:
         model = Project
-        fields = ("name", "description", "ontology", "media_type", "instructions", "settings", "archived")
+        fields = ("name", "description", "ontology", "media_type", "instructions", "archived")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        initial = admin_settings.settings_initial(self.instance.settings if self.instance.pk else None)
+        for name, value in initial.items():
+            self.initial.setdefault(name, value)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if any(name in self.errors for name in admin_settings.settings_form_fields()):
+            return cleaned
+        raw = admin_settings.settings_from_form(cleaned)
+        current = self.instance.settings if self.instance.pk else None
+        settings, errors = services.project_settings_check(
+            organization_id=self.organization_id, raw=raw, current=current
+        )
+        for where, texts in errors.items():
+            names = admin_settings.field_names_for(where)
+            if names:
+                self.add_error(names[0], texts)
+            else:
+                self.add_error(None, [f"{where}: {m}" for m in texts])
+        cleaned["settings"] = settings
+        return cleaned
+
+
+ProjectForm = type("ProjectForm", (ProjectFormBase,), admin_settings.settings_form_fields())
 
 
 class ProjectMemberInline(admin.TabularInline):
@@ -38,9 +76,10 @@ class ProjectMemberInline(admin.TabularInline):
 class BatchInline(admin.TabularInline):
     model = Batch
     extra = 0
-    fields = ("name", "priority", "created_at")
-    readonly_fields = ("name", "priority", "created_at")
+    fields = ("name", "priority", "paused", "created_at")
+    readonly_fields = ("name", "priority", "paused", "created_at")
     can_delete = False
+    show_change_link = True  # priority and pause are changed on the batch's own page (through the services)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -53,7 +92,7 @@ class ProjectAdmin(OrganizationScopedAdmin):
     list_filter = ("media_type", "archived")
     list_select_related = ("ontology", "ontology_version")
     search_fields = ("name",)
-    readonly_fields = ("queue_overview", "pinned_version")
+    readonly_fields = ("queue_overview", "pinned_version", "batches_summary")
     inlines = [ProjectMemberInline, BatchInline]
     actions = ["release_expired_leases"]
 
@@ -66,36 +105,145 @@ class ProjectAdmin(OrganizationScopedAdmin):
         return actions
 
     @admin.display(description="Ontology version")
-    def version_number(self, obj: Project) -> int:
-        return obj.ontology_version.number
+    def version_number(self, obj: Project) -> str:
+        number, latest = obj.ontology_version.number, obj.ontology.current_version
+        return f"v{number}" if number >= latest else f"v{number} (v{latest} available: open the project to upgrade)"
 
     @admin.display(description="Pinned ontology version")
     def pinned_version(self, obj: Project) -> str:
-        return f"v{obj.ontology_version.number} (upgrade with POST /api/v1/projects/{obj.pk}/ontology/upgrade)"
+        current = obj.ontology.current_version
+        if obj.ontology_version.number >= current:
+            return f"v{obj.ontology_version.number} (the latest of {obj.ontology.name})"
+        url = reverse("admin:labeling_project_upgrade_ontology", args=[obj.ontology_id])
+        return format_html(
+            'v{} — “{}” is at v{}. <a class="button" href="{}?project={}">See what changes and upgrade…</a>',
+            obj.ontology_version.number,
+            obj.ontology.name,
+            current,
+            url,
+            obj.pk,
+        )
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "upgrade-ontology/<str:ontology_id>/",
+                self.admin_site.admin_view(self.upgrade_ontology_view),
+                name="labeling_project_upgrade_ontology",
+            ),
+            *super().get_urls(),
+        ]
+
+    def upgrade_ontology_view(self, request: HttpRequest, ontology_id: str) -> HttpResponse:
+        """The projects of an ontology on older versions, what changes for each, and one confirmed upgrade (through
+        `project_upgrade_ontology`, audited)."""
+        if not is_uuid(ontology_id):
+            raise Http404("Not found.")
+        ontology = Ontology.objects.filter(pk=ontology_id).first()
+        if ontology is None or not (
+            request.user.is_superuser or str(ontology.organization_id) == str(request.user.organization_id)  # type: ignore[union-attr]
+        ):
+            raise Http404("Not found.")
+        projects = list(
+            self.get_queryset(request)
+            .filter(ontology=ontology, ontology_version__number__lt=ontology.current_version)
+            .select_related("ontology_version")
+            .order_by("name")
+        )
+        if not all(self.has_change_permission(request, p) for p in projects):
+            raise PermissionDenied
+        if request.method == "POST":
+            chosen = set(request.POST.getlist("projects"))
+            done = []
+            for project in projects:
+                if str(project.pk) in chosen:
+                    try:
+                        services.project_upgrade_ontology(actor=request.user, project=project)  # type: ignore[arg-type]
+                    except ApplicationError as exc:
+                        self.message_user(request, f"{project.name}: {exc.message}", messages.ERROR)
+                        continue
+                    done.append(f"{project.name} (v{project.ontology_version.number})")
+            if done:
+                self.message_user(
+                    request,
+                    f"Upgraded to v{ontology.current_version}: {', '.join(done)}.",
+                    messages.SUCCESS,
+                )
+            elif not chosen:
+                self.message_user(request, "No project checked: nothing upgraded.", messages.WARNING)
+            return HttpResponseRedirect(request.get_full_path())
+        wanted = request.GET.get("project")
+        rows = []
+        for project in projects:
+            diff = ontology_diff(
+                ontology=ontology, from_number=project.ontology_version.number, to_number=ontology.current_version
+            )
+            rows.append(
+                {
+                    "project": project,
+                    "lines": diff_lines(diff),
+                    "selected": wanted is None or wanted == str(project.pk),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Upgrade projects of {ontology.name}",
+            "ontology": ontology,
+            "rows": rows,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/labeling/upgrade_ontology.html", context)
+
+    @admin.display(description="Batches")
+    def batches_summary(self, obj: Project) -> str:
+        batches = list(obj.batches.order_by("-priority", "created_at").values_list("name", "priority", "paused")[:20])
+        listing = format_html_join(
+            "", "<li>{} (priority {}){}</li>", ((n, p, " — paused" if paused else "") for n, p, paused in batches)
+        )
+        changelist = reverse("admin:labeling_batch_changelist")
+        return format_html(
+            '<ul>{}</ul><a class="button" href="{}?project__id__exact={}">Manage batches (priority, pause)</a> '
+            '<a class="button" href="{}?project={}">Add a batch</a>',
+            listing or format_html("<li><em>{}</em></li>", "none yet: add data rows as a batch"),
+            changelist,
+            obj.pk,
+            reverse("admin:labeling_batch_add"),
+            obj.pk,
+        )
 
     @admin.display(description="Queue by state")
     def queue_overview(self, obj: Project) -> str:
         counts = selectors.project_overview(project=obj)
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", counts.items()))
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        main: tuple[str, ...]
         if obj is None:
-            return ("name", "description", "ontology", "media_type", "instructions", "settings")
-        return ("name", "description", "pinned_version", "instructions", "settings", "archived", "queue_overview")
+            main = ("name", "description", "ontology", "media_type", "instructions")
+        else:
+            main = (
+                "name",
+                "description",
+                "pinned_version",
+                "instructions",
+                "archived",
+                "queue_overview",
+                "batches_summary",
+            )
+        return [(None, {"fields": main}), *admin_settings.settings_fieldsets()]
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is not None and "settings" in form.base_fields:
-            form.base_fields["settings"].initial = obj.settings
-        return form
+        organization_id = obj.organization_id if obj is not None else getattr(request.user, "organization_id", None)
+        return type(form.__name__, (form,), {"organization_id": organization_id})
 
     def save_model(self, request: HttpRequest, obj: Project, form: forms.ModelForm, change: bool) -> None:
         data = form.cleaned_data
         actor = request.user
         if change:
             fields = {f: data[f] for f in ("name", "description", "instructions", "archived") if f in form.changed_data}
-            if "settings" in form.changed_data:
-                fields["settings"] = data.get("settings") or {}
+            if any(name.startswith("settings__") for name in form.changed_data):
+                fields["settings"] = data["settings"]
             services.project_update(actor=actor, project=obj, data=fields)  # type: ignore[arg-type]
             return
         created = services.project_create(
@@ -150,17 +298,6 @@ class ProjectMemberAdmin(OrganizationScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_change_permission(request, obj)
-
-
-@admin.register(Batch)
-class BatchAdmin(ReadOnlyScopedAdmin):
-    organization_path = "project__organization"
-    list_display = ("name", "project", "priority", "created_at")
-    list_select_related = ("project",)
-    list_filter = ("priority",)
-
-    def _org_id_lookup(self) -> str:
-        return "project__organization_id"
 
 
 @admin.register(Task)

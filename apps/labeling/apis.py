@@ -19,7 +19,14 @@ from apps.core.serializers import StrictSerializer
 from apps.datasets.apis import AttachmentSerializer, DataRowOutputSerializer
 from apps.datasets.models import DataRow
 from apps.labeling import selectors, services
-from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
+from apps.labeling.access import (
+    access_batch,
+    access_label,
+    access_project,
+    access_task,
+    projects_visible_to,
+    require_project_creator,
+)
 from apps.labeling.models import Label, Project, ProjectRole, Task, TaskKind
 from apps.labeling.registry import label_decisions, prelabels_for, rework_feedback
 from apps.labeling.serialization import (
@@ -213,8 +220,34 @@ class BatchOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     priority = serializers.IntegerField()
+    paused = serializers.BooleanField()
     quality = serializers.DictField()
     created_at = serializers.DateTimeField()
+
+
+class BatchDetailApi(APIView):
+    """`PATCH /api/v1/batches/{id}` `{"priority": 1..5, "paused": bool}`: the admin's batch actions, for scripts."""
+
+    class InputSerializer(StrictSerializer):
+        priority = serializers.IntegerField(required=False, min_value=1, max_value=5)
+        paused = serializers.BooleanField(required=False)
+
+    @extend_schema(responses=BatchOutputSerializer)
+    def get(self, request: Request, batch_id: str) -> Response:
+        batch = access_batch(request_user(request), batch_id, "view_work")
+        return Response(BatchOutputSerializer(batch).data)
+
+    @extend_schema(request=InputSerializer, responses=BatchOutputSerializer)
+    def patch(self, request: Request, batch_id: str) -> Response:
+        actor = request_user(request)
+        batch = access_batch(actor, batch_id, "manage")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        batch = services.batch_update(
+            actor=actor, batch=batch, priority=values.get("priority"), paused=values.get("paused")
+        )
+        return Response(BatchOutputSerializer(batch).data)
 
 
 class ProjectBatchesApi(APIView):

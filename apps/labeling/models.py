@@ -74,6 +74,8 @@ class Batch(BaseModel):
     priority = models.PositiveSmallIntegerField(default=3)
     # Per-batch overrides of the project's quality settings (`consensus_coverage`, `consensus_labelers`).
     quality = models.JSONField(default=dict, blank=True)
+    # A paused batch hands out no new work: its queued tasks wait in the `paused` state (leases run to their end).
+    paused = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -97,6 +99,7 @@ class TaskState(models.TextChoices):
     DONE = "done", "Done"
     SKIPPED = "skipped", "Skipped"
     AWAITING_CONSENSUS = "awaiting_consensus", "Awaiting consensus"
+    PAUSED = "paused", "Paused (batch paused)"
 
 
 class TaskKind(models.TextChoices):

@@ -5,6 +5,7 @@ history."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -176,3 +177,25 @@ def label_decisions(label: Label) -> list[dict[str, Any]]:
     for source in _label_decisions:
         decisions.extend(source(label))
     return decisions
+
+
+@dataclass(frozen=True)
+class BatchRowSource:
+    """Somewhere the admin's "new batch" form can take rows from (the catalog registers its slices): `choices`
+    lists what the actor may pick, `row_ids` resolves a pick to data row ids (NotFound when not theirs)."""
+
+    key: str
+    label: str
+    choices: Callable[[User], list[tuple[str, str]]]
+    row_ids: Callable[[User, str], list[str]]
+
+
+_batch_row_sources: dict[str, BatchRowSource] = {}
+
+
+def register_batch_row_source(source: BatchRowSource) -> None:
+    _batch_row_sources[source.key] = source
+
+
+def batch_row_sources() -> list[BatchRowSource]:
+    return list(_batch_row_sources.values())

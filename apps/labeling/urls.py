@@ -9,6 +9,7 @@ urlpatterns = [
     path("projects/<str:project_id>/members", apis.ProjectMembersApi.as_view(), name="api-project-members"),
     path("projects/<str:project_id>/members/<str:user_id>", apis.ProjectMemberDetailApi.as_view()),
     path("projects/<str:project_id>/batches", apis.ProjectBatchesApi.as_view(), name="api-project-batches"),
+    path("batches/<str:batch_id>", apis.BatchDetailApi.as_view(), name="api-batch-detail"),
     path("projects/<str:project_id>/overview", apis.ProjectOverviewApi.as_view(), name="api-project-overview"),
     path("projects/<str:project_id>/queue/next", apis.QueueNextApi.as_view(), name="api-queue-next"),
     path("projects/<str:project_id>/labels", apis.ProjectLabelsApi.as_view(), name="api-project-labels"),

@@ -3,12 +3,15 @@ archive actions. Every write goes through `apps.ontologies.services`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.forms import Script
+from django.http import HttpRequest, JsonResponse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -16,9 +19,11 @@ from apps.accounts.models import Organization
 from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, adopt_saved, is_org_admin
 from apps.core.errors import ApplicationError
 from apps.ontologies import services
-from apps.ontologies.domain.tree import Tree, diff_trees, normalize_tree
+from apps.ontologies.domain.preview import diff_lines
+from apps.ontologies.domain.tree import CLASSIFICATION_TYPES, PALETTE, TOOL_KINDS, Tree, diff_trees, normalize_tree
 from apps.ontologies.models import Feature, Ontology, OntologyVersion
 from apps.ontologies.registry import has_version_listers, projects_using_versions
+from apps.ontologies.selectors import ontology_change_preview
 
 TREE_HELP = (
     'The whole tree as JSON: {"tools": [...], "classifications": [...]} (shape in API.md). Keep the schema_id of '
@@ -89,26 +94,46 @@ def tree_html(tree: dict[str, Any] | None) -> SafeString:
 def diff_html(old: Tree | None, new: Tree) -> SafeString:
     if old is None:
         return format_html("<em>{}</em>", "first version")
-    diff = diff_trees(old, new)
-    rows = []
-    for key, items in diff.items():
-        for item in items:
-            if key == "renamed":
-                text = f"{item['from']} → {item['to']}"
-            elif key == "recolored":
-                text = f"{item['path']}: {item['from']} → {item['to']}"
-            elif key == "moved":
-                text = f"{item['from_path']} → {item['path']}"
-            else:
-                text = item["path"]
-            rows.append((key, text))
+    rows = diff_lines(diff_trees(old, new))
     if not rows:
         return format_html("<em>{}</em>", "no change")
     return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
 
+class OntologyEditorWidget(forms.Textarea):
+    """The tree editor (static/ontologies/editor.js) over the JSON textarea, which stays as the "advanced" view and
+    is what the form posts: without JavaScript the page is the plain JSON editor."""
+
+    template_name = "ontologies/editor_widget.html"
+
+    def __init__(self) -> None:
+        super().__init__(
+            attrs={
+                "rows": 24,
+                "cols": 100,
+                "spellcheck": "false",
+                "class": "ontology-json",
+                "data-palette": json.dumps(PALETTE),
+                "data-tool-kinds": json.dumps(TOOL_KINDS),
+                "data-classification-types": json.dumps(CLASSIFICATION_TYPES),
+            }
+        )
+
+    @property
+    def media(self) -> forms.Media:
+        return forms.Media(
+            css={"all": ["ontologies/editor.css"]},
+            js=[Script("ontologies/editor.js", type="module")],  # type: ignore[list-item]
+        )
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, dict):  # the initial tree: indented, as the editor writes it back
+            return json.dumps(value, indent=2, ensure_ascii=False)
+        return super().format_value(value)
+
+
 class OntologyForm(forms.ModelForm):
-    tree = forms.JSONField(help_text=TREE_HELP, widget=forms.Textarea(attrs={"rows": 24, "cols": 100}))
+    tree = forms.JSONField(help_text=TREE_HELP, widget=OntologyEditorWidget())
 
     class Meta:
         model = Ontology
@@ -121,6 +146,10 @@ class OntologyForm(forms.ModelForm):
         _, errors = normalize_tree(value)
         if errors:
             raise forms.ValidationError([f"{e.path}: {e.message}" for e in errors[:50]])
+        if self.instance.pk is not None:  # the service's 409, shown on the form so the edited tree stays
+            in_use = ontology_change_preview(ontology=self.instance, tree=value)["in_use"]
+            if in_use:
+                raise forms.ValidationError(in_use["message"], code="feature_in_use")
         return value
 
 
@@ -188,13 +217,13 @@ class OntologyAdmin(OrganizationScopedAdmin):
         if obj is None and request.user.is_superuser:
             fields.insert(0, "organization")
         if obj is not None:
-            fields = ["name", "description", "current_version", "archived", "cloned_from", "tree", "tree_preview"]
+            fields = ["name", "description", "current_version", "projects_behind", "archived", "cloned_from", "tree"]
         return fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ()
-        return ("current_version", "archived", "cloned_from", "tree_preview")
+        return ("current_version", "projects_behind", "archived", "cloned_from")
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -206,6 +235,55 @@ class OntologyAdmin(OrganizationScopedAdmin):
         if "organization" in form.base_fields:
             form.base_fields["organization"].required = True
         return form
+
+    def get_urls(self) -> list[Any]:
+        check = self.admin_site.admin_view(self.editor_check_view)
+        return [
+            path("editor-check/", check, name="ontologies_ontology_editor_check_new"),
+            path("<path:object_id>/editor-check/", check, name="ontologies_ontology_editor_check"),
+            *super().get_urls(),
+        ]
+
+    def editor_check_view(self, request: HttpRequest, object_id: str | None = None) -> JsonResponse:
+        """POST {"tree": {...}} → what saving it would do (errors, version diff, removed features in use)."""
+        if request.method != "POST":
+            return JsonResponse({"error": {"code": "method_not_allowed", "message": "POST a tree."}}, status=405)
+        ontology = None
+        if object_id is not None:
+            ontology = self.get_object(request, object_id)
+            if ontology is None or not self.has_change_permission(request, ontology):
+                return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+        elif not self.has_add_permission(request):
+            return JsonResponse({"error": {"code": "permission_denied", "message": "Not allowed."}}, status=403)
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"error": {"code": "invalid_json", "message": "The body is not JSON."}}, status=400)
+        tree = body.get("tree") if isinstance(body, dict) else None
+        answer = ontology_change_preview(ontology=ontology, tree=tree)
+        answer["lines"] = diff_lines(answer["diff"]) if answer.get("diff") else []
+        return JsonResponse(answer)
+
+    @admin.display(description="Projects on older versions")
+    def projects_behind(self, obj: Ontology) -> SafeString:
+        """The projects pinned to an older version, with the link to the upgrade page (labeling's admin)."""
+        numbers = {
+            str(pk): number
+            for pk, number in obj.versions.filter(number__lt=obj.current_version).values_list("pk", "number")
+        }
+        behind = sorted(
+            (name, numbers[version_id])
+            for version_id, names in (projects_using_versions(numbers) if numbers else {}).items()
+            for name in names
+        )
+        if not behind:
+            return format_html("<em>{}</em>", f"none: every project uses v{obj.current_version}")
+        listing = format_html_join(", ", "{} (v{})", behind)
+        try:
+            url = reverse("admin:labeling_project_upgrade_ontology", args=[obj.pk])
+        except NoReverseMatch:  # the labeling admin is not installed
+            return listing
+        return format_html('{} <a class="button" href="{}">Review and upgrade…</a>', listing, url)
 
     @admin.display(description="Tree (current version)")
     def tree_preview(self, obj: Ontology) -> SafeString:

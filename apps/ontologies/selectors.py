@@ -10,10 +10,11 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import User
 from apps.core.errors import NotFound, ValidationFailed
-from apps.ontologies.domain.tree import diff_trees
+from apps.ontologies.domain.preview import in_use_features, in_use_message, provisional_ids, removed_schema_ids
+from apps.ontologies.domain.tree import diff_trees, normalize_tree
 from apps.ontologies.domain.validation import CompiledOntology, compile_ontology, validate_annotations
 from apps.ontologies.models import Feature, Ontology, OntologyVersion
-from apps.ontologies.registry import FeatureAnnotations, feature_annotations_for
+from apps.ontologies.registry import FeatureAnnotations, feature_annotations_for, feature_usage
 
 
 def ontologies_visible_to(*, actor: User, archived: bool | None = None) -> QuerySet[Ontology]:
@@ -119,3 +120,48 @@ def features_of_organization(*, actor: User) -> QuerySet[Feature]:
     if not actor.is_superuser:
         queryset = queryset.filter(organization_id=actor.organization_id or "")
     return queryset
+
+
+def ontology_change_preview(*, ontology: Ontology | None, tree: Any) -> dict[str, Any]:
+    """What saving `tree` ({"tools", "classifications"}) as the next version of `ontology` (None: a new ontology)
+    would do, without saving: the validator's errors, the version diff against the current version (new nodes get
+    the schema_ids the save would give them, or `new:<n>`), and the removed features that labels use (the save would
+    be refused with the API's 409 sentence)."""
+    if not isinstance(tree, dict) or not set(tree) <= {"tools", "classifications"}:
+        return {
+            "errors": [{"path": "", "message": 'Give an object {"tools": [...], "classifications": [...]}.'}],
+            "diff": None,
+            "in_use": None,
+        }
+    normalized, errors = normalize_tree(tree)
+    answer: dict[str, Any] = {
+        "errors": [{"path": e.path, "message": e.message} for e in errors[:200]],
+        "diff": None,
+        "in_use": None,
+        "version": ontology.current_version if ontology is not None else 0,
+    }
+    if not normalized["tools"] and not normalized["classifications"] and not errors:
+        answer["errors"].append({"path": "tools", "message": "Give at least one tool or classification."})
+    if errors:
+        return answer
+    current = (
+        OntologyVersion.objects.filter(ontology=ontology, number=ontology.current_version)
+        .values_list("tree", flat=True)
+        .first()
+        if ontology is not None
+        else None
+    )
+    provisional = provisional_ids(normalized, current)
+    if current is None:
+        answer["diff"] = diff_trees({"tools": [], "classifications": []}, provisional)
+        answer["changed"] = True
+        return answer
+    answer["diff"] = diff_trees(current, provisional)
+    answer["changed"] = provisional != current
+    removed = removed_schema_ids(current, provisional)
+    if removed and ontology is not None:
+        in_use, total = feature_usage(ontology=ontology, schema_ids=list(removed))
+        if in_use:
+            features = in_use_features(removed, in_use)
+            answer["in_use"] = {"labels": total, "features": features, "message": in_use_message(features, total)}
+    return answer

@@ -12,6 +12,7 @@ from apps.accounts.models import Organization, User
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.ids import uuid7
+from apps.ontologies.domain.preview import in_use_features, in_use_message
 from apps.ontologies.domain.tree import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Tree, diff_trees, normalize_tree, walk
 from apps.ontologies.models import Feature, Ontology, OntologyVersion
 from apps.ontologies.registry import feature_usage
@@ -188,14 +189,9 @@ def ontology_update(
     if removed:
         in_use, total = feature_usage(ontology=locked, schema_ids=list(removed))
         if in_use:
-            features = [
-                {"schema_id": sid, "name": removed[sid].name, "path": removed[sid].path, "labels": count}
-                for sid, count in sorted(in_use.items(), key=lambda item: removed[item[0]].path)
-            ]
-            names = ", ".join(repr(f["path"]) for f in features[:5])
+            features = in_use_features(removed, in_use)
             raise Conflict(
-                f"{total} label(s) use feature(s) this change removes ({names}); "
-                'archive them instead ("archived": true).',
+                in_use_message(features, total),
                 code="feature_in_use",
                 details={"labels": total, "features": features},
             )

@@ -44,6 +44,7 @@ PATH_OBJECTS = {
     "data_row_id": "data_row",
     "integration_id": "integration",
     "project_id": "project",
+    "batch_id": "batch",
     "task_id": "open_task",
     "label_id": "label",
     "issue_id": "issue",

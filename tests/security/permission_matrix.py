@@ -60,6 +60,7 @@ def new_token(world: World) -> dict[str, str]:
 # fmt: off
 MATRIX: list[Row] = [
     # method      route                                                              anon adm  tm   rev  lab  exp  pm   non  other
+    page("get",   "favicon.ico",                                                     302, 302, 302, 302, 302, 302, 302, 302, 302),
     api("get",    "healthz",                                                         200, 200, 200, 200, 200, 200, 200, 200, 200),
     api("get",    "healthz/live",                                                    200, 200, 200, 200, 200, 200, 200, 200, 200),
     api("get",    "healthz/ready",                                                   200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -125,6 +126,8 @@ MATRIX: list[Row] = [
     api("delete", "api/v1/projects/<project_id>/members/<user_id>",                  401, 204, 204, 403, 403, 403, 204, 404, 404),
     api("get",    "api/v1/projects/<project_id>/batches",                            401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/batches",                            401, 400, 400, 403, 403, 403, 400, 404, 404),
+    api("get",    "api/v1/batches/<batch_id>",                                       401, 200, 200, 200, 403, 403, 200, 404, 404),
+    api("patch",  "api/v1/batches/<batch_id>",                                       401, 400, 400, 403, 403, 403, 400, 404, 404),
     api("get",    "api/v1/projects/<project_id>/overview",                           401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/queue/next",                         401, 200, 200, 403, 200, 200, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/queue/order",                       401, 202, 202, 403, 403, 403, 202, 404, 404),

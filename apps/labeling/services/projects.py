@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.accounts.models import User
@@ -18,7 +20,7 @@ from apps.datasets.models import DataRow
 from apps.labeling import registry, roles
 from apps.labeling.access import require_project_creator
 from apps.labeling.domain.project_settings import normalize_batch_quality, normalize_settings
-from apps.labeling.models import Batch, Project, ProjectMember, ProjectRole, Task, TaskKind
+from apps.labeling.models import Batch, Project, ProjectMember, ProjectRole, Task, TaskKind, TaskState
 from apps.ontologies.models import Ontology, OntologyVersion
 from apps.ontologies.selectors import ontology_diff
 
@@ -33,10 +35,19 @@ def _clean_name(name: Any, field: str = "name") -> str:
     return name.strip()
 
 
-def _settings_or_400(raw: Any, organization_id: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
+def project_settings_check(
+    *, organization_id: Any, raw: Any, current: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The settings `raw` (partial blocks) would give over `current`, and the errors by "block.field" path: the
+    one check of the API and the admin form."""
     settings, errors = normalize_settings(raw, current)
     if not errors:
         errors = registry.settings_errors(organization_id, settings)
+    return settings, errors
+
+
+def _settings_or_400(raw: Any, organization_id: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    settings, errors = project_settings_check(organization_id=organization_id, raw=raw, current=current)
     if errors:
         raise ValidationFailed("Invalid project settings.", details=errors)
     return settings
@@ -285,3 +296,40 @@ def batch_create(
         extra={"added": len(new_rows), "already_in_project": len(already), "not_found": len(not_found)},
     )
     return BatchResult(batch=batch, added=len(new_rows), already_in_project=already, not_found=not_found)
+
+
+@transaction.atomic
+def batch_update(*, actor: User, batch: Batch, priority: Any = None, paused: Any = None) -> Batch:
+    """Change a batch's priority (its tasks' too: the queue serves higher first) and pause or resume it. A paused
+    batch hands out no new work: its queued tasks (and leases already run out) wait in the `paused` state until it is
+    resumed; leases held now run to their end, and rework goes on."""
+    if priority is None and paused is None:
+        raise ValidationFailed("Nothing to change.", details={"priority": ["Give priority and/or paused."]})
+    if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 5):
+        raise ValidationFailed("Invalid priority.", details={"priority": ["An integer from 1 to 5."]})
+    if paused is not None and not isinstance(paused, bool):
+        raise ValidationFailed("Invalid paused.", details={"paused": ["true or false."]})
+    locked = Batch.objects.select_for_update().select_related("project__organization").get(pk=batch.pk)
+    changes: dict[str, Any] = {}
+    tasks = Task.objects.filter(batch=locked)
+    if priority is not None and priority != locked.priority:
+        changes["priority"] = {"from": locked.priority, "to": priority}
+        locked.priority = priority
+        tasks.update(priority=priority)
+    if paused is not None and paused != locked.paused:
+        locked.paused = paused
+        if paused:
+            now = timezone.now()
+            waiting = tasks.filter(
+                Q(state=TaskState.TO_LABEL) | Q(state=TaskState.IN_PROGRESS, lease_expires_at__lt=now)
+            ).update(state=TaskState.PAUSED, assignee=None, lease_expires_at=None, claimed_at=None)
+        else:
+            waiting = tasks.filter(state=TaskState.PAUSED).update(state=TaskState.TO_LABEL)
+        changes["paused"] = paused
+        changes["tasks"] = waiting
+    if changes:
+        locked.save()
+        audit_record(
+            action="batch.updated", actor=actor, organization=locked.project.organization, target=locked, extra=changes
+        )
+    return locked
