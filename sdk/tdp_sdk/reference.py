@@ -40,7 +40,9 @@ def render() -> str:
         for name, function in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("_"):
                 continue
-            signature = str(inspect.signature(function)).replace("(self, ", "(").replace("(self)", "()").replace("'", "")
+            signature = (
+                str(inspect.signature(function)).replace("(self, ", "(").replace("(self)", "()").replace("'", "")
+            )
             lines.append(f"### `{area}.{name}{signature}`")
             called = routes.get(function.__qualname__)
             if called:

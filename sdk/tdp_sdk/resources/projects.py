@@ -73,6 +73,15 @@ class Projects(Resource):
             json_body=body(name=name, data_rows=data_rows, global_keys=global_keys, priority=priority),
         )
 
+    @route("GET", "/batches/{batch_id}")
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        return self._http.json("GET", f"/batches/{batch_id}")
+
+    @route("PATCH", "/batches/{batch_id}")
+    def update_batch(self, batch_id: str, *, priority: int | None = None, paused: bool | None = None) -> dict[str, Any]:
+        """Change a batch's priority, or pause (`paused=True`: no new work is handed out) and resume it."""
+        return self._http.json("PATCH", f"/batches/{batch_id}", json_body=body(priority=priority, paused=paused))
+
     # -- queue and labels ---------------------------------------------------------------------------------------
 
     @route("POST", "/projects/{project_id}/queue/next")
