@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.core.benchmarks import benchmark
-from apps.datasets.benchmarks import _body, _cleanup, _request, _setup, serving_gunicorn
+from apps.datasets.benchmark_support import _body, _cleanup, _request, _setup, serving_gunicorn
 
 TARGET_CLI_SHARE_OF_RAW = 0.9
 TARGET_CLI_PEAK_RSS_MB = 120
