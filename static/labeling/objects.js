@@ -30,25 +30,58 @@ export class ObjectList {
     Object.assign(this, options);
   }
 
+  /** Bring the list up to date; a row is rebuilt only when what it shows changed (1,000 objects stay cheap). */
   render() {
     const { list, model } = this;
     const readOnly = this.readOnly();
-    list.replaceChildren();
+    if (!this.rows) this.rows = new Map(); // id → {node, sig}
     list.classList.toggle("read-only", readOnly);
     this.count.textContent = String(model.objects.length);
-    if (!model.objects.length) {
+    const empty = list.querySelector("li.empty");
+    if (!model.objects.length && !empty) {
       list.append(h("li", { class: "muted small empty" }, this.isText ? "No spans yet." : "Nothing drawn yet."));
-    }
+    } else if (model.objects.length && empty) empty.remove();
     const numbers = numberObjects(model.objects);
+    const seen = new Set();
     let selectedItem = null;
-    const rows = [];
+    let previous = null;
     for (const object of model.objects) {
-      const item = this.row(object, numbers.get(object.id), readOnly);
-      if (object.id === model.selected) selectedItem = item;
-      rows.push(item);
+      seen.add(object.id);
+      const n = numbers.get(object.id);
+      const selected = object.id === model.selected;
+      const sig = [
+        n,
+        selected,
+        readOnly,
+        object.hidden,
+        object.locked,
+        object.errors.join("\n"),
+        object.tool.name,
+        object.prelabel,
+        object.confidence,
+        selected || readOnly ? JSON.stringify(object.answers) : "",
+        this.isText ? JSON.stringify(object.geom) : "",
+      ].join("|");
+      let entry = this.rows.get(object.id);
+      if (!entry || entry.sig !== sig) {
+        const node = this.row(object, n, readOnly);
+        if (entry) entry.node.replaceWith(node);
+        entry = { node, sig };
+        this.rows.set(object.id, entry);
+      }
+      const expected = previous ? previous.nextSibling : list.firstChild;
+      if (expected !== entry.node) list.insertBefore(entry.node, expected);
+      previous = entry.node;
+      if (selected) selectedItem = entry.node;
     }
-    list.append(...rows);
-    if (selectedItem) selectedItem.scrollIntoView({ block: "nearest" });
+    for (const [id, entry] of this.rows) {
+      if (!seen.has(id)) {
+        entry.node.remove();
+        this.rows.delete(id);
+      }
+    }
+    if (selectedItem && selectedItem !== this.lastSelected) selectedItem.scrollIntoView({ block: "nearest" });
+    this.lastSelected = selectedItem;
     this.updateFlags();
   }
 

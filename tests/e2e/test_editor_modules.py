@@ -173,7 +173,8 @@ def test_model_round_trips_the_document_and_places_server_errors(js):
         model.remove(ids[1]);
         model.restore(snap);
         return { loaded, placedObject, wheelErrors: model.objects[2].errors, placedQuestion, unknown, afterDup,
-                 copyGeom: copy.geom, restored: model.serialize(), sameIds: model.objects.map((o) => o.id).join() === ids.join() };
+                 copyGeom: copy.geom, restored: model.serialize(),
+                 sameIds: model.objects.map((o) => o.id).join() === ids.join() };
         """,
         {"ontology": ONTOLOGY, "doc": DOCUMENT},
     )
@@ -245,9 +246,11 @@ def test_draw_layer_rebuilds_only_what_changed(js):
         layer.render(model, 0.5, numberObjects(model.objects), null, model.objects[0]);
         const handles = svg.querySelectorAll("g.obj.selected rect.handle").length;
         model.remove(model.objects[1].id);
-        layer.render(model, 0.5, numberObjects(model.objects), { kind: "bbox", tool: model.tools[0], from: { x: 1, y: 1 }, to: { x: 9, y: 9 } });
+        layer.render(model, 0.5, numberObjects(model.objects), {
+          kind: "bbox", tool: model.tools[0], from: { x: 1, y: 1 }, to: { x: 9, y: 9 } });
         return { labels, same: after.map((g, i) => g === before[i]), hidden: after[2].classList.contains("hidden"),
-                 handles, left: svg.querySelectorAll("g.obj").length, drawing: svg.querySelectorAll("g.drawing rect").length };
+                 handles, left: svg.querySelectorAll("g.obj").length,
+                 drawing: svg.querySelectorAll("g.drawing rect").length };
         """,
         {"ontology": ONTOLOGY, "doc": DOCUMENT},
     )
@@ -279,7 +282,9 @@ def test_questions_write_answers_and_read_only_lists_nested_answers(js):
           actions: {} });
         objects.render();
         return { answers, calls, rows: [...list.querySelectorAll("li.object")].map((li) =>
-                   [...li.querySelectorAll(".answer-line")].map((row) => `${row.querySelector("dt").textContent}=${row.querySelector("dd").textContent}@${row.style.getPropertyValue("--depth")}`)),
+                   [...li.querySelectorAll(".answer-line")].map((row) => [
+                     row.querySelector("dt").textContent, "=", row.querySelector("dd").textContent,
+                     "@", row.style.getPropertyValue("--depth")].join(""))),
                  inputs: list.querySelectorAll("input").length, count: count.textContent };
         """,
         {"ontology": ONTOLOGY, "doc": DOCUMENT},
