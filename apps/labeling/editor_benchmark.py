@@ -60,7 +60,7 @@ def _png(width: int, height: int) -> bytes:
 
 
 def _boxes(count: int, seed: int = 7) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
     out = []
     for _ in range(count):
         w, h = rng.randint(20, 220), rng.randint(20, 180)
@@ -97,13 +97,14 @@ class _Server:
         files = {"/": (html.encode(), "text/html; charset=utf-8"), "/media/benchmark.png": (image, "image/png")}
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 found = files.get(path)
                 if found is None and path.startswith("/static/"):
                     file = (static_root / path[len("/static/") :]).resolve()
                     if file.is_file() and static_root.resolve() in file.parents:
-                        kind = {".js": "text/javascript", ".css": "text/css"}.get(file.suffix, "application/octet-stream")
+                        types = {".js": "text/javascript", ".css": "text/css"}
+                        kind = types.get(file.suffix, "application/octet-stream")
                         found = (file.read_bytes(), kind)
                 if found is None:
                     self.send_response(404)
