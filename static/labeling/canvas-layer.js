@@ -104,7 +104,7 @@ export class CanvasLayer {
       const x = v.x + b.left * v.scale;
       let y = v.y + b.top * v.scale - 3;
       if (y < 14) y = v.y + b.top * v.scale + 15;
-      const text = `${model.isLocked(object) ? "🔒 " : ""}${object.tool.name} ${numbers.get(object.id) || ""}`;
+      const text = `${object.tool.name} ${numbers.get(object.id) || ""}${model.isLocked(object) ? " (locked)" : ""}`;
       ctx.strokeText(text, x, y);
       ctx.fillText(text, x, y);
     }

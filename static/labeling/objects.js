@@ -3,6 +3,7 @@
  * its answers as text. */
 import { missingRequired } from "./answers.js";
 import { h } from "./dom.js";
+import { icon } from "./icons.js";
 import { renderAnswerSummary, renderQuestions } from "./questions.js";
 
 /** id → number of the object within its class ("vehicle 2"), in document order. */
@@ -116,7 +117,7 @@ export class ObjectList {
           "aria-label": `${object.hidden ? "Show" : "Hide"} ${object.tool.name} ${n}`,
           title: object.hidden ? "Show (H)" : "Hide (H)",
         },
-        object.hidden ? "◌" : "◉",
+        icon(object.hidden ? "eye-off" : "eye"),
       );
       hide.addEventListener("click", () => actions.toggleHidden(object.id));
       const lock = h(
@@ -128,10 +129,11 @@ export class ObjectList {
           "aria-label": `${object.locked ? "Unlock" : "Lock"} ${object.tool.name} ${n}`,
           title: object.locked ? "Unlock (L)" : "Lock: no moving or reshaping (L)",
         },
-        object.locked ? "🔒" : "🔓",
+        icon(object.locked ? "lock" : "unlock"),
       );
       lock.addEventListener("click", () => actions.toggleLocked(object.id));
-      item.append(h("span", { class: "object-toggles" }, hide, lock));
+      // Read-only (review): hiding helps to see what is under an object; locking is for editing.
+      item.append(h("span", { class: "object-toggles" }, hide, readOnly ? null : lock));
     }
     const nested = object.tool.classifications || [];
     if (readOnly) {

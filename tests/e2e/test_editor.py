@@ -4,6 +4,8 @@ and the approve button says Approve; hotkeys (Tab, H, Ctrl+D, "?", Ctrl+Enter)."
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from apps.labeling import services
@@ -168,10 +170,58 @@ def test_reviewer_reads_nested_answers_in_read_only_mode_and_approves(new_page, 
     assert reviewer.locator("#submit-label").inner_text() == "Approve"  # the old handler renamed it "Submit"
     # Zoom works read-only too; the labels are drawn beside the boxes.
     assert reviewer.locator("#overlay text.label").all_text_contents() == ["vehicle 1", "vehicle 2"]
+    panel = reviewer.locator("aside.panel").bounding_box()
+    work = reviewer.locator(".panel-scroll").bounding_box()
+    assert work["height"] >= panel["height"] / 2, (work, panel)  # at 1366×768
+    shot(reviewer, "review-readonly-1366x768.png")
+    reviewer.set_viewport_size({"width": 1440, "height": 900})
+    shot(reviewer, "review-readonly-1440x900.png")
     reviewer.keyboard.press("e")
     assert reviewer.locator("#submit-label").inner_text() == "Approve with my edits"
+    shot(reviewer, "review-editing-1440x900.png")
     reviewer.keyboard.press("e")
     reviewer.keyboard.press("a")
     reviewer.wait_for_url(f"**/projects/{project.id}/review/")
     assert Task.objects.get(pk=task.pk).state == "done"
     assert errors == []
+
+
+SHOTS = os.environ.get("TDP_E2E_SCREENSHOTS", "")
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, name))
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1440, 900)])
+def test_object_and_question_list_gets_half_the_panel_and_sections_fold(browser, live_server, labeler_task, size):  # noqa: F811
+    project, _row, _labeler = labeler_task
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, base_url=live_server.url)
+    page = context.new_page()
+    try:
+        js_errors = open_label_page(page, project)
+        page.wait_for_selector("#stage.ready")
+        rect = image_rect(page)
+        for i in range(3):
+            x, y = rect["x"] + rect["width"] * (0.1 + 0.25 * i), rect["y"] + rect["height"] * 0.2
+            drag(page, (x, y), (x + rect["width"] * 0.15, y + rect["height"] * 0.3))
+        panel = page.locator("aside.panel").bounding_box()
+        work = page.locator(".panel-scroll").bounding_box()
+        assert work["height"] >= panel["height"] / 2, (work, panel)
+        shot(page, f"label-{size[0]}x{size[1]}.png")
+        # Folding the tools section gives its room to the objects.
+        before = page.locator("#objects").bounding_box()["y"]
+        page.click("#fold-tools > summary")
+        assert not page.locator("#tools").is_visible()
+        assert page.locator("#objects").bounding_box()["y"] < before
+        page.click("#fold-tools > summary")
+        page.keyboard.press("?")
+        shot(page, f"label-shortcuts-{size[0]}x{size[1]}.png")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Shift+1")  # 100 %
+        assert page.locator("#zoom-level").inner_text() == "100 %"
+        shot(page, f"label-100-{size[0]}x{size[1]}.png")
+        assert js_errors == []
+    finally:
+        context.close()
