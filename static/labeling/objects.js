@@ -37,7 +37,8 @@ export class ObjectList {
     const readOnly = this.readOnly();
     if (!this.rows) this.rows = new Map(); // id → {node, sig}
     list.classList.toggle("read-only", readOnly);
-    this.count.textContent = String(model.objects.length);
+    const total = String(model.objects.length);
+    if (this.count.textContent !== total) this.count.textContent = total;
     const empty = list.querySelector("li.empty");
     if (!model.objects.length && !empty) {
       list.append(h("li", { class: "muted small empty" }, this.isText ? "No spans yet." : "Nothing drawn yet."));
@@ -161,15 +162,18 @@ export class ObjectList {
     return item;
   }
 
+  /** The "n to answer" / "error" flag of every row; written only where it changed (no restyle of 1,000 rows). */
   updateFlags() {
     const byId = new Map(this.model.objects.map((o) => [o.id, o]));
     for (const item of this.list.querySelectorAll("li.object")) {
       const object = byId.get(item.dataset.id);
       if (!object) continue;
       const missing = missingRequired(object.tool.classifications || [], object.answers);
+      const text = object.errors.length ? "error" : missing ? `${missing} to answer` : "";
+      const cls = `flag${object.errors.length ? " flag-error" : missing ? " flag-missing" : ""}`;
       const flag = item.querySelector(".flag");
-      flag.textContent = object.errors.length ? "error" : missing ? `${missing} to answer` : "";
-      flag.className = `flag${object.errors.length ? " flag-error" : missing ? " flag-missing" : ""}`;
+      if (flag.textContent !== text) flag.textContent = text;
+      if (flag.className !== cls) flag.className = cls;
     }
   }
 }

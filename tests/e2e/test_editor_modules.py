@@ -311,3 +311,34 @@ def test_shortcut_overlay_lists_every_shortcut(js):
     assert result["rows"] == result["n"] and result["hidden"] and result["shown"]
     for words in ("undo", "redo", "submit", "zoom around the pointer", "pan", "duplicate", "fit the image"):
         assert words in result["text"]
+
+
+def test_canvas_hit_test_finds_the_topmost_visible_object(js):
+    result = js(
+        """
+        const { hitTest } = await m("canvas-layer");
+        const { LabelModel } = await m("model");
+        const model = new LabelModel(arg.ontology);
+        model.load(arg.doc, []);
+        const extra = model.add(model.tools[0], { left: 30, top: 20, width: 10, height: 10 });  // on top of box 1
+        const name = (p, k = 1) => {
+          const o = hitTest(model, p, k);
+          return o ? `${o.tool.name}:${o.id === extra.id}` : null;
+        };
+        const out = { top: name({ x: 35, y: 25 }), under: name({ x: 50, y: 35 }), roof: name({ x: 15, y: 8 }),
+                      wheel: name({ x: 9, y: 9 }), wheelFar: name({ x: 30, y: 60 }), nothing: name({ x: 90, y: 90 }) };
+        extra.hidden = true;
+        out.hidden = name({ x: 35, y: 25 });
+        return out;
+        """,
+        {"ontology": ONTOLOGY, "doc": DOCUMENT},
+    )
+    assert result == {
+        "top": "vehicle:true",
+        "under": "vehicle:false",
+        "roof": "roof:false",
+        "wheel": "wheel:false",  # within 7 screen px of the point at (5.5, 6.25)
+        "wheelFar": None,
+        "nothing": None,
+        "hidden": "vehicle:false",
+    }
