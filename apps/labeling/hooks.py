@@ -56,3 +56,7 @@ def register() -> None:
     register_feature_annotation_source(feature_annotations)
     register_version_user_lister(projects_using_versions)
     register_home_section(my_projects_section)
+    from apps.labeling.import_views import import_link
+    from apps.labeling.registry import register_project_link
+
+    register_project_link(import_link)

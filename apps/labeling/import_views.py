@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 from typing import Any
 
 from django.conf import settings
@@ -29,8 +30,8 @@ from apps.datasets import selectors as dataset_selectors
 from apps.datasets import services as dataset_services
 from apps.datasets.access import access_dataset, require_manage_datasets
 from apps.datasets.models import DataRow, Dataset
-from apps.labeling.access import access_project, projects_where
-from apps.labeling.models import Task
+from apps.labeling.access import access_project, can, projects_where
+from apps.labeling.models import Project, Task
 from apps.labeling.services.projects import MAX_BATCH_ROWS, batch_create
 
 MAX_KEYS_PER_CHECK = 1000
@@ -72,6 +73,17 @@ def _string_list(body: dict[str, Any], name: str, limit: int) -> list[str]:
     return values
 
 
+def import_link(user: User, project: Project) -> tuple[str, str] | None:
+    """The project page's link to import data and queue it in this project (for those who may do both)."""
+    if not can(user, project, "manage"):
+        return None
+    try:
+        require_manage_datasets(user)
+    except ApplicationError:
+        return None
+    return ("Import data", f"{reverse('labeling-imports:datasets')}?project={project.pk}")
+
+
 # --- pages --------------------------------------------------------------------------------------------------------
 
 
@@ -90,9 +102,13 @@ def datasets_page(request: HttpRequest) -> HttpResponse:
         except ValidationFailed as exc:
             error = exc.message
         else:
-            return redirect("labeling-imports:dataset", dataset_id=dataset.pk)
+            target = reverse("labeling-imports:dataset", args=[dataset.pk])
+            project = request.GET.get("project", "")
+            return redirect(f"{target}?{urlencode({'project': project})}" if project else target)
     datasets = dataset_selectors.datasets_visible_to(actor=actor).order_by("name")
-    return render(request, "datasets/list.html", {"datasets": datasets, "error": error}, status=400 if error else 200)
+    project = request.GET.get("project", "")
+    context = {"datasets": datasets, "error": error, "project_query": f"?{urlencode({'project': project})}" if project.strip() else ""}
+    return render(request, "datasets/list.html", context, status=400 if error else 200)
 
 
 def _page_config(actor: User, dataset: Dataset) -> dict[str, Any]:
