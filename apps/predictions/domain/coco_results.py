@@ -41,9 +41,15 @@ def _id_key(value: Any) -> str | None:
         return None
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else None
-    if isinstance(value, int | str):
-        text = str(value).strip()
-        return text or None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return text or None
+        return str(int(number)) if math.isfinite(number) and number.is_integer() else text
     return None
 
 
