@@ -71,11 +71,13 @@ def test_string_image_ids_are_global_keys_and_int_ids_need_images():
         [
             {"image_id": "img-3", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5},
             {"image_id": 4, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5},
+            {"image_id": "0007", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5},
         ],
         images={},
         categories={"1": "vehicle"},
     )
     assert out.lines[0]["data_row"] == {"global_key": "img-3"}
+    assert out.lines[1]["data_row"] == {"global_key": "0007"}
     assert out.errors == [{"line": 2, "message": "image_id 4: send the COCO `images` list (id → file_name) with the results."}]
 
 

@@ -116,7 +116,7 @@ def convert(results: list[Any], *, images: dict[str, str], categories: dict[str,
                 fail(line, f"image_id {image} is not in the images list.")
                 continue
         elif isinstance(result.get("image_id"), str):
-            global_key = image
+            global_key = result["image_id"].strip()  # as written: "0001" is not the key "1"
         else:
             fail(line, f"image_id {image}: send the COCO `images` list (id → file_name) with the results.")
             continue
