@@ -44,7 +44,9 @@ def _box_tools(tree: Any) -> list[str]:
 def _create(actor: User, post: Any) -> Any:
     """The model (chosen, or new with its ontology) and its run; errors as ValidationFailed for the form."""
     if post.get("model") == "new" or not post.get("model"):
-        ontology = access_ontology(actor, post.get("ontology", ""))
+        if not post.get("ontology"):
+            raise ValidationFailed("Choose the new model's ontology.", details={"ontology": ["Required."]})
+        ontology = access_ontology(actor, post.get("ontology"))
         model = prediction_services.model_create(
             actor=actor, name=post.get("model_name", ""), ontology=ontology, description=""
         )

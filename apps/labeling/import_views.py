@@ -44,20 +44,38 @@ def _error(exc: ApplicationError) -> dict[str, Any]:
 
 
 def _json_endpoint(view: Callable[..., dict[str, Any]]) -> Callable[..., HttpResponse]:
-    """A page's JSON helper: body parsed as a JSON object, `ApplicationError`s in the API's error shape."""
+    """A page's JSON helper: `ApplicationError`s answered in the API's error shape (not as an HTML error page)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            if len(request.body) > settings.TDP_MAX_JSON_BODY_BYTES:
-                raise PayloadTooLarge("The request body is too large.")
-            try:
-                body = json.loads(request.body or b"{}")
-            except (ValueError, UnicodeDecodeError):
-                raise ValidationFailed("The request body is not JSON.") from None
-            if not isinstance(body, dict):
-                raise ValidationFailed("The request body must be a JSON object.")
-            return JsonResponse(view(request, body, *args, **kwargs))
+            return JsonResponse(view(request, *args, **kwargs))
+        except ApplicationError as exc:
+            return JsonResponse(_error(exc), status=exc.status_code)
+
+    return login_required(require_POST(wrapper))
+
+
+def _json_body(request: HttpRequest, limit: int | None = None) -> dict[str, Any]:
+    """The JSON object of the body (read after the access checks, so a caller without access learns nothing)."""
+    if len(request.body) > (limit or settings.TDP_MAX_JSON_BODY_BYTES):
+        raise PayloadTooLarge("The request body is too large.")
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    return body
+
+
+def _json_csv(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like `_json_endpoint` for a view that answers a file: errors still in the API's JSON shape."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
         except ApplicationError as exc:
             return JsonResponse(_error(exc), status=exc.status_code)
 
@@ -141,20 +159,22 @@ def dataset_import_page(request: HttpRequest, dataset_id: str) -> HttpResponse:
 
 
 @_json_endpoint
-def existing_keys(request: HttpRequest, body: dict[str, Any], dataset_id: str) -> dict[str, Any]:
+def existing_keys(request: HttpRequest, dataset_id: str) -> dict[str, Any]:
     """Which of these global keys are rows of the dataset already (the upload skips them when resumed)."""
     dataset = access_dataset(request_user(request), dataset_id, manage=True)
+    body = _json_body(request)
     keys = _string_list(body, "global_keys", MAX_KEYS_PER_CHECK)
     found = DataRow.objects.filter(dataset=dataset, global_key__in=keys).values_list("global_key", flat=True)
     return {"existing": sorted(found)}
 
 
 @_json_endpoint
-def batch_from_import(request: HttpRequest, body: dict[str, Any], dataset_id: str) -> dict[str, Any]:
+def batch_from_import(request: HttpRequest, dataset_id: str) -> dict[str, Any]:
     """Queue rows of the dataset in a project: `scope` "keys" (the rows this page just stored) or "dataset" (every
     row of the dataset not yet in the project)."""
     actor = request_user(request)
     dataset = access_dataset(actor, dataset_id, manage=True)
+    body = _json_body(request)
     project = access_project(actor, body.get("project"), "manage")
     priority = body.get("priority", 3)
     scope = body.get("scope")
@@ -195,22 +215,15 @@ def batch_from_import(request: HttpRequest, body: dict[str, Any], dataset_id: st
     }
 
 
-@login_required
-@require_POST
+@_json_csv
 def errors_csv(request: HttpRequest) -> HttpResponse:
     """The per-row errors a page shows, as a CSV file (cells that a spreadsheet would run as a formula are quoted
     by `csv_safe`). The page posts the errors it received from the API; nothing is read from the database."""
-    try:
-        if len(request.body) > MAX_ERRORS_CSV_BYTES:
-            raise PayloadTooLarge("Too many errors for one file.")
-        body = json.loads(request.body or b"{}")
-        errors = body.get("errors") if isinstance(body, dict) else None
-        if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
-            raise ValidationFailed('Send {"errors": [{...}, ...]}.')
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse(_error(ValidationFailed("The request body is not JSON.")), status=400)
-    except ApplicationError as exc:
-        return JsonResponse(_error(exc), status=exc.status_code)
+    require_manage_datasets(request_user(request))
+    body = _json_body(request, MAX_ERRORS_CSV_BYTES)
+    errors = body.get("errors")
+    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+        raise ValidationFailed('Send {"errors": [{...}, ...]}.')
     columns = [c for c in ERROR_COLUMNS if any(c in e for e in errors)] or ["message"]
     out = io.StringIO()
     writer = csv.writer(out)

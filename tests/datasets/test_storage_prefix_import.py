@@ -46,7 +46,9 @@ def url(dataset) -> str:
 
 
 def test_manager_adds_the_images_under_a_prefix(manager_client, dataset, integration, prefix_bucket):
-    response = manager_client.post(url(dataset), {"integration": str(integration.id), "prefix": "cams/front/"}, format="json")
+    response = manager_client.post(
+        url(dataset), {"integration": str(integration.id), "prefix": "cams/front/"}, format="json"
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["listed"], body["created"], body["skipped"], body["failed"]) == (3, 2, 1, 0)

@@ -40,7 +40,12 @@ def manager(users_by_role) -> User:
 def dataset(manager) -> Dataset:
     dataset = dataset_services.dataset_create(actor=manager, name="street")
     DataRow.objects.bulk_create(
-        DataRow(organization=dataset.organization, dataset=dataset, global_key=f"cam-{i}.jpg", row_data=f"https://e.x/{i}.jpg")
+        DataRow(
+            organization=dataset.organization,
+            dataset=dataset,
+            global_key=f"cam-{i}.jpg",
+            row_data=f"https://e.x/{i}.jpg",
+        )
         for i in range(5)
     )
     return dataset
@@ -105,7 +110,11 @@ def test_batch_of_keys_then_of_the_rest_of_the_dataset(manager, dataset, project
     assert set(Batch.objects.filter(project=project).values_list("name", flat=True)) == {"street import", "the rest"}
     empty = post_json(browser(manager), url, {"project": str(project.id), "scope": "dataset"})
     assert empty.status_code == 400 and empty.json()["error"]["code"] == "empty_batch"
-    bad_priority = post_json(browser(manager), url, {"project": str(project.id), "scope": "keys", "global_keys": ["cam-2.jpg"], "priority": 9})
+    bad_priority = post_json(
+        browser(manager),
+        url,
+        {"project": str(project.id), "scope": "keys", "global_keys": ["cam-2.jpg"], "priority": 9},
+    )
     assert bad_priority.status_code == 400
     assert post_json(browser(manager), url, {"project": str(project.id), "scope": "all"}).status_code == 400
 
@@ -117,14 +126,16 @@ def test_batch_permissions(manager, users_by_role, dataset, project, stranger, m
     # A project labeler may not queue rows, even when the dataset were theirs to see.
     assert post_json(browser(members["labeler"]), url, body).status_code == 403
     assert post_json(browser(stranger), url, body).status_code == 404
-    other_project = post_json(browser(manager), url, {"project": "00000000-0000-7000-8000-000000000000", "scope": "dataset"})
+    other_project = post_json(
+        browser(manager), url, {"project": "00000000-0000-7000-8000-000000000000", "scope": "dataset"}
+    )
     assert other_project.status_code == 404
     assert not Batch.objects.filter(project=project).exists()
 
 
 def test_errors_csv_neutralises_formulas(manager, users_by_role):
     errors = [
-        {"index": 0, "global_key": "=HYPERLINK(\"http://evil\")", "message": "row_data is required"},
+        {"index": 0, "global_key": '=HYPERLINK("http://evil")', "message": "row_data is required"},
         {"index": 3, "global_key": None, "message": "+1 bad"},
         {"line": 7, "message": "@SUM(A1)"},
     ]
@@ -133,7 +144,7 @@ def test_errors_csv_neutralises_formulas(manager, users_by_role):
     assert answer["Content-Disposition"] == 'attachment; filename="rowsx.csv"'
     table = list(csv.reader(io.StringIO(answer.content.decode())))
     assert table[0] == ["line", "index", "global_key", "message"]
-    assert table[1] == ["", "0", "'=HYPERLINK(\"http://evil\")", "row_data is required"]
+    assert table[1] == ["", "0", '\'=HYPERLINK("http://evil")', "row_data is required"]
     assert table[2][3] == "'+1 bad" and table[3] == ["7", "", "", "'@SUM(A1)"]
     assert post_json(browser(manager), "/imports/errors.csv", {"errors": "x"}).status_code == 400
     assert browser(None).post("/imports/errors.csv", "{}", content_type="application/json").status_code == 302
@@ -163,7 +174,9 @@ def test_new_run_page_creates_model_and_run(org_admin, manager, users_by_role, p
     assert run.config == {"coco_categories": {"1": "vehicle", "2": "person"}} and run.model.name == "detector"
     again = browser(manager).post("/model_runs/new/", {"model": str(run.model_id), "run_name": "v1"})
     assert again.status_code == 400 and b"has a run named" in again.content
-    bad = browser(manager).post("/model_runs/new/", {"model": str(run.model_id), "run_name": "v2", "coco_categories": "car"})
+    bad = browser(manager).post(
+        "/model_runs/new/", {"model": str(run.model_id), "run_name": "v2", "coco_categories": "car"}
+    )
     assert bad.status_code == 400 and b"COCO categories" in bad.content
     assert Model.objects.count() == 1 and ModelRun.objects.count() == 1
 

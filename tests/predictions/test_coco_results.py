@@ -78,7 +78,9 @@ def test_string_image_ids_are_global_keys_and_int_ids_need_images():
     )
     assert out.lines[0]["data_row"] == {"global_key": "img-3"}
     assert out.lines[1]["data_row"] == {"global_key": "0007"}
-    assert out.errors == [{"line": 2, "message": "image_id 4: send the COCO `images` list (id → file_name) with the results."}]
+    assert out.errors == [
+        {"line": 2, "message": "image_id 4: send the COCO `images` list (id → file_name) with the results."}
+    ]
 
 
 def test_split_body_shapes():
@@ -101,7 +103,10 @@ def test_category_text_and_config():
         {"1": "vehicle", "2": "person", "3": "bike"},
         ["four wheels"],
     )
-    assert categories_from_config({"coco_categories": {"1": "vehicle", "x": 3, "2.0": "b"}}) == {"1": "vehicle", "2": "b"}
+    assert categories_from_config({"coco_categories": {"1": "vehicle", "x": 3, "2.0": "b"}}) == {
+        "1": "vehicle",
+        "2": "b",
+    }
     assert categories_from_config({"other": 1}) == {} and categories_from_config(None) == {}
 
 
@@ -201,7 +206,9 @@ def test_required_nested_questions_are_reported_per_result(client_for, org_admin
     """The vehicles ontology requires `kind` under a box: a COCO result cannot answer it, and says so."""
     rows = make_rows(1)
     model = services.model_create(actor=org_admin, name="strict", ontology=project.ontology)
-    strict = services.model_run_create(actor=org_admin, model=model, name="v1", config={"coco_categories": {"1": "vehicle"}})
+    strict = services.model_run_create(
+        actor=org_admin, model=model, name="v1", config={"coco_categories": {"1": "vehicle"}}
+    )
     body = [{"image_id": rows[0].global_key, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.5}]
     result = post_json(client_for(org_admin), strict, body).json()
     assert result["failed"] == 1 and result["errors"][0]["line"] == 1
