@@ -97,9 +97,7 @@ def new_run_page(request: HttpRequest) -> HttpResponse:
 def run_setup_page(request: HttpRequest, run_id: str) -> HttpResponse:
     actor = request_user(request)
     run = access_model_run(actor, run_id)
-    projects = list(
-        projects_where(actor, "view_work").filter(ontology_id=run.model.ontology_id).order_by("name")[:500]
-    )
+    projects = list(projects_where(actor, "view_work").filter(ontology_id=run.model.ontology_id).order_by("name")[:500])
     ground_truth = selectors.ground_truth_summary(model_run=run)
     chosen = request.GET.get("project") or ground_truth["project"] or (str(projects[0].pk) if projects else "")
     categories = categories_from_config(run.config)

@@ -125,7 +125,11 @@ def datasets_page(request: HttpRequest) -> HttpResponse:
             return redirect(f"{target}?{urlencode({'project': project})}" if project else target)
     datasets = dataset_selectors.datasets_visible_to(actor=actor).order_by("name")
     project = request.GET.get("project", "")
-    context = {"datasets": datasets, "error": error, "project_query": f"?{urlencode({'project': project})}" if project.strip() else ""}
+    context = {
+        "datasets": datasets,
+        "error": error,
+        "project_query": f"?{urlencode({'project': project})}" if project.strip() else "",
+    }
     return render(request, "datasets/list.html", context, status=400 if error else 200)
 
 
