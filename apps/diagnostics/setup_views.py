@@ -9,9 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.db.models import F
 from django.urls import reverse
 
 from apps.accounts.access import request_user

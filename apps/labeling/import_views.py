@@ -12,8 +12,8 @@ import io
 import json
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required

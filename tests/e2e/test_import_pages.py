@@ -12,15 +12,15 @@ import json
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 from apps.datasets import services as dataset_services
-from apps.labeling import services as labeling_services
-from apps.ontologies import services as ontology_services
 from apps.datasets.models import DataRow
 from apps.diagnostics.models import GroundTruth
+from apps.labeling import services as labeling_services
 from apps.labeling.models import Batch, Task
+from apps.ontologies import services as ontology_services
 from apps.predictions.models import ModelRun, Prediction
 from tests.diagnostics.conftest import GT, PREDS, label_all
 from tests.e2e.test_login import login
@@ -142,7 +142,7 @@ def test_manager_uploads_images_imports_a_csv_and_makes_a_batch(page, manager, p
     with page.expect_download() as download_info:
         page.click("#rows-errors-csv")
     path = download_info.value.path()
-    written = list(csv.reader(open(path, encoding="utf-8")))
+    written = list(csv.reader(Path(path).read_text(encoding="utf-8").splitlines()))
     assert written[0] == ["index", "global_key", "message"] and len(written) == 8
     assert DataRow.objects.filter(dataset=dataset).count() == 21 + 993
 
@@ -186,11 +186,11 @@ def boxes_document(i: int) -> list[dict]:
 def test_manager_creates_a_run_uploads_coco_results_and_sees_metrics(
     page,
     manager,
-    project,
-    members,
-    make_rows,
+    project,  # noqa: F811
+    members,  # noqa: F811
+    make_rows,  # noqa: F811
     org_admin,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     rows = make_rows(4)
     labeling_services.batch_create(actor=org_admin, project=project, name="all", data_row_ids=[str(r.id) for r in rows])

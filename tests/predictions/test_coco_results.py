@@ -19,7 +19,6 @@ from apps.predictions.domain.coco_results import (
 from apps.predictions.models import Prediction
 from tests.predictions.conftest import make_rows, members, ontology, project, project_factory  # noqa: F401
 
-
 # --- the adapter, without a database ---------------------------------------------------------------------------------
 
 
