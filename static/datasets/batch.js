@@ -31,6 +31,7 @@ export function setupBatch(config) {
     if (payload.scope === "keys") payload.global_keys = Array.from(keys);
     button.disabled = true;
     show(message, false);
+    result.className = "";
     setText(result, "Creating the batch…");
     let answer;
     try {
@@ -51,6 +52,7 @@ export function setupBatch(config) {
     link.textContent = r.project_name;
     const text = "Batch “" + r.name + "” (priority " + r.priority + "): " + r.added + " row(s) queued in ";
     const tail = r.already_in_project ? " (" + r.already_in_project + " were in the project already)." : ".";
+    result.className = "success";
     result.replaceChildren(document.createTextNode(text), link, document.createTextNode(tail));
   });
   return stored;

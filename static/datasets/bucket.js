@@ -45,6 +45,6 @@ export function setupBucket(config, onStored) {
     if (r.truncated) parts.push("more objects remain: raise the limit or narrow the prefix");
     if (!r.listed) parts.splice(0, parts.length, "No object under this prefix.");
     setText(summary, parts.join(" · "));
-    onStored(r.global_keys);
+    onStored(r.global_keys, r.created);
   });
 }

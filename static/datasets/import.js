@@ -32,6 +32,6 @@ select(tabs[0]);
 const rowCount = document.getElementById("row-count");
 const bump = (n) => setText(rowCount, String(Number(rowCount.textContent) + n));
 const stored = setupBatch(config);
-setupUpload(config, (keys) => stored(keys));
+setupUpload(config, (keys, created) => { stored(keys); bump(created); });
 setupRows(config, (result) => bump(result.created));
-setupBucket(config, (keys) => stored(keys));
+setupBucket(config, (keys, created) => { stored(keys); bump(created); });

@@ -132,10 +132,17 @@ if (gtForm) {
     }
     const rows = answer.body.rows ?? answer.body.ground_truth_rows ?? 0;
     setText(document.getElementById("gt-count"), String(rows));
+    if (!rows) {
+      setText(gtSummary, "");
+      fail(gtMessage, "The project has no finished (done) labels yet: label or review some rows first, then attach again.");
+      return;
+    }
     const mark = document.createElement("span");
     mark.className = "done-mark";
     mark.textContent = "✓";
     gtSummary.replaceChildren(mark, document.createTextNode(" " + rows + " row(s) attached."));
-    if (!rows) fail(gtMessage, "The project has no finished (done) labels yet: label or review some rows first.");
+    if (Number(predictionCount.textContent) > 0) {
+      setText(document.getElementById("metrics-state"), "Predictions and ground truth are in place: the run page computes the metrics.");
+    }
   });
 }

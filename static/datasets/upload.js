@@ -17,6 +17,7 @@ export function setupUpload(config, onStored) {
   const overall = document.getElementById("upload-progress");
   const summary = document.getElementById("upload-summary");
   const skipExisting = document.getElementById("upload-skip-existing");
+  const prefixInput = document.getElementById("upload-prefix");
   const items = [];  // {file, key, row, bar, status, state, sent}
   let running = false;
 
@@ -114,13 +115,20 @@ export function setupUpload(config, onStored) {
       }
       if (answer && answer.status === 201) {
         const result = answer.body;
-        if (result.failed) { setState(item, "error", result.errors.map((e) => e.message).join("; ")); return; }
+        if (result.failed) {
+          const text = result.errors.map((e) => e.message).join("; ");
+          item.permanent = true;  // the same file under the same key would fail again
+          setState(item, "error", text.includes("another dataset")
+            ? "This name is a row of another dataset (keys are unique in the organization): set a key prefix and add it again."
+            : text);
+          return;
+        }
         setState(item, "done", result.updated ? "Replaced the stored file." : "Uploaded.");
-        onStored([item.key]);
+        onStored([item.key], result.created);
         return;
       }
       const transient = !answer || answer.status >= 500 || answer.status === 429 || answer.status === 408;
-      if (!transient) { setState(item, "error", errorMessage(answer)); return; }
+      if (!transient) { item.permanent = true; setState(item, "error", errorMessage(answer)); return; }
       if (attempt >= RETRIES) {
         setState(item, "error", answer ? errorMessage(answer) : "The connection dropped; retry when it is back.");
         return;
@@ -137,6 +145,8 @@ export function setupUpload(config, onStored) {
     running = true;
     refresh();
     const waiting = items.filter((i) => i.state === "waiting");
+    const prefix = (prefixInput.value || "").trim();
+    for (const item of waiting) item.key = prefix + item.file.name;
     try {
       if (skipExisting.checked) await markExisting(waiting);
     } catch (error) {
@@ -147,7 +157,7 @@ export function setupUpload(config, onStored) {
     }
     const queue = waiting.filter((i) => i.state === "waiting");
     const skipped = waiting.filter((i) => i.state === "skipped").map((i) => i.key);
-    if (skipped.length) onStored(skipped);
+    if (skipped.length) onStored(skipped, 0);
     const worker = async () => { while (queue.length) await uploadOne(queue.shift()); };
     await Promise.all(Array.from({length: CONCURRENCY}, worker));
     running = false;
