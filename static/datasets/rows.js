@@ -47,6 +47,8 @@ export function setupRows(config, onImported) {
 
   input.addEventListener("change", () => {
     show(message, false);
+    show(box, false);  // a new file: the last result no longer applies
+    show(errorsBox, false);
     const file = input.files[0];
     const problem = file ? check(file) : "";
     if (problem) fail(problem);

@@ -48,6 +48,8 @@ function showResult(result) {
 
 input.addEventListener("change", () => {
   show(message, false);
+  show(box, false);  // a new file: the last result no longer applies
+  show(errorsBox, false);
   const file = input.files[0];
   const problem = file ? check(file) : "";
   if (problem) fail(message, problem);
