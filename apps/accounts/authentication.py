@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import authentication, exceptions
 
 from apps.accounts.models import ApiToken, User
@@ -53,3 +54,9 @@ class SessionAuthentication(authentication.SessionAuthentication):
         if is_form_media_type(getattr(request, "content_type", "") or ""):
             return super().enforce_csrf(request)
         return super().enforce_csrf(getattr(request, "_request", request))
+
+
+class SessionAuthenticationScheme(SessionScheme):
+    """The OpenAPI security scheme of `SessionAuthentication` (drf-spectacular's own one matches DRF's class only)."""
+
+    target_class = "apps.accounts.authentication.SessionAuthentication"
