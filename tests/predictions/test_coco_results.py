@@ -212,3 +212,13 @@ def test_required_nested_questions_are_reported_per_result(client_for, org_admin
     result = post_json(client_for(org_admin), strict, body).json()
     assert result["failed"] == 1 and result["errors"][0]["line"] == 1
     assert "kind" in result["errors"][0]["message"]
+
+
+@pytest.mark.django_db
+def test_api_coco_body_over_the_in_request_limit_is_413(client_for, org_admin, run, settings):
+    settings.TDP_IMPORT_SYNC_MAX_BYTES = 50
+    body = [{"image_id": "img-0", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}] * 3
+    response = post_json(client_for(org_admin), run, body)
+    assert response.status_code == 413
+    assert "NDJSON" in response.json()["error"]["message"]
+    assert Prediction.objects.count() == 0
