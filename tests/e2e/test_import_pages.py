@@ -22,6 +22,8 @@ from apps.labeling import services as labeling_services
 from apps.labeling.models import Batch, Task
 from apps.ontologies import services as ontology_services
 from apps.predictions.models import ModelRun, Prediction
+from tests.datasets.conftest import aws_env, moto_server  # noqa: F401
+from tests.datasets.test_storage_prefix_import import integration, prefix_bucket  # noqa: F401
 from tests.diagnostics.conftest import GT, PREDS, label_all
 from tests.e2e.test_login import login
 from tests.factories import TEST_PASSWORD
@@ -247,3 +249,31 @@ def test_manager_creates_a_run_uploads_coco_results_and_sees_metrics(
     page.locator("#metric-summary").wait_for()
     # The scene of tests/diagnostics (3 of 4 boxes found, 2 false positives): AP@0.5 = 49/101 (test_api.py).
     assert page.locator("#map50").inner_text() == f"{49 / 101:.3f}"
+
+
+def test_manager_adds_a_bucket_prefix_and_queues_those_rows(page, manager, project, integration, prefix_bucket):  # noqa: F811
+    """The moto S3/STS server of tests/datasets: the objects under a prefix become rows, then a batch of them."""
+    dataset = dataset_services.dataset_create(actor=manager, name="from the bucket")
+    login(page, manager.username, TEST_PASSWORD)
+    page.wait_for_url("**/")
+    page.goto(f"/datasets/{dataset.id}/import/?project={project.id}")
+    page.click("#tab-bucket")
+    page.keyboard.press("ArrowLeft")  # the tabs follow the arrow keys
+    assert page.locator("#tab-rows").get_attribute("aria-selected") == "true"
+    page.click("#tab-bucket")
+    page.select_option("#bucket-integration", str(integration.id))
+    page.fill("#bucket-prefix", "cams/front/")
+    page.click("#bucket-start")
+    expect(page.locator("#bucket-summary")).to_contain_text("row(s) created", timeout=60_000)
+    assert page.locator("#bucket-summary").inner_text() == (
+        "3 object(s) listed · 2 row(s) created · 0 updated · 1 skipped (other file types)"
+    )
+    assert page.locator("#row-count").inner_text() == "2"
+    assert page.locator("#keys-count").inner_text() == "2" and page.locator("#scope-keys").is_checked()
+    page.fill("#bucket-prefix", "/bad")
+    page.click("#bucket-start")
+    expect(page.locator("#bucket-message")).to_contain_text("Invalid prefix")
+    page.click("#batch-submit")
+    expect(page.locator("#batch-result")).to_contain_text("2 row(s) queued")
+    keys = set(Task.objects.filter(project=project).values_list("data_row__global_key", flat=True))
+    assert keys == {"cams/front/001.jpg", "cams/front/002.PNG"}
