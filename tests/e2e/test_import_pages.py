@@ -151,6 +151,7 @@ def test_manager_uploads_images_imports_a_csv_and_makes_a_batch(page, manager, p
     # A broken body: a clear message, nothing stored.
     (tmp_path / "broken.json").write_text('[{"global_key": "x", ')
     page.set_input_files("#rows-file", str(tmp_path / "broken.json"))
+    assert not page.locator("#rows-errors").is_visible() and not page.locator("#rows-progress-box").is_visible()
     page.click("#rows-start")
     page.locator("#rows-message").wait_for()
     assert page.locator("#rows-message").inner_text().startswith("Nothing was imported:")
@@ -273,6 +274,7 @@ def test_manager_adds_a_bucket_prefix_and_queues_those_rows(page, manager, proje
     page.fill("#bucket-prefix", "/bad")
     page.click("#bucket-start")
     expect(page.locator("#bucket-message")).to_contain_text("Invalid prefix")
+    assert not page.locator("#bucket-progress-box").is_visible()
     page.click("#batch-submit")
     expect(page.locator("#batch-result")).to_contain_text("2 row(s) queued")
     keys = set(Task.objects.filter(project=project).values_list("data_row__global_key", flat=True))
