@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("apps.labeling.page_urls")),
+    path("", include("apps.labeling.import_urls")),
     path("", include("apps.review.page_urls")),
     path("", include("apps.issues.page_urls")),
     path("", include("apps.catalog.page_urls")),

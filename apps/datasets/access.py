@@ -38,3 +38,11 @@ def access_storage_integration(actor: User, integration_id: object) -> StorageIn
     integration = get_in_organization(StorageIntegration.objects.select_related("organization"), actor, integration_id)
     require_manage_storage(actor)
     return integration
+
+
+def access_storage_integration_for_import(actor: User, integration_id: object) -> StorageIntegration:
+    """Reading rows from an integration's bucket (not changing the integration) is for those who change datasets:
+    a dataset import may already name `s3://` rows served through the integration."""
+    integration = get_in_organization(StorageIntegration.objects.select_related("organization"), actor, integration_id)
+    require_manage_datasets(actor)
+    return integration

@@ -27,11 +27,12 @@ from apps.accounts.access import request_user
 from apps.core.errors import ApplicationError, PayloadTooLarge, ValidationFailed
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
-from apps.datasets import selectors, services
+from apps.datasets import selectors, services, storage_imports
 from apps.datasets.access import (
     access_data_row,
     access_dataset,
     access_storage_integration,
+    access_storage_integration_for_import,
     require_manage_datasets,
     require_manage_storage,
 )
@@ -327,6 +328,52 @@ class DataRowUploadApi(APIView):
             media_type=data.get("media_type") or "image",
         )
         return Response(result, status=status.HTTP_201_CREATED)
+
+
+class DataRowFromStorageApi(APIView):
+    """Rows from the objects under a prefix of a storage integration's bucket (one row per key)."""
+
+    @extend_schema_serializer(component_name="DataRowFromStorageInput")
+    class InputSerializer(StrictSerializer):
+        integration = serializers.UUIDField()
+        prefix = serializers.CharField(max_length=1024, required=False, allow_blank=True, default="")
+        media_type = serializers.ChoiceField(choices=["image", "text"], default="image")
+        max_keys = serializers.IntegerField(
+            min_value=1, max_value=storage_imports.MAX_KEYS, default=storage_imports.DEFAULT_MAX_KEYS
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            "DataRowFromStorageResult",
+            {
+                "created": serializers.IntegerField(),
+                "updated": serializers.IntegerField(),
+                "failed": serializers.IntegerField(),
+                "errors": serializers.ListField(child=serializers.DictField()),
+                "errors_truncated": serializers.BooleanField(),
+                "listed": serializers.IntegerField(),
+                "skipped": serializers.IntegerField(),
+                "truncated": serializers.BooleanField(),
+                "global_keys": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+    )
+    def post(self, request: Request, dataset_id: str) -> Response:
+        actor = request_user(request)
+        dataset = access_dataset(actor, dataset_id, manage=True)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        integration = access_storage_integration_for_import(actor, data.validated_data["integration"])
+        result = storage_imports.data_rows_import_from_bucket(
+            actor=actor,
+            dataset=dataset,
+            integration=integration,
+            prefix=data.validated_data["prefix"],
+            media_type=data.validated_data["media_type"],
+            max_keys=data.validated_data["max_keys"],
+        )
+        return Response(result)
 
 
 class DataRowSearchApi(APIView):

@@ -142,3 +142,31 @@ def check_access(integration: StorageIntegration) -> tuple[bool, str]:
     except BotoCoreError as exc:
         return False, f"The bucket could not be read: {_reason(exc)}"
     return True, f"The role was assumed and the bucket {integration.bucket!r} can be listed."
+
+
+def list_keys(integration: StorageIntegration, *, prefix: str, limit: int) -> tuple[list[str], bool]:
+    """The object keys under `prefix` in the integration's bucket, in S3's (lexicographic) order, at most `limit`
+    of them: (keys, truncated). "Folder" placeholders (keys ending in `/`) are left out. The endpoint is re-checked
+    against private addresses (`_endpoint`) before any call; a failure is a 502 with the reason."""
+    try:
+        client = _s3(integration, min_ttl=0)
+        keys: list[str] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"Bucket": integration.bucket, "Prefix": prefix, "MaxKeys": 1000}
+            if token:
+                params["ContinuationToken"] = token
+            page = client.list_objects_v2(**params)
+            for entry in page.get("Contents", []):
+                key = str(entry.get("Key", ""))
+                if key and not key.endswith("/"):
+                    if len(keys) >= limit:
+                        return keys, True
+                    keys.append(key)
+            token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
+            if not token:
+                return keys, False
+    except UnsafeURL:
+        raise
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"Could not list the bucket through the storage integration: {_reason(exc)}") from None

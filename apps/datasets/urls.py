@@ -6,6 +6,11 @@ urlpatterns = [
     path("datasets", apis.DatasetListCreateApi.as_view(), name="api-datasets"),
     path("datasets/<str:dataset_id>", apis.DatasetDetailApi.as_view(), name="api-dataset-detail"),
     path("datasets/<str:dataset_id>/data_rows", apis.DataRowListImportApi.as_view(), name="api-dataset-data-rows"),
+    path(
+        "datasets/<str:dataset_id>/data_rows/from_storage",
+        apis.DataRowFromStorageApi.as_view(),
+        name="api-dataset-data-rows-from-storage",
+    ),
     path("datasets/<str:dataset_id>/uploads", apis.DataRowUploadApi.as_view(), name="api-dataset-uploads"),
     path("metadata_fields", apis.MetadataFieldListCreateApi.as_view(), name="api-metadata-fields"),
     path("data_rows", apis.DataRowSearchApi.as_view(), name="api-data-rows"),

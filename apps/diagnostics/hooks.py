@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def register() -> None:
+    from apps.diagnostics.setup_views import new_run_link
     from apps.diagnostics.views import runs_link
     from apps.labeling.registry import register_project_link
 
     register_project_link(runs_link)
+    register_project_link(new_run_link)

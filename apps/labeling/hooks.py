@@ -59,3 +59,7 @@ def register() -> None:
     register_version_user_lister(projects_using_versions)
     register_home_section(my_projects_section)
     register_data_row_admin_action(add_to_project)
+    from apps.labeling.import_views import import_link
+    from apps.labeling.registry import register_project_link
+
+    register_project_link(import_link)

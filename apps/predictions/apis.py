@@ -24,6 +24,7 @@ from apps.ontologies.access import access_ontology
 from apps.predictions import selectors, services
 from apps.predictions.access import access_model, access_model_run, models_visible_to
 from apps.predictions.models import AnnotationProvenance, LabelAssist, Model, ModelRun, Split
+from apps.predictions.services.coco import coco_results_import
 from apps.predictions.services.imports import Target
 
 ImportResultSerializer = inline_serializer(
@@ -205,9 +206,36 @@ def _ndjson_import(request: Request, target: Target) -> Response:
 class ModelRunPredictionsApi(APIView):
     parser_classes: list[type] = []  # the body is read as a stream
 
-    @extend_schema(request=_NDJSON_REQUEST, responses={200: ImportResultSerializer, 202: JobRefSerializer})
+    @extend_schema(
+        request={
+            **_NDJSON_REQUEST,
+            "application/json": {
+                "description": "COCO detection results: [{image_id, category_id, bbox, score}] or "
+                "{annotations, images, categories} (docs/api-extensions.md)",
+                "type": "object",
+            },
+        },
+        responses={200: ImportResultSerializer, 202: JobRefSerializer},
+    )
     def post(self, request: Request, run_id: str) -> Response:
-        run = access_model_run(request_user(request), run_id)
+        actor = request_user(request)
+        run = access_model_run(actor, run_id)
+        media_type = request.META.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        if media_type == "application/json":
+            limit = settings.TDP_IMPORT_SYNC_MAX_BYTES
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                raise ValidationFailed("Invalid Content-Length header.") from None
+            if length > limit:
+                raise PayloadTooLarge(
+                    f"A COCO results file is read in one piece: at most {limit} bytes (send larger ones as NDJSON).",
+                    details={"limit": limit},
+                )
+            if not length:
+                raise ValidationFailed("The request body is empty.", code="empty_body")
+            body = b"".join(iter_chunks(request._request, limit=limit))
+            return Response(coco_results_import(actor=actor, model_run=run, body=body))
         return _ndjson_import(request, services.prediction_target(run))
 
 
