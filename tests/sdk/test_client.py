@@ -194,5 +194,6 @@ def test_the_reference_page_is_generated_from_the_current_code():
     from tdp_sdk.reference import render
 
     page = Path(__file__).resolve().parents[2] / "docs" / "sdk-reference.md"
-    assert page.read_text() == render(), "docs/sdk-reference.md is stale: python -m tdp_sdk.reference > docs/sdk-reference.md"
+    stale = "docs/sdk-reference.md is stale: python -m tdp_sdk.reference > docs/sdk-reference.md"
+    assert page.read_text() == render(), stale
     assert "`POST /api/v1/tasks/{task_id}/labels`" in page.read_text()

@@ -163,6 +163,18 @@ class Datasets(Resource):
             for handle in handles:
                 handle.close()
 
+    @route("POST", "/datasets/{dataset_id}/data_rows/from_storage")
+    def import_from_storage(
+        self, dataset_id: str, integration: str, prefix: str = "", *, media_type: str = "image", **fields: Any
+    ) -> dict[str, Any]:
+        """Add one row per object under `prefix` of a storage integration's bucket (re-running updates, never
+        duplicates); the answer counts `created`, `updated`, `failed` and lists the `global_keys`."""
+        return self._http.json(
+            "POST",
+            f"/datasets/{dataset_id}/data_rows/from_storage",
+            json_body={"integration": integration, "prefix": prefix, "media_type": media_type, **fields},
+        )
+
     @route("GET", "/data_rows")
     def search_rows(self, *, metadata: dict[str, Any] | None = None, **params: Any) -> Iterator[dict[str, Any]]:
         """Rows across datasets (`global_key=`, `external_id=`, metadata filters …)."""

@@ -94,6 +94,12 @@ class Models(Resource):
         )
         return self._http.result_or_job(response, wait=wait, progress=progress)
 
+    def import_coco_results(self, run_id: str, results: list[dict[str, Any]] | dict[str, Any]) -> Any:
+        """COCO detection results (`[{"image_id","category_id","bbox","score"}]`, or `{annotations, images,
+        categories}`) as the run's predictions; images match global keys by `file_name`."""
+        response = self._http.send("POST", f"/model_runs/{run_id}/predictions", json_body=results)
+        return self._http.result_or_job(response, wait=True)
+
     @route("POST", "/model_runs/{run_id}/ground_truth")
     def attach_ground_truth(self, run_id: str, project: str, *, wait: bool = True, **fields: Any) -> Any:
         response = self._http.send(
