@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, adopt_saved
 from apps.labeling import registry, selectors, services
-from apps.labeling.models import Batch, Label, Project, ProjectMember, Task
+from apps.labeling.models import Batch, Draft, Label, Project, ProjectMember, Task
 
 
 class ProjectForm(forms.ModelForm):
@@ -190,3 +190,16 @@ class LabelAdmin(ReadOnlyScopedAdmin):
     @admin.display(description="Annotations")
     def pretty_annotations(self, obj: Label) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.annotations, indent=2))
+
+
+@admin.register(Draft)
+class DraftAdmin(ReadOnlyScopedAdmin):
+    """Unsubmitted work, listed read-only for org admins (who is mid-task, since when, how big)."""
+
+    organization_path = "project__organization"
+    list_display = ("user", "project", "task", "revision", "size_bytes", "updated_at")
+    list_select_related = ("user", "project", "task")
+    exclude = ("annotations",)  # a draft is not a label: its content is its owner's until submitted
+
+    def _org_id_lookup(self) -> str:
+        return "project__organization_id"

@@ -131,6 +131,11 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/projects/<project_id>/labels",                             401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("post",   "api/v1/tasks/<task_id>/labels",                                   401, 400, 400, 403, 400, 400, 400, 404, 404),
     api("post",   "api/v1/tasks/<task_id>/skip",                                     401, 400, 400, 403, 400, 400, 400, 404, 404),
+    # A draft is its owner's alone: the labeler holding the task reads theirs; everyone else has none to read (404)
+    # and may keep none of a task they do not hold (403).
+    api("get",    "api/v1/tasks/<task_id>/draft",                                    401, 404, 404, 403, 200, 404, 404, 404, 404),
+    api("put",    "api/v1/tasks/<task_id>/draft",                                    401, 403, 403, 403, 400, 403, 403, 404, 404),
+    api("delete", "api/v1/tasks/<task_id>/draft",                                    401, 204, 204, 403, 204, 204, 204, 404, 404),
     api("get",    "api/v1/labels/<label_id>",                                        401, 200, 200, 200, 200, 403, 200, 404, 404),
     api("patch",  "api/v1/labels/<label_id>",                                        401, 400, 400, 400, 400, 403, 400, 404, 404),
     api("post",   "api/v1/projects/<project_id>/review/next",                        401, 200, 200, 200, 403, 403, 200, 404, 404),

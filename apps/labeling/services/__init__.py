@@ -1,5 +1,6 @@
 """Every write of the labeling app."""
 
+from apps.labeling.services.drafts import draft_delete, draft_save, may_keep_draft
 from apps.labeling.services.labels import (
     label_edit,
     label_import,
@@ -35,6 +36,8 @@ __all__ = [
     "BatchResult",
     "OntologyUpgrade",
     "batch_create",
+    "draft_delete",
+    "draft_save",
     "benchmark_task_lease",
     "expert_task_lease",
     "expert_tasks_create",
@@ -45,6 +48,7 @@ __all__ = [
     "label_revision_create",
     "label_submit",
     "leases_release_expired",
+    "may_keep_draft",
     "project_create",
     "project_mark",
     "project_member_remove",
