@@ -381,7 +381,7 @@ _OPEN = (TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK)
 
 
 def label_progress(*, actor: User, task: Task) -> dict[str, int]:
-    """"3 of 120 in this batch · 117 left for you": the task's place in its batch (tasks no longer open, plus this
+    """ "3 of 120 in this batch · 117 left for you": the task's place in its batch (tasks no longer open, plus this
     one), the batch size, and the open tasks of the project the actor could still be handed (this one included).
     Two aggregate queries on indexed columns, whatever the project's size."""
     batch = Task.objects.filter(batch_id=task.batch_id).aggregate(

@@ -34,7 +34,7 @@ def setup(project, members, make_rows, org_admin):
 
 
 def test_owner_saves_reads_and_deletes_their_draft(setup, client_for):
-    project, members, task = setup
+    _project, members, task = setup
     client = client_for(members["labeler"])
     url = f"/api/v1/tasks/{task.pk}/draft"
     assert client.get(url).status_code == 404
@@ -88,7 +88,7 @@ def test_too_many_annotations_is_413(setup, client_for, settings):
 
 
 def test_nobody_else_reads_or_writes_the_draft(setup, client_for, org_admin, other_org, make_user):
-    project, members, task = setup
+    _project, members, task = setup
     url = f"/api/v1/tasks/{task.pk}/draft"
     assert client_for(members["labeler"]).put(url, _draft_body(), format="json").status_code == 200
     # The org admin and the project's team manager may label, but the draft is not theirs: none to read, none to keep.
@@ -134,8 +134,9 @@ def test_submit_deletes_the_draft_and_only_the_submitters(setup, client_for):
     assert again.status_code == 403
 
 
-def test_editing_my_unreviewed_label_keeps_a_draft_and_the_edit_deletes_it(project_factory, make_rows, org_admin,
-                                                                           members, client_for):
+def test_editing_my_unreviewed_label_keeps_a_draft_and_the_edit_deletes_it(
+    project_factory, make_rows, org_admin, members, client_for
+):
     reviewed = project_factory(name="Reviewed", review={"sample_rate": 1.0})
     from apps.labeling.models import ProjectRole
 

@@ -227,6 +227,9 @@ MATRIX: list[Row] = [
     page("get",    "tasks/<task_id>/label",                                           302, 302, 302, 403, 200, 302, 302, 404, 404),
     page("post",   "tasks/<task_id>/label",                                           302, 302, 302, 403, 302, 302, 302, 404, 404),
     page("post",   "tasks/<task_id>/skip",                                            302, 302, 302, 403, 302, 302, 302, 404, 404),
+    # "Previous task": only the labeler reopens their own label (a manager who may see it is still refused).
+    page("get",    "labels/<label_id>/edit",                                          302, 403, 403, 403, 200, 403, 403, 404, 404),
+    page("post",   "labels/<label_id>/edit",                                          302, 403, 403, 403, 302, 403, 403, 404, 404),
     page("get",    "projects/<project_id>/review/",                                   302, 200, 200, 200, 403, 403, 200, 404, 404),
     page("post",   "projects/<project_id>/review/next",                               302, 302, 302, 302, 403, 403, 302, 404, 404),
     page("get",    "reviews/<task_id>/",                                              302, 302, 302, 302, 403, 403, 302, 404, 404, objects={"task_id": "task"}),

@@ -49,7 +49,9 @@ def _checked_document(annotations: Any) -> tuple[list[Any], int]:
         )
     size = len(json.dumps(annotations, separators=(",", ":")).encode())
     if size > MAX_DRAFT_BYTES:
-        raise PayloadTooLarge(f"A draft is at most {MAX_DRAFT_BYTES} bytes; this one has {size}.", code="draft_too_large")
+        raise PayloadTooLarge(
+            f"A draft is at most {MAX_DRAFT_BYTES} bytes; this one has {size}.", code="draft_too_large"
+        )
     return annotations, size
 
 
