@@ -507,6 +507,7 @@ class DraftOutputSerializer(serializers.Serializer):
     task = serializers.UUIDField(source="task_id")
     annotations = serializers.JSONField()
     revision = serializers.IntegerField()
+    seconds_spent = serializers.FloatField(allow_null=True)
     client_saved_at = serializers.DateTimeField(allow_null=True)
     saved_at = serializers.DateTimeField(source="updated_at")
     created_at = serializers.DateTimeField()
@@ -519,6 +520,7 @@ class TaskDraftApi(APIView):
         annotations = serializers.JSONField()
         revision = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**31 - 1)
         client_saved_at = serializers.DateTimeField(required=False, allow_null=True)
+        seconds_spent = serializers.JSONField(required=False, allow_null=True)
 
     @extend_schema(responses={200: DraftOutputSerializer, 404: None})
     def get(self, request: Request, task_id: str) -> Response:
@@ -546,6 +548,7 @@ class TaskDraftApi(APIView):
             annotations=values["annotations"],
             revision=values.get("revision"),
             client_saved_at=values.get("client_saved_at"),
+            seconds_spent=values.get("seconds_spent"),
         )
         return Response(DraftOutputSerializer(draft).data)
 

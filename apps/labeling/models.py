@@ -253,6 +253,7 @@ class Draft(BaseModel):
     annotations = models.JSONField(default=list)
     # The client's counter of changes: a save older than the stored one (another tab or device) is refused.
     revision = models.PositiveIntegerField(default=0)
+    seconds_spent = models.FloatField(null=True, blank=True, help_text="Time on the task so far, from the client.")
     client_saved_at = models.DateTimeField(null=True, blank=True)
     size_bytes = models.PositiveIntegerField(default=0)
 

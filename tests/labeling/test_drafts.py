@@ -39,9 +39,9 @@ def test_owner_saves_reads_and_deletes_their_draft(setup, client_for):
     url = f"/api/v1/tasks/{task.pk}/draft"
     assert client.get(url).status_code == 404
     # Loosely checked: a half-drawn box (no width) is a fine draft, though not a valid label.
-    saved = client.put(url, _draft_body(revision=3), format="json")
+    saved = client.put(url, {**_draft_body(revision=3), "seconds_spent": 42.5}, format="json")
     assert saved.status_code == 200, saved.content
-    assert saved.json()["revision"] == 3
+    assert saved.json()["revision"] == 3 and saved.json()["seconds_spent"] == 42.5
     got = client.get(url).json()
     assert got["annotations"][0]["note"] == MARKER and got["task"] == str(task.pk)
     assert client.delete(url).status_code == 204
@@ -69,6 +69,7 @@ def test_an_older_revision_does_not_overwrite_a_newer_draft(setup, client_for):
         ({"annotations": [], "revision": -1}, 400),
         ({"annotations": [], "colour": "red"}, 400),
         ({}, 400),
+        ({"annotations": [], "seconds_spent": "long"}, 400),
     ],
 )
 def test_bad_draft_bodies_are_400(setup, client_for, body, status):

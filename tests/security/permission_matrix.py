@@ -237,6 +237,8 @@ MATRIX: list[Row] = [
     page("get",    "inbox/",                                                          302, 200, 200, 200, 200, 200, 200, 200, 200),
     page("get",    "projects/<project_id>/issues/",                                   302, 200, 200, 200, 200, 200, 200, 404, 404),
     page("get",    "issues/<issue_id>/",                                              302, 200, 200, 200, 200, 403, 200, 404, 404),
+    # The crop follows the issue's access; the world's issue is on a remote-URL row, which has no crop (404).
+    page("get",    "issues/<issue_id>/crop.png",                                      302, 404, 404, 404, 404, 403, 404, 404, 404),
     page("post",   "issues/<issue_id>/resolve",                                       302, 302, 302, 302, 302, 403, 302, 404, 404),
     page("post",   "issues/<issue_id>/reopen",                                        302, 302, 302, 302, 302, 403, 302, 404, 404),
     page("get",    "catalog/",                                                        302, 200, 200, 200, 200, 200, 200, 200, 200),

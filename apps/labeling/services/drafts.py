@@ -5,6 +5,7 @@ the label validator runs on submit, and a half-drawn polygon must still be savea
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,14 @@ def may_keep_draft(*, actor: User, task: Task) -> bool:
     if task.state not in states.TRANSITIONS["edit"][0] | states.TRANSITIONS["edit_awaiting"][0]:
         return False
     return Label.objects.filter(task=task, is_current=True, labeler=actor).exists()
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ValidationFailed("Invalid seconds_spent.", details={"seconds_spent": ["A number of seconds from 0."]})
+    return min(float(value), 24 * 3600.0)
 
 
 def _checked_document(annotations: Any) -> tuple[list[Any], int]:
@@ -57,7 +66,13 @@ def _checked_document(annotations: Any) -> tuple[list[Any], int]:
 
 @transaction.atomic
 def draft_save(
-    *, actor: User, task: Task, annotations: Any, revision: int | None = None, client_saved_at: datetime | None = None
+    *,
+    actor: User,
+    task: Task,
+    annotations: Any,
+    revision: int | None = None,
+    client_saved_at: datetime | None = None,
+    seconds_spent: Any = None,
 ) -> Draft:
     """Create or replace the actor's draft of the task. A `revision` lower than the stored one is a 409 (another
     window or device saved newer work; the client shows it instead of overwriting it)."""
@@ -77,6 +92,7 @@ def draft_save(
     draft.size_bytes = size
     draft.revision = revision if revision is not None else draft.revision + 1
     draft.client_saved_at = client_saved_at
+    draft.seconds_spent = _seconds(seconds_spent)
     draft.save()
     return draft
 
