@@ -82,7 +82,7 @@ class IssueInputSerializer(StrictSerializer):
     annotation = serializers.JSONField(
         required=False,
         allow_null=True,
-        help_text='The pinned object: its index in the label, or {"index", "schema_id"}.',
+        help_text='The pinned object: its index in the label or {"index", "schema_id"}.',
     )
 
 

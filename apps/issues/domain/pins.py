@@ -77,14 +77,14 @@ def crop_region(
     `min_side` pixels a side when the image allows, inside the image. None when there is nothing to show."""
     width, height = image_size
     if geometry is not None:
-        left, top, right, bottom = geometry_bounds(geometry)
+        x0, y0, x1, y1 = geometry_bounds(geometry)
     elif point is not None:
-        left, top, right, bottom = point[0], point[1], point[0], point[1]
+        x0, y0, x1, y1 = point[0], point[1], point[0], point[1]
     else:
         return None
-    pad_x = max((right - left) * margin, (min_side - (right - left)) / 2, 0)
-    pad_y = max((bottom - top) * margin, (min_side - (bottom - top)) / 2, 0)
-    box = [left - pad_x, top - pad_y, right + pad_x, bottom + pad_y]
+    pad_x = max((x1 - x0) * margin, (min_side - (x1 - x0)) / 2, 0)
+    pad_y = max((y1 - y0) * margin, (min_side - (y1 - y0)) / 2, 0)
+    box = [x0 - pad_x, y0 - pad_y, x1 + pad_x, y1 + pad_y]
     # Shift back inside the image before clamping, so a pin near an edge keeps its context on the other side.
     for low, high, limit in ((0, 2, width), (1, 3, height)):
         if box[low] < 0:
@@ -94,7 +94,8 @@ def crop_region(
             box[low] -= box[high] - limit
             box[high] = limit
         box[low] = max(box[low], 0)
-    l, t, r, b = (int(math.floor(box[0])), int(math.floor(box[1])), int(math.ceil(box[2])), int(math.ceil(box[3])))
-    if r - l < 1 or b - t < 1:
+    left, top = math.floor(box[0]), math.floor(box[1])
+    right, bottom = math.ceil(box[2]), math.ceil(box[3])
+    if right - left < 1 or bottom - top < 1:
         return None
-    return l, t, r, b
+    return left, top, right, bottom
