@@ -1,0 +1,140 @@
+/* The object list in the side panel: one row per object (class, number, model badge, flags, hide and lock),
+ * the selected one expanded with its nested questions, Duplicate and Delete. In read-only mode every object shows
+ * its answers as text. */
+import { missingRequired } from "./answers.js";
+import { h } from "./dom.js";
+import { renderAnswerSummary, renderQuestions } from "./questions.js";
+
+/** id → number of the object within its class ("vehicle 2"), in document order. */
+export function numberObjects(objects) {
+  const perTool = new Map();
+  const numbers = new Map();
+  for (const object of objects) {
+    const n = (perTool.get(object.tool) || 0) + 1;
+    perTool.set(object.tool, n);
+    numbers.set(object.id, n);
+  }
+  return numbers;
+}
+
+/** "model 87%" for an object that came from a model pre-label. */
+export function modelLabel(object) {
+  if (!object.prelabel) return "";
+  return object.confidence === null ? "model" : `model ${Math.round(object.confidence * 100)}%`;
+}
+
+export class ObjectList {
+  /** options: {list, count, model, isText, snippet(geom), readOnly(), actions: {select, remove, duplicate,
+   * toggleHidden, toggleLocked, answered(coalesceKey)}} */
+  constructor(options) {
+    Object.assign(this, options);
+  }
+
+  render() {
+    const { list, model } = this;
+    const readOnly = this.readOnly();
+    list.replaceChildren();
+    list.classList.toggle("read-only", readOnly);
+    this.count.textContent = String(model.objects.length);
+    if (!model.objects.length) {
+      list.append(h("li", { class: "muted small empty" }, this.isText ? "No spans yet." : "Nothing drawn yet."));
+    }
+    const numbers = numberObjects(model.objects);
+    let selectedItem = null;
+    const rows = [];
+    for (const object of model.objects) {
+      const item = this.row(object, numbers.get(object.id), readOnly);
+      if (object.id === model.selected) selectedItem = item;
+      rows.push(item);
+    }
+    list.append(...rows);
+    if (selectedItem) selectedItem.scrollIntoView({ block: "nearest" });
+    this.updateFlags();
+  }
+
+  row(object, n, readOnly) {
+    const { model, actions } = this;
+    const selected = object.id === model.selected;
+    const swatch = h("span", { class: "swatch" });
+    swatch.style.backgroundColor = object.tool.color;
+    const head = h(
+      "button",
+      { type: "button", class: "object-head", "aria-expanded": selected || readOnly ? "true" : "false" },
+      swatch,
+      h("span", { class: "object-name" }, `${object.tool.name} ${n}`),
+      object.prelabel
+        ? h("span", { class: "model-badge", title: "Pre-label from a model: accept, fix or delete it" }, modelLabel(object))
+        : null,
+      this.isText ? h("span", { class: "muted small snippet" }, this.snippet(object.geom)) : null,
+      h("span", { class: "flag" }),
+    );
+    head.addEventListener("click", () => actions.select(selected ? null : object.id));
+    const item = h("li", { class: "object", "data-id": object.id }, head);
+    item.classList.toggle("selected", selected);
+    item.classList.toggle("has-error", object.errors.length > 0);
+    item.classList.toggle("is-hidden", !!object.hidden);
+    if (!this.isText) {
+      const hide = h(
+        "button",
+        {
+          type: "button",
+          class: "icon-button toggle-hidden",
+          "aria-pressed": object.hidden ? "true" : "false",
+          "aria-label": `${object.hidden ? "Show" : "Hide"} ${object.tool.name} ${n}`,
+          title: object.hidden ? "Show (H)" : "Hide (H)",
+        },
+        object.hidden ? "◌" : "◉",
+      );
+      hide.addEventListener("click", () => actions.toggleHidden(object.id));
+      const lock = h(
+        "button",
+        {
+          type: "button",
+          class: "icon-button toggle-locked",
+          "aria-pressed": object.locked ? "true" : "false",
+          "aria-label": `${object.locked ? "Unlock" : "Lock"} ${object.tool.name} ${n}`,
+          title: object.locked ? "Unlock (L)" : "Lock: no moving or reshaping (L)",
+        },
+        object.locked ? "🔒" : "🔓",
+      );
+      lock.addEventListener("click", () => actions.toggleLocked(object.id));
+      item.append(h("span", { class: "object-toggles" }, hide, lock));
+    }
+    const nested = object.tool.classifications || [];
+    if (readOnly) {
+      const body = h("div", { class: "object-body" });
+      for (const message of object.errors) body.append(h("p", { class: "error small" }, message));
+      if (nested.length) body.append(renderAnswerSummary(nested, object.answers));
+      item.append(body);
+    } else if (selected) {
+      const body = h("div", { class: "object-body" });
+      for (const message of object.errors) body.append(h("p", { class: "error small" }, message));
+      if (nested.length) {
+        const box = h("div", { class: "object-questions" });
+        renderQuestions(box, nested, object.answers, object.id, (key) => actions.answered(key), null);
+        body.append(box);
+      }
+      const duplicate = h("button", { type: "button", class: "secondary small-button duplicate-object" }, "Duplicate");
+      duplicate.title = "Duplicate (Ctrl+D)";
+      duplicate.addEventListener("click", () => actions.duplicate(object.id));
+      const remove = h("button", { type: "button", class: "secondary small-button delete-object" }, "Delete");
+      remove.title = "Delete (Del)";
+      remove.addEventListener("click", () => actions.remove(object.id));
+      body.append(h("div", { class: "object-actions" }, duplicate, remove));
+      item.append(body);
+    }
+    return item;
+  }
+
+  updateFlags() {
+    const byId = new Map(this.model.objects.map((o) => [o.id, o]));
+    for (const item of this.list.querySelectorAll("li.object")) {
+      const object = byId.get(item.dataset.id);
+      if (!object) continue;
+      const missing = missingRequired(object.tool.classifications || [], object.answers);
+      const flag = item.querySelector(".flag");
+      flag.textContent = object.errors.length ? "error" : missing ? `${missing} to answer` : "";
+      flag.className = `flag${object.errors.length ? " flag-error" : missing ? " flag-missing" : ""}`;
+    }
+  }
+}
