@@ -53,6 +53,9 @@ def project_page(request: HttpRequest, project_id: str) -> HttpResponse:
 def next_task(request: HttpRequest, project_id: str) -> HttpResponse:
     user = request_user(request)
     project = access_project(user, project_id, "label")
+    after = request.POST.get("after")  # the label page submitted with fetch, then asks for the next task here
+    if after in ("submitted", "edited"):
+        messages.success(request, "Label submitted." if after == "submitted" else "Your label is updated.")
     task = services.queue_claim(actor=user, project=project)
     if task is None:
         messages.info(request, "Nothing left to label in this project for you. Thank you!")
