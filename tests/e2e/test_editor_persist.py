@@ -241,6 +241,6 @@ def test_an_issue_pinned_on_a_box_shows_the_crop_on_the_issue_page(page, labeler
     until(lambda: crop.evaluate("img => img.complete"))
     size = crop.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert size[0] > 100 and size[1] > 100, size
-    assert "vehicle #0" in page.locator("#issue-crop figcaption").inner_text()
+    assert "vehicle #1" in page.locator("#issue-crop figcaption").inner_text()
     shots(page, "issue-crop")
     assert js_errors == []

@@ -139,7 +139,7 @@ def test_crop_shows_the_object_and_follows_access(
     assert client.get(issue["crop_url"]).content == response.content
     # The issue page and the inbox show it.
     page = client.get(f"/issues/{issue['id']}/").content.decode()
-    assert f'src="{issue["crop_url"]}"' in page and "vehicle #0" in page
+    assert f'src="{issue["crop_url"]}"' in page and "vehicle #1" in page
     inbox = client.get("/inbox/").content.decode()
     assert f'src="{issue["crop_url"]}"' in inbox
     # The issue's rules: a project member who is not on the task, another organization.
