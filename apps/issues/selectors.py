@@ -103,7 +103,7 @@ def has_crop(issue: Issue) -> bool:
 def serialize_issue(issue: Issue, *, pin: bool = True) -> dict[str, Any]:
     """The issue as the API shows it. `pin=False` leaves out the pinned object and the crop (exports keep their
     documented shape, and do not load the data row per issue)."""
-    body = {
+    body: dict[str, Any] = {
         "id": str(issue.id),
         "project": str(issue.project_id),
         "data_row": str(issue.data_row_id),
