@@ -180,3 +180,21 @@ def test_a_draft_is_never_a_label_export_figure_or_event(setup, client_for, org_
     figures = performance.json()
     assert figures["summary"]["labels"] == 0 and figures["summary"]["label_seconds"] == 0
     assert figures["rows"] == []  # the labeler with a draft has done no work yet
+
+
+def test_org_admins_list_drafts_read_only_and_without_content(
+    setup, client, client_for, org_admin, other_org, make_user
+):
+    _project, members, task = setup
+    client_for(members["labeler"]).put(f"/api/v1/tasks/{task.pk}/draft", _draft_body(), format="json")
+    draft = Draft.objects.get()
+    client.force_login(org_admin)
+    listing = client.get("/admin/labeling/draft/")
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert members["labeler"].username in html and MARKER not in html
+    detail = client.get(f"/admin/labeling/draft/{draft.pk}/change/")
+    assert detail.status_code == 200 and MARKER not in detail.content.decode()
+    assert client.post(f"/admin/labeling/draft/{draft.pk}/delete/").status_code == 403
+    client.force_login(make_user(role="admin", organization=other_org, username="other-admin"))
+    assert members["labeler"].username not in client.get("/admin/labeling/draft/").content.decode()
