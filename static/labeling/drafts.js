@@ -63,6 +63,7 @@ export function startDrafts(editor) {
   let saving = null;
   let serverSaves = true; // false once the server refused for good (another device is newer, no longer allowed)
   let done = false; // submitted: nothing more to keep
+  let held = false; // a submit is on its way: no draft save may cross it (the server would refuse it, 403)
 
   const unsaved = () => !done && serverSaves && revision > serverRevision;
   const setStatus = (text) => {
@@ -78,9 +79,10 @@ export function startDrafts(editor) {
     }
   }
 
-  async function save() {
+  /** `leaving`: the page is going away; a small body may then outlive it (keepalive allows at most 64 KB). */
+  async function save(leaving = false) {
     timer = null;
-    if (done || !serverSaves || revision <= serverRevision) return;
+    if (done || held || !serverSaves || revision <= serverRevision) return;
     if (saving) {
       schedule(SAVE_AFTER_MS);
       return;
@@ -93,7 +95,9 @@ export function startDrafts(editor) {
       seconds_spent: Math.round(editor.elapsedSeconds() * 10) / 10,
     };
     setStatus("Saving draft…");
-    saving = fetch(url, { method: "PUT", credentials: "same-origin", headers, body: JSON.stringify(body), keepalive: true })
+    const payload = JSON.stringify(body);
+    const keepalive = leaving && payload.length < 60000;
+    saving = fetch(url, { method: "PUT", credentials: "same-origin", headers, body: payload, keepalive })
       .then(async (response) => {
         if (done) return;
         if (response.ok) {
@@ -138,12 +142,12 @@ export function startDrafts(editor) {
 
   window.addEventListener("beforeunload", (event) => {
     if (!unsaved()) return;
-    save(); // keepalive: it may still reach the server while the page goes
+    save(true); // keepalive: it may still reach the server while the page goes
     event.preventDefault();
     event.returnValue = ""; // the browser shows its own "Leave site?" question
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden" && unsaved()) save();
+    if (document.visibilityState === "hidden" && unsaved()) save(true);
   });
 
   async function restore() {
@@ -188,6 +192,17 @@ export function startDrafts(editor) {
       await save();
     },
     unsaved,
+    /** A submit starts: wait for a save on its way and start no other until `release()`. */
+    async hold() {
+      held = true;
+      window.clearTimeout(timer);
+      if (saving) await saving.catch(() => null);
+    },
+    /** The submit failed: saving resumes (the changes made meanwhile go to the server draft). */
+    release() {
+      held = false;
+      if (unsaved()) schedule(SAVE_AFTER_MS);
+    },
     /** The label is stored: forget the local copy and stop saving. */
     submitted() {
       done = true;

@@ -149,6 +149,7 @@ export function startSubmit(editor, drafts) {
     editor.finishDrawing();
     busy(true);
     show("pending", attempt ? "Sending again…" : "Sending…");
+    if (drafts) await drafts.hold();
     const body = {
       annotations: editor.getDocument(),
       seconds_spent: Math.round(editor.elapsedSeconds() * 10) / 10,
@@ -168,11 +169,13 @@ export function startSubmit(editor, drafts) {
       });
     } catch (err) {
       busy(false);
+      if (drafts) drafts.release();
       failed("the connection to the server failed (are you offline?).");
       return;
     }
     const data = await response.json().catch(() => null);
     busy(false);
+    if (!response.ok && drafts) drafts.release();
     if (response.ok) {
       show("success", method === "PATCH" ? "Saved as a new revision." : "Label submitted.");
       proceed();
