@@ -13,6 +13,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from apps.issues import services as issue_services
 from apps.issues.models import Issue
 from apps.labeling import services
 from apps.labeling.models import Draft, Label, Task
@@ -218,7 +219,7 @@ def test_previous_task_reopens_my_label_for_an_edit(page, labeler_task, org_admi
     assert [(r.revision, r.is_current, len(r.annotations)) for r in revisions] == [(1, False, 1), (2, True, 0)]
 
 
-def test_an_issue_pinned_on_a_box_shows_the_crop_on_the_issue_page(page, labeler_task):
+def test_an_issue_pinned_on_a_box_shows_the_crop_on_the_issue_page(page, labeler_task, org_admin):
     project, row, _labeler = labeler_task
     js_errors = open_label_page(page, project)
     task = Task.objects.get(project=project, data_row=row)
@@ -243,4 +244,12 @@ def test_an_issue_pinned_on_a_box_shows_the_crop_on_the_issue_page(page, labeler
     assert size[0] > 100 and size[1] > 100, size
     assert "vehicle #1" in page.locator("#issue-crop figcaption").inner_text()
     shots(page, "issue-crop")
+
+    # A reviewer answers with a mention: the labeler's inbox shows the same picture beside the entry.
+    issue_services.comment_create(actor=org_admin, issue=issue, text="@lana it is a van, see the box")
+    page.goto("/inbox/")
+    thumb = page.locator("#inbox li.with-crop .inbox-crop img")
+    thumb.wait_for()
+    until(lambda: thumb.evaluate("img => img.complete && img.naturalWidth > 0"))
+    shots(page, "inbox-crop")
     assert js_errors == []

@@ -40,6 +40,9 @@ def test_progress_line_counts_the_batch_and_what_is_left(client, reviewed_projec
     client.force_login(labeler)
     html = client.get(f"/tasks/{task.pk}/label").content.decode()
     assert "3 of 5 in this batch · 3 left for you" in html
+    # What the page's scripts key the local draft on and where they save and submit.
+    assert f'data-user-id="{labeler.pk}"' in html and f'data-draft-url="/api/v1/tasks/{task.pk}/draft"' in html
+    assert f'data-submit-url="/api/v1/tasks/{task.pk}/labels"' in html and 'data-submit-method="POST"' in html
     # Another labeler's live lease is not "left for you"; neither are rows I labeled.
     other = members["team_manager"]
     services.queue_claim(actor=other, project=project)
