@@ -593,3 +593,6 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         Project.objects.filter(pk=project.pk).delete()
         Dataset.objects.filter(organization_id=project.organization_id, name=project.name).delete()
     return result
+
+
+from apps.labeling import editor_benchmark as _editor_benchmark  # noqa: E402,F401 (registers `benchmark editor`)

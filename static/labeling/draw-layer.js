@@ -100,7 +100,7 @@ export class DrawLayer {
       // Above the top-left corner (inside the image when the object touches its top edge); font size and halo
       // follow the zoom through the --k custom property, so zooming does not rebuild the labels.
       const label = s("text", { class: "label", x: anchor.x, y: anchor.y, dy: anchor.y < 1 ? "1.1em" : "-0.35em" });
-      label.textContent = locked ? `🔒 ${name}` : name;
+      label.textContent = locked ? `${name} (locked)` : name;
       group.append(label);
     }
     if (selected && !locked && object.tool.tool === "bbox") {

@@ -105,6 +105,7 @@ export function createEditor() {
   );
 
   function notify() {
+    if (!listeners.length) return;
     const doc = model.serialize();
     for (const callback of listeners) {
       try {

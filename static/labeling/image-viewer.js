@@ -5,6 +5,7 @@
  * Zoom and pan: wheel zooms around the pointer, space-drag or middle-drag pans, and zoomIn/zoomOut/fit/actualSize
  * for the keys and the zoom bar. Brightness and contrast are CSS filters on the image only. */
 import { clamp, h, round2, s } from "./dom.js";
+import { CanvasLayer } from "./canvas-layer.js";
 import { DrawLayer } from "./draw-layer.js";
 import { Viewport } from "./geometry.js";
 
@@ -37,8 +38,11 @@ export class ImageViewer {
     this.image = h("img", { alt: "", draggable: "false", class: "asset-image" });
     this.svg = s("svg", { class: "overlay", id: "overlay", preserveAspectRatio: "none", tabindex: "-1" });
     this.element = this.svg;
-    this.stage.append(this.image, this.svg);
+    // Inside the stage, between the image and the SVG; counter-translated so it always covers the viewer.
+    this.canvas = h("canvas", { class: "draw-canvas", id: "draw-canvas", "aria-hidden": "true" });
+    this.stage.append(this.image, this.canvas, this.svg);
     this.layer = new DrawLayer(this.svg);
+    this.canvasLayer = new CanvasLayer(this.canvas, this.viewport);
     const status = h("p", { class: "muted asset-status" }, "Loading image…");
     asset.append(this.stage, status, this.buildBar());
     asset.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
@@ -131,9 +135,12 @@ export class ImageViewer {
 
   apply() {
     const v = this.viewport;
+    const f = this.frame();
+    this.canvasLayer.resize(f.width, f.height);
     this.stage.style.width = `${v.imageW * v.scale}px`;
     this.stage.style.height = `${v.imageH * v.scale}px`;
     this.stage.style.transform = `translate(${v.x}px, ${v.y}px)`;
+    this.canvas.style.transform = `translate(${-v.x}px, ${-v.y}px)`;
     this.svg.style.setProperty("--k", String(1 / v.scale));
     this.zoomLabel.textContent = `${Math.round(v.scale * 100)} %`;
     this.asset.dataset.zoom = String(v.scale);
@@ -226,6 +233,8 @@ export class ImageViewer {
   render(model, numbers, drawing, only) {
     if (!this.imageW) return;
     this.layer.render(model, this.unit(), numbers, drawing, only);
+    // A drag frame of the selected object repaints only its SVG group; anything else repaints the canvas too.
+    if (!only || only.id !== model.selected) this.canvasLayer.schedule(model, numbers);
   }
 }
 

@@ -3,6 +3,7 @@
  * its answers as text. */
 import { missingRequired } from "./answers.js";
 import { h } from "./dom.js";
+import { icon } from "./icons.js";
 import { renderAnswerSummary, renderQuestions } from "./questions.js";
 
 /** id → number of the object within its class ("vehicle 2"), in document order. */
@@ -30,25 +31,59 @@ export class ObjectList {
     Object.assign(this, options);
   }
 
+  /** Bring the list up to date; a row is rebuilt only when what it shows changed (1,000 objects stay cheap). */
   render() {
     const { list, model } = this;
     const readOnly = this.readOnly();
-    list.replaceChildren();
+    if (!this.rows) this.rows = new Map(); // id → {node, sig}
     list.classList.toggle("read-only", readOnly);
-    this.count.textContent = String(model.objects.length);
-    if (!model.objects.length) {
+    const total = String(model.objects.length);
+    if (this.count.textContent !== total) this.count.textContent = total;
+    const empty = list.querySelector("li.empty");
+    if (!model.objects.length && !empty) {
       list.append(h("li", { class: "muted small empty" }, this.isText ? "No spans yet." : "Nothing drawn yet."));
-    }
+    } else if (model.objects.length && empty) empty.remove();
     const numbers = numberObjects(model.objects);
+    const seen = new Set();
     let selectedItem = null;
-    const rows = [];
+    let previous = null;
     for (const object of model.objects) {
-      const item = this.row(object, numbers.get(object.id), readOnly);
-      if (object.id === model.selected) selectedItem = item;
-      rows.push(item);
+      seen.add(object.id);
+      const n = numbers.get(object.id);
+      const selected = object.id === model.selected;
+      const sig = [
+        n,
+        selected,
+        readOnly,
+        object.hidden,
+        object.locked,
+        object.errors.join("\n"),
+        object.tool.name,
+        object.prelabel,
+        object.confidence,
+        selected || readOnly ? JSON.stringify(object.answers) : "",
+        this.isText ? JSON.stringify(object.geom) : "",
+      ].join("|");
+      let entry = this.rows.get(object.id);
+      if (!entry || entry.sig !== sig) {
+        const node = this.row(object, n, readOnly);
+        if (entry) entry.node.replaceWith(node);
+        entry = { node, sig };
+        this.rows.set(object.id, entry);
+      }
+      const expected = previous ? previous.nextSibling : list.firstChild;
+      if (expected !== entry.node) list.insertBefore(entry.node, expected);
+      previous = entry.node;
+      if (selected) selectedItem = entry.node;
     }
-    list.append(...rows);
-    if (selectedItem) selectedItem.scrollIntoView({ block: "nearest" });
+    for (const [id, entry] of this.rows) {
+      if (!seen.has(id)) {
+        entry.node.remove();
+        this.rows.delete(id);
+      }
+    }
+    if (selectedItem && selectedItem !== this.lastSelected) selectedItem.scrollIntoView({ block: "nearest" });
+    this.lastSelected = selectedItem;
     this.updateFlags();
   }
 
@@ -83,7 +118,7 @@ export class ObjectList {
           "aria-label": `${object.hidden ? "Show" : "Hide"} ${object.tool.name} ${n}`,
           title: object.hidden ? "Show (H)" : "Hide (H)",
         },
-        object.hidden ? "◌" : "◉",
+        icon(object.hidden ? "eye-off" : "eye"),
       );
       hide.addEventListener("click", () => actions.toggleHidden(object.id));
       const lock = h(
@@ -95,10 +130,11 @@ export class ObjectList {
           "aria-label": `${object.locked ? "Unlock" : "Lock"} ${object.tool.name} ${n}`,
           title: object.locked ? "Unlock (L)" : "Lock: no moving or reshaping (L)",
         },
-        object.locked ? "🔒" : "🔓",
+        icon(object.locked ? "lock" : "unlock"),
       );
       lock.addEventListener("click", () => actions.toggleLocked(object.id));
-      item.append(h("span", { class: "object-toggles" }, hide, lock));
+      // Read-only (review): hiding helps to see what is under an object; locking is for editing.
+      item.append(h("span", { class: "object-toggles" }, hide, readOnly ? null : lock));
     }
     const nested = object.tool.classifications || [];
     if (readOnly) {
@@ -126,15 +162,18 @@ export class ObjectList {
     return item;
   }
 
+  /** The "n to answer" / "error" flag of every row; written only where it changed (no restyle of 1,000 rows). */
   updateFlags() {
     const byId = new Map(this.model.objects.map((o) => [o.id, o]));
     for (const item of this.list.querySelectorAll("li.object")) {
       const object = byId.get(item.dataset.id);
       if (!object) continue;
       const missing = missingRequired(object.tool.classifications || [], object.answers);
+      const text = object.errors.length ? "error" : missing ? `${missing} to answer` : "";
+      const cls = `flag${object.errors.length ? " flag-error" : missing ? " flag-missing" : ""}`;
       const flag = item.querySelector(".flag");
-      flag.textContent = object.errors.length ? "error" : missing ? `${missing} to answer` : "";
-      flag.className = `flag${object.errors.length ? " flag-error" : missing ? " flag-missing" : ""}`;
+      if (flag.textContent !== text) flag.textContent = text;
+      if (flag.className !== cls) flag.className = cls;
     }
   }
 }

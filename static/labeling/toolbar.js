@@ -2,6 +2,7 @@
  * (hide every object of the class) and a lock (no moving or reshaping them). */
 import { keyOf } from "./answers.js";
 import { h } from "./dom.js";
+import { icon } from "./icons.js";
 
 export class Toolbar {
   /** options: {node, tools, isText, model, onPick(tool), onClassToggle()} */
@@ -39,8 +40,8 @@ export class Toolbar {
       button.addEventListener("mousedown", (e) => e.preventDefault());
       button.addEventListener("click", () => this.onPick(tool));
       const row = h("div", { class: "tool-row" }, button);
-      if (!this.isText) row.append(this.classToggle(tool, "hiddenClasses", "Hide", "Show", "◉", "◌"));
-      if (!this.isText) row.append(this.classToggle(tool, "lockedClasses", "Lock", "Unlock", "🔓", "🔒"));
+      if (!this.isText) row.append(this.classToggle(tool, "hiddenClasses", "Hide", "Show", "eye", "eye-off"));
+      if (!this.isText) row.append(this.classToggle(tool, "lockedClasses", "Lock", "Unlock", "unlock", "lock"));
       node.append(row);
       this.buttons.set(tool, button);
     });
@@ -58,7 +59,7 @@ export class Toolbar {
     const button = h(
       "button",
       { type: "button", class: `icon-button class-${setName}`, "aria-pressed": on ? "true" : "false", "aria-label": label, title: label },
-      on ? offGlyph : onGlyph,
+      icon(on ? offGlyph : onGlyph),
     );
     button.addEventListener("mousedown", (e) => e.preventDefault());
     button.addEventListener("click", () => {

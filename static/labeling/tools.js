@@ -1,6 +1,7 @@
 /* Drawing and editing tools on the image viewer: box, polygon, polyline, point; in select mode (or on the selected
  * object) move, resize by the corner handles, drag polygon/line points. Every position comes from the viewer's
  * toMedia(), so drawing is exact in image pixels at any zoom. Text spans (NER) are made in editor.js. */
+import { hitTest } from "./canvas-layer.js";
 import { boxFrom, cloneGeom, fixedCorner, movedGeom } from "./geometry.js";
 
 export const HINTS = {
@@ -71,8 +72,8 @@ export class ImageTools {
       this.capture(event);
       return;
     }
-    const hitNode = event.target.closest("[data-id]");
-    const hit = hitNode ? model.get(hitNode.getAttribute("data-id")) : null;
+    // Only the selected object is an SVG element on screen; the others are painted on a canvas: hit-test them.
+    const hit = hitTest(model, p, viewer.unit());
     // Select mode: press an object to select and drag it. With a tool in hand, only the selected object moves
     // (Shift draws over it anyway); anywhere else the tool draws, so a roof or wheel can go inside a vehicle box.
     if (hit && (!tool || (hit.id === model.selected && !event.shiftKey))) {

@@ -14,6 +14,8 @@ const reject = document.getElementById("reject-label");
 
 function setEditing(on) {
   editor.setReadOnly(!on);
+  const tools = document.getElementById("fold-tools");
+  if (on && tools) tools.open = true; // the tools are what editing starts with
   for (const fieldset of fieldsets) fieldset.disabled = !on;
   if (on) edited.value = "1"; // stays set: edits made stay in the drawing (an unchanged label is a plain approval)
   toggle.setAttribute("aria-pressed", on ? "true" : "false");
