@@ -253,3 +253,27 @@ def test_an_issue_pinned_on_a_box_shows_the_crop_on_the_issue_page(page, labeler
     until(lambda: thumb.evaluate("img => img.complete && img.naturalWidth > 0"))
     shots(page, "inbox-crop")
     assert js_errors == []
+
+
+def test_work_done_offline_comes_back_from_this_browser_after_a_reload(page, labeler_task):
+    project, row, labeler = labeler_task
+    js_errors = open_label_page(page, project)
+    task = Task.objects.get(project=project, data_row=row)
+    page.wait_for_selector("#stage.ready")
+    page.route("**/api/v1/tasks/*/draft", lambda route: route.abort())  # the server draft cannot be reached
+    page.click("#tools button[data-tool=vehicle]")
+    drag_box(page, (0.1, 0.1), (0.4, 0.5))
+    expect(page.locator("#draft-status")).to_have_text(re.compile("Offline"), timeout=15_000)
+    assert not Draft.objects.filter(task=task).exists()
+    page.once("dialog", lambda dialog: dialog.accept())  # "Leave site?": yes (the change is only in this browser)
+    page.reload()  # a crash or reload while the server is still out of reach
+    page.wait_for_selector("#stage.ready")
+    message = page.locator("#editor-message")
+    message.wait_for()
+    assert "Restored your unsubmitted work from this browser" in message.inner_text()
+    assert page.locator("#objects li.object").count() == 1
+    # …and it reaches the server once it is back (the next retry).
+    page.unroute("**/api/v1/tasks/*/draft")
+    expect(page.locator("#draft-status")).to_have_text(re.compile(r"^Draft saved"), timeout=25_000)
+    assert len(Draft.objects.get(task=task, user=labeler).annotations) == 1
+    assert js_errors == []
