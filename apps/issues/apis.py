@@ -34,6 +34,13 @@ class IssueFeatureSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class IssueObjectSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    schema_id = serializers.UUIDField(allow_null=True)
+    name = serializers.CharField()
+    geometry = serializers.DictField(allow_null=True, help_text="The object when pinned: bbox, polygon, line or point.")
+
+
 class CommentOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     author = IssueUserSerializer()
@@ -55,6 +62,8 @@ class IssueOutputSerializer(serializers.Serializer):
     text_offset = serializers.IntegerField(allow_null=True)
     annotation = serializers.IntegerField(allow_null=True)
     feature = IssueFeatureSerializer(allow_null=True)
+    object = IssueObjectSerializer(allow_null=True)
+    crop_url = serializers.CharField(allow_null=True, help_text="A PNG of the image around the pin (stored images).")
     status = serializers.ChoiceField(choices=IssueStatus.choices)
     created_by = IssueUserSerializer()
     resolved_by = IssueUserSerializer(allow_null=True)
@@ -70,7 +79,11 @@ class IssueInputSerializer(StrictSerializer):
     text = serializers.CharField(max_length=services.MAX_TEXT)
     position = serializers.JSONField(required=False, allow_null=True)
     text_offset = serializers.JSONField(required=False, allow_null=True)
-    annotation = serializers.JSONField(required=False, allow_null=True)
+    annotation = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text='The pinned object: its index in the label or {"index", "schema_id"}.',
+    )
 
 
 def _create(request: Request, *, project: Any, task: Any, label: Any, data_row: Any) -> Response:

@@ -30,6 +30,9 @@ class Issue(OrganizationOwnedModel):
     annotation_index = models.PositiveIntegerField(null=True, blank=True)
     feature_schema_id = models.UUIDField(null=True, blank=True)
     feature_name = models.CharField(max_length=200, blank=True)
+    # The pinned object's geometry when the issue was opened (`{"bbox": {...}}`, `{"polygon": [...]}`, `{"line":
+    # [...]}` or `{"point": {...}}`, image pixels): the crop shows the object as the reporter saw it, even after edits.
+    annotation_geometry = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=IssueStatus.choices, default=IssueStatus.OPEN)
     resolved_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

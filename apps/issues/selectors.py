@@ -88,11 +88,22 @@ def issues_of_project(
 
 
 def inbox_of(*, actor: User) -> QuerySet[Mention]:
-    return Mention.objects.filter(user=actor).select_related("issue", "issue__project", "comment", "mentioned_by")
+    return Mention.objects.filter(user=actor).select_related(
+        "issue", "issue__project", "issue__data_row", "comment", "mentioned_by"
+    )
 
 
-def serialize_issue(issue: Issue) -> dict[str, Any]:
-    return {
+def has_crop(issue: Issue) -> bool:
+    """Whether the issue page can show a crop: an image stored here (uploads) with a pin (a point or an object)."""
+    pinned = issue.x is not None or issue.annotation_geometry is not None
+    row = issue.data_row
+    return pinned and row.media_type == "image" and row.row_data.startswith("upload://")
+
+
+def serialize_issue(issue: Issue, *, pin: bool = True) -> dict[str, Any]:
+    """The issue as the API shows it. `pin=False` leaves out the pinned object and the crop (exports keep their
+    documented shape, and do not load the data row per issue)."""
+    body: dict[str, Any] = {
         "id": str(issue.id),
         "project": str(issue.project_id),
         "data_row": str(issue.data_row_id),
@@ -114,6 +125,19 @@ def serialize_issue(issue: Issue) -> dict[str, Any]:
         "created_at": issue.created_at.isoformat(),
         "comments": [serialize_comment(c) for c in issue.comments.all()],
     }
+    if pin:
+        body["object"] = (
+            {
+                "index": issue.annotation_index,
+                "schema_id": str(issue.feature_schema_id) if issue.feature_schema_id else None,
+                "name": issue.feature_name,
+                "geometry": issue.annotation_geometry,
+            }
+            if issue.annotation_index is not None
+            else None
+        )
+        body["crop_url"] = f"/issues/{issue.id}/crop.png" if has_crop(issue) else None
+    return body
 
 
 def serialize_comment(comment: Comment) -> dict[str, Any]:
@@ -142,5 +166,5 @@ def issues_of_rows(
     )
     found: dict[str, list[dict[str, Any]]] = {}
     for issue in issues:
-        found.setdefault(str(issue.data_row_id), []).append(serialize_issue(issue))
+        found.setdefault(str(issue.data_row_id), []).append(serialize_issue(issue, pin=False))
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -14,8 +15,10 @@ from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
 from apps.core.queue import enqueue_on_commit
+from apps.issues.domain import pins
 from apps.issues.models import Comment, Issue, IssueStatus, Mention
 from apps.issues.selectors import issue_thread, serialize_issue
+from apps.labeling import selectors as labeling_selectors
 from apps.labeling.access import can
 from apps.labeling.models import Label, Project, Task
 
@@ -45,6 +48,56 @@ def _position(position: Any, task_or_row: Any) -> tuple[float | None, float | No
             "The position is outside the image.", details={"position": [f"Inside {width}×{height} pixels."]}
         )
     return float(x), float(y)
+
+
+@dataclass(frozen=True)
+class ObjectPin:
+    index: int | None = None
+    schema_id: str | None = None
+    name: str = ""
+    geometry: dict[str, Any] | None = None
+
+
+def _tool_schema_ids(project: Project) -> dict[str, str]:
+    tree = project.ontology_version.tree if project.ontology_version_id else {}
+    return {str(t.get("name")): str(t.get("schema_id")) for t in (tree or {}).get("tools", []) if isinstance(t, dict)}
+
+
+def _object_pin(*, actor: User, project: Project, task: Task | None, label: Label | None, annotation: Any) -> ObjectPin:
+    """The object an issue is pinned on: `annotation` is its index in the label (or `{"index", "schema_id"}`, which
+    also checks that the object there is of that feature). Before any label exists, the index is into the actor's
+    own draft of the task (the work they see on the label page). Its geometry is kept for the crop."""
+    if annotation is None:
+        return ObjectPin()
+    try:
+        index, expected = pins.parse_object_ref(annotation)
+    except pins.PinError as exc:
+        raise ValidationFailed("Invalid annotation.", details={"annotation": [str(exc)]}) from None
+    if label is not None:
+        document: Any = label.annotations
+    else:
+        draft = labeling_selectors.draft_of(actor=actor, task=task) if task is not None else None
+        document = draft.annotations if draft is not None else []
+    if not isinstance(document, list) or not 0 <= index < len(document):
+        where = "label" if label is not None else "saved draft"
+        raise ValidationFailed(
+            f"No object {index} in the {where}.",
+            code="no_such_object",
+            details={"annotation": [f"An index from 0 to {len(document) - 1}." if document else f"No {where}."]},
+        )
+    item = document[index]
+    if not isinstance(item, dict):
+        raise ValidationFailed("Not an object.", code="no_such_object", details={"annotation": ["Not an object."]})
+    name = str(item.get("name", ""))[:200]
+    schema_id = item.get("schema_id") or _tool_schema_ids(project).get(name)
+    schema_id = str(schema_id) if schema_id else None
+    if expected is not None and expected != schema_id:
+        raise ValidationFailed(
+            f"Object {index} is a {name or 'different object'}, not the one named.",
+            code="object_mismatch",
+            details={"annotation": [f"The object at {index} has schema_id {schema_id}."]},
+        )
+    return ObjectPin(index=index, schema_id=schema_id, name=name, geometry=pins.object_geometry(item))
 
 
 def mentioned_users(*, project: Project, text: str, author: User) -> list[User]:
@@ -98,19 +151,7 @@ def issue_create(
         raise ValidationFailed("Invalid text offset.", details={"text_offset": ["A character offset from 0."]})
     if label is None and task is not None:
         label = Label.objects.filter(task=task, is_current=True).first()
-    feature_schema_id, feature_name = None, ""
-    if annotation is not None:
-        if isinstance(annotation, bool) or not isinstance(annotation, int):
-            raise ValidationFailed("Invalid annotation.", details={"annotation": ["An annotation index or null."]})
-        document = label.annotations if label is not None else []
-        if not 0 <= annotation < len(document):
-            raise ValidationFailed(
-                "No such annotation in the label.",
-                details={"annotation": [f"An index from 0 to {len(document) - 1}." if document else "No label."]},
-            )
-        item = document[annotation]
-        feature_schema_id = item.get("schema_id") if isinstance(item, dict) else None
-        feature_name = str(item.get("name", ""))[:200] if isinstance(item, dict) else ""
+    pin = _object_pin(actor=actor, project=project, task=task, label=label, annotation=annotation)
     issue = Issue.objects.create(
         organization_id=project.organization_id,
         project=project,
@@ -122,9 +163,10 @@ def issue_create(
         x=x,
         y=y,
         text_offset=text_offset,
-        annotation_index=annotation,
-        feature_schema_id=feature_schema_id,
-        feature_name=feature_name,
+        annotation_index=pin.index,
+        feature_schema_id=pin.schema_id,
+        feature_name=pin.name,
+        annotation_geometry=pin.geometry,
     )
     _mention(issue=issue, comment=None, author=actor, text=body)
     audit_record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -13,7 +13,8 @@ from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.accounts.page_context import HomeSection
 from apps.core.errors import ApplicationError
-from apps.issues import selectors, services
+from apps.datasets.http_content import safe_headers
+from apps.issues import crops, selectors, services
 from apps.issues.access import access_issue
 from apps.labeling.access import access_project, can
 
@@ -37,6 +38,9 @@ def inbox_section(user: User) -> HomeSection:
 def inbox_page(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     mentions = list(selectors.inbox_of(actor=user)[:PAGE_LIMIT])
+    for mention in mentions:
+        crop = reverse("issues:crop", args=[mention.issue_id]) if selectors.has_crop(mention.issue) else ""
+        setattr(mention, "crop_url", crop)  # noqa: B010  (a page-only attribute, not a model field)
     response = render(request, "issues/inbox.html", {"mentions": mentions})
     services.mentions_mark_read(actor=user, ids=[m.pk for m in mentions if m.read_at is None])
     return response
@@ -69,7 +73,23 @@ def issue_page(request: HttpRequest, issue_id: str) -> HttpResponse:
             messages.error(request, exc.message)
         return redirect("issues:issue", issue_id=issue.id)
     thread = selectors.issue_thread(issue_id=issue.pk)
-    return render(request, "issues/issue.html", {"issue": thread, "project": issue.project})
+    crop_url = reverse("issues:crop", args=[issue.id]) if selectors.has_crop(thread) else ""
+    return render(request, "issues/issue.html", {"issue": thread, "project": issue.project, "crop_url": crop_url})
+
+
+@login_required
+def issue_crop(request: HttpRequest, issue_id: str) -> HttpResponse:
+    """The PNG crop of the image around the issue's pin, under the issue's own access rules."""
+    user = request_user(request)
+    issue = access_issue(user, issue_id)
+    png = crops.issue_crop(actor=user, issue=issue)
+    if png is None:
+        raise Http404("This issue has no picture.")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = 'inline; filename="issue.png"'
+    safe_headers(response)
+    return response
 
 
 @login_required

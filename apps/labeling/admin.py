@@ -19,7 +19,7 @@ from apps.core.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin
 from apps.core.errors import ApplicationError
 from apps.core.ids import is_uuid
 from apps.labeling import admin_batches, admin_settings, registry, selectors, services  # noqa: F401 (registers BatchAdmin)
-from apps.labeling.models import Batch, Label, Project, ProjectMember, Task
+from apps.labeling.models import Batch, Draft, Label, Project, ProjectMember, Task
 from apps.ontologies.domain.preview import diff_lines
 from apps.ontologies.models import Ontology
 from apps.ontologies.selectors import ontology_diff
@@ -327,3 +327,16 @@ class LabelAdmin(ReadOnlyScopedAdmin):
     @admin.display(description="Annotations")
     def pretty_annotations(self, obj: Label) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.annotations, indent=2))
+
+
+@admin.register(Draft)
+class DraftAdmin(ReadOnlyScopedAdmin):
+    """Unsubmitted work, listed read-only for org admins (who is mid-task, since when, how big)."""
+
+    organization_path = "project__organization"
+    list_display = ("user", "project", "task", "revision", "size_bytes", "updated_at")
+    list_select_related = ("user", "project", "task")
+    exclude = ("annotations",)  # a draft is not a label: its content is its owner's until submitted
+
+    def _org_id_lookup(self) -> str:
+        return "project__organization_id"

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.core.access import get_in_organization
+from apps.core.errors import NotFound, PermissionDenied
 from apps.core.idempotency import idempotent
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
@@ -494,3 +495,60 @@ class ProjectLabelsApi(APIView):
         paginator = CursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(LabelOutputSerializer(page, many=True).data)
+
+
+class DraftOutputSerializer(serializers.Serializer):
+    task = serializers.UUIDField(source="task_id")
+    annotations = serializers.JSONField()
+    revision = serializers.IntegerField()
+    seconds_spent = serializers.FloatField(allow_null=True)
+    client_saved_at = serializers.DateTimeField(allow_null=True)
+    saved_at = serializers.DateTimeField(source="updated_at")
+    created_at = serializers.DateTimeField()
+
+
+class TaskDraftApi(APIView):
+    """The caller's own draft of a task: only its owner ever reads or writes it (nobody else's is reachable)."""
+
+    class InputSerializer(StrictSerializer):
+        annotations = serializers.JSONField()
+        revision = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**31 - 1)
+        client_saved_at = serializers.DateTimeField(required=False, allow_null=True)
+        seconds_spent = serializers.JSONField(required=False, allow_null=True)
+
+    @extend_schema(responses={200: DraftOutputSerializer, 404: None})
+    def get(self, request: Request, task_id: str) -> Response:
+        actor = request_user(request)
+        task = access_task(actor, task_id, "label", related=False)
+        draft = selectors.draft_of(actor=actor, task=task)
+        if draft is None:
+            raise NotFound("You have no draft of this task.", code="no_draft")
+        return Response(DraftOutputSerializer(draft).data)
+
+    @extend_schema(request=InputSerializer, responses=DraftOutputSerializer)
+    def put(self, request: Request, task_id: str) -> Response:
+        actor = request_user(request)
+        task = access_task(actor, task_id, "label", related=False)
+        if not services.may_keep_draft(actor=actor, task=task):
+            raise PermissionDenied(
+                "You can keep a draft only of a task you are labeling or of your own unreviewed label."
+            )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        draft = services.draft_save(
+            actor=actor,
+            task=task,
+            annotations=values["annotations"],
+            revision=values.get("revision"),
+            client_saved_at=values.get("client_saved_at"),
+            seconds_spent=values.get("seconds_spent"),
+        )
+        return Response(DraftOutputSerializer(draft).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, task_id: str) -> Response:
+        actor = request_user(request)
+        task = access_task(actor, task_id, "label", related=False)
+        services.draft_delete(actor=actor, task=task)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -243,3 +243,26 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}"
+
+
+class Draft(BaseModel):
+    """Unsubmitted work of one user on one task (the label page saves it every few seconds). Not a label: nothing
+    scores, reviews, exports or announces it; it is deleted when that user's label for the task is stored."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="label_drafts")
+    # Denormalized for tenancy (the admin lists an organization's drafts) without joining through the task.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    annotations = models.JSONField(default=list)
+    # The client's counter of changes: a save older than the stored one (another tab or device) is refused.
+    revision = models.PositiveIntegerField(default=0)
+    seconds_spent = models.FloatField(null=True, blank=True, help_text="Time on the task so far, from the client.")
+    client_saved_at = models.DateTimeField(null=True, blank=True)
+    size_bytes = models.PositiveIntegerField(default=0)
+
+    class Meta(BaseModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["task", "user"], name="draft_one_per_task_user")]
+        indexes = [models.Index(fields=["user", "-updated_at"], name="draft_user_updated")]
+
+    def __str__(self) -> str:
+        return f"draft of {self.user_id} on {self.task_id}"

@@ -14,7 +14,7 @@ from apps.core.errors import ValidationFailed
 from apps.core.ids import is_uuid
 from apps.core.json_sql import JSONText
 from apps.labeling.access import can, projects_visible_to, projects_where
-from apps.labeling.models import Annotation, Label, Project, Task, TaskKind, TaskState
+from apps.labeling.models import Annotation, Draft, Label, Project, Task, TaskKind, TaskState
 from apps.ontologies.models import Feature
 
 OVERVIEW_KEYS = ("to_label", "in_progress", "in_review", "in_rework", "done", "skipped", "awaiting_consensus")
@@ -363,3 +363,47 @@ def labeled_row_ids(*, project: Project) -> list[Any]:
     """Rows of the project with a current label (submitted, in review or done): what is already labeled."""
     rows = Label.objects.filter(project=project, is_current=True).order_by("data_row_id")
     return list(rows.values_list("data_row_id", flat=True).distinct())
+
+
+# --- the label page: drafts, progress, previous task ------------------------------------------------------------
+
+
+def draft_of(*, actor: User, task: Task) -> Draft | None:
+    """The actor's own draft of the task (nobody reads another's)."""
+    return Draft.objects.filter(task_id=task.pk, user_id=actor.pk).first()
+
+
+def drafts_of_organization(*, organization_id: Any) -> QuerySet[Draft]:
+    return Draft.objects.filter(project__organization_id=organization_id).select_related("user", "project", "task")
+
+
+_OPEN = (TaskState.TO_LABEL, TaskState.IN_PROGRESS, TaskState.IN_REWORK)
+
+
+def label_progress(*, actor: User, task: Task) -> dict[str, int]:
+    """ "3 of 120 in this batch · 117 left for you": the task's place in its batch (tasks no longer open, plus this
+    one), the batch size, and the open tasks of the project the actor could still be handed (this one included).
+    Two aggregate queries on indexed columns, whatever the project's size."""
+    batch = Task.objects.filter(batch_id=task.batch_id).aggregate(
+        total=Count("id"), closed=Count("id", filter=~Q(state__in=_OPEN))
+    )
+    mine = Label.objects.filter(project_id=OuterRef("project_id"), data_row_id=OuterRef("data_row_id"), labeler=actor)
+    holding = Task.objects.filter(
+        project_id=OuterRef("project_id"), data_row_id=OuterRef("data_row_id"), assignee=actor
+    ).exclude(pk=OuterRef("pk"))
+    left = (
+        Task.objects.filter(project_id=task.project_id, state__in=_OPEN)
+        .filter(Q(assignee__isnull=True) | Q(assignee=actor) | Q(state=TaskState.TO_LABEL))
+        .filter(~Exists(mine), ~Exists(holding))
+        .count()
+    )
+    position = min(batch["closed"] + 1, batch["total"])
+    return {"position": position, "batch_total": batch["total"], "left_for_you": left}
+
+
+def my_last_label(*, actor: User, project_id: Any, exclude_task: Any = None) -> Label | None:
+    """The actor's most recent current label in the project (the "previous task" of the label page)."""
+    queryset = Label.objects.filter(project_id=project_id, labeler=actor, is_current=True).select_related("task")
+    if exclude_task is not None:
+        queryset = queryset.exclude(task_id=exclude_task)
+    return queryset.order_by("-created_at", "-id").first()

@@ -15,5 +15,6 @@ urlpatterns = [
     path("projects/<str:project_id>/labels", apis.ProjectLabelsApi.as_view(), name="api-project-labels"),
     path("tasks/<str:task_id>/labels", apis.TaskLabelsApi.as_view(), name="api-task-labels"),
     path("tasks/<str:task_id>/skip", apis.TaskSkipApi.as_view(), name="api-task-skip"),
+    path("tasks/<str:task_id>/draft", apis.TaskDraftApi.as_view(), name="api-task-draft"),
     path("labels/<str:label_id>", apis.LabelDetailApi.as_view(), name="api-label-detail"),
 ]

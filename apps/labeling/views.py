@@ -15,9 +15,9 @@ from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.accounts.page_context import HomeSection
 from apps.core import json_limits
-from apps.core.errors import ApplicationError, Conflict, ValidationFailed
+from apps.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from apps.labeling import registry, selectors, services
-from apps.labeling.access import access_project, access_task, can
+from apps.labeling.access import access_label, access_project, access_task, can
 from apps.labeling.models import Label, Task, TaskState
 from apps.labeling.registry import rework_feedback
 
@@ -53,6 +53,9 @@ def project_page(request: HttpRequest, project_id: str) -> HttpResponse:
 def next_task(request: HttpRequest, project_id: str) -> HttpResponse:
     user = request_user(request)
     project = access_project(user, project_id, "label")
+    after = request.POST.get("after")  # the label page submitted with fetch, then asks for the next task here
+    if after in ("submitted", "edited"):
+        messages.success(request, "Label submitted." if after == "submitted" else "Your label is updated.")
     task = services.queue_claim(actor=user, project=project)
     if task is None:
         messages.info(request, "Nothing left to label in this project for you. Thank you!")
@@ -60,7 +63,9 @@ def next_task(request: HttpRequest, project_id: str) -> HttpResponse:
     return redirect("labeling:label", task_id=task.id)
 
 
-def _label_context(task: Task, annotations: Any, errors: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _label_context(
+    task: Task, annotations: Any, errors: list[dict[str, Any]] | None, user: User | None = None
+) -> dict[str, Any]:
     project = task.project
     previous = Label.objects.filter(task=task, is_current=True).first()
     if annotations is None and previous is not None:
@@ -81,6 +86,14 @@ def _label_context(task: Task, annotations: Any, errors: list[dict[str, Any]] | 
         "is_rework": task.rework_user_id is not None or previous is not None,
         "has_prelabels": any(isinstance(a, dict) and "prelabel" in a for a in annotations or []),
         "feedback": rework_feedback(task) if previous is not None else None,
+        "progress": selectors.label_progress(actor=user, task=task) if user is not None else None,
+        "previous_label": (
+            selectors.my_last_label(actor=user, project_id=project.pk, exclude_task=task.pk) if user else None
+        ),
+        "form_action": reverse("labeling:label", args=[task.id]),
+        "draft_url": f"/api/v1/tasks/{task.id}/draft",
+        "submit_url": f"/api/v1/tasks/{task.id}/labels",
+        "submit_method": "POST",
     }
 
 
@@ -93,7 +106,7 @@ def label_page(request: HttpRequest, task_id: str) -> HttpResponse:
     if task.assignee_id != user.pk or task.state != TaskState.IN_PROGRESS:
         messages.warning(request, "That task is no longer yours; here is the next one.")
         return redirect("labeling:project", project_id=task.project_id)
-    return render(request, "labeling/label.html", _label_context(task, None, None))
+    return render(request, "labeling/label.html", _label_context(task, None, None, user))
 
 
 def _submit(request: HttpRequest, user: User, task: Task) -> HttpResponse:
@@ -113,7 +126,7 @@ def _submit(request: HttpRequest, user: User, task: Task) -> HttpResponse:
         services.label_submit(actor=user, task=task, annotations=annotations, seconds_spent=seconds_value)
     except ValidationFailed as exc:
         errors = exc.details.get("annotations") if isinstance(exc.details, dict) else None
-        context = _label_context(task, annotations, errors or [{"path": "", "message": exc.message}])
+        context = _label_context(task, annotations, errors or [{"path": "", "message": exc.message}], user)
         context["error_message"] = exc.message
         return render(request, "labeling/label.html", context, status=400)
     except Conflict as exc:
@@ -141,3 +154,58 @@ def skip_task(request: HttpRequest, task_id: str) -> HttpResponse:
         return redirect("labeling:project", project_id=task.project_id)
     messages.info(request, "Task skipped.")
     return next_task(request, str(task.project_id))
+
+
+def _parse_annotations(request: HttpRequest) -> tuple[Any, float | None]:
+    raw = request.POST.get("annotations", "")
+    try:
+        annotations = json_limits.loads(raw, max_depth=json_limits.MAX_JSON_DEPTH) if raw else []
+    except ValueError:
+        annotations = None
+    try:
+        seconds = float(request.POST.get("seconds_spent") or "") if request.POST.get("seconds_spent") else None
+    except ValueError:
+        seconds = None
+    return annotations, seconds
+
+
+@login_required
+def edit_label_page(request: HttpRequest, label_id: str) -> HttpResponse:
+    """ "Previous task": the labeler reopens their own label and corrects it while it is not reviewed yet. Each save
+    is a new revision (the history keeps every one); the server draft works here as on a fresh task."""
+    user = request_user(request)
+    label = access_label(user, label_id)
+    if label.labeler_id != user.pk:
+        raise PermissionDenied("Only the labeler may reopen their label here; reviewers use the review page.")
+    task = access_task(user, label.task_id, "view")
+    if not label.is_current or not services.may_keep_draft(actor=user, task=task):
+        messages.info(request, "That label was already reviewed (or replaced), so it can no longer be changed here.")
+        return redirect("labeling:project", project_id=task.project_id)
+    errors: list[dict[str, Any]] | None = None
+    annotations: Any = None
+    status = 200
+    if request.method == "POST":
+        annotations, seconds = _parse_annotations(request)
+        try:
+            if annotations is None:
+                raise ValidationFailed("The annotations could not be read.", details={"annotations": []})
+            new = services.label_edit(actor=user, label=label, annotations=annotations, seconds_spent=seconds)
+        except ValidationFailed as exc:
+            found = exc.details.get("annotations") if isinstance(exc.details, dict) else None
+            errors, status = found or [{"path": "", "message": exc.message}], 400
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("labeling:project", project_id=task.project_id)
+        else:
+            messages.success(request, f"Your label is updated (revision {new.revision}).")
+            return redirect("labeling:project", project_id=task.project_id)
+    context = _label_context(task, annotations, errors, None)
+    context.update(
+        editing_label=label,
+        is_rework=False,
+        feedback=None,
+        form_action=reverse("labeling:edit-label", args=[label.id]),
+        submit_url=f"/api/v1/labels/{label.id}",
+        submit_method="PATCH",
+    )
+    return render(request, "labeling/label.html", context, status=status)

@@ -19,10 +19,12 @@
   const pinButton = document.getElementById("pin-issue");
   const pinStatus = document.getElementById("issue-pin-status");
   const submit = document.getElementById("issue-submit");
+  const objectButton = document.getElementById("pin-object-issue");
 
   let issues = [];
   let pinning = false;
   let pending = null; // {x, y} in image pixels
+  let pendingObject = null; // {index, schema_id}: the object of the label (or of the draft) the issue is about
   let layer = null;
   let active = null;
   let hooked = false;
@@ -161,7 +163,8 @@
       h("span", { class: "issue-number" }, String(number)),
       h("strong", {}, issue.created_by.username),
       h("span", { class: `issue-status ${issue.status}` }, issue.status),
-      issue.position ? h("span", { class: "muted small" }, "pinned") : null,
+      issue.object ? h("span", { class: "muted small issue-object" }, `on ${issue.object.name} #${issue.object.index + 1}`) : null,
+      issue.position && !issue.object ? h("span", { class: "muted small" }, "pinned") : null,
       h("a", { href: `/issues/${issue.id}/`, class: "small" }, "thread"),
     );
     head.addEventListener("click", (e) => {
@@ -225,6 +228,25 @@
 
   // ------------------------------------------------------------------------------------------------ composer
   if (pinButton) pinButton.addEventListener("click", () => setPinning(!pinning));
+  // Pin on an object: the one selected in the editor, by its place in the label and its feature's schema id.
+  if (objectButton) {
+    objectButton.addEventListener("click", () => {
+      const editor = window.tdpEditor;
+      const object = editor && editor.model.selectedObject();
+      pinStatus.classList.remove("error");
+      if (!object) {
+        pendingObject = null;
+        objectButton.setAttribute("aria-pressed", "false");
+        pinStatus.textContent = "Select an object first (click it, or press Tab), then pin.";
+        return;
+      }
+      const index = editor.model.objects.indexOf(object);
+      pendingObject = { index, schema_id: object.tool.schema_id || undefined };
+      objectButton.setAttribute("aria-pressed", "true");
+      pinStatus.textContent = `On ${object.tool.name} #${index + 1}`;
+      textArea.focus();
+    });
+  }
   submit.addEventListener("click", async () => {
     const text = textArea.value.trim();
     if (!text) {
@@ -234,9 +256,18 @@
     }
     submit.disabled = true;
     try {
-      const issue = await api(listUrl, "POST", { text, position: pending });
+      const body = { text, position: pending };
+      if (pendingObject) {
+        // Before a label exists the server finds the object in my draft: make sure it has the latest one.
+        const drafts = window.tdpEditor && window.tdpEditor.drafts;
+        if (drafts) await drafts.flush();
+        body.annotation = pendingObject;
+      }
+      const issue = await api(listUrl, "POST", body);
       textArea.value = "";
       pending = null;
+      pendingObject = null;
+      if (objectButton) objectButton.setAttribute("aria-pressed", "false");
       pinStatus.classList.remove("error");
       pinStatus.textContent = "Issue opened.";
       active = issue.id;

@@ -22,6 +22,8 @@ import { startTimer } from "./timer.js";
 import { Toolbar } from "./toolbar.js";
 import { HINTS, ImageTools } from "./tools.js";
 import { bindKeys } from "./keys.js";
+import { startDrafts } from "./drafts.js";
+import { startSubmit } from "./submit.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -332,5 +334,7 @@ export function createEditor() {
 }
 
 export const editor = createEditor();
+editor.drafts = startDrafts(editor); // never lose work: local copy at once, server draft within seconds
+startSubmit(editor, editor.drafts); // fetch + Idempotency-Key, retry on failure, errors next to their object
 window.tdpEditor = editor;
 document.dispatchEvent(new CustomEvent("tdp-editor-ready", { detail: editor }));

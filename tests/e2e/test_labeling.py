@@ -187,19 +187,22 @@ def test_missing_required_answer_shows_the_error_and_keeps_the_box(page, labeler
     page.click("#tools button[data-tool=vehicle]")
     expected = drag_box(page, (0.1, 0.1), (0.5, 0.6))
     page.locator("#questions").get_by_role("radio", name="rain").check()
-    with page.expect_response(lambda r: r.request.method == "POST" and "/label" in r.url) as posted:
-        page.click("#submit-label")  # `kind` (required) left unanswered
+    page.click("#submit-label")  # `kind` (required) left unanswered: the page asks first
+    warning = page.locator("#submit-status.warning")
+    warning.wait_for()
+    assert "1 required answer is missing" in warning.inner_text()
+    with page.expect_response(lambda r: r.request.method == "POST" and "/labels" in r.url) as posted:
+        page.get_by_role("button", name="Submit anyway").click()
     assert posted.value.status == 400
 
-    errors = page.locator("#server-errors")
-    errors.wait_for()
-    assert "kind" in errors.inner_text()
+    # The server's message is shown, and next to the box it names; nothing on the page is lost.
+    status = page.locator("#submit-status.error")
+    status.wait_for()
+    assert "Not saved" in status.inner_text()
     assert page.url.endswith(f"/tasks/{task.id}/label")
     assert not Label.objects.filter(task=task).exists()
-
-    # After the 400 re-render the box is drawn again where it was, marked, and the answers are kept.
-    page.wait_for_selector("#stage.ready")
     shape = page.locator("#overlay g.obj.has-error rect.shape")
+    shape.wait_for()
     assert shape.count() == 1
     drawn = {
         "left": float(shape.get_attribute("x") or "nan"),

@@ -135,6 +135,11 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/projects/<project_id>/labels",                             401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("post",   "api/v1/tasks/<task_id>/labels",                                   401, 400, 400, 403, 400, 400, 400, 404, 404),
     api("post",   "api/v1/tasks/<task_id>/skip",                                     401, 400, 400, 403, 400, 400, 400, 404, 404),
+    # A draft is its owner's alone: the labeler holding the task reads theirs; everyone else has none to read (404)
+    # and may keep none of a task they do not hold (403).
+    api("get",    "api/v1/tasks/<task_id>/draft",                                    401, 404, 404, 403, 200, 404, 404, 404, 404),
+    api("put",    "api/v1/tasks/<task_id>/draft",                                    401, 403, 403, 403, 400, 403, 403, 404, 404),
+    api("delete", "api/v1/tasks/<task_id>/draft",                                    401, 204, 204, 403, 204, 204, 204, 404, 404),
     api("get",    "api/v1/labels/<label_id>",                                        401, 200, 200, 200, 200, 403, 200, 404, 404),
     api("patch",  "api/v1/labels/<label_id>",                                        401, 400, 400, 400, 400, 403, 400, 404, 404),
     api("post",   "api/v1/projects/<project_id>/review/next",                        401, 200, 200, 200, 403, 403, 200, 404, 404),
@@ -226,6 +231,9 @@ MATRIX: list[Row] = [
     page("get",    "tasks/<task_id>/label",                                           302, 302, 302, 403, 200, 302, 302, 404, 404),
     page("post",   "tasks/<task_id>/label",                                           302, 302, 302, 403, 302, 302, 302, 404, 404),
     page("post",   "tasks/<task_id>/skip",                                            302, 302, 302, 403, 302, 302, 302, 404, 404),
+    # "Previous task": only the labeler reopens their own label (a manager who may see it is still refused).
+    page("get",    "labels/<label_id>/edit",                                          302, 403, 403, 403, 200, 403, 403, 404, 404),
+    page("post",   "labels/<label_id>/edit",                                          302, 403, 403, 403, 302, 403, 403, 404, 404),
     page("get",    "projects/<project_id>/review/",                                   302, 200, 200, 200, 403, 403, 200, 404, 404),
     page("post",   "projects/<project_id>/review/next",                               302, 302, 302, 302, 403, 403, 302, 404, 404),
     page("get",    "reviews/<task_id>/",                                              302, 302, 302, 302, 403, 403, 302, 404, 404, objects={"task_id": "task"}),
@@ -233,6 +241,8 @@ MATRIX: list[Row] = [
     page("get",    "inbox/",                                                          302, 200, 200, 200, 200, 200, 200, 200, 200),
     page("get",    "projects/<project_id>/issues/",                                   302, 200, 200, 200, 200, 200, 200, 404, 404),
     page("get",    "issues/<issue_id>/",                                              302, 200, 200, 200, 200, 403, 200, 404, 404),
+    # The crop follows the issue's access; the world's issue is on a remote-URL row, which has no crop (404).
+    page("get",    "issues/<issue_id>/crop.png",                                      302, 404, 404, 404, 404, 403, 404, 404, 404),
     page("post",   "issues/<issue_id>/resolve",                                       302, 302, 302, 302, 302, 403, 302, 404, 404),
     page("post",   "issues/<issue_id>/reopen",                                        302, 302, 302, 302, 302, 403, 302, 404, 404),
     page("get",    "catalog/",                                                        302, 200, 200, 200, 200, 200, 200, 200, 200),

@@ -138,6 +138,7 @@ def build_world(org: Organization, make_user: Callable[..., User]) -> World:
     label = labeling_services.label_submit(actor=labeler, task=task, annotations=annotations(), seconds_spent=5)
     open_task = labeling_services.queue_claim(actor=labeler, project=project)
     assert open_task is not None
+    labeling_services.draft_save(actor=labeler, task=open_task, annotations=[{"name": "half drawn"}])
     issue = issue_services.issue_create(
         actor=people["reviewer"],
         project=project,

@@ -1,5 +1,6 @@
 """Every write of the labeling app."""
 
+from apps.labeling.services.drafts import draft_delete, draft_save, may_keep_draft
 from apps.labeling.services.labels import (
     label_edit,
     label_import,
@@ -39,6 +40,8 @@ __all__ = [
     "batch_create",
     "batch_update",
     "benchmark_task_lease",
+    "draft_delete",
+    "draft_save",
     "expert_task_lease",
     "expert_tasks_create",
     "expert_tasks_mark_notified",
@@ -48,6 +51,7 @@ __all__ = [
     "label_revision_create",
     "label_submit",
     "leases_release_expired",
+    "may_keep_draft",
     "project_create",
     "project_mark",
     "project_member_remove",

@@ -22,7 +22,7 @@ from apps.datasets.models import DataRow
 from apps.labeling import registry
 from apps.labeling.domain import states
 from apps.labeling.domain.annotation_rows import annotation_rows
-from apps.labeling.models import Annotation, Label, LabelSource, Project, Task, TaskKind, TaskState
+from apps.labeling.models import Annotation, Draft, Label, LabelSource, Project, Task, TaskKind, TaskState
 from apps.labeling.services.events import label_emit, tasks_done_emit
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
@@ -242,6 +242,11 @@ def _new_revision(
     return label
 
 
+def _drop_draft(*, task: Task, actor: User) -> None:
+    """The submitted label replaces the labeler's draft of the task (one indexed DELETE, no cascade)."""
+    Draft.objects.filter(task_id=task.pk, user_id=actor.pk).delete()
+
+
 @transaction.atomic
 def label_revision_create(
     *, task: Task, author: User, annotations: Any, seconds_spent: Any = None, server_seconds: float | None = None
@@ -328,6 +333,7 @@ def label_submit(*, actor: User, task: Task, annotations: Any, seconds_spent: An
         task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=server_seconds
     )
     registry.label_provenance(label, task, references)
+    _drop_draft(task=task, actor=actor)
     needs_review = _needs_review(project, task, slots)
     waiting = task.kind == TaskKind.CONSENSUS and not _consensus_complete(task, slots)
     transition = "submit_await_consensus" if waiting else "submit_for_review" if needs_review else "submit_done"
@@ -384,6 +390,7 @@ def label_edit(*, actor: User, label: Label, annotations: Any, seconds_spent: An
     annotations, _ = split_prelabel_references(annotations)
     document = validate_label_document(version=label.ontology_version, data_row=task.data_row, annotations=annotations)
     new = _new_revision(task=task, labeler=actor, document=document, seconds_spent=seconds, server_seconds=None)
+    _drop_draft(task=task, actor=actor)
     audit_record(
         action="label.updated",
         actor=actor,
