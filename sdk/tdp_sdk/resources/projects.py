@@ -111,6 +111,20 @@ class Projects(Resource):
             idempotency_key=idempotency_key or uuid.uuid4().hex,
         )
 
+    @route("GET", "/tasks/{task_id}/draft")
+    def draft(self, task_id: str) -> dict[str, Any]:
+        """The caller's own draft of a task (`{"annotations","seconds_spent","revision",…}`); `NotFound` when none."""
+        return self._http.json("GET", f"/tasks/{task_id}/draft")
+
+    @route("PUT", "/tasks/{task_id}/draft")
+    def save_draft(self, task_id: str, annotations: builtins.list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+        """Keep unfinished work on the server (never a label: no scoring, review, export or webhook)."""
+        return self._http.json("PUT", f"/tasks/{task_id}/draft", json_body={"annotations": annotations, **fields})
+
+    @route("DELETE", "/tasks/{task_id}/draft")
+    def delete_draft(self, task_id: str) -> None:
+        self._http.json("DELETE", f"/tasks/{task_id}/draft")
+
     @route("POST", "/tasks/{task_id}/skip")
     def skip(self, task_id: str, reason: str = "") -> dict[str, Any]:
         return self._http.json("POST", f"/tasks/{task_id}/skip", json_body={"reason": reason})
