@@ -10,7 +10,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apps.core.client_address import client_ip
 from apps.core.errors import ApplicationError, NotFound, PermissionDenied
+
+__all__ = ["RequestContext", "client_ip", "current_request_context", "current_user"]
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,6 @@ def current_user() -> Any:
     context = _current.get()
     user = getattr(context.request, "user", None) if context else None
     return user if user is not None and user.is_authenticated else None
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestContextMiddleware:

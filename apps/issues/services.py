@@ -14,6 +14,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
 from apps.core.queue import enqueue_on_commit
+from apps.issues.access import may_participate
 from apps.issues.models import Comment, Issue, IssueStatus, Mention
 from apps.issues.selectors import issue_thread, serialize_issue
 from apps.labeling.access import can
@@ -47,20 +48,25 @@ def _position(position: Any, task_or_row: Any) -> tuple[float | None, float | No
     return float(x), float(y)
 
 
-def mentioned_users(*, project: Project, text: str, author: User) -> list[User]:
-    """Users named `@username` in the text who may see the project (members and the org's project managers)."""
+def mentioned_users(*, issue: Issue, text: str, author: User) -> list[User]:
+    """Users named `@username` in the text who may open this issue (`apps.issues.access`: the project's reviewers
+    and managers, the issue's author, whoever labeled or holds its task). Anyone else named gets nothing: the
+    inbox entry and the e-mail carry the text, which they may not read."""
     names = {name.rstrip(".") for name in MENTION.findall(text)}
     if not names:
         return []
+    project = issue.project
     candidates = User.objects.filter(
         organization_id=project.organization_id, username__in=names, is_active=True
     ).exclude(pk=author.pk)
-    return [user for user in candidates if can(user, project, "view")]
+    return [
+        user for user in candidates if can(user, project, "view") and may_participate(user, project, issue.task, issue)
+    ]
 
 
 def _mention(*, issue: Issue, comment: Comment | None, author: User, text: str) -> list[Mention]:
     mentions = []
-    for user in mentioned_users(project=issue.project, text=text, author=author):
+    for user in mentioned_users(issue=issue, text=text, author=author):
         mention, created = Mention.objects.get_or_create(
             user=user, issue=issue, comment=comment, defaults={"mentioned_by": author}
         )

@@ -45,6 +45,8 @@ def projects_using_versions(*, version_ids: Iterable[Any]) -> Mapping[str, list[
 
 def register() -> None:
     from apps.accounts.page_context import register_home_section
+    from apps.accounts.registry import register_role_lowered_listener
+    from apps.labeling.services.projects import project_roles_cap
     from apps.labeling.views import my_projects_section
     from apps.ontologies.registry import (
         register_feature_annotation_source,
@@ -56,3 +58,4 @@ def register() -> None:
     register_feature_annotation_source(feature_annotations)
     register_version_user_lister(projects_using_versions)
     register_home_section(my_projects_section)
+    register_role_lowered_listener(project_roles_cap)
