@@ -46,7 +46,7 @@ def test_behind_trusted_proxies_the_nth_address_from_the_right_is_the_client(set
     assert ip_of("10.0.0.9") == BALANCER  # shorter than the chain
 
 
-def token_attempt(api_client, xff: str, remote: str = BALANCER, username: str = "nobody", password: str = "nope"):
+def token_attempt(api_client, xff: str, remote: str = BALANCER, username: str = "nobody", password: str = "nope"):  # noqa: S107
     return api_client.post(
         "/api/v1/auth/token",
         {"username": username, "password": password},
