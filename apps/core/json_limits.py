@@ -18,11 +18,39 @@ class TooDeep(ValueError):
         self.limit = limit
 
 
+class NumberOutOfRange(ValueError):
+    pass
+
+
+def finite_float(text: str) -> float:
+    """`parse_float` hook: `1e400` would be `inf`, which no field accepts and arithmetic turns into NaN."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise NumberOutOfRange(f"The number {text[:20]}… is out of range (beyond ±1.8e308).")
+    return value
+
+
+def float_sized_int(text: str) -> int:
+    """`parse_int` hook: an integer no float can hold (`1` and 400 zeros) would raise OverflowError in whatever
+    field converts it (seconds, positions, confidences, vectors, settings): refused while parsing instead."""
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        raise NumberOutOfRange(f"The number {text[:20]}… is out of range (beyond ±1.8e308).") from None
+    return value
+
+
+def reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def loads(text: str | bytes, *, max_depth: int | None = None) -> Any:
     """`json.loads`, with RecursionError (a few thousand `[`) reported as the ValueError `TooDeep`, and documents
-    deeper than `max_depth` refused the same way."""
+    deeper than `max_depth` refused the same way; numbers beyond a float's range and NaN/Infinity refused with a
+    ValueError (`NumberOutOfRange`) like any other malformed JSON."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_int=float_sized_int, parse_float=finite_float, parse_constant=reject_constant)
     except RecursionError:
         raise TooDeep(max_depth) from None
     if max_depth is not None and depth_exceeds(value, max_depth):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
+from apps.core.domain.numbers import is_finite_number
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
 from apps.core.queue import enqueue_on_commit
@@ -38,7 +38,7 @@ def _position(position: Any, task_or_row: Any) -> tuple[float | None, float | No
         raise ValidationFailed("Invalid position.", details={"position": ['{"x": number, "y": number} or null.']})
     x, y = position["x"], position["y"]
     for value in (x, y):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        if not is_finite_number(value) or value < 0:
             raise ValidationFailed("Invalid position.", details={"position": ["Coordinates are numbers from 0."]})
     width, height = task_or_row.width, task_or_row.height
     if width and height and (x > width or y > height):
