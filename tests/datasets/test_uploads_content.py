@@ -165,7 +165,8 @@ def test_foreign_upload_reference_is_rejected_on_import(manager_client, dataset,
 
 
 def test_missing_upload_file_is_404_in_the_error_shape(manager_client, dataset, media_root):
-    assert upload(manager_client, dataset, [SimpleUploadedFile("gone.png", png_bytes(), "image/png")]).status_code == 201
+    stored = upload(manager_client, dataset, [SimpleUploadedFile("gone.png", png_bytes(), "image/png")])
+    assert stored.status_code == 201
     row = DataRow.objects.get(global_key="gone.png")
     for stored in media_root.rglob("gone.png"):
         stored.unlink()
