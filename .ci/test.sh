@@ -27,6 +27,7 @@ export DJANGO_SETTINGS_MODULE=tdp.settings.test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache  # the architecture contracts in pyproject.toml (docs/architecture.md)
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
   || { echo "Models changed without a migration: run makemigrations"; exit 1; }
 

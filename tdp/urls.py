@@ -6,7 +6,6 @@ from apps.core.health import healthz, liveness, readiness
 
 api_v1 = [
     path("", include("apps.accounts.urls")),
-    path("", include("apps.core.urls")),
     path("", include("apps.ontologies.urls")),
     path("", include("apps.datasets.urls")),
     path("", include("apps.labeling.urls")),

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -131,8 +132,7 @@ def _describe(alert: Alert) -> str:
 
 def alert_notify_admins(*, alert_id: Any) -> int:
     """Email the organization's active admins (those with an address) about a new alert; returns how many."""
-    from apps.accounts.models import User  # accounts depends on core: imported where used
-
+    User = get_user_model()
     alert = Alert.objects.select_related("rule", "actor", "organization").get(pk=alert_id)
     recipients = list(
         User.objects.filter(organization_id=alert.organization_id, role="admin", is_active=True)

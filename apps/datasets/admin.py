@@ -1,4 +1,5 @@
-"""Admin for datasets: row counts, data rows with metadata filters and a link to the asset. Writes use services."""
+"""Admin for datasets: row counts, data rows with metadata filters and a link to the asset. Writes use services.
+Later apps add data row actions through `apps.datasets.registry` (labeling: "Add to project…")."""
 
 from __future__ import annotations
 
@@ -7,20 +8,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db import connection
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from apps.core.admin_scoping import OrganizationScopedAdmin, service_error_message
 from apps.core.errors import ApplicationError
-from apps.datasets import services
+from apps.datasets import registry, services
 from apps.datasets.models import DataRow, Dataset, MetadataField, StorageIntegration
-from apps.labeling.access import projects_visible_to
-from apps.labeling.models import Project
-from apps.labeling.services import batch_create
 
 
 @admin.register(Dataset)
@@ -74,16 +70,6 @@ class SplitFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AddToProjectForm(forms.Form):
-    project = forms.ModelChoiceField(queryset=Project.objects.none())
-    batch_name = forms.CharField(max_length=200)
-    priority = forms.IntegerField(min_value=1, max_value=5, initial=3)
-
-    def __init__(self, *args: Any, projects: QuerySet[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects  # type: ignore[attr-defined]
-
-
 @admin.register(DataRow)
 class DataRowAdmin(OrganizationScopedAdmin):
     list_display = ("global_key", "dataset", "media_type", "metadata_summary", "asset", "created_at")
@@ -109,42 +95,14 @@ class DataRowAdmin(OrganizationScopedAdmin):
     org_admin_can_change = False
     org_admin_can_delete = True
     show_full_result_count = False
-    actions = ["add_to_project"]
 
-    @admin.action(description="Add to project…")
-    def add_to_project(self, request: HttpRequest, queryset: QuerySet[DataRow]) -> Any:
-        """Queue the selected rows as a new batch of a project (labeling's `batch_create`), after a form."""
-        projects = projects_visible_to(request.user).filter(archived=False)  # type: ignore[arg-type]
-        form = AddToProjectForm(request.POST if "apply" in request.POST else None, projects=projects)
-        if form.is_valid():
-            try:
-                result = batch_create(
-                    actor=request.user,  # type: ignore[arg-type]
-                    project=form.cleaned_data["project"],
-                    name=form.cleaned_data["batch_name"],
-                    data_row_ids=[str(pk) for pk in queryset.values_list("pk", flat=True)],
-                    priority=form.cleaned_data["priority"],
-                )
-            except ApplicationError as exc:
-                service_error_message(request, exc)
-                return None
-            self.message_user(
-                request,
-                f"Batch {result.batch.name!r}: {result.added} row(s) added, "
-                f"{len(result.already_in_project)} already in the project.",
-                messages.SUCCESS,
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Add data rows to a project",
-            "form": form,
-            "rows": queryset,
-            "count": queryset.count(),
-            "opts": self.model._meta,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/datasets/add_to_project.html", context)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Plus the data row actions later apps register (e.g. labeling's "Add to project…")."""
+        actions = super().get_actions(request)
+        for action in registry.data_row_admin_actions():
+            name = action.__name__
+            actions[name] = (action, name, getattr(action, "short_description", name.replace("_", " ")))
+        return actions
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # rows come in through imports and uploads

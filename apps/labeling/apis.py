@@ -22,6 +22,13 @@ from apps.labeling import selectors, services
 from apps.labeling.access import access_label, access_project, access_task, projects_visible_to, require_project_creator
 from apps.labeling.models import Label, Project, ProjectRole, Task, TaskKind
 from apps.labeling.registry import label_decisions, prelabels_for, rework_feedback
+from apps.labeling.serialization import (
+    DATETIME_FIELD,
+    UUID_FIELD,
+    LabelOutputSerializer,
+    field_value,
+    label_body,
+)
 from apps.ontologies.access import access_ontology
 
 
@@ -283,52 +290,23 @@ class ProjectOverviewApi(APIView):
         return Response(selectors.project_overview(project=project))
 
 
-_UUID = serializers.UUIDField()
-_DATETIME = serializers.DateTimeField()
-
-
-def _value(value: Any, represent: Any = str) -> Any:
-    """A field as its DRF serializer field renders it (None stays None)."""
-    return None if value is None else represent(value)
-
-
 def data_row_body(row: DataRow, *, attachments: bool = True) -> dict[str, Any]:
     """`DataRowOutputSerializer(row).data` without the serializer machinery (the claim is the hot path; a test keeps
     the two identical). `attachments=False` when the row is known to have none (no query)."""
     return {
-        "id": _value(row.id, _UUID.to_representation),
-        "dataset": _value(row.dataset_id, _UUID.to_representation),
-        "global_key": _value(row.global_key),
-        "external_id": _value(row.external_id),
-        "row_data": _value(row.row_data),
-        "media_type": _value(row.media_type),
-        "width": _value(row.width, int),
-        "height": _value(row.height, int),
+        "id": field_value(row.id, UUID_FIELD.to_representation),
+        "dataset": field_value(row.dataset_id, UUID_FIELD.to_representation),
+        "global_key": field_value(row.global_key),
+        "external_id": field_value(row.external_id),
+        "row_data": field_value(row.row_data),
+        "media_type": field_value(row.media_type),
+        "width": field_value(row.width, int),
+        "height": field_value(row.height, int),
         "metadata": row.metadata,
         "attachments": AttachmentSerializer(row.attachments.all(), many=True).data if attachments else [],
         "content_url": f"/api/v1/data_rows/{row.id}/content",
-        "created_at": _value(row.created_at, _DATETIME.to_representation),
-        "updated_at": _value(row.updated_at, _DATETIME.to_representation),
-    }
-
-
-def label_body(label: Label) -> dict[str, Any]:
-    """`LabelOutputSerializer(label).data` without the serializer machinery (a test keeps the two identical)."""
-    return {
-        "id": _value(label.id, _UUID.to_representation),
-        "task": _value(label.task_id, _UUID.to_representation),
-        "project": _value(label.project_id, _UUID.to_representation),
-        "data_row": _value(label.data_row_id, _UUID.to_representation),
-        "labeler": _value(label.labeler_id, _UUID.to_representation),
-        "annotations": label.annotations,
-        "revision": _value(label.revision, int),
-        "is_current": _value(label.is_current, bool),
-        "status": _value(label.task.state),
-        "seconds_spent": _value(label.seconds_spent, float),
-        "server_seconds": _value(label.server_seconds, float),
-        "source": _value(label.source),
-        "ontology_version": _value(label.ontology_version_id, _UUID.to_representation),
-        "created_at": _value(label.created_at, _DATETIME.to_representation),
+        "created_at": field_value(row.created_at, DATETIME_FIELD.to_representation),
+        "updated_at": field_value(row.updated_at, DATETIME_FIELD.to_representation),
     }
 
 
@@ -376,23 +354,6 @@ class QueueNextApi(APIView):
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(claim_body(task))
-
-
-class LabelOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    task = serializers.UUIDField(source="task_id")
-    project = serializers.UUIDField(source="project_id")
-    data_row = serializers.UUIDField(source="data_row_id")
-    labeler = serializers.UUIDField(source="labeler_id")
-    annotations = serializers.JSONField()
-    revision = serializers.IntegerField()
-    is_current = serializers.BooleanField()
-    status = serializers.CharField(source="task.state")
-    seconds_spent = serializers.FloatField(allow_null=True)
-    server_seconds = serializers.FloatField(allow_null=True)
-    source = serializers.CharField()  # type: ignore[assignment]  # the field, not Field.source
-    ontology_version = serializers.UUIDField(source="ontology_version_id")
-    created_at = serializers.DateTimeField()
 
 
 class LabelInputSerializer(StrictSerializer):

@@ -17,7 +17,8 @@ from apps.core.ids import is_uuid
 from apps.core.pagination import CursorPagination
 from apps.labeling.access import access_label, access_project
 from apps.quality import selectors, services
-from apps.quality.models import BenchmarkReference, ConsensusScore
+from apps.quality.models import BenchmarkReference
+from apps.quality.serialization import serialize_consensus
 
 _LABELER = inline_serializer(
     "QualityByLabeler",
@@ -66,20 +67,6 @@ def serialize_reference(reference: BenchmarkReference) -> dict[str, Any]:
         "label": str(reference.label_id),
         "created_by": str(reference.created_by_id) if reference.created_by_id else None,
         "created_at": reference.created_at.isoformat(),
-    }
-
-
-def serialize_consensus(row: ConsensusScore) -> dict[str, Any]:
-    return {
-        "data_row": str(row.data_row_id),
-        "score": row.score,
-        "winner": str(row.winner_id) if row.winner_id else None,
-        "labels": row.labels,
-        "features": row.features,
-        "label_count": row.label_count,
-        "complete": row.complete,
-        "flagged": row.flagged,
-        "computed_at": row.computed_at.isoformat(),
     }
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.analytics import selectors, services
 from apps.analytics.domain import histogram as hist
 from apps.analytics.models import DirtyDay, PerformanceDaily, RollupDay
+from apps.analytics.selectors import rollup
 from apps.issues import services as issue_services
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Task
@@ -51,7 +52,7 @@ def answers(project, only=None):
 def live_answers(project, monkeypatch, only=None):
     """The same with the rollup ignored: every figure computed from the source tables."""
     with monkeypatch.context() as patched:
-        patched.setattr(selectors, "_plan", lambda project, window: selectors._Plan(window))
+        patched.setattr(rollup, "plan_for", lambda project, window: selectors.Plan(window))
         return answers(project, only)
 
 
@@ -73,7 +74,7 @@ def assert_same(rolled, live):
 
 
 def rolled_days(project, window=(None, None)):
-    return selectors._plan(project, selectors.parse_range(*window)).runs
+    return selectors.plan_for(project, selectors.parse_range(*window)).runs
 
 
 def score(label, benchmark, consensus):

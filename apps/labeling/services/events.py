@@ -1,5 +1,5 @@
 """Labeling events for `apps.core.events` (webhooks): `label.*`, `task.done`, `batch.done`. Payloads use the API's
-serializers and are built only when someone listens (the callables are called lazily)."""
+label JSON (`apps.labeling.serialization`) and are built only when someone listens (the callables are called lazily)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from apps.core.events import emit, listening
 from apps.labeling.models import Batch, Label, Project, Task, TaskState
+from apps.labeling.serialization import LabelOutputSerializer
 
 _OPEN = (
     TaskState.TO_LABEL,
@@ -19,8 +20,6 @@ _OPEN = (
 
 
 def label_payload(label: Label) -> dict[str, Any]:
-    from apps.labeling.apis import LabelOutputSerializer  # the API's label JSON (apis imports services)
-
     return dict(LabelOutputSerializer(label).data)
 
 

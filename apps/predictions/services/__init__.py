@@ -1,12 +1,9 @@
 """Every write of the predictions app."""
 
 from apps.predictions.services.imports import (
-    Target,
     annotations_import,
     annotations_import_enqueue,
     annotations_import_from_storage,
-    prediction_target,
-    prelabel_target,
 )
 from apps.predictions.services.provenance import label_provenance_record, prelabels_for_task
 from apps.predictions.services.queue_order import (
@@ -24,6 +21,7 @@ from apps.predictions.services.routing import (
     routing_enqueue,
 )
 from apps.predictions.services.runs import model_create, model_run_create, model_run_rows_set
+from apps.predictions.services.targets import Target, prediction_target, prelabel_target
 
 __all__ = [
     "Target",

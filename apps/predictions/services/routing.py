@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -24,9 +24,7 @@ from apps.labeling.models import Project, ProjectRole, Task
 from apps.labeling.selectors import data_rows_in_project
 from apps.predictions.domain.routing import due_time, rows_to_route
 from apps.predictions.models import ImportKind, Prediction, Prelabel
-
-if TYPE_CHECKING:
-    from apps.predictions.services.imports import Target
+from apps.predictions.services.targets import Target
 
 logger = logging.getLogger(__name__)
 OVERDUE_BATCH = 500

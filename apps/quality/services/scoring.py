@@ -30,6 +30,7 @@ from apps.quality import registry
 from apps.quality.domain.agreement import agreement
 from apps.quality.domain.consensus import consensus
 from apps.quality.models import BenchmarkReference, ConsensusScore, LabelScore
+from apps.quality.serialization import serialize_consensus
 
 FLAGGED_REVIEW_PRIORITY = 10
 _RECOMPUTE_CHUNK = 500
@@ -154,8 +155,6 @@ def row_score(*, project: Project, data_row_id: Any) -> ConsensusScore | None:
 
 
 def _breach_payload(project: Project, row: ConsensusScore, threshold: Any) -> dict[str, Any]:
-    from apps.quality.apis import serialize_consensus  # the API's consensus JSON (apis imports services)
-
     return {"project": str(project.pk), "threshold": float(threshold), **serialize_consensus(row)}
 
 

@@ -1,4 +1,5 @@
-"""Core API: background job status and the audit trail."""
+"""The organization's background job status and audit trail over HTTP (the models and `audit_record` are core's;
+the role checks are this app's, so the endpoints live here: core never imports accounts)."""
 
 from __future__ import annotations
 
