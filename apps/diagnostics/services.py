@@ -16,11 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, TextField
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.catalog.selectors import MAX_K, rows_similar_to
-from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.jobs import job_create_and_enqueue
 from apps.core.models import Job
@@ -42,84 +39,21 @@ from apps.diagnostics.domain import (
 )
 from apps.diagnostics.domain.outliers import box_outliers
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
-from apps.labeling import selectors as labeling_selectors
-from apps.labeling import services as labeling_services
-from apps.labeling.models import Project
-from apps.predictions import services as prediction_services
-from apps.predictions.models import ModelRun, ModelRunDataRow, Prediction, Split
+from apps.predictions.models import ModelRun, ModelRunDataRow, Prediction
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # 2: row counts (with/without predictions) and the thresholds echoed in the metrics
 JOB_KIND = "diagnostics.metrics"
 MAX_ITEM_IMAGES = 5000  # images kept per error-analysis item (the response shows the first few)
 MAX_SLICE_VALUES = 50  # a metadata field with more distinct values is not a slice dimension
 MAX_SLICE_FIELDS = 8  # each field costs one oracle pass over the errors
 MAX_RESULTS_PER_RUN = 20  # cached (iou, confidence) results kept per run; the least recently computed go first
 IOU_BINS = 20
+DEFAULT_IOU = 0.5
+DEFAULT_CONFIDENCE = 0.0  # no prediction is dropped unless the caller asks
 
 
 def sync_max_rows() -> int:
     return int(getattr(settings, "DIAGNOSTICS_SYNC_MAX_ROWS", 2000))
-
-
-# -- ground truth ---------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def ground_truth_snapshot(*, actor: User, model_run: ModelRun, project: Project) -> dict[str, Any]:
-    """Copy the current labels of the project's `done` tasks for the run's rows (all done rows of the project,
-    added to the run as `unassigned`, when the run has none yet) into the run's ground truth, replacing the last
-    snapshot. A row with several done labels (consensus slots) takes the first slot's."""
-    if project.organization_id != model_run.model.organization_id:
-        raise ValidationFailed("The project is not in the run's organization.", details={"project": ["Not found."]})
-    ModelRun.objects.select_for_update().filter(pk=model_run.pk).values_list("pk", flat=True).first()
-    run_rows = ModelRunDataRow.objects.filter(model_run=model_run)
-    has_rows = run_rows.exists()
-    labels = labeling_selectors.done_labels(
-        project=project, data_row_ids=run_rows.values("data_row_id") if has_rows else None
-    ).values_list("id", "data_row_id", "revision", "annotations", "ontology_version_id")
-    chosen: dict[Any, tuple[Any, int, Any, Any]] = {}
-    for label_id, row_id, revision, document, version_id in labels.iterator(chunk_size=2000):
-        chosen.setdefault(row_id, (label_id, revision, document, version_id))
-    if not has_rows and chosen:
-        prediction_services.model_run_rows_set(
-            actor=actor, model_run=model_run, split=Split.UNASSIGNED, data_row_ids=[str(r) for r in chosen]
-        )
-    splits = dict(run_rows.values_list("data_row_id", "split"))
-    GroundTruth.objects.filter(model_run=model_run).delete()
-    now = timezone.now()
-    GroundTruth.objects.bulk_create(
-        [
-            GroundTruth(
-                model_run=model_run,
-                project=project,
-                data_row_id=row_id,
-                label_id=label_id,
-                label_revision=revision,
-                ontology_version_id=version_id,
-                split=splits.get(row_id, Split.UNASSIGNED),
-                annotations=document,
-                created_at=now,
-            )
-            for row_id, (label_id, revision, document, version_id) in chosen.items()
-        ],
-        batch_size=2000,
-    )
-    total_rows = run_rows.count()
-    audit_record(
-        action="model_run.ground_truth",
-        actor=actor,
-        organization=model_run.model.organization,
-        target=model_run,
-        extra={"project": str(project.id), "rows": len(chosen)},
-    )
-    return {
-        "model_run": str(model_run.id),
-        "project": str(project.id),
-        "rows": len(chosen),
-        "rows_without_ground_truth": total_rows - len(chosen),
-        "added_to_run": 0 if has_rows else len(chosen),
-        "created_at": now.isoformat(),
-    }
 
 
 # -- the cache key and its fingerprint ----------------------------------------------------------------------------
@@ -129,7 +63,10 @@ def parse_thresholds(iou: Any, confidence: Any) -> tuple[float, float]:
     """`iou` in (0, 1] (default 0.5), `confidence` in [0, 1] (default 0), rounded to 4 places (the cache key)."""
     details: dict[str, list[str]] = {}
     values = []
-    for name, raw, default, low_open in (("iou", iou, 0.5, True), ("confidence", confidence, 0.0, False)):
+    for name, raw, default, low_open in (
+        ("iou", iou, DEFAULT_IOU, True),
+        ("confidence", confidence, DEFAULT_CONFIDENCE, False),
+    ):
         if raw is None or raw == "":
             values.append(default)
             continue
@@ -225,6 +162,11 @@ def _vocabularies(model_run: ModelRun) -> tuple[list[ClassRef], list[ClassRef], 
                 if o.get("schema_id"):
                     options.append(ClassRef(str(o["schema_id"]), str(o.get("value") or o.get("name") or "")))
     return classes, questions, options
+
+
+def run_classes(model_run: ModelRun) -> list[ClassRef]:
+    """The box classes of the run's ontology (what `class=` filters may name)."""
+    return _vocabularies(model_run)[0]
 
 
 def _json(value: float) -> float | None:
@@ -350,7 +292,20 @@ def _histogram(values: np.ndarray) -> list[int]:
     return [int(c) for c in counts]
 
 
-def _metrics_json(ev: Evaluation, inp: Any, confidence: float) -> dict[str, Any]:
+def thresholds_echo(iou: float, confidence: float) -> dict[str, Any]:
+    """The thresholds an answer was computed at, echoed in every diagnostics answer (and on the run page)."""
+    return {"iou": iou, "confidence": confidence, "defaults": {"iou": DEFAULT_IOU, "confidence": DEFAULT_CONFIDENCE}}
+
+
+def row_counts(pred_docs: Sequence[Sequence[Any]]) -> dict[str, int]:
+    """Rows evaluated (those with ground truth) and how many of them have no prediction at all: every ground-truth
+    box on those is a miss, and they count in recall and AP."""
+    without = sum(1 for doc in pred_docs if not doc)
+    total = len(pred_docs)
+    return {"ground_truth": total, "with_predictions": total - without, "without_predictions": without}
+
+
+def _metrics_json(ev: Evaluation, inp: Any, confidence: float, pred_docs: Sequence[Sequence[Any]]) -> dict[str, Any]:
     cm = coco_map(inp.gt, inp.pred, classes=inp.classes, num_images=inp.num_images)
     coco = {c.key: c for c in cm.classes}
     classes = []
@@ -404,6 +359,8 @@ def _metrics_json(ev: Evaluation, inp: Any, confidence: float) -> dict[str, Any]
             "other": _histogram(other_iou),
         },
         "images": inp.num_images,
+        "rows": row_counts(pred_docs),
+        "thresholds": thresholds_echo(ev.iou, confidence),
         "skipped": inp.skipped,
     }
 
@@ -535,7 +492,7 @@ def metrics_of_documents(
     classes, questions, options = _vocabularies(model_run)
     inp = from_documents(list(gt_docs), list(pred_docs), classes=classes, questions=questions, options=options)
     ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
-    return _metrics_json(ev, inp, confidence)
+    return _metrics_json(ev, inp, confidence, pred_docs)
 
 
 def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> MetricsResult:
@@ -549,7 +506,7 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
     inp = from_documents([r[1] for r in gt_rows], pred_docs, classes=classes, questions=questions, options=options)
     ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
     splits = dict(ModelRunDataRow.objects.filter(model_run=model_run).values_list("data_row_id", "split"))
-    metrics = _metrics_json(ev, inp, confidence)
+    metrics = _metrics_json(ev, inp, confidence, pred_docs)
     analysis = _error_analysis(ev, row_ids, splits, confidence)
     records = _match_rows(ev, inp, row_ids)
     project_id = gt_rows[0][2] if gt_rows else None
@@ -569,100 +526,3 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
         old = MetricsResult.objects.filter(model_run=model_run).order_by("-updated_at", "-id")[MAX_RESULTS_PER_RUN:]
         MetricsResult.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
     return result
-
-
-# -- back to labeling -----------------------------------------------------------------------------------------
-
-
-def send_to_labeling(
-    *, actor: User, model_run: ModelRun, project: Project, data_row_ids: Sequence[str], batch_name: str, priority: int
-) -> labeling_services.BatchResult:
-    """A batch in `project` with exactly these rows (of the run)."""
-    if not data_row_ids:
-        raise ValidationFailed("No rows match.", details={"rows": ["The selection is empty."]})
-    result = labeling_services.batch_create(
-        actor=actor, project=project, name=batch_name, data_row_ids=list(data_row_ids), priority=priority
-    )
-    audit_record(
-        action="model_run.sent_to_labeling",
-        actor=actor,
-        organization=model_run.model.organization,
-        target=model_run,
-        extra={"project": str(project.id), "batch": str(result.batch.id), "rows": len(data_row_ids)},
-    )
-    return result
-
-
-# -- mine more like this --------------------------------------------------------------------------------------
-
-MAX_MINED = 1000
-
-
-def class_rows(*, model_run: ModelRun, schema_id: str) -> list[str]:
-    """The run's ground-truth rows with at least one annotation of the class (box tool schema_id)."""
-    found = []
-    rows = (
-        GroundTruth.objects.filter(model_run=model_run)
-        .order_by("data_row_id")
-        .annotate(text=Cast("annotations", TextField()))
-        .values_list("data_row_id", "text")
-    )
-    for row_id, text in rows.iterator(chunk_size=2000):
-        document = orjson.loads(text) if text else []
-        if any(isinstance(a, dict) and a.get("schema_id") == schema_id for a in document or []):
-            found.append(str(row_id))
-    return found
-
-
-def mine_similar(
-    *,
-    actor: User,
-    model_run: ModelRun,
-    project: Project,
-    space: Any,
-    schema_id: str,
-    limit: int,
-    priority: int,
-    batch_name: str = "",
-) -> dict[str, Any]:
-    """ "Mine more like this": the `limit` rows most similar (in the embedding `space`) to the run's ground-truth rows
-    of the class, leaving out the run's ground-truth rows and rows already in the project, become one batch of
-    `project` (through the catalog's similarity search)."""
-    classes, _, _ = _vocabularies(model_run)
-    names = {c.key: c.name for c in classes}
-    if schema_id not in names:
-        raise ValidationFailed("Unknown class.", details={"class": ["A box class (schema_id) of the run's ontology."]})
-    if not 1 <= limit <= MAX_MINED:
-        raise ValidationFailed(f"limit must be from 1 to {MAX_MINED}.", details={"limit": ["Out of range."]})
-    seeds = class_rows(model_run=model_run, schema_id=schema_id)
-    if not seeds:
-        raise ValidationFailed(
-            "The run's ground truth has no row of this class.", details={"class": ["No ground-truth row."]}
-        )
-    known = [str(r) for r in GroundTruth.objects.filter(model_run=model_run).values_list("data_row_id", flat=True)]
-    chosen: list[str] = []
-    k = min(MAX_K, limit * 2)
-    while True:
-        neighbors = rows_similar_to(actor=actor, space=space, seed_row_ids=seeds, k=k, exclude_row_ids=known)
-        ids = [str(n.data_row.pk) for n in neighbors]
-        queued = {str(r) for r in labeling_selectors.data_rows_in_project(project=project, data_row_ids=ids)}
-        chosen = [r for r in ids if r not in queued][:limit]
-        if len(chosen) >= limit or len(neighbors) < k or k >= MAX_K:
-            break
-        k = min(MAX_K, k * 2)
-    if not chosen:
-        raise ValidationFailed("No similar row is left to label.", details={"class": ["No candidate rows."]})
-    name = batch_name or f"{model_run.name} · more {names[schema_id]} · {timezone.now():%Y-%m-%d %H:%M:%S}"
-    result = send_to_labeling(
-        actor=actor, model_run=model_run, project=project, data_row_ids=chosen, batch_name=name[:200], priority=priority
-    )
-    return {
-        "batch": str(result.batch.id),
-        "project": str(project.id),
-        "name": result.batch.name,
-        "class": {"schema_id": schema_id, "name": names[schema_id]},
-        "embedding": str(space.pk),
-        "seeds": len(seeds),
-        "rows": chosen,
-        "added": result.added,
-    }

@@ -20,7 +20,7 @@ from apps.predictions.services.routing import (
     project_route,
     routing_enqueue,
 )
-from apps.predictions.services.runs import model_create, model_run_create, model_run_rows_set
+from apps.predictions.services.runs import model_create, model_run_create, model_run_rows_add, model_run_rows_set
 from apps.predictions.services.targets import Target, prediction_target, prelabel_target
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "label_provenance_record",
     "model_create",
     "model_run_create",
+    "model_run_rows_add",
     "model_run_rows_set",
     "overdue_count",
     "overdue_expert_tasks_notify",
