@@ -309,6 +309,8 @@ def batch_create(
             for slot in range(slots)
         )
     Task.objects.bulk_create(tasks, batch_size=BATCH_CHUNK, ignore_conflicts=True)
+    if new_rows:
+        registry.rows_joined(project, new_rows)  # ranked by the queue order before the first claim
     audit_record(
         action="batch.created",
         actor=actor,

@@ -10,6 +10,7 @@ from apps.predictions.services.queue_order import (
     queue_order_compute,
     queue_order_enqueue,
     queue_order_request,
+    queue_order_rows_joined,
     queue_settings_changed,
     queue_settings_errors,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "queue_order_compute",
     "queue_order_enqueue",
     "queue_order_request",
+    "queue_order_rows_joined",
     "queue_settings_changed",
     "queue_settings_errors",
     "routing_enqueue",
