@@ -22,10 +22,11 @@ from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
 from apps.core.jobs import job_create_and_enqueue
+from apps.core.public_url import absolute_url
 from apps.exports.domain import coco, voc, yolo
 from apps.exports.domain.documents import categories, shapes_and_answers
 from apps.exports.domain.filters import ExportFilters
-from apps.exports.domain.ndjson import LineEncoder
+from apps.exports.domain.ndjson import LineEncoder, annotation_count
 from apps.exports.domain.paths import file_stem
 from apps.exports.models import Export, ExportFormat, ExportStatus
 from apps.exports.selectors import (
@@ -56,7 +57,9 @@ CONTENT_TYPES = {
 
 
 def download_url(export: Export) -> str:
-    return f"/api/v1/exports/{export.pk}/download"
+    """Absolute when the request being served (or `TDP_PUBLIC_URL`, for jobs run by the worker) says where the site
+    is; a path otherwise (an admin shell)."""
+    return absolute_url(f"/api/v1/exports/{export.pk}/download")
 
 
 def export_result(export: Export) -> dict[str, Any]:
@@ -192,6 +195,7 @@ def _render_chunk(
     chunk = _Chunk(page)
     if export.format == ExportFormat.NDJSON:
         chunk.text = "".join(ndjson_page_lines(query, page, LineEncoder()))
+        chunk.annotations = annotation_count(chunk.text)
         return chunk
     documents = label_documents(query, page)
     tree = query.project.ontology_version.tree
@@ -333,6 +337,7 @@ def _chunks(export: Export, query: RowQuery, page_size: int) -> Iterator[_Chunk]
         for sql_page in ndjson_sql_pages(query, after=export.after_data_row, page_size=page_size):
             chunk = _Chunk()
             chunk.text, chunk.rows, chunk.last_id = sql_page.text, len(sql_page.ids), sql_page.ids[-1]
+            chunk.annotations = annotation_count(chunk.text)
             yield _render_chunk(export, query, (), built=chunk)
         return
     if export.format == ExportFormat.COCO and coco_sql_usable(query):

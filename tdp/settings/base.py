@@ -265,6 +265,8 @@ TDP_CSP_IMG_SRC: list[str] = env.list("TDP_CSP_IMG_SRC", default=["'self'", "dat
 # The one client-address policy of throttles, login lockout and audit IPs (apps.core.client_address): 0 ignores
 # X-Forwarded-For (any client can write it) and uses the peer's address.
 TDP_TRUSTED_PROXIES = env.int("TDP_TRUSTED_PROXIES", default=0)
+# Where users reach the site (e.g. https://tdp.example.com): links built outside a request (job results, e-mails).
+TDP_PUBLIC_URL = env.str("TDP_PUBLIC_URL", default="")
 # django-axes: after this many failed logins for one username from one address, that pair is locked out for
 # TDP_LOCKOUT_MINUTES (login page, admin login and POST /api/v1/auth/token alike; 429 while locked).
 AXES_FAILURE_LIMIT = env.int("TDP_LOCKOUT_FAILURES", default=5)
