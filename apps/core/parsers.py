@@ -11,7 +11,14 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 from apps.core.errors import PayloadTooLarge, ValidationFailed
-from apps.core.json_limits import depth_exceeds, finite_float, float_sized_int, reject_constant
+from apps.core.json_limits import (
+    depth_exceeds,
+    finite_float,
+    float_sized_int,
+    lone_surrogate,
+    may_hold_surrogates,
+    reject_constant,
+)
 
 
 def read_capped(stream: IO[bytes], limit: int) -> bytes:
@@ -46,6 +53,11 @@ class JSONParser(BaseParser):
             raise ParseError(f"Malformed JSON: {exc}") from exc
         if depth_exceeds(value, settings.TDP_MAX_JSON_DEPTH):
             raise _too_deep()
+        if may_hold_surrogates(text) and lone_surrogate(value):
+            raise ValidationFailed(
+                "The request body holds a lone UTF-16 surrogate (e.g. \\ud800): not valid Unicode text.",
+                code="bad_encoding",
+            )
         return value
 
 
