@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -66,6 +68,13 @@ class TokenObtainApi(APIView):
         audit_record(action="auth.login", actor=user, target=user, extra={"via": "api"})
         issued = services.api_token_create(user=user, name=data.validated_data.get("name", "api"))
         return Response({"token": issued.key}, status=status.HTTP_201_CREATED)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """A credential is in the answer: no cache (browser, proxy) may keep it, errors included (RFC 6749 5.1)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
 
 
 class OrganizationCreateApi(APIView):

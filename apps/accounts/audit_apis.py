@@ -8,12 +8,13 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +28,7 @@ from apps.core.domain.csv_cells import csv_safe
 from apps.core.errors import ValidationFailed
 from apps.core.models import AuditEvent, Job
 from apps.core.pagination import CursorPagination
+from apps.core.public_url import absolute_links
 from apps.core.selectors import audit_events_visible_to
 
 
@@ -35,7 +37,7 @@ class JobOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     status = serializers.CharField()
     progress = serializers.SerializerMethodField()
-    result = serializers.JSONField()
+    result = serializers.SerializerMethodField()
     error = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -43,6 +45,10 @@ class JobOutputSerializer(serializers.Serializer):
 
     def get_progress(self, job: Job) -> dict[str, int]:
         return {"done": job.progress_done, "total": job.progress_total}
+
+    @extend_schema_field(serializers.JSONField())
+    def get_result(self, job: Job) -> Any:
+        return absolute_links(job.result)
 
 
 class JobDetailApi(APIView):

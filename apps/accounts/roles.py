@@ -15,6 +15,15 @@ class OrgRole(models.TextChoices):
     EXPERT = "expert", "Expert"
 
 
+# How far each role reaches; a change to a lower rank is a demotion (project roles above it are capped).
+ROLE_RANK: dict[str, int] = {
+    OrgRole.LABELER: 1,
+    OrgRole.EXPERT: 1,
+    OrgRole.REVIEWER: 2,
+    OrgRole.TEAM_MANAGER: 3,
+    OrgRole.ADMIN: 4,
+}
+
 # Organization-level capabilities (codenames of `Organization.Meta.permissions`).
 MANAGE_USERS = "manage_users"
 VIEW_USERS = "view_users"

@@ -16,7 +16,8 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.accounts.models import ApiToken, Organization, User
-from apps.accounts.roles import ORGANIZATION_PERMISSIONS, ROLE_PERMISSIONS, OrgRole
+from apps.accounts.registry import role_lowered_listeners
+from apps.accounts.roles import ORGANIZATION_PERMISSIONS, ROLE_PERMISSIONS, ROLE_RANK, OrgRole
 from apps.core.alerts import alert_rules_create_defaults
 from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
@@ -128,6 +129,7 @@ def user_update(*, user: User, actor: User | None, data: dict[str, Any]) -> User
         if not others.select_for_update().exists():
             raise Conflict("An organization must keep at least one active admin.", code="last_admin")
     changes = {field: value for field, value in data.items() if getattr(locked, field) != value}
+    old_role = locked.role
     for field, value in changes.items():
         setattr(locked, field, value)
     if "role" in changes and not locked.is_superuser:
@@ -135,6 +137,11 @@ def user_update(*, user: User, actor: User | None, data: dict[str, Any]) -> User
     locked.save()
     if {"role", "is_active"} & set(changes):
         role_permissions_sync(user=locked)
+    if "role" in changes and ROLE_RANK[locked.role] < ROLE_RANK[old_role]:
+        for listener in role_lowered_listeners():
+            listener(user=locked, actor=actor, old_role=old_role, new_role=locked.role)
+    if changes.get("is_active") is False:  # re-activation must not bring old tokens back
+        api_tokens_revoke_all(user=locked, actor=actor, reason="deactivated")
     if changes:
         audit_record(
             action="user.updated",
@@ -152,7 +159,26 @@ def user_set_password(*, user: User, password: str, actor: User | None) -> User:
     user.set_password(password)
     user.save(update_fields=["password", "updated_at"])
     audit_record(action="user.password_changed", actor=actor, organization=user.organization, target=user)
+    api_tokens_revoke_all(user=user, actor=actor, reason="password_changed")
     return user
+
+
+@transaction.atomic
+def api_tokens_revoke_all(*, user: User, actor: User | None, reason: str) -> int:
+    """Revoke every live token of the user (a password change or deactivation: whoever held a token obtained with
+    the old credentials loses it, as the sessions do). Returns how many were revoked; one audit event for them."""
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), updated_at=timezone.now()
+    )
+    if revoked:
+        audit_record(
+            action="api_token.revoked_all",
+            actor=actor,
+            organization=user.organization,
+            target=user,
+            extra={"user": str(user.pk), "count": revoked, "reason": reason},
+        )
+    return revoked
 
 
 @dataclass(frozen=True)

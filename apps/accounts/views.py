@@ -10,6 +10,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apps.accounts import services
 from apps.accounts.models import User
 from apps.accounts.page_context import home_sections
 from apps.core.audit import audit_record
@@ -39,6 +40,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)
         audit_record(action="user.password_changed", actor=form.user, target=form.user)
+        services.api_tokens_revoke_all(user=form.user, actor=form.user, reason="password_changed")
         return response
 
 

@@ -14,6 +14,24 @@ if TYPE_CHECKING:
     from apps.accounts.models import Organization, User
 
 
+def storable(value: Any) -> Any:
+    """Text PostgreSQL can store, whatever the request held: NUL becomes the visible `\\x00` (jsonb and text refuse
+    it) and lone surrogates their `\\udXXX` escape (not UTF-8), in strings at any depth of dicts and lists."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\\x00")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {storable(str(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def audit_record(
     *,
     action: str,
@@ -41,10 +59,12 @@ def audit_record(
             actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
             organization_id=organization_id,
             object_type=target._meta.label_lower if target is not None else object_type[:100],
-            object_id=str(target.pk) if target is not None else object_id[:64],
-            object_repr=str(target)[:200] if target is not None else object_repr[:200],
+            object_id=str(target.pk) if target is not None else storable(object_id[:64]),
+            object_repr=storable(str(target)[:200] if target is not None else object_repr[:200]),
             ip=ip if ip is not None else (context.ip if context else None),
-            user_agent=(user_agent if user_agent is not None else (context.user_agent if context else ""))[:300],
-            extra=extra or {},
+            user_agent=storable(user_agent if user_agent is not None else (context.user_agent if context else ""))[
+                :300
+            ],
+            extra=storable(extra or {}),
         )
     )

@@ -10,7 +10,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apps.core.client_address import client_ip
 from apps.core.errors import ApplicationError, NotFound, PermissionDenied
+
+__all__ = ["RequestContext", "client_ip", "current_request_context", "current_user"]
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,6 @@ def current_user() -> Any:
     context = _current.get()
     user = getattr(context.request, "user", None) if context else None
     return user if user is not None and user.is_authenticated else None
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestContextMiddleware:
@@ -74,3 +73,24 @@ class PageErrorMiddleware:
         if isinstance(exception, PermissionDenied):
             return render(request, "errors/403.html", status=403)
         return render(request, "errors/400.html", {"message": exception.message}, status=exception.status_code)
+
+
+class ApiErrorShapeMiddleware:
+    """API clients get the error shape in every mode: with DEBUG on, Django answers an unknown `/api/` path (and an
+    unhandled exception) with its HTML debug page instead of calling `handler404`/`handler500`. Such an HTML error
+    answer under `/api/` is replaced by the shape here (the traceback is still logged by `django.request`)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code in (404, 500)
+            and request.path.startswith("/api/")
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            from apps.core.exceptions import handler404, handler500  # imports DRF: not at module load
+
+            return handler404(request) if response.status_code == 404 else handler500(request)
+        return response

@@ -11,7 +11,14 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 from apps.core.errors import PayloadTooLarge, ValidationFailed
-from apps.core.json_limits import depth_exceeds
+from apps.core.json_limits import (
+    depth_exceeds,
+    finite_float,
+    float_sized_int,
+    lone_surrogate,
+    may_hold_surrogates,
+    reject_constant,
+)
 
 
 def read_capped(stream: IO[bytes], limit: int) -> bytes:
@@ -37,13 +44,20 @@ class JSONParser(BaseParser):
         if not text.strip():
             return {}
         try:
-            value = json.loads(text, parse_constant=_reject_constant)
+            value = json.loads(
+                text, parse_int=float_sized_int, parse_float=finite_float, parse_constant=reject_constant
+            )
         except RecursionError:
             raise _too_deep() from None
         except ValueError as exc:
             raise ParseError(f"Malformed JSON: {exc}") from exc
         if depth_exceeds(value, settings.TDP_MAX_JSON_DEPTH):
             raise _too_deep()
+        if may_hold_surrogates(text) and lone_surrogate(value):
+            raise ValidationFailed(
+                "The request body holds a lone UTF-16 surrogate (e.g. \\ud800): not valid Unicode text.",
+                code="bad_encoding",
+            )
         return value
 
 
@@ -52,7 +66,3 @@ def _too_deep() -> ValidationFailed:
     return ValidationFailed(
         f"The JSON body is nested more than {limit} levels deep.", code="too_deep", details={"max_depth": limit}
     )
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")

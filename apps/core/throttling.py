@@ -9,7 +9,17 @@ from typing import Any
 from django.core.cache import caches
 from rest_framework import throttling
 
+from apps.core.client_address import client_ip
+
 logger = logging.getLogger(__name__)
+
+
+class ClientAddressMixin:
+    """Throttles key anonymous clients by the address of `apps.core.client_address` (`TDP_TRUSTED_PROXIES`), never
+    by a raw `X-Forwarded-For` a client can rotate."""
+
+    def get_ident(self, request: Any) -> str:
+        return client_ip(request) or "unknown"
 
 
 class FailOpenMixin:
@@ -21,19 +31,19 @@ class FailOpenMixin:
             return True
 
 
-class AnonRateThrottle(FailOpenMixin, throttling.AnonRateThrottle):
+class AnonRateThrottle(ClientAddressMixin, FailOpenMixin, throttling.AnonRateThrottle):
     cache = caches["throttle"]
 
 
-class UserRateThrottle(FailOpenMixin, throttling.UserRateThrottle):
+class UserRateThrottle(ClientAddressMixin, FailOpenMixin, throttling.UserRateThrottle):
     cache = caches["throttle"]
 
 
-class ScopedRateThrottle(FailOpenMixin, throttling.ScopedRateThrottle):
+class ScopedRateThrottle(ClientAddressMixin, FailOpenMixin, throttling.ScopedRateThrottle):
     cache = caches["throttle"]
 
 
-class LoginRateThrottle(throttling.SimpleRateThrottle):
+class LoginRateThrottle(ClientAddressMixin, throttling.SimpleRateThrottle):
     """Login form posts per client address (`login` rate): slows password spraying across many usernames, which the
     per-username lockout (django-axes) does not see. Works on plain Django requests (the login pages)."""
 

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.access import request_user
-from apps.core.errors import ApplicationError, PayloadTooLarge, ValidationFailed
+from apps.core.errors import ApplicationError, NotFound, PayloadTooLarge, ValidationFailed
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
 from apps.datasets import selectors, services, storage_imports
@@ -414,7 +414,12 @@ class DataRowContentApi(APIView):
             response["Referrer-Policy"] = "no-referrer"
             return response
         if content.kind == "file":
-            return stored_file_response(content.value, content.media_type)
+            try:
+                return stored_file_response(content.value, content.media_type)
+            except FileNotFoundError:  # removed between the check and the read
+                raise NotFound(
+                    "The uploaded file of this data row is missing from storage.", code="content_missing"
+                ) from None
         return inline_text_response(content.value)
 
 

@@ -15,7 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from apps.core.errors import ApplicationError
-from apps.core.url_safety import UnsafeURL, validate_outbound_url
+from apps.core.pinned_dns import pinned
+from apps.core.url_safety import Target, UnsafeURL, validate_outbound_url
 from apps.datasets.models import StorageIntegration
 
 _BOTO_CONFIG = Config(
@@ -31,11 +32,12 @@ class StorageUnavailable(ApplicationError):
     default_message = "The storage integration could not be used."
 
 
-def _endpoint(integration: StorageIntegration) -> str | None:
+def _endpoint(integration: StorageIntegration) -> tuple[str | None, Target | None]:
+    """The endpoint URL and the addresses it was checked against (re-checked at each use: DNS may have changed).
+    Calls through it run inside `pinned(target)`: boto3 connects to those addresses, not to a second lookup's."""
     if not integration.endpoint_url:
-        return None
-    validate_outbound_url(integration.endpoint_url)  # re-checked at each use: DNS may have changed
-    return integration.endpoint_url
+        return None, None
+    return integration.endpoint_url, validate_outbound_url(integration.endpoint_url)
 
 
 def _region(integration: StorageIntegration) -> str:
@@ -51,15 +53,17 @@ def _assume_role(integration: StorageIntegration, *, min_ttl: int) -> dict[str, 
             return hit[1]
     duration = min(max(900, min_ttl + 300), 3600)
     # A fresh session: the server's own credentials are resolved now (rotated keys, changed environment).
+    endpoint, target = _endpoint(integration)
     sts = boto3.session.Session().client(
-        "sts", region_name=_region(integration), endpoint_url=_endpoint(integration), config=_BOTO_CONFIG
+        "sts", region_name=_region(integration), endpoint_url=endpoint, config=_BOTO_CONFIG
     )
-    response = sts.assume_role(
-        RoleArn=integration.role_arn,
-        RoleSessionName=f"tdp-{str(integration.organization_id)[:8]}-{str(integration.pk)[:8]}",
-        ExternalId=integration.external_id,
-        DurationSeconds=duration,
-    )
+    with pinned(target):
+        response = sts.assume_role(
+            RoleArn=integration.role_arn,
+            RoleSessionName=f"tdp-{str(integration.organization_id)[:8]}-{str(integration.pk)[:8]}",
+            ExternalId=integration.external_id,
+            DurationSeconds=duration,
+        )
     credentials = response["Credentials"]
     values = {
         "aws_access_key_id": credentials["AccessKeyId"],
@@ -72,11 +76,12 @@ def _assume_role(integration: StorageIntegration, *, min_ttl: int) -> dict[str, 
 
 
 def _s3(integration: StorageIntegration, *, min_ttl: int) -> Any:
+    """A client for signing URLs (no connection is made: the browser fetches the signed URL)."""
     credentials = _assume_role(integration, min_ttl=min_ttl)
     return boto3.client(
         "s3",
         region_name=_region(integration),
-        endpoint_url=_endpoint(integration),
+        endpoint_url=_endpoint(integration)[0],
         config=_BOTO_CONFIG,
         **credentials,
     )
@@ -121,12 +126,14 @@ def check_access(integration: StorageIntegration) -> tuple[bool, str]:
             f"Could not assume the role {integration.role_arn}: {_reason(exc)} Check that the role's trust policy "
             f"allows this platform's AWS principal with the external ID {integration.external_id}."
         )
+    endpoint, target = _endpoint(integration)
     client = boto3.client(
-        "s3", region_name=_region(integration), endpoint_url=_endpoint(integration), config=_BOTO_CONFIG, **credentials
+        "s3", region_name=_region(integration), endpoint_url=endpoint, config=_BOTO_CONFIG, **credentials
     )
     try:
-        client.head_bucket(Bucket=integration.bucket)
-        client.list_objects_v2(Bucket=integration.bucket, MaxKeys=1)
+        with pinned(target):
+            client.head_bucket(Bucket=integration.bucket)
+            client.list_objects_v2(Bucket=integration.bucket, MaxKeys=1)
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in ("404", "NoSuchBucket", "NotFound"):

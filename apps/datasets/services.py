@@ -20,7 +20,7 @@ from apps.accounts.models import Organization, User
 from apps.core.alerts import alert_check_later
 from apps.core.audit import audit_record
 from apps.core.domain.alerts import BULK_RAW_ACCESS
-from apps.core.errors import Conflict, PayloadTooLarge, PermissionDenied, ValidationFailed
+from apps.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from apps.core.events import emit
 from apps.core.ids import uuid7
 from apps.core.jobs import job_create_and_enqueue
@@ -371,6 +371,12 @@ def data_row_content(*, actor: User, data_row: DataRow) -> Content:
         name = row_data[len("upload://") :]
         if not name.startswith(f"uploads/{data_row.organization_id}/") or ".." in name:
             raise PermissionDenied("This asset is not stored for your organization.")
+        if not default_storage.exists(name):
+            raise NotFound(
+                "The uploaded file of this data row is missing from storage.",
+                code="content_missing",
+                details={"data_row": str(data_row.pk)},
+            )
         content = Content("file", name, data_row.media_type)
         extra = {"via": "storage"}
     elif row_data.startswith(("http://", "https://")):

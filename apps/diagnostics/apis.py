@@ -21,7 +21,7 @@ from apps.core.errors import ValidationFailed
 from apps.core.models import Job
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
-from apps.diagnostics import comparison, selectors, services
+from apps.diagnostics import comparison, ground_truth, metric_slices, selectors, send_back, services
 from apps.diagnostics.domain import comparison as comparison_domain
 from apps.diagnostics.models import MatchRecord, MetricsResult
 from apps.diagnostics.training_data import training_data_lines
@@ -35,7 +35,7 @@ _THRESHOLDS = [
     OpenApiParameter("confidence", float, description="confidence threshold in [0, 1], default 0"),
 ]
 _ROW_FILTERS = [
-    OpenApiParameter("class", str, description="schema_id of either side's class"),
+    OpenApiParameter("class", str, description="schema_id or name of either side's class (unknown: 400)"),
     OpenApiParameter("iou_lt", float),
     OpenApiParameter("iou_gt", float),
     OpenApiParameter("confidence_lt", float),
@@ -62,6 +62,7 @@ def result_or_job(actor: User, run: ModelRun, iou: Any, confidence: Any) -> Metr
 class GroundTruthApi(APIView):
     class InputSerializer(StrictSerializer):
         project = serializers.UUIDField()
+        scope = serializers.ChoiceField(choices=list(ground_truth.SCOPES), default="project")
 
     @extend_schema(responses=inline_serializer("GroundTruthSummary", {"rows": serializers.IntegerField()}))
     def get(self, request: Request, run_id: str) -> Response:
@@ -75,20 +76,45 @@ class GroundTruthApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = access_project(actor, data.validated_data["project"], "view_work")
-        result = services.ground_truth_snapshot(actor=actor, model_run=run, project=project)
+        result = ground_truth.ground_truth_snapshot(
+            actor=actor, model_run=run, project=project, scope=data.validated_data["scope"]
+        )
         return Response(result, status=status.HTTP_201_CREATED)
 
 
 class MetricsApi(APIView):
-    @extend_schema(parameters=_THRESHOLDS, responses={200: dict, 202: JobRefSerializer})
+    @extend_schema(
+        parameters=[
+            *_THRESHOLDS,
+            OpenApiParameter("split", str, enum=["train", "valid", "test", "unassigned"]),
+            OpenApiParameter("metadata.<field>", str, description="exact match on a metadata field"),
+            OpenApiParameter("slice_by", str, description="split or metadata.<field>: metrics per value"),
+        ],
+        responses={200: dict, 202: JobRefSerializer},
+    )
     def get(self, request: Request, run_id: str) -> Response:
         actor = request_user(request)
         run = access_run(actor, run_id)
-        selectors.check_params(request.query_params.keys(), ("iou", "confidence"))
-        found = result_or_job(actor, run, request.query_params.get("iou"), request.query_params.get("confidence"))
+        params = request.query_params
+        selectors.check_params(params.keys(), ("iou", "confidence", *metric_slices.FILTER_PARAMS))
+        if metric_slices.wants_filtered(params):  # applied (computed now, not cached) or refused: never ignored
+            iou, confidence = services.parse_thresholds(params.get("iou"), params.get("confidence"))
+            return Response(
+                metric_slices.metrics_filtered(
+                    actor=actor, model_run=run, iou=iou, confidence=confidence, params=params.dict()
+                )
+            )
+        found = result_or_job(actor, run, params.get("iou"), params.get("confidence"))
         if isinstance(found, Response):
             return found
-        return Response({**found.metrics, "computed_at": found.updated_at.isoformat(), "seconds": found.seconds})
+        return Response(
+            {
+                **found.metrics,
+                "thresholds": services.thresholds_echo(found.iou, found.confidence),
+                "computed_at": found.updated_at.isoformat(),
+                "seconds": found.seconds,
+            }
+        )
 
 
 def serialize_record(record: MatchRecord) -> dict[str, Any]:
@@ -138,7 +164,9 @@ class RowsApi(APIView):
         paginator = CursorPagination()
         paginator.ordering = ordering  # type: ignore[assignment]
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([serialize_record(r) for r in page or []])
+        response = paginator.get_paginated_response([serialize_record(r) for r in page or []])
+        response.data["thresholds"] = services.thresholds_echo(found.iou, found.confidence)
+        return response
 
 
 class ErrorsApi(APIView):
@@ -157,7 +185,8 @@ class ErrorsApi(APIView):
         if isinstance(found, Response):
             return found
         embedding = request.query_params.get("embedding")
-        return Response(selectors.error_report(result=found, actor=actor, embedding=embedding))
+        report = selectors.error_report(result=found, actor=actor, embedding=embedding)
+        return Response({**report, "thresholds": services.thresholds_echo(found.iou, found.confidence)})
 
 
 class SendToLabelingApi(APIView):
@@ -191,7 +220,7 @@ class SendToLabelingApi(APIView):
             row_ids = selectors.filtered_row_ids(actor=actor, result=found, filters=filters)
         else:
             row_ids = selectors.slice_row_ids(result=found, slice_spec=values["slice"])
-        batch = services.send_to_labeling(
+        batch = send_back.send_to_labeling(
             actor=actor,
             model_run=run,
             project=project,
@@ -314,7 +343,7 @@ MineSimilarInput = type(
         "project": serializers.UUIDField(),
         "embedding": serializers.UUIDField(),
         "class": serializers.CharField(max_length=64, help_text="schema_id of a box class of the run's ontology"),
-        "limit": serializers.IntegerField(default=100, min_value=1, max_value=services.MAX_MINED),
+        "limit": serializers.IntegerField(default=100, min_value=1, max_value=send_back.MAX_MINED),
         "priority": serializers.IntegerField(default=4, min_value=1, max_value=5),
         "batch_name": serializers.CharField(max_length=200, required=False, allow_blank=True, default=""),
     },
@@ -333,7 +362,7 @@ class MineSimilarApi(APIView):
         values = data.validated_data
         project = access_project(actor, values["project"], "manage")
         space = access_embedding_space(actor, values["embedding"])
-        result = services.mine_similar(
+        result = send_back.mine_similar(
             actor=actor,
             model_run=run,
             project=project,

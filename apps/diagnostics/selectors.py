@@ -16,7 +16,10 @@ from apps.core.db_router import reads_from_replica
 from apps.core.errors import ValidationFailed
 from apps.datasets.models import DataRow
 from apps.datasets.selectors import data_rows_visible_to
+from apps.diagnostics.ground_truth import ground_truth_stats
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
+from apps.diagnostics.services import run_classes
+from apps.labeling.models import Project
 from apps.predictions.models import ModelRun, ModelRunDataRow, Split
 from apps.quality.selectors import project_quality
 
@@ -72,7 +75,11 @@ def match_records(*, actor: User, result: MetricsResult, filters: Mapping[str, A
     check_params(filters.keys(), ROW_FILTERS + PAGE_PARAMS)
     queryset = MatchRecord.objects.filter(result=result)
     if klass := filters.get("class"):
-        queryset = queryset.filter(schema_id=klass) | queryset.filter(gt_schema_id=klass)
+        keys = class_keys(result.model_run, str(klass))
+        queryset = queryset.filter(schema_id__in=keys) | queryset.filter(gt_schema_id__in=keys)
+    if _bound(filters, "confidence_lt") is not None or _bound(filters, "confidence_gt") is not None:
+        # A confidence bound is about predictions: missed boxes (plain or of a localisation error) have none.
+        queryset = queryset.exclude(status="false_negative")
     for name, lookup in (
         ("iou_lt", "iou__lt"),
         ("iou_gt", "iou__gt"),
@@ -98,6 +105,21 @@ def match_records(*, actor: User, result: MetricsResult, filters: Mapping[str, A
     return queryset
 
 
+def class_keys(model_run: ModelRun, value: str) -> list[str]:
+    """The schema_ids a `class=` filter names: a class's schema_id, or its name (every class of that name, any
+    letter case); anything else is a 400 listing the classes."""
+    classes = run_classes(model_run)
+    if any(ref.key == value for ref in classes):
+        return [value]
+    named = [ref.key for ref in classes if ref.name.casefold() == value.casefold()]
+    if not named:
+        choices = ", ".join(sorted({ref.name for ref in classes})[:50])
+        raise ValidationFailed(
+            f"Unknown class {value[:100]!r}.", details={"class": [f"A schema_id or a class name: {choices}."]}
+        )
+    return named
+
+
 def with_row_fields(queryset: QuerySet[MatchRecord], model_run: ModelRun) -> QuerySet[MatchRecord]:
     split = ModelRunDataRow.objects.filter(model_run=model_run, data_row_id=OuterRef("data_row_id")).values("split")
     return queryset.select_related("data_row").annotate(split=Subquery(split[:1]))
@@ -111,13 +133,17 @@ def filtered_row_ids(*, actor: User, result: MetricsResult, filters: Mapping[str
 
 @reads_from_replica
 def ground_truth_summary(*, model_run: ModelRun) -> dict[str, Any]:
+    """The snapshot, with the warnings the run page shows: ground-truth rows without any prediction (all misses)
+    and done rows of the project that are not in the snapshot (left out by `scope=run`, or labeled since)."""
     rows = GroundTruth.objects.filter(model_run=model_run)
-    first = rows.order_by("id").values("project_id", "created_at").first()
+    first = rows.order_by("id").values("project", "created_at").first()
+    project = Project.objects.filter(pk=first["project"]).first() if first else None
     return {
         "model_run": str(model_run.id),
-        "project": str(first["project_id"]) if first else None,
+        "project": str(first["project"]) if first else None,
         "rows": rows.count(),
         "created_at": first["created_at"].isoformat() if first else None,
+        **ground_truth_stats(model_run=model_run, project=project),
     }
 
 

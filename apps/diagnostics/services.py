@@ -7,99 +7,53 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, TextField
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.catalog.selectors import MAX_K, rows_similar_to
-from apps.core.audit import audit_record
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.jobs import job_create_and_enqueue
 from apps.core.models import Job
-from apps.diagnostics.domain import evaluate, from_documents
+from apps.datasets.models import DataRow
+from apps.diagnostics.domain import (
+    RECALL_THRESHOLDS,
+    STATUS_NAMES,
+    ClassRef,
+    Evaluation,
+    Status,
+    class_frequency,
+    classification_metrics,
+    coco_map,
+    error_summary,
+    evaluate,
+    from_documents,
+    iteration_priorities,
+    slice_metrics,
+)
+from apps.diagnostics.domain.outliers import box_outliers
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
-from apps.diagnostics.result_documents import MATCH_COLUMNS, error_analysis, match_rows, metrics_json, vocabularies
-from apps.labeling import selectors as labeling_selectors
-from apps.labeling import services as labeling_services
-from apps.labeling.models import Project
-from apps.predictions import services as prediction_services
-from apps.predictions.models import ModelRun, ModelRunDataRow, Prediction, Split
+from apps.predictions.models import ModelRun, ModelRunDataRow, Prediction
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # 2: row counts (with/without predictions) and the thresholds echoed in the metrics
 JOB_KIND = "diagnostics.metrics"
+MAX_ITEM_IMAGES = 5000  # images kept per error-analysis item (the response shows the first few)
+MAX_SLICE_VALUES = 50  # a metadata field with more distinct values is not a slice dimension
+MAX_SLICE_FIELDS = 8  # each field costs one oracle pass over the errors
 MAX_RESULTS_PER_RUN = 20  # cached (iou, confidence) results kept per run; the least recently computed go first
+IOU_BINS = 20
+DEFAULT_IOU = 0.5
+DEFAULT_CONFIDENCE = 0.0  # no prediction is dropped unless the caller asks
 
 
 def sync_max_rows() -> int:
     return int(getattr(settings, "DIAGNOSTICS_SYNC_MAX_ROWS", 2000))
-
-
-# -- ground truth ---------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def ground_truth_snapshot(*, actor: User, model_run: ModelRun, project: Project) -> dict[str, Any]:
-    """Copy the current labels of the project's `done` tasks for the run's rows (all done rows of the project,
-    added to the run as `unassigned`, when the run has none yet) into the run's ground truth, replacing the last
-    snapshot. A row with several done labels (consensus slots) takes the first slot's."""
-    if project.organization_id != model_run.model.organization_id:
-        raise ValidationFailed("The project is not in the run's organization.", details={"project": ["Not found."]})
-    ModelRun.objects.select_for_update().filter(pk=model_run.pk).values_list("pk", flat=True).first()
-    run_rows = ModelRunDataRow.objects.filter(model_run=model_run)
-    has_rows = run_rows.exists()
-    labels = labeling_selectors.done_labels(
-        project=project, data_row_ids=run_rows.values("data_row_id") if has_rows else None
-    ).values_list("id", "data_row_id", "revision", "annotations", "ontology_version_id")
-    chosen: dict[Any, tuple[Any, int, Any, Any]] = {}
-    for label_id, row_id, revision, document, version_id in labels.iterator(chunk_size=2000):
-        chosen.setdefault(row_id, (label_id, revision, document, version_id))
-    if not has_rows and chosen:
-        prediction_services.model_run_rows_set(
-            actor=actor, model_run=model_run, split=Split.UNASSIGNED, data_row_ids=[str(r) for r in chosen]
-        )
-    splits = dict(run_rows.values_list("data_row_id", "split"))
-    GroundTruth.objects.filter(model_run=model_run).delete()
-    now = timezone.now()
-    GroundTruth.objects.bulk_create(
-        [
-            GroundTruth(
-                model_run=model_run,
-                project=project,
-                data_row_id=row_id,
-                label_id=label_id,
-                label_revision=revision,
-                ontology_version_id=version_id,
-                split=splits.get(row_id, Split.UNASSIGNED),
-                annotations=document,
-                created_at=now,
-            )
-            for row_id, (label_id, revision, document, version_id) in chosen.items()
-        ],
-        batch_size=2000,
-    )
-    total_rows = run_rows.count()
-    audit_record(
-        action="model_run.ground_truth",
-        actor=actor,
-        organization=model_run.model.organization,
-        target=model_run,
-        extra={"project": str(project.id), "rows": len(chosen)},
-    )
-    return {
-        "model_run": str(model_run.id),
-        "project": str(project.id),
-        "rows": len(chosen),
-        "rows_without_ground_truth": total_rows - len(chosen),
-        "added_to_run": 0 if has_rows else len(chosen),
-        "created_at": now.isoformat(),
-    }
 
 
 # -- the cache key and its fingerprint ----------------------------------------------------------------------------
@@ -109,7 +63,10 @@ def parse_thresholds(iou: Any, confidence: Any) -> tuple[float, float]:
     """`iou` in (0, 1] (default 0.5), `confidence` in [0, 1] (default 0), rounded to 4 places (the cache key)."""
     details: dict[str, list[str]] = {}
     values = []
-    for name, raw, default, low_open in (("iou", iou, 0.5, True), ("confidence", confidence, 0.0, False)):
+    for name, raw, default, low_open in (
+        ("iou", iou, DEFAULT_IOU, True),
+        ("confidence", confidence, DEFAULT_CONFIDENCE, False),
+    ):
         if raw is None or raw == "":
             values.append(default)
             continue
@@ -189,6 +146,281 @@ def metrics_get_or_enqueue(*, actor: User, model_run: ModelRun, iou: float, conf
 # -- computing ----------------------------------------------------------------------------------------------------
 
 
+def _vocabularies(model_run: ModelRun) -> tuple[list[ClassRef], list[ClassRef], list[ClassRef]]:
+    """The run ontology's box tools (classes) and top-level radio questions with their options, in tree order."""
+    tree = model_run.ontology_version.tree or {}
+    classes = [
+        ClassRef(str(t["schema_id"]), str(t["name"]))
+        for t in tree.get("tools", [])
+        if t.get("tool") == "bbox" and t.get("schema_id") and not t.get("archived")
+    ]
+    questions, options = [], []
+    for c in tree.get("classifications", []):
+        if c.get("type") == "radio" and c.get("schema_id"):
+            questions.append(ClassRef(str(c["schema_id"]), str(c["name"])))
+            for o in c.get("options", []):
+                if o.get("schema_id"):
+                    options.append(ClassRef(str(o["schema_id"]), str(o.get("value") or o.get("name") or "")))
+    return classes, questions, options
+
+
+def run_classes(model_run: ModelRun) -> list[ClassRef]:
+    """The box classes of the run's ontology (what `class=` filters may name)."""
+    return _vocabularies(model_run)[0]
+
+
+def _json(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 6)
+
+
+def _images(values: Any) -> list[int]:
+    return [int(v) for v in list(values)[:MAX_ITEM_IMAGES]]
+
+
+def _slice_dimensions(row_ids: Sequence[Any], splits: dict[Any, str]) -> dict[str, list[Hashable | None]]:
+    """`split` and every metadata field with 2..MAX_SLICE_VALUES distinct scalar values over the run's rows."""
+    metadata = {
+        row_id: orjson.loads(text) if text else None
+        for row_id, text in DataRow.objects.filter(pk__in=list(row_ids))
+        .annotate(text=Cast("metadata", TextField()))
+        .values_list("id", "text")
+    }
+    dims: dict[str, list[Hashable | None]] = {"split": [splits.get(r) for r in row_ids]}
+    fields: dict[str, list[Hashable | None]] = {}
+    for i, row_id in enumerate(row_ids):
+        for key, value in (metadata.get(row_id) or {}).items():
+            if isinstance(value, str | int | float | bool):
+                fields.setdefault(key, [None] * len(row_ids))[i] = value
+    for key in sorted(fields)[: MAX_SLICE_FIELDS * 4]:
+        distinct = {v for v in fields[key] if v is not None}
+        if 2 <= len(distinct) <= MAX_SLICE_VALUES and len(dims) <= MAX_SLICE_FIELDS:
+            dims[f"metadata.{key}"] = fields[key]
+    if len({v for v in dims["split"] if v is not None}) < 2:
+        dims.pop("split")
+    return dims
+
+
+def _error_analysis(
+    ev: Evaluation, row_ids: Sequence[Any], splits: dict[Any, str], confidence: float
+) -> dict[str, Any]:
+    refs = ev.scene.classes
+    k = len(refs)
+    summary = error_summary(ev)
+    for entry in summary.values():
+        entry["image_count"] = len(entry["images"])
+        entry["images"] = _images(entry["images"])
+    matches = ev.matches
+    # Concept clarity: the class pairs the model confuses (cell [gt, predicted] of the confusion matrix).
+    matrix = ev.confusion.matrix
+    support = matrix[:k].sum(axis=1)
+    pairs: list[dict[str, Any]] = []
+    for i, j in zip(*np.nonzero(matrix[:k, :k]), strict=True):
+        if i == j:
+            continue
+        images = np.unique(
+            matches.image[(matches.status == Status.CONFUSION) & (matches.gt_class == i) & (matches.pred_class == j)]
+        )
+        pairs.append(
+            {
+                "ground_truth": {"schema_id": refs[i].key, "name": refs[i].name},
+                "predicted": {"schema_id": refs[j].key, "name": refs[j].name},
+                "count": int(matrix[i, j]),
+                "share": _json(matrix[i, j] / support[i]) if support[i] else None,
+                "image_count": len(images),
+                "images": _images(images),
+                "filters": {"class": refs[i].key, "status": "confusion"},
+            }
+        )
+    pairs.sort(key=lambda p: -p["count"])
+    # Data distribution: each slice dimension (split, metadata fields) against the rest.
+    distribution: list[dict[str, Any]] = []
+    slice_priorities: list[dict[str, Any]] = []
+    for field, values in _slice_dimensions(row_ids, splits).items():
+        for metrics in slice_metrics(ev, values):
+            item = metrics.as_dict()
+            members = [i for i, v in enumerate(values) if v == metrics.value]
+            item.update(
+                {
+                    "field": field,
+                    "value": metrics.value,
+                    "image_count": len(members),
+                    "images": _images(members),
+                    "filters": {field: str(metrics.value)},
+                }
+            )
+            distribution.append(item)
+        for priority in iteration_priorities(ev, slices=values, max_slices=10):
+            if priority.target != "slice":
+                continue
+            item = priority.as_dict()
+            item["slice"] = {"field": field, "value": priority.slice_value, **priority.extra}
+            slice_priorities.append(item)
+    distribution.sort(key=lambda s: (not s["significant"], -(s["recall_drop"] or 0)))
+    # Outliers: extreme box sizes and aspect ratios on either side.
+    kept = np.flatnonzero(ev.scene.pred.score >= confidence)
+    outliers = [o.as_dict(refs) for o in box_outliers(ev.scene.gt, side="ground_truth")]
+    outliers += [o.as_dict(refs) for o in box_outliers(ev.scene.pred, side="prediction", mask=kept)]
+    outliers.sort(key=lambda o: -max(abs(o["area_z"]), abs(o["aspect_z"])))
+    # Where to iterate next: every kind overall, per class and per slice, ranked by estimated gain.
+    ranked = [p.as_dict() for p in iteration_priorities(ev)] + slice_priorities
+    ranked.sort(key=lambda p: (-(p["gain"] or 0), -p["errors"]))
+    for p in ranked:
+        p["image_count"] = len(p["images"])
+        p["images"] = _images(p["images"])
+        filters: dict[str, str] = {}
+        if p["kind"] in ("false_positive", "false_negative", "confusion"):
+            filters["status"] = p["kind"]
+        else:
+            filters["status"] = "localisation"
+        if "class" in p:
+            filters["class"] = p["class"]["schema_id"]
+        if "slice" in p:
+            filters[p["slice"]["field"]] = str(p["slice"]["value"])
+        p["filters"] = filters
+    return {
+        "class_frequency": [c.as_dict() for c in class_frequency(ev)],
+        "concept_clarity": {"confused_pairs": pairs[:50]},
+        "data_distribution": distribution,
+        "outliers": {"boxes": outliers[:100]},
+        "errors": summary,
+        "priorities": ranked[:200],
+    }
+
+
+def _histogram(values: np.ndarray) -> list[int]:
+    counts, _ = np.histogram(np.clip(values, 0, 1), bins=IOU_BINS, range=(0.0, 1.0))
+    return [int(c) for c in counts]
+
+
+def thresholds_echo(iou: float, confidence: float) -> dict[str, Any]:
+    """The thresholds an answer was computed at, echoed in every diagnostics answer (and on the run page)."""
+    return {"iou": iou, "confidence": confidence, "defaults": {"iou": DEFAULT_IOU, "confidence": DEFAULT_CONFIDENCE}}
+
+
+def row_counts(pred_docs: Sequence[Sequence[Any]]) -> dict[str, int]:
+    """Rows evaluated (those with ground truth) and how many of them have no prediction at all: every ground-truth
+    box on those is a miss, and they count in recall and AP."""
+    without = sum(1 for doc in pred_docs if not doc)
+    total = len(pred_docs)
+    return {"ground_truth": total, "with_predictions": total - without, "without_predictions": without}
+
+
+def _metrics_json(ev: Evaluation, inp: Any, confidence: float, pred_docs: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    cm = coco_map(inp.gt, inp.pred, classes=inp.classes, num_images=inp.num_images)
+    coco = {c.key: c for c in cm.classes}
+    classes = []
+    curves = []
+    for c, curve in zip(ev.classes, ev.pr_curves, strict=True):
+        ca = coco[c.key]
+        classes.append(
+            {
+                "name": c.name,
+                "schema_id": c.key,
+                "precision": _json(c.precision),
+                "recall": _json(c.recall),
+                "f1": _json(c.f1),
+                "ap": _json(c.ap),
+                "support": c.support,
+                "predictions": c.predictions,
+                "true_positives": c.true_positives,
+                "false_positives": c.false_positives,
+                "false_negatives": c.false_negatives,
+                "confusions": c.confusions,
+                "ap50": _json(ca.ap50),
+                "ap75": _json(ca.ap75),
+                "ap_coco": _json(ca.ap),
+            }
+        )
+        if c.support:
+            curves.append(
+                {"schema_id": c.key, "name": c.name, "ap": _json(c.ap), "precision": [_json(v) for v in curve]}
+            )
+    questions = classification_metrics(
+        inp.gt_answers, inp.pred_answers, confidence=confidence, questions=inp.questions, options=inp.options
+    )
+    m = ev.matches
+    tp_iou = m.iou[m.status == Status.TRUE_POSITIVE]
+    other_iou = m.iou[(m.status == Status.CONFUSION) | (m.localisation & (m.status == Status.FALSE_POSITIVE))]
+    return {
+        "iou": ev.iou,
+        "confidence": ev.confidence,
+        "classes": classes,
+        "map50": _json(cm.map50),
+        "map": _json(cm.map),
+        "map75": _json(cm.map75),
+        "map_at_iou": _json(ev.mean_ap),
+        "totals": {k: _json(v) if isinstance(v, float) else v for k, v in ev.totals.items()},
+        "confusion": ev.confusion.as_dict(),
+        "classifications": [q.as_dict() for q in questions],
+        "pr_curves": {"recall": [round(float(r), 2) for r in RECALL_THRESHOLDS], "classes": curves},
+        "iou_histogram": {
+            "edges": [round(i / IOU_BINS, 4) for i in range(IOU_BINS + 1)],
+            "true_positive": _histogram(tp_iou),
+            "other": _histogram(other_iou),
+        },
+        "images": inp.num_images,
+        "rows": row_counts(pred_docs),
+        "thresholds": thresholds_echo(ev.iou, confidence),
+        "skipped": inp.skipped,
+    }
+
+
+_MATCH_COLUMNS = (
+    "data_row_id",
+    "schema_id",
+    "gt_schema_id",
+    "pred_schema_id",
+    "status",
+    "localisation",
+    "iou",
+    "confidence",
+    "confidence_key",
+    "index",
+    "gt_box",
+    "pred_box",
+)
+
+
+def _match_rows(ev: Evaluation, inp: Any, row_ids: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The engine's match records as rows of `_MATCH_COLUMNS` (boxes as JSON text)."""
+    keys = [ref.key for ref in inp.classes]
+    m = ev.matches
+    gt_xywh, pred_xywh = np.round(inp.gt.xywh, 3), np.round(inp.pred.xywh, 3)
+    out = []
+    for n, (image, pred, gt, pc, gc, score, iou, status, loc) in enumerate(
+        zip(
+            m.image.tolist(),
+            m.pred.tolist(),
+            m.gt.tolist(),
+            m.pred_class.tolist(),
+            m.gt_class.tolist(),
+            m.score.tolist(),
+            m.iou.tolist(),
+            m.status.tolist(),
+            m.localisation.tolist(),
+            strict=True,
+        )
+    ):
+        has_score = math.isfinite(score)
+        out.append(
+            (
+                row_ids[image],
+                keys[pc] if pc >= 0 else keys[gc],
+                keys[gc] if gc >= 0 else "",
+                keys[pc] if pc >= 0 else "",
+                STATUS_NAMES[status],
+                bool(loc),
+                float(iou),
+                score if has_score else None,
+                score if has_score else -1.0,
+                n,
+                orjson.dumps(gt_xywh[gt].tolist()).decode() if gt >= 0 else None,
+                orjson.dumps(pred_xywh[pred].tolist()).decode() if pred >= 0 else None,
+            )
+        )
+    return out
+
+
 def _write_matches(result: MetricsResult, rows: list[tuple[Any, ...]]) -> None:
     """COPY on PostgreSQL (a run's records are ~10× its rows), bulk_create elsewhere."""
     if connection.vendor != "postgresql":
@@ -198,7 +430,7 @@ def _write_matches(result: MetricsResult, rows: list[tuple[Any, ...]]) -> None:
                     result=result,
                     **{
                         k: (json.loads(v) if k.endswith("_box") and v is not None else v)
-                        for k, v in zip(MATCH_COLUMNS, row, strict=True)
+                        for k, v in zip(_MATCH_COLUMNS, row, strict=True)
                     },
                 )
                 for row in rows
@@ -207,7 +439,7 @@ def _write_matches(result: MetricsResult, rows: list[tuple[Any, ...]]) -> None:
         )
         return
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in ("result_id", *MATCH_COLUMNS))
+    columns = ", ".join(quote(c) for c in ("result_id", *_MATCH_COLUMNS))
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the driver cursor: COPY, without debug logging of big statements
         with raw.copy(f"COPY {quote(MatchRecord._meta.db_table)} ({columns}) FROM STDIN") as copy:
@@ -257,10 +489,10 @@ def metrics_of_documents(
     confidence: float,
 ) -> dict[str, Any]:
     """The metrics JSON of `/metrics` over the given documents (e.g. a subset of the run's rows), not cached."""
-    classes, questions, options = vocabularies(model_run)
+    classes, questions, options = _vocabularies(model_run)
     inp = from_documents(list(gt_docs), list(pred_docs), classes=classes, questions=questions, options=options)
     ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
-    return metrics_json(ev, inp, confidence)
+    return _metrics_json(ev, inp, confidence, pred_docs)
 
 
 def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> MetricsResult:
@@ -270,13 +502,13 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
     fingerprint, _ = run_fingerprint(model_run)
     gt_rows, pred_docs = run_documents(model_run)
     row_ids = [r[0] for r in gt_rows]
-    classes, questions, options = vocabularies(model_run)
+    classes, questions, options = _vocabularies(model_run)
     inp = from_documents([r[1] for r in gt_rows], pred_docs, classes=classes, questions=questions, options=options)
     ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
     splits = dict(ModelRunDataRow.objects.filter(model_run=model_run).values_list("data_row_id", "split"))
-    metrics = metrics_json(ev, inp, confidence)
-    analysis = error_analysis(ev, row_ids, splits, confidence)
-    records = match_rows(ev, inp, row_ids)
+    metrics = _metrics_json(ev, inp, confidence, pred_docs)
+    analysis = _error_analysis(ev, row_ids, splits, confidence)
+    records = _match_rows(ev, inp, row_ids)
     project_id = gt_rows[0][2] if gt_rows else None
     with transaction.atomic():
         result, _ = MetricsResult.objects.select_for_update().get_or_create(
@@ -294,100 +526,3 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
         old = MetricsResult.objects.filter(model_run=model_run).order_by("-updated_at", "-id")[MAX_RESULTS_PER_RUN:]
         MetricsResult.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
     return result
-
-
-# -- back to labeling -----------------------------------------------------------------------------------------
-
-
-def send_to_labeling(
-    *, actor: User, model_run: ModelRun, project: Project, data_row_ids: Sequence[str], batch_name: str, priority: int
-) -> labeling_services.BatchResult:
-    """A batch in `project` with exactly these rows (of the run)."""
-    if not data_row_ids:
-        raise ValidationFailed("No rows match.", details={"rows": ["The selection is empty."]})
-    result = labeling_services.batch_create(
-        actor=actor, project=project, name=batch_name, data_row_ids=list(data_row_ids), priority=priority
-    )
-    audit_record(
-        action="model_run.sent_to_labeling",
-        actor=actor,
-        organization=model_run.model.organization,
-        target=model_run,
-        extra={"project": str(project.id), "batch": str(result.batch.id), "rows": len(data_row_ids)},
-    )
-    return result
-
-
-# -- mine more like this --------------------------------------------------------------------------------------
-
-MAX_MINED = 1000
-
-
-def class_rows(*, model_run: ModelRun, schema_id: str) -> list[str]:
-    """The run's ground-truth rows with at least one annotation of the class (box tool schema_id)."""
-    found = []
-    rows = (
-        GroundTruth.objects.filter(model_run=model_run)
-        .order_by("data_row_id")
-        .annotate(text=Cast("annotations", TextField()))
-        .values_list("data_row_id", "text")
-    )
-    for row_id, text in rows.iterator(chunk_size=2000):
-        document = orjson.loads(text) if text else []
-        if any(isinstance(a, dict) and a.get("schema_id") == schema_id for a in document or []):
-            found.append(str(row_id))
-    return found
-
-
-def mine_similar(
-    *,
-    actor: User,
-    model_run: ModelRun,
-    project: Project,
-    space: Any,
-    schema_id: str,
-    limit: int,
-    priority: int,
-    batch_name: str = "",
-) -> dict[str, Any]:
-    """ "Mine more like this": the `limit` rows most similar (in the embedding `space`) to the run's ground-truth rows
-    of the class, leaving out the run's ground-truth rows and rows already in the project, become one batch of
-    `project` (through the catalog's similarity search)."""
-    classes, _, _ = vocabularies(model_run)
-    names = {c.key: c.name for c in classes}
-    if schema_id not in names:
-        raise ValidationFailed("Unknown class.", details={"class": ["A box class (schema_id) of the run's ontology."]})
-    if not 1 <= limit <= MAX_MINED:
-        raise ValidationFailed(f"limit must be from 1 to {MAX_MINED}.", details={"limit": ["Out of range."]})
-    seeds = class_rows(model_run=model_run, schema_id=schema_id)
-    if not seeds:
-        raise ValidationFailed(
-            "The run's ground truth has no row of this class.", details={"class": ["No ground-truth row."]}
-        )
-    known = [str(r) for r in GroundTruth.objects.filter(model_run=model_run).values_list("data_row_id", flat=True)]
-    chosen: list[str] = []
-    k = min(MAX_K, limit * 2)
-    while True:
-        neighbors = rows_similar_to(actor=actor, space=space, seed_row_ids=seeds, k=k, exclude_row_ids=known)
-        ids = [str(n.data_row.pk) for n in neighbors]
-        queued = {str(r) for r in labeling_selectors.data_rows_in_project(project=project, data_row_ids=ids)}
-        chosen = [r for r in ids if r not in queued][:limit]
-        if len(chosen) >= limit or len(neighbors) < k or k >= MAX_K:
-            break
-        k = min(MAX_K, k * 2)
-    if not chosen:
-        raise ValidationFailed("No similar row is left to label.", details={"class": ["No candidate rows."]})
-    name = batch_name or f"{model_run.name} · more {names[schema_id]} · {timezone.now():%Y-%m-%d %H:%M:%S}"
-    result = send_to_labeling(
-        actor=actor, model_run=model_run, project=project, data_row_ids=chosen, batch_name=name[:200], priority=priority
-    )
-    return {
-        "batch": str(result.batch.id),
-        "project": str(project.id),
-        "name": result.batch.name,
-        "class": {"schema_id": schema_id, "name": names[schema_id]},
-        "embedding": str(space.pk),
-        "seeds": len(seeds),
-        "rows": chosen,
-        "added": result.added,
-    }

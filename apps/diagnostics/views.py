@@ -20,7 +20,7 @@ from apps.catalog.access import access_embedding_space
 from apps.catalog.selectors import embedding_spaces_visible_to
 from apps.core.errors import ApplicationError, Conflict, ValidationFailed
 from apps.core.models import Job
-from apps.diagnostics import charts, comparison, selectors, services
+from apps.diagnostics import charts, comparison, selectors, send_back, services
 from apps.diagnostics.domain import comparison as comparison_domain
 from apps.labeling.access import access_project, is_project_manager_of_org, projects_where
 from apps.labeling.models import Project
@@ -106,6 +106,7 @@ def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
         {
             "result": found,
             "metrics": metrics,
+            "gt_summary": selectors.ground_truth_summary(model_run=run),
             "classes": metrics["classes"],
             "heat_map": charts.heat_map(confusion["labels"], confusion["matrix"]),
             "pr": charts.pr_curves(curves["classes"], curves["recall"], PALETTE),
@@ -143,7 +144,7 @@ def send_to_labeling_page(request: HttpRequest, run_id: str) -> HttpResponse:
         row_ids = selectors.slice_row_ids(result=result, slice_spec={"priority": int(raw)})
         item = result.errors["priorities"][int(raw)]
         name = request.POST.get("batch_name") or f"{run.name} · {item['kind']} #{int(raw) + 1}"
-        batch = services.send_to_labeling(
+        batch = send_back.send_to_labeling(
             actor=actor, model_run=run, project=project, data_row_ids=row_ids, batch_name=name[:200], priority=4
         )
     except ApplicationError as exc:
@@ -166,7 +167,7 @@ def mine_similar_page(request: HttpRequest, run_id: str) -> HttpResponse:
         raw_limit = request.POST.get("limit", "")
         if not raw_limit.isdigit():
             raise ApplicationError("The number of rows must be a whole number.")
-        result = services.mine_similar(
+        result = send_back.mine_similar(
             actor=actor,
             model_run=run,
             project=project,

@@ -19,7 +19,7 @@ from apps.accounts.access import request_user
 from apps.core.errors import Conflict
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
-from apps.exports import selectors, services
+from apps.exports import coco_ground_truth, selectors, services
 from apps.exports.access import access_export, access_project_export
 from apps.exports.domain.filters import query_to_raw
 from apps.exports.domain.schema import NDJSON_LINE_SCHEMA
@@ -199,4 +199,4 @@ class ProjectCocoGroundTruthApi(APIView):
     def post(self, request: Request, project_id: str) -> Response:
         actor = request_user(request)
         project = access_project(actor, project_id, "manage")
-        return Response(services.ground_truth_import_coco(actor=actor, project=project, body=request.data))
+        return Response(coco_ground_truth.ground_truth_import_coco(actor=actor, project=project, body=request.data))

@@ -19,15 +19,14 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError, Conflict, ValidationFailed
+from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
 from apps.core.jobs import job_create_and_enqueue
-from apps.datasets.selectors import data_rows_by_key
+from apps.core.public_url import absolute_url
 from apps.exports.domain import coco, voc, yolo
-from apps.exports.domain.coco_import import CocoImportError, read_coco, to_annotations
 from apps.exports.domain.documents import categories, shapes_and_answers
 from apps.exports.domain.filters import ExportFilters
-from apps.exports.domain.ndjson import LineEncoder
+from apps.exports.domain.ndjson import LineEncoder, annotation_count
 from apps.exports.domain.paths import file_stem
 from apps.exports.models import Export, ExportFormat, ExportStatus
 from apps.exports.selectors import (
@@ -41,9 +40,6 @@ from apps.exports.selectors import (
     ndjson_sql_usable,
 )
 from apps.labeling.models import Project
-from apps.labeling.services import label_import
-from apps.labeling.services.labels import asset_bounds
-from apps.ontologies.selectors import annotations_validate
 
 CHUNK_ROWS: int | None = None  # None: settings.TDP_EXPORT_CHUNK_ROWS
 SKIPPED_KEPT = 100
@@ -61,7 +57,9 @@ CONTENT_TYPES = {
 
 
 def download_url(export: Export) -> str:
-    return f"/api/v1/exports/{export.pk}/download"
+    """Absolute when the request being served (or `TDP_PUBLIC_URL`, for jobs run by the worker) says where the site
+    is; a path otherwise (an admin shell)."""
+    return absolute_url(f"/api/v1/exports/{export.pk}/download")
 
 
 def export_result(export: Export) -> dict[str, Any]:
@@ -197,6 +195,7 @@ def _render_chunk(
     chunk = _Chunk(page)
     if export.format == ExportFormat.NDJSON:
         chunk.text = "".join(ndjson_page_lines(query, page, LineEncoder()))
+        chunk.annotations = annotation_count(chunk.text)
         return chunk
     documents = label_documents(query, page)
     tree = query.project.ontology_version.tree
@@ -338,6 +337,7 @@ def _chunks(export: Export, query: RowQuery, page_size: int) -> Iterator[_Chunk]
         for sql_page in ndjson_sql_pages(query, after=export.after_data_row, page_size=page_size):
             chunk = _Chunk()
             chunk.text, chunk.rows, chunk.last_id = sql_page.text, len(sql_page.ids), sql_page.ids[-1]
+            chunk.annotations = annotation_count(chunk.text)
             yield _render_chunk(export, query, (), built=chunk)
         return
     if export.format == ExportFormat.COCO and coco_sql_usable(query):
@@ -429,87 +429,3 @@ def _finish(export: Export, project: Project) -> None:
         target=export,
         extra={"rows": export.row_count, "format": export.format},
     )
-
-
-# --- COCO ground truth -------------------------------------------------------------------------------------------
-
-MAX_ERRORS = 1000
-
-
-def ground_truth_import_coco(*, actor: User, project: Project, body: Any) -> dict[str, Any]:
-    """Import a COCO instances file as the labels of the project's rows (images matched by `file_name` = global key
-    or external id, categories by name = tool name). Every annotation goes through the ontology validator; bad ones
-    are reported by their index in `annotations` and the good ones of each image are stored (one label per image)."""
-    try:
-        coco_file = read_coco(body)
-    except CocoImportError as exc:
-        raise ValidationFailed(str(exc), code="invalid_coco", details={"body": [str(exc)]}) from None
-    version = project.ontology_version
-    tools = {str(tool["name"]): tool for tool in version.tree.get("tools") or []}
-    rows = data_rows_by_key(organization_id=project.organization_id, keys=list(coco_file.images.values()))
-    errors: list[dict[str, Any]] = list(coco_file.image_errors)
-    per_image: dict[Any, list[tuple[int, dict[str, Any]]]] = {}
-    failed = 0
-
-    def fail(index: int, message: str, image: Any = None) -> None:
-        nonlocal failed
-        failed += 1
-        if len(errors) < MAX_ERRORS:
-            errors.append({"index": index, "image_id": image, "message": message})
-
-    for index, raw in enumerate(coco_file.annotations):
-        image_id = raw.get("image_id") if isinstance(raw, dict) else None
-        if not isinstance(raw, dict) or image_id not in coco_file.images:
-            fail(index, "Unknown image_id.", image_id)
-            continue
-        row = rows.get(coco_file.images[image_id])
-        if row is None:
-            fail(index, f"No data row with global key or external id {coco_file.images[image_id]!r}.", image_id)
-            continue
-        category = coco_file.categories.get(raw.get("category_id"))
-        if category is None:
-            fail(index, "Unknown category_id.", image_id)
-            continue
-        try:
-            converted = to_annotations(raw, category=category, tool=tools.get(category))
-        except CocoImportError as exc:
-            fail(index, str(exc), image_id)
-            continue
-        image_size, text_length = asset_bounds(row)
-        _, problems = annotations_validate(
-            version=version, annotations=converted, image_size=image_size, text_length=text_length
-        )
-        if problems:
-            fail(index, "; ".join(f"{p['path']}: {p['message']}" for p in problems[:5]), image_id)
-            continue
-        per_image.setdefault(image_id, []).extend((index, item) for item in converted)
-    created = imported = 0
-    for image_id, items in per_image.items():
-        row = rows[coco_file.images[image_id]]
-        try:
-            label_import(
-                actor=actor, project=project, data_row=row, annotations=[item for _, item in items], source="coco"
-            )
-        except ApplicationError as exc:
-            for index in dict.fromkeys(index for index, _ in items):
-                fail(index, exc.message, image_id)
-            continue
-        created += 1
-        imported += len(items)
-    result = {
-        "images": len(coco_file.images),
-        "labels_created": created,
-        "annotations_imported": imported,
-        "failed": failed,
-        "errors": errors,
-        "errors_truncated": failed + len(coco_file.image_errors) > len(errors),
-    }
-    audit_record(
-        action="ground_truth.imported",
-        actor=actor,
-        organization=project.organization,
-        target=project,
-        extra={k: result[k] for k in ("images", "labels_created", "annotations_imported", "failed")}
-        | {"format": "coco"},
-    )
-    return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,9 +11,11 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
+from apps.core.domain.numbers import is_finite_number
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
 from apps.core.queue import enqueue_on_commit
+from apps.issues.access import may_participate
 from apps.issues.domain import pins
 from apps.issues.models import Comment, Issue, IssueStatus, Mention
 from apps.issues.selectors import issue_thread, serialize_issue
@@ -40,7 +41,7 @@ def _position(position: Any, task_or_row: Any) -> tuple[float | None, float | No
         raise ValidationFailed("Invalid position.", details={"position": ['{"x": number, "y": number} or null.']})
     x, y = position["x"], position["y"]
     for value in (x, y):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        if not is_finite_number(value) or value < 0:
             raise ValidationFailed("Invalid position.", details={"position": ["Coordinates are numbers from 0."]})
     width, height = task_or_row.width, task_or_row.height
     if width and height and (x > width or y > height):
@@ -100,20 +101,25 @@ def _object_pin(*, actor: User, project: Project, task: Task | None, label: Labe
     return ObjectPin(index=index, schema_id=schema_id, name=name, geometry=pins.object_geometry(item))
 
 
-def mentioned_users(*, project: Project, text: str, author: User) -> list[User]:
-    """Users named `@username` in the text who may see the project (members and the org's project managers)."""
+def mentioned_users(*, issue: Issue, text: str, author: User) -> list[User]:
+    """Users named `@username` in the text who may open this issue (`apps.issues.access`: the project's reviewers
+    and managers, the issue's author, whoever labeled or holds its task). Anyone else named gets nothing: the
+    inbox entry and the e-mail carry the text, which they may not read."""
     names = {name.rstrip(".") for name in MENTION.findall(text)}
     if not names:
         return []
+    project = issue.project
     candidates = User.objects.filter(
         organization_id=project.organization_id, username__in=names, is_active=True
     ).exclude(pk=author.pk)
-    return [user for user in candidates if can(user, project, "view")]
+    return [
+        user for user in candidates if can(user, project, "view") and may_participate(user, project, issue.task, issue)
+    ]
 
 
 def _mention(*, issue: Issue, comment: Comment | None, author: User, text: str) -> list[Mention]:
     mentions = []
-    for user in mentioned_users(project=issue.project, text=text, author=author):
+    for user in mentioned_users(issue=issue, text=text, author=author):
         mention, created = Mention.objects.get_or_create(
             user=user, issue=issue, comment=comment, defaults={"mentioned_by": author}
         )

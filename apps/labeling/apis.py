@@ -313,7 +313,13 @@ class ProjectBatchesApi(APIView):
 
 
 OverviewSerializer = inline_serializer(
-    "ProjectOverview", {key: serializers.IntegerField() for key in (*selectors.OVERVIEW_KEYS, "open_issues")}
+    "ProjectOverview",
+    {
+        **{key: serializers.IntegerField() for key in (*selectors.OVERVIEW_KEYS, "open_issues")},
+        "rows": inline_serializer(
+            "ProjectOverviewRows", {key: serializers.IntegerField() for key in ("total", "done", "open")}
+        ),
+    },
 )
 
 

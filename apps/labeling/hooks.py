@@ -45,8 +45,10 @@ def projects_using_versions(*, version_ids: Iterable[Any]) -> Mapping[str, list[
 
 def register() -> None:
     from apps.accounts.page_context import register_home_section
+    from apps.accounts.registry import register_role_lowered_listener
     from apps.datasets.registry import register_data_row_admin_action
     from apps.labeling.admin_actions import add_to_project
+    from apps.labeling.services.projects import project_roles_cap
     from apps.labeling.views import my_projects_section
     from apps.ontologies.registry import (
         register_feature_annotation_source,
@@ -58,6 +60,7 @@ def register() -> None:
     register_feature_annotation_source(feature_annotations)
     register_version_user_lister(projects_using_versions)
     register_home_section(my_projects_section)
+    register_role_lowered_listener(project_roles_cap)
     register_data_row_admin_action(add_to_project)
     from apps.labeling.import_views import import_link
     from apps.labeling.registry import register_project_link

@@ -49,6 +49,10 @@ _settings_checks: list[SettingsCheck] = []
 # (project with its new settings, previous settings): called inside the update's transaction after they changed.
 SettingsChanged = Callable[[Project, "dict[str, Any]"], None]
 _settings_changed: list[SettingsChanged] = []
+# (project, data row ids of the tasks just created): called inside the batch's transaction when rows join the
+# project, so a precomputed queue order (predictions' active learning) ranks them before anyone claims.
+RowsJoined = Callable[[Project, "list[str]"], None]
+_rows_joined: list[RowsJoined] = []
 
 
 def register_settings_check(check: SettingsCheck) -> None:
@@ -59,6 +63,16 @@ def register_settings_check(check: SettingsCheck) -> None:
 def register_settings_changed(listener: SettingsChanged) -> None:
     if listener not in _settings_changed:
         _settings_changed.append(listener)
+
+
+def register_rows_joined(listener: RowsJoined) -> None:
+    if listener not in _rows_joined:
+        _rows_joined.append(listener)
+
+
+def rows_joined(project: Project, data_row_ids: list[str]) -> None:
+    for listener in _rows_joined:
+        listener(project, data_row_ids)
 
 
 def settings_errors(organization_id: Any, settings: dict[str, Any]) -> dict[str, list[str]]:

@@ -20,13 +20,29 @@ from apps.ontologies.models import Feature
 OVERVIEW_KEYS = ("to_label", "in_progress", "in_review", "in_rework", "done", "skipped", "awaiting_consensus")
 
 
-def project_overview(*, project: Project) -> dict[str, int]:
-    counts = dict.fromkeys(OVERVIEW_KEYS, 0)
+def project_overview(*, project: Project) -> dict[str, Any]:
+    """Task counts per state (a consensus row has one task per labeler slot, an expert task is one more) and, under
+    `rows`, the data rows: `total` in the project, `done` (every labeling task of the row done), `open`."""
+    counts: dict[str, Any] = dict.fromkeys(OVERVIEW_KEYS, 0)
     for row in Task.objects.filter(project=project).values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
     counts["open_issues"] = _open_issues(project)
     counts.update(_extra_counts(project))
+    counts["rows"] = _row_counts(project)
     return counts
+
+
+def _row_counts(project: Project) -> dict[str, int]:
+    per_row = (
+        Task.objects.filter(project=project)
+        .exclude(kind=TaskKind.EXPERT)
+        .values("data_row_id")
+        .annotate(undone=Count("id", filter=~Q(state=TaskState.DONE)))
+        .order_by()
+    )
+    totals = per_row.aggregate(total=Count("data_row_id"), done=Count("data_row_id", filter=Q(undone=0)))
+    total, done = int(totals["total"] or 0), int(totals["done"] or 0)
+    return {"total": total, "done": done, "open": total - done}
 
 
 def _extra_counts(project: Project) -> dict[str, int]:

@@ -19,6 +19,7 @@ def register() -> None:
         register_prelabel_source,
         register_project_admin_action,
         register_project_link,
+        register_rows_joined,
         register_settings_changed,
         register_settings_check,
     )
@@ -27,6 +28,7 @@ def register() -> None:
         expert_claim,
         label_provenance_record,
         prelabels_for_task,
+        queue_order_rows_joined,
         queue_settings_changed,
         queue_settings_errors,
     )
@@ -39,4 +41,5 @@ def register() -> None:
     register_project_link(prelabels_link)
     register_settings_check(queue_settings_errors)
     register_settings_changed(queue_settings_changed)
+    register_rows_joined(queue_order_rows_joined)
     register_project_admin_action(recompute_queue_order)

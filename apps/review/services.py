@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
+from apps.core.domain.numbers import is_finite_number
 from apps.core.errors import Conflict, PermissionDenied, ValidationFailed
 from apps.core.events import emit
 from apps.issues.selectors import open_issue_count_for_task
@@ -84,7 +85,7 @@ def review_claim(*, actor: User, project: Project) -> Task | None:
 def _seconds(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value < 0:
+    if not is_finite_number(value) or value < 0:
         raise ValidationFailed("Invalid seconds_spent.", details={"seconds_spent": ["A number of seconds from 0."]})
     return min(float(value), MAX_SECONDS)
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.ApiErrorShapeMiddleware",  # the error shape for /api/ even under DEBUG
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -260,6 +261,12 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy of every response (apps.core.security_headers): no inline scripts anywhere. Images may
 # come from signed storage URLs or the rows' own http(s) URLs (the content endpoint redirects there).
 TDP_CSP_IMG_SRC: list[str] = env.list("TDP_CSP_IMG_SRC", default=["'self'", "data:", "blob:", "https:", "http:"])
+# Proxies in front of the app that append to X-Forwarded-For (e.g. 1 behind the load balancer of docs/deploy.md).
+# The one client-address policy of throttles, login lockout and audit IPs (apps.core.client_address): 0 ignores
+# X-Forwarded-For (any client can write it) and uses the peer's address.
+TDP_TRUSTED_PROXIES = env.int("TDP_TRUSTED_PROXIES", default=0)
+# Where users reach the site (e.g. https://tdp.example.com): links built outside a request (job results, e-mails).
+TDP_PUBLIC_URL = env.str("TDP_PUBLIC_URL", default="")
 # django-axes: after this many failed logins for one username from one address, that pair is locked out for
 # TDP_LOCKOUT_MINUTES (login page, admin login and POST /api/v1/auth/token alike; 429 while locked).
 AXES_FAILURE_LIMIT = env.int("TDP_LOCKOUT_FAILURES", default=5)
@@ -267,7 +274,7 @@ AXES_COOLOFF_TIME = env.float("TDP_LOCKOUT_MINUTES", default=15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit trail already
-AXES_CLIENT_IP_CALLABLE = "apps.core.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_address.client_ip"  # the one trusted-proxy policy (below)
 AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False

@@ -7,13 +7,18 @@ collected at build time and served by whitenoise from the image. Nothing a reque
 
 from django.core.exceptions import ImproperlyConfigured
 
+from tdp.secret_strength import secret_key_problem
+
 from .base import *  # noqa: F403
 from .base import DATABASES, DEBUG, LOGGING, Q_CLUSTER, SECRET_KEY, env
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production (unset DEBUG or set DEBUG=false).")
-if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
-    raise ImproperlyConfigured("Set SECRET_KEY to a random value of at least 50 characters.")
+if (problem := secret_key_problem(SECRET_KEY)) is not None:
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak: {problem}. Set it to a random value of at least 50 characters, e.g. the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL=postgres://...")
 if env.bool("TDP_REQUIRE_SHARED_STORAGE", default=True) and not env.str("STORAGE_BUCKET", default=""):

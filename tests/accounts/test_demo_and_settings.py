@@ -1,6 +1,7 @@
 """`make run`'s demo loader is idempotent; production settings refuse unsafe configuration."""
 
 import os
+import secrets
 import subprocess
 import sys
 from io import StringIO
@@ -8,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.utils import get_random_secret_key
 from guardian.models import UserObjectPermission
 
 from apps.accounts.models import Organization, User
 from apps.core.models import AuditEvent
+from tdp.secret_strength import secret_key_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,3 +76,30 @@ def test_prod_starts_with_a_real_secret_and_debug_off():
     result = run_prod_settings(SECRET_KEY="k3J9x-a-real-looking-random-secret-key-0123456789abcdefgh")
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
+
+
+def test_prod_refuses_a_long_but_low_entropy_secret_key():
+    result = run_prod_settings(SECRET_KEY="correct-horse-battery-staple" * 3)
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password" * 8,  # one word repeated
+        "abcdefghijklmnopqrstuvwxyz" * 2,  # an alphabet repeated
+        "CorrectHorseBatteryStaple2024!" * 2,  # a passphrase repeated
+        "0123456789" * 6,
+        "short-but-random-K9x!",
+        "django-insecure-" + "k3J9x-a-real-looking-random-secret-key-0123456789",
+    ],
+)
+def test_weak_secret_keys_are_named(key):
+    assert secret_key_problem(key) is not None
+
+
+def test_generated_secret_keys_pass():
+    for _ in range(200):
+        for key in (get_random_secret_key(), secrets.token_urlsafe(50), secrets.token_hex(32)):
+            assert secret_key_problem(key) is None, key

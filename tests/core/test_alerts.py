@@ -242,3 +242,14 @@ def test_login_page_still_works_for_the_real_user_after_an_alert(client, org, or
     tune(org, "failed_logins", threshold=1)
     client.post("/login/", {"username": org_admin.username, "password": "wrong"})
     assert client.post("/login/", {"username": org_admin.username, "password": TEST_PASSWORD}).status_code == 302
+
+
+def test_denied_request_with_nul_and_lone_surrogate_in_the_path_is_recorded(client_for, org, make_user):
+    """PostgreSQL refuses NUL in text and jsonb: the path is stored with a visible escape instead of being lost."""
+    prober = make_user(organization=org, username="nul-prober")
+    client = client_for(prober)
+    assert client.get("/api/v1/datasets/%00abc").status_code == 404
+    assert client.get("/api/v1/datasets/%ED%A0%80x", HTTP_USER_AGENT="probe\x00agent").status_code == 404
+    paths = sorted(e.extra["path"] for e in AuditEvent.objects.filter(action="api.denied", actor=prober))
+    assert len(paths) == 2
+    assert any("\\x00abc" in p for p in paths)

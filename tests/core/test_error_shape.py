@@ -139,3 +139,24 @@ def test_unhandled_exception_in_an_api_view_is_500_in_the_shape(admin_client, mo
     monkeypatch.setattr("apps.accounts.apis.UserOutputSerializer.to_representation", explode)
     error = assert_error(admin_client.get("/api/v1/me"), 500, "server_error")
     assert "boom" not in error["message"]
+
+
+def test_unknown_api_path_is_the_error_shape_under_debug_too(admin_client, client, settings):
+    """`make run` serves with DEBUG on: API clients still get JSON, not Django's HTML debug page."""
+    settings.DEBUG = True
+    for answer in (admin_client.get("/api/v1/no-such-thing"), client.get("/api/nope")):
+        assert answer["Content-Type"].startswith("application/json")
+        assert_error(answer, 404, "not_found")
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")  # pages keep the debug page
+
+
+def test_unhandled_exception_under_debug_is_the_error_shape(admin_client, settings, monkeypatch):
+    settings.DEBUG = True
+    settings.DEBUG_PROPAGATE_EXCEPTIONS = False
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("apps.accounts.apis.MeApi.get", explode)
+    assert_error(admin_client.get("/api/v1/me"), 500, "server_error")

@@ -162,3 +162,15 @@ def test_foreign_upload_reference_is_rejected_on_import(manager_client, dataset,
     response = post_rows(manager_client, dataset, ndjson([{"global_key": "steal", "row_data": foreign}]))
     assert response.json()["failed"] == 1
     assert "upload://" in response.json()["errors"][0]["message"]
+
+
+def test_missing_upload_file_is_404_in_the_error_shape(manager_client, dataset, media_root):
+    stored = upload(manager_client, dataset, [SimpleUploadedFile("gone.png", png_bytes(), "image/png")])
+    assert stored.status_code == 201
+    row = DataRow.objects.get(global_key="gone.png")
+    for stored in media_root.rglob("gone.png"):
+        stored.unlink()
+    response = manager_client.get(f"/api/v1/data_rows/{row.id}/content")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "content_missing"
+    assert not AuditEvent.objects.filter(action="data_row.content_accessed", object_id=str(row.id)).exists()

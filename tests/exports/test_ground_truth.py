@@ -125,3 +125,47 @@ def test_label_import_service(project, org_admin, rows, make_rows):
         services.label_import(
             actor=org_admin, project=project, data_row=make_rows(1, prefix="out")[0], annotations=[], source="test"
         )
+
+
+def test_unannotated_images_get_empty_done_labels_and_names_match_loosely(client_for, members, project, rows):
+    """An image listed without annotations is a row with nothing on it: an empty `done` label (a run built on this
+    ground truth keeps it). `file_name` matches a global key or external id, whole, without its directory, or
+    without its extension; an unmatched image is reported with every key tried."""
+    body = {
+        "images": [
+            {"id": 1, "file_name": "gt-0", "width": 640, "height": 480},
+            {"id": 2, "file_name": "photos/ext-1.png", "width": 640, "height": 480},
+            {"id": 3, "file_name": "C:\\data\\gt-2.jpg", "width": 640, "height": 480},
+            {"id": 4, "file_name": "nope/missing.jpg", "width": 640, "height": 480},
+        ],
+        "categories": [{"id": 7, "name": "vehicle"}, {"id": 8, "name": "roof"}],
+        "annotations": [GOOD_BOX, GOOD_POLYGON],
+    }
+    result = post(client_for(members["team_manager"]), project, body).json()
+    assert result["failed"] == 0 and result["annotations_imported"] == 2
+    assert result["labels_created"] == 3 and result["empty_labels_created"] == 1
+    empty = Label.objects.get(data_row=rows[2], is_current=True)
+    assert empty.annotations == [] and Task.objects.get(data_row=rows[2]).state == TaskState.DONE
+    assert Label.objects.get(data_row=rows[1], is_current=True).annotations[0]["polygon"]
+    assert result["images_unmatched"] == [
+        {"image_id": 4, "file_name": "nope/missing.jpg", "keys_tried": ["nope/missing.jpg", "missing.jpg", "missing"]}
+    ]
+
+
+def test_unmatched_annotation_error_lists_the_keys_tried(client_for, members, project, rows):
+    body = coco_body([{**GOOD_BOX, "image_id": 3}])
+    body["images"][2]["file_name"] = "shots/unknown.jpg"
+    error = post(client_for(members["team_manager"]), project, body).json()["errors"][0]
+    assert "'shots/unknown.jpg' or 'unknown.jpg' or 'unknown'" in error["message"]
+
+
+def test_coco_ground_truth_with_unannotated_images_feeds_a_model_run(client_for, members, project, rows, org_admin):
+    from apps.diagnostics.ground_truth import ground_truth_snapshot
+    from apps.predictions import services as prediction_services
+
+    body = coco_body([GOOD_BOX])  # gt-0 annotated; ext-1 listed without annotations; unknown.jpg matches nothing
+    assert post(client_for(members["team_manager"]), project, body).json()["empty_labels_created"] == 1
+    model = prediction_services.model_create(actor=org_admin, name="det", ontology=project.ontology)
+    run = prediction_services.model_run_create(actor=org_admin, model=model, name="v1")
+    snapshot = ground_truth_snapshot(actor=org_admin, model_run=run, project=project)
+    assert snapshot["rows"] == 2 and snapshot["rows_without_predictions"] == 2

@@ -44,9 +44,13 @@ def test_ndjson_job_writes_the_same_lines_as_the_stream(
     assert job["status"] == "succeeded", job
     assert job["progress"] == {"done": 5, "total": 5}
     assert job["result"]["rows"] == 5 and job["result"]["export"] == started["export"]
+    assert job["result"]["download_url"] == f"http://testserver/api/v1/exports/{started['export']}/download"
     content = download(manager_client, job["result"]["download_url"])
     streamed = manager_client.get(f"/api/v1/projects/{project.pk}/export.ndjson")
     assert parse_ndjson(content) == parse_ndjson(b"".join(streamed.streaming_content))
+    lines = parse_ndjson(content)
+    annotations = sum(len(label["annotations"]) for line in lines for label in line["labels"])
+    assert annotations > 0 and job["result"]["annotations"] == annotations
     detail = manager_client.get(f"/api/v1/exports/{started['export']}").json()
     assert detail["status"] == "succeeded" and detail["progress"] == {"done": 5, "total": 5}
     assert detail["download_url"] == job["result"]["download_url"]

@@ -240,3 +240,21 @@ def test_open_issue_counts_per_task(project, members, queue, client_for, second_
     ]
     assert client_for(second_labeler).get(f"/api/v1/projects/{project.id}/issues/open_by_task").json() == []
     assert client_for(members["outsider"]).get(f"/api/v1/projects/{project.id}/issues/open_by_task").status_code == 404
+
+
+def test_mentions_reach_only_users_who_may_open_the_issue(
+    project, members, queue, client_for, second_labeler, django_capture_on_commit_callbacks
+):
+    """A project member who may not open this issue (another labeler: not theirs, they cannot review) is not
+    notified: the inbox entry and the e-mail would hand them the text."""
+    queue(low=1)
+    label = submit(project, members["labeler"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = open_issue(
+            client_for(members["labeler"]), label, text=f"@{second_labeler.username} and @p-reviewer: a van?"
+        )
+    assert response.status_code == 201
+    assert client_for(second_labeler).get(f"/api/v1/issues/{response.json()['id']}").status_code == 403
+    assert [m.user.username for m in Mention.objects.all()] == ["p-reviewer"]
+    assert [m.to for m in mail.outbox] == [[members["reviewer"].email]]
+    assert client_for(second_labeler).get("/api/v1/inbox").json()["results"] == []

@@ -178,6 +178,7 @@ def test_sampled_labels_go_to_review(project_factory, org_admin, members, make_r
         "awaiting_consensus": 0,
         "open_issues": 0,
         "overdue_expert_tasks": 0,
+        "rows": {"total": 1, "done": 0, "open": 1},
     }
 
 
@@ -381,3 +382,30 @@ def test_expired_leases_are_released_by_the_scheduled_task(project, members, org
     assert release_expired_leases() == 1
     released = Task.objects.get(pk=task)
     assert released.state == "to_label" and released.assignee is None
+
+
+def test_overview_counts_rows_besides_tasks(project_factory, org_admin, members, make_rows, client_for, make_user, org):
+    """Two consensus rows of three slots: six tasks, two rows. A row is done when all its slots are."""
+    from apps.labeling import services
+
+    project = project_factory(
+        name="Triple", review={"sample_rate": 0.0}, quality={"consensus_coverage": 1.0, "consensus_labelers": 3}
+    )
+    labelers = [members["labeler"], *(make_user(organization=org, username=f"triple-{i}") for i in range(2))]
+    for user in labelers:
+        services.project_member_set(actor=org_admin, project=project, user=user, role="labeler")
+    add_batch(project, org_admin, make_rows(2))
+    overview = client_for(org_admin).get(f"/api/v1/projects/{project.id}/overview").json()
+    assert overview["to_label"] == 6 and overview["rows"] == {"total": 2, "done": 0, "open": 2}
+    for user in labelers:
+        client = client_for(user)
+        task = client.post(f"/api/v1/projects/{project.id}/queue/next").json()["task"]
+        assert (
+            client.post(f"/api/v1/tasks/{task}/labels", {"annotations": good_label()}, format="json").status_code == 201
+        )
+    overview = client_for(org_admin).get(f"/api/v1/projects/{project.id}/overview").json()
+    assert overview["done"] == 3 and overview["rows"] == {"total": 2, "done": 1, "open": 1}
+    client = client_for(org_admin)
+    client.force_login(org_admin)
+    page = client.get(f"/projects/{project.id}/").content.decode()
+    assert "<strong>1</strong> of <strong>2</strong> data rows done" in page

@@ -204,3 +204,46 @@ def test_the_admin_action_is_registered():
     from apps.predictions.admin import recompute_queue_order
 
     assert recompute_queue_order in project_admin_actions()
+
+
+@pytest.mark.parametrize("mode", ["uncertainty", "diversity", "mix"])
+def test_rows_are_ranked_as_they_join(mode, project, org_admin, seeded, make_rows, post_ndjson):
+    """A batch added after the order was set: its rows are ranked in the batch's own transaction (no worker, no
+    commit needed), so the very next claim already follows the order across old and new rows."""
+    queue = {"order": mode, "model_run": str(seeded["run"].id), "embedding": str(seeded["space"].id)}
+    if mode == "mix":
+        queue["weights"] = {"uncertainty": 0.6, "diversity": 0.4}
+    project.settings = {**project.settings, "queue": {**project.settings["queue"], **queue}}
+    project.save(update_fields=["settings"])  # stored without the listener: the old rows stay unranked here
+    late = make_rows(1, prefix="late")[0]
+    lines = [box(late.global_key, confidence=0.01, uuid="00000000-0000-4000-8000-777777777777")]
+    assert (
+        post_ndjson(org_admin, f"/api/v1/model_runs/{seeded['run'].id}/predictions", ndjson(lines)).status_code == 200
+    )
+    vector = [{"data_row": str(late.id), "vector": [0, -1, -1]}]  # far from both labeled rows
+    assert (
+        catalog_services.embedding_vectors_upload(actor=org_admin, space=seeded["space"], items=vector)["errors"] == []
+    )
+    labeling_services.batch_create(actor=org_admin, project=project, name="late", data_row_ids=[str(late.id)])
+    rank = Task.objects.get(project=project, data_row=late).queue_rank
+    assert rank is not None
+    if mode == "uncertainty":
+        assert rank == -0.99
+    first = labeling_services.queue_claim(actor=seeded["labeler"], project=project)
+    assert first.data_row_id == late.id  # the least sure / farthest row, though added last
+
+
+def test_a_project_created_with_a_ranked_order_ranks_its_first_batch(org_admin, ontology, seeded, make_rows):
+    project = labeling_services.project_create(
+        actor=org_admin,
+        name="Born ranked",
+        ontology=ontology,
+        instructions="",
+        settings={"queue": {"order": "uncertainty", "model_run": str(seeded["run"].id)}},
+    )
+    rows = seeded["rows"]
+    labeling_services.batch_create(actor=org_admin, project=project, name="all", data_row_ids=[str(r.id) for r in rows])
+    ranks = dict(Task.objects.filter(project=project).values_list("data_row_id", "queue_rank"))
+    assert ranks[rows[1].id] == -0.8 and ranks[rows[3].id] is None
+    labeling_services.project_member_set(actor=org_admin, project=project, user=seeded["labeler"], role="labeler")
+    assert claim_order(project, seeded["labeler"], rows) == EXPECTED["uncertainty"]

@@ -204,3 +204,35 @@ def test_data_rows_never_redirect_browsers_to_other_schemes(world, client_for, s
     content = client.get(f"/api/v1/data_rows/{row.pk}/content")
     assert content.status_code == 200 and "Location" not in content
     assert content["Content-Type"].startswith("text/plain") and content["X-Content-Type-Options"] == "nosniff"
+
+
+def test_storage_endpoint_is_pinned_to_the_checked_address(world, monkeypatch):
+    """DNS rebinding: the endpoint's name resolves to a public address when checked and to the metadata address
+    a moment later. boto3 must connect to the checked address, whatever a second lookup says."""
+    import ipaddress
+    import socket
+
+    from apps.core import pinned_dns, url_safety
+    from apps.datasets import cloud
+    from apps.datasets.models import StorageIntegration
+
+    checked = ipaddress.ip_address("93.184.216.34")
+    monkeypatch.setattr(url_safety, "_resolve", lambda host, port: [checked])
+    connected: list[str] = []
+
+    def rebinding_dns(host, port, *args, **kwargs):
+        connected.append(str(host))
+        if host == "storage.rebind.example":  # the second lookup: rebound to the cloud metadata address
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
+        raise OSError("no network in tests")  # the pinned, numeric lookup: recorded, then refused fast
+
+    monkeypatch.setattr(pinned_dns, "_system_getaddrinfo", rebinding_dns)
+    integration = StorageIntegration.objects.get(pk=world.ids["integration"])
+    integration.endpoint_url = "http://storage.rebind.example:9000"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    ok, reason = cloud.check_access(integration)
+    assert not ok and "assume the role" in reason
+    assert connected and set(connected) == {"93.184.216.34"}  # never the name, never the rebound address
+    with pinned_dns.pinned(url_safety.Target(scheme="http", host="other.example", port=80, path="/")):
+        pass  # no addresses: nothing pinned, nothing raised

@@ -30,9 +30,14 @@ def parse_vector(raw: Any, dims: int) -> npt.NDArray[np.float32]:
         raise VectorError("vector contains NaN or infinite values.")
     if np.any(np.abs(array) > np.finfo(np.float32).max):
         raise VectorError("vector values exceed the float32 range.")
-    if not math.isfinite(float(np.linalg.norm(array))) or not np.any(array):
+    if not np.any(array):
         raise VectorError("vector must not be all zeros (it has no direction).")
-    return array.astype(np.float32)
+    single = array.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        length = float(np.linalg.norm(single))  # computed in float32, as the search does
+    if not math.isfinite(length):
+        raise VectorError("vector values are too large: its length exceeds the float32 range (about 1.8e19 each).")
+    return single
 
 
 def encode(vector: npt.NDArray[np.float32]) -> bytes:

@@ -4,10 +4,11 @@ under the chosen option of `a`). Pure: the ontology validator checks the result.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from apps.core.domain.numbers import is_finite_number
 
 
 class CocoImportError(ValueError):
@@ -55,7 +56,7 @@ def read_coco(body: Any) -> CocoFile:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return is_finite_number(value)
 
 
 def attributes_to_classifications(attributes: Mapping[str, Any], specs: Sequence[Mapping[str, Any]]) -> list[Any]:

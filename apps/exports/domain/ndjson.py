@@ -16,6 +16,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 
 class RawJSON:
     """Already-encoded JSON text to put into a line as is."""
@@ -121,3 +123,13 @@ def splice(obj_json: str, extra: str) -> str:
 
 def seconds_json(value: float | None) -> str:
     return "null" if value is None else repr(round(value, 3))
+
+
+def annotation_count(text: str) -> int:
+    """Top-level annotations of the exported labels of a page of NDJSON lines (the export job's `annotations`)."""
+    total = 0
+    for line in text.splitlines():
+        if line:
+            labels = orjson.loads(line).get("labels") or []
+            total += sum(len(label.get("annotations") or []) for label in labels if isinstance(label, dict))
+    return total

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from apps.core.domain.numbers import is_finite_number
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "quality": {
@@ -35,7 +36,7 @@ UNCERTAINTY_MEASURES = ("least_confidence", "entropy")
 
 
 def _fraction(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1
+    return is_finite_number(value) and 0 <= value <= 1
 
 
 def _positive_int(value: Any, maximum: int) -> bool:

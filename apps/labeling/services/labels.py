@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import uuid
 from typing import Any
@@ -16,6 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.compiled import CompiledQuery, prepared_cursor
+from apps.core.domain.numbers import is_finite_number
 from apps.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from apps.core.row_writes import row_insert, row_update
 from apps.datasets.models import DataRow
@@ -88,7 +88,7 @@ def split_prelabel_references(annotations: Any) -> tuple[Any, list[str | None]]:
 def _seconds(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+    if not is_finite_number(value) or value < 0:
         raise ValidationFailed("Invalid seconds_spent.", details={"seconds_spent": ["A number of seconds from 0."]})
     return min(float(value), MAX_SECONDS)
 

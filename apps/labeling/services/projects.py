@@ -208,6 +208,38 @@ def project_member_remove(*, actor: User, project: Project, user: User) -> None:
         )
 
 
+# Project roles that manage a project, and the organization roles allowed to keep them through a demotion.
+PROJECT_ROLE_RANK = {"labeler": 1, "expert": 1, "reviewer": 2, "team_manager": 3, "admin": 4}
+
+
+@transaction.atomic
+def project_roles_cap(*, user: User, actor: User | None, old_role: str, new_role: str) -> int:
+    """After the user's organization role went down (`old_role` → `new_role`), every project membership that ranks
+    above the new organization role is lowered to it: a demoted org admin does not keep project admin rights.
+    Project roles granted above a role that did not change are kept (a labeler made a project's team manager stays
+    one). Registered as the accounts app's role-lowered listener; returns how many memberships changed."""
+    ceiling = PROJECT_ROLE_RANK.get(new_role, 1)
+    capped_role = new_role if new_role in ProjectRole.values else ProjectRole.LABELER
+    changed = 0
+    members = ProjectMember.objects.select_for_update().select_related("project__organization").filter(user=user)
+    for member in members:
+        if PROJECT_ROLE_RANK.get(member.role, 0) <= ceiling:
+            continue
+        previous = member.role
+        member.role = capped_role
+        member.save(update_fields=["role", "updated_at"])
+        _sync_member_perms(member.project, user, capped_role)
+        audit_record(
+            action="project.member_capped",
+            actor=actor,
+            organization=member.project.organization,
+            target=member.project,
+            extra={"user": str(user.pk), "from": previous, "to": capped_role, "org_role": [old_role, new_role]},
+        )
+        changed += 1
+    return changed
+
+
 @dataclass(frozen=True)
 class BatchResult:
     batch: Batch
@@ -288,6 +320,8 @@ def batch_create(
             for slot in range(slots)
         )
     Task.objects.bulk_create(tasks, batch_size=BATCH_CHUNK, ignore_conflicts=True)
+    if new_rows:
+        registry.rows_joined(project, new_rows)  # ranked by the queue order before the first claim
     audit_record(
         action="batch.created",
         actor=actor,

@@ -33,13 +33,21 @@ def _write(pairs: list[tuple[Any, float | None]]) -> None:
     Task.objects.bulk_update(tasks, ["queue_rank"], batch_size=500)
 
 
-def queue_ranks_set(*, project: Project, ranks: Mapping[Any, float] | None, chunk: int = CHUNK) -> int:
+def queue_ranks_set(
+    *,
+    project: Project,
+    ranks: Mapping[Any, float] | None,
+    chunk: int = CHUNK,
+    only_rows: Sequence[Any] | None = None,
+) -> int:
     """Give the project's open tasks the rank of their data row (`ranks`: data row id → rank, lowest claimed first;
     rows missing from it and every row when `ranks` is None get no rank: they come after the ranked ones, by age).
 
     Only tasks whose rank changes are written, a few at a time in short transactions that lock them `SKIP LOCKED`:
     claims and submits never wait for it (a claim at that instant passes over the few tasks being written), and a
-    task being claimed right now keeps its old rank (it is leaving the queue anyway). Returns the tasks written."""
+    task being claimed right now keeps its old rank (it is leaving the queue anyway). Returns the tasks written.
+
+    `only_rows`: touch only the tasks of these rows (rows that just joined the project), leaving the others' ranks."""
     found = {str(k): float(v) for k, v in (ranks or {}).items()}
     current = (
         Task.objects.filter(project=project, state__in=RANKED_STATES)
@@ -47,6 +55,8 @@ def queue_ranks_set(*, project: Project, ranks: Mapping[Any, float] | None, chun
         .order_by("id")
         .values_list("id", "data_row_id", "queue_rank")
     )
+    if only_rows is not None:
+        current = current.filter(data_row_id__in=list(only_rows))
     changed = [task_id for task_id, row_id, rank in current if found.get(str(row_id)) != rank]
     written = 0
     for ids in _chunks(changed, chunk):

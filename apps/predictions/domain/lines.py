@@ -7,7 +7,6 @@ leaves the annotation in the API.md format for the one validator (without them, 
 
 from __future__ import annotations
 
-import math
 import uuid as uuid_module
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import orjson
 
 from apps.core import json_limits
+from apps.core.domain.numbers import is_finite_number
 
 GEOMETRY_KEYS = frozenset({"bbox", "polygon", "line", "point", "location"})
 # Deterministic annotation ids for lines without a `uuid`: a digest of (data row, normalized annotation).
@@ -120,7 +120,7 @@ def _confidence(value: Any) -> float | None:
         return None
     if type(value) not in (int, float):
         raise LineError("confidence must be a number from 0 to 1.")
-    if not math.isfinite(value):
+    if not is_finite_number(value):
         raise LineError("confidence must be a finite number from 0 to 1 (not NaN or Infinity).")
     if not 0 <= value <= 1:
         raise LineError(f"confidence {value!r} is outside [0, 1].")

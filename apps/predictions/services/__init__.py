@@ -10,6 +10,7 @@ from apps.predictions.services.queue_order import (
     queue_order_compute,
     queue_order_enqueue,
     queue_order_request,
+    queue_order_rows_joined,
     queue_settings_changed,
     queue_settings_errors,
 )
@@ -20,7 +21,7 @@ from apps.predictions.services.routing import (
     project_route,
     routing_enqueue,
 )
-from apps.predictions.services.runs import model_create, model_run_create, model_run_rows_set
+from apps.predictions.services.runs import model_create, model_run_create, model_run_rows_add, model_run_rows_set
 from apps.predictions.services.targets import Target, prediction_target, prelabel_target
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "label_provenance_record",
     "model_create",
     "model_run_create",
+    "model_run_rows_add",
     "model_run_rows_set",
     "overdue_count",
     "overdue_expert_tasks_notify",
@@ -42,6 +44,7 @@ __all__ = [
     "queue_order_compute",
     "queue_order_enqueue",
     "queue_order_request",
+    "queue_order_rows_joined",
     "queue_settings_changed",
     "queue_settings_errors",
     "routing_enqueue",

@@ -1,7 +1,7 @@
 """Active learning: rank a project's open queue by the `queue` setting (uncertainty of the latest predictions,
 diversity in an embedding space, or a mix) in the background, and store the ranks on the tasks (labeling's
 `queue_ranks_set`), which the claim orders by. Recomputed when the setting changes, after a prediction import of a
-run the setting uses, and on request (API, admin action)."""
+run the setting uses, and on request (API, admin action); rows that join the project are ranked as they join."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django_q.tasks import async_task
 
@@ -120,6 +121,35 @@ def queue_order_compute(*, project: Project) -> dict[str, Any]:
         "scored": int(np.isfinite(scores).sum()),
         "written": written,
     }
+
+
+def queue_order_rows_joined(project: Project, data_row_ids: list[str]) -> None:
+    """Labeling's rows-joined listener (a batch added rows): rank them now, inside the batch's transaction, so the
+    first claim after it already follows the order. Uncertainty and diversity score each row on its own: only the
+    new rows are scored and written. A mix ranks by percentiles of the whole queue: recomputed whole here when the
+    queue is at most `TDP_QUEUE_ORDER_SYNC_ROWS` rows, else by the worker (new rows wait, unranked, meanwhile)."""
+    queue = _queue(project)
+    order = queue.get("order") or "priority"
+    if order == "priority" or not data_row_ids:
+        return
+    if order == "mix":
+        if len(labeling_selectors.ranked_queue_rows(project=project)) <= sync_rows():
+            queue_order_compute(project=project)
+        else:
+            queue_order_enqueue(project_id=project.pk)
+        return
+    rows = list(dict.fromkeys(str(r) for r in data_row_ids))
+    scores = _uncertainty(project, rows, queue) if order == "uncertainty" else _diversity(project, rows, queue)
+    ranks = queue_order.queue_ranks(scores)
+    labeling_services.queue_ranks_set(
+        project=project,
+        ranks={row: rank for row, rank in zip(rows, ranks, strict=True) if rank is not None},
+        only_rows=rows,
+    )
+
+
+def sync_rows() -> int:
+    return int(getattr(settings, "TDP_QUEUE_ORDER_SYNC_ROWS", 20_000))
 
 
 def queue_order_enqueue(*, project_id: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -106,3 +107,22 @@ def model_run_rows_set(
         extra={"split": split, "added": len(row_ids - existing), "updated": updated},
     )
     return {"added": len(row_ids - existing), "updated": updated, "not_found": not_found}
+
+
+def model_run_rows_add(*, model_run: ModelRun, data_row_ids: Iterable[Any], split: str = Split.UNASSIGNED) -> int:
+    """Add rows (ids already checked to be the run's organization's) that are not in the run yet, in `split`; rows
+    already in the run keep theirs. No cap (a project's ground truth may be large); the caller audits."""
+    wanted = {str(r) for r in data_row_ids}
+    existing = {
+        str(r)
+        for r in ModelRunDataRow.objects.filter(model_run=model_run, data_row_id__in=list(wanted)).values_list(
+            "data_row_id", flat=True
+        )
+    }
+    new = wanted - existing
+    ModelRunDataRow.objects.bulk_create(
+        [ModelRunDataRow(model_run=model_run, data_row_id=r, split=split) for r in sorted(new)],
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
+    return len(new)
