@@ -94,7 +94,7 @@ class Models(Resource):
         )
         return self._http.result_or_job(response, wait=wait, progress=progress)
 
-    def import_coco_results(self, run_id: str, results: list[dict[str, Any]] | dict[str, Any]) -> Any:
+    def import_coco_results(self, run_id: str, results: builtins.list[dict[str, Any]] | dict[str, Any]) -> Any:
         """COCO detection results (`[{"image_id","category_id","bbox","score"}]`, or `{annotations, images,
         categories}`) as the run's predictions; images match global keys by `file_name`."""
         response = self._http.send("POST", f"/model_runs/{run_id}/predictions", json_body=results)
