@@ -236,3 +236,7 @@ def export_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     )
     report["load_average_after"] = round(os.getloadavg()[0], 2)
     return report
+
+
+# `benchmark defaults` and its per-setup child (issue #30): registered here, kept in their own modules.
+from apps.exports import defaults_benchmark as _defaults_benchmark  # noqa: E402, F401

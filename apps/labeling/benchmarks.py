@@ -110,10 +110,18 @@ def _ontology(organization: Organization, admin: User) -> Ontology:
 
 
 def queued_project(
-    organization: Organization, admin: User, *, name: str, size: int, key_prefix: str, instructions: str
+    organization: Organization,
+    admin: User,
+    *,
+    name: str,
+    size: int,
+    key_prefix: str,
+    instructions: str,
+    settings: dict[str, Any] | None = None,
 ) -> Project:
     """A fresh project named `name` with `size` queued rows (any earlier one of that name is dropped): data rows by
-    bulk insert in chunks, then one batch through the service. Shared by the benchmarks that need a big project."""
+    bulk insert in chunks, then one batch through the service. Shared by the benchmarks that need a big project.
+    `settings`: the project's settings blocks (default: no review)."""
     with transaction.atomic():
         Project.objects.filter(organization=organization, name=name).delete()
         Dataset.objects.filter(organization=organization, name=name).delete()
@@ -122,7 +130,7 @@ def queued_project(
         name=name,
         ontology=_ontology(organization, admin),
         instructions=instructions,
-        settings={"review": {"sample_rate": 0.0}},
+        settings=settings if settings is not None else {"review": {"sample_rate": 0.0}},
     )
     dataset = Dataset.objects.create(organization=organization, name=name, created_by=admin)
     row_ids: list[str] = []
@@ -231,7 +239,16 @@ class Server:
             os.unlink(self.log_path)
 
 
-def start_server(workers: int, *, threads: int = 1, worker_class: str = "sync") -> Server:
+def start_server(
+    workers: int,
+    *,
+    threads: int = 1,
+    worker_class: str = "sync",
+    command: list[str] | None = None,
+    env_overrides: dict[str, str] | None = None,
+) -> Server:
+    """gunicorn on a free loopback port, on this process's database (`-w workers --threads threads`, or `command`
+    with `--bind` added), answering /healthz and warmed up. `env_overrides` replace entries of its environment."""
     port = _free_port()
     env = {
         **os.environ,
@@ -242,11 +259,13 @@ def start_server(workers: int, *, threads: int = 1, worker_class: str = "sync") 
         "THROTTLE_USER": "1000000/minute",
         "THROTTLE_ANON": "1000000/minute",
         "PYTHONUNBUFFERED": "1",
+        **(env_overrides or {}),
     }
     log = tempfile.NamedTemporaryFile(prefix="queue-bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
-    command = [sys.executable, "-m", "gunicorn", "tdp.wsgi", "-w", str(workers), "--threads", str(threads)]
-    command += ["--worker-class", worker_class, "--keep-alive", "75"]
-    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+    if command is None:
+        command = [sys.executable, "-m", "gunicorn", "tdp.wsgi", "-w", str(workers), "--threads", str(threads)]
+        command += ["--worker-class", worker_class, "--keep-alive", "75", "--log-level", "warning"]
+    command = [*command, "-b", f"127.0.0.1:{port}"]
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     log.close()
     server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log.name)
@@ -307,10 +326,13 @@ class KeepAliveClient:
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.connection: http.client.HTTPConnection | None = None
 
-    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> _Response:
+    def post(
+        self, path: str, body: Any = None, headers: dict[str, str] | None = None, *, raw: bytes | None = None
+    ) -> _Response:
+        """POST `body` as JSON (or the bytes `raw` as they are, with the caller's Content-Type)."""
         if self.connection is None:
-            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        payload = json.dumps(body).encode() if body is not None else b""
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=600)
+        payload = raw if raw is not None else json.dumps(body).encode() if body is not None else b""
         try:
             self.connection.request("POST", path, body=payload, headers={**self.headers, **(headers or {})})
             response = self.connection.getresponse()
