@@ -43,6 +43,7 @@ from apps.exports import benchmarks as export_benchmarks
 from apps.labeling import benchmarks as queue
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Project
+from apps.quality.models import ConsensusScore
 from tdp.env import BASE_DIR
 
 ORG_NAME = "Defaults benchmark"
@@ -235,6 +236,15 @@ def run_label_writes(
     logs, elapsed = _drive(base_url, project, clients, warmup, seconds)
     writes = sum(log.cycles for log in logs.values())
     submit_ms = [ms for log in logs.values() for ms in log.submit_ms]
+    complete = scored = 0
+    deadline = time.monotonic() + 30  # the worker scores each row whose three labels are in (coalesced on SQLite)
+    while time.monotonic() < deadline:
+        rows_labeled = Label.objects.filter(project=project).values("data_row").annotate(n=Count("id"))
+        complete = rows_labeled.filter(n__gte=3).count()
+        scored = ConsensusScore.objects.filter(project=project).count()
+        if scored >= complete:
+            break
+        time.sleep(0.5)
     labels = Label.objects.filter(project=project)
     per_slot = labels.values("task").annotate(n=Count("id")).filter(n__gt=1).count()
     per_row_labeler = labels.values("data_row", "labeler").annotate(n=Count("id")).filter(n__gt=1).count()
@@ -250,6 +260,9 @@ def run_label_writes(
         "claim_ms_p95": queue.percentile([ms for log in logs.values() for ms in log.claim_ms], 95),
         "lease_taken_409": sum(log.rejected for log in logs.values()),
         "stored_labels": labels.count(),
+        # Rows with their three labels, and those the worker had scored within 30 s after the run.
+        "complete_rows": complete,
+        "scored_rows": scored,
         "duplicates": per_slot + per_row_labeler,
         "errors": _errors(logs),
     }
@@ -319,7 +332,13 @@ class Stack:
 
     def __init__(self, env: dict[str, str], workers: int, threads: int) -> None:
         database_url = os.environ.get("DATABASE_URL") or queue._database_url()
-        self.env = {**env, "DATABASE_URL": database_url, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}
+        self.env = {
+            "SECRET_KEY": secrets.token_urlsafe(50),  # one key for both: the worker checks the messages' signatures
+            **env,
+            "DATABASE_URL": database_url,
+            "WEB_WORKERS": str(workers),
+            "WEB_THREADS": str(threads),
+        }
         command = [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "tdp" / "gunicorn_run.py"), "tdp.wsgi"]
         self.worker_log = tempfile.NamedTemporaryFile(prefix="defaults-qcluster-", suffix=".log", delete=False)  # noqa: SIM115
         self.worker = subprocess.Popen(
@@ -348,4 +367,5 @@ class Stack:
                 self.worker.kill()
                 self.worker.wait(timeout=10)
         self.worker_log.close()
-        os.unlink(self.worker_log.name)
+        if not os.environ.get("TDP_BENCH_KEEP_LOGS"):
+            os.unlink(self.worker_log.name)

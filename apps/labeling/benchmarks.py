@@ -235,8 +235,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        with contextlib.suppress(OSError):
-            os.unlink(self.log_path)
+        if not os.environ.get("TDP_BENCH_KEEP_LOGS"):  # kept for a look after the run
+            with contextlib.suppress(OSError):
+                os.unlink(self.log_path)
 
 
 def start_server(

@@ -263,6 +263,15 @@ Q_CLUSTER: dict[str, Any] = {
     "catch_up": False,
     "poll": 0.2,
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one writer: every cluster status save (a database cache write) waits for it like a labeler's submit
+    # does. The status lives 3 s; saving it every second instead of every 0.5 s keeps the worker visible to /healthz.
+    # The pusher's poll of an empty queue is a read (WAL: it never blocks a writer) but costs CPU on 2 cores.
+    Q_CLUSTER["guard_cycle"] = env.float("Q_GUARD_CYCLE", default=1.0)
+    Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.5)
+# On SQLite, quality scoring after submits is handed to the worker as one task per this many seconds per web process
+# (apps.core.queue.enqueue_coalesced_on_commit); 0: one task per submit.
+TDP_BACKGROUND_COALESCE_SECONDS = env.float("TDP_BACKGROUND_COALESCE_SECONDS", default=1.0)
 if redis_url := env.str("REDIS_URL", default=""):
     # Timeouts: a Redis that hangs must fail an enqueue quickly (the caller logs it and the catch-up runs the work)
     # rather than hold a web request; above the broker's 1 s BLPOP.
