@@ -38,10 +38,11 @@ from apps.core.benchmarks import benchmark
 from apps.exports import defaults_workloads as workloads
 from apps.labeling import benchmarks as queue
 from tdp.env import BASE_DIR
+from tdp.gunicorn_run import SETUPS
 
-# gunicorn workers x threads (gthread) of each setup: the fastest measured on 2 cores (README, "Performance").
-RUN_SERVER = (2, 4)
-PRODUCTION_SERVER = (2, 4)
+# gunicorn workers x threads of each setup (tdp/gunicorn_run.py): the fastest measured on 2 cores (README).
+RUN_SERVER = SETUPS["run"]
+PRODUCTION_SERVER = SETUPS["production"]
 GOALS: dict[str, dict[str, tuple[str, str, float]]] = {
     # goal name: (workload, figure, bound); figures ending in _ms are upper bounds, the others lower bounds.
     "run": {
@@ -213,11 +214,16 @@ def defaults_setup_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "setup": setup,
         "database": connection.vendor,
-        "server": {"gunicorn_workers": workers, "threads": threads, "worker_class": "gthread", "qcluster": 1},
+        "server": {
+            "gunicorn_workers": workers,
+            "threads": threads,
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "qcluster": 1,
+        },
         "settings": env["DJANGO_SETTINGS_MODULE"],
         "loadavg_before": [round(x, 2) for x in os.getloadavg()],
     }
-    stack = workloads.Stack(env, workers, threads)
+    stack = workloads.Stack({**env, "WEB_SETUP": setup}, workers, threads)
     try:
         figures["setup_s"] = round(time.perf_counter() - setup_started, 1)
         base = stack.server.base_url

@@ -1,14 +1,16 @@
 """`python manage.py benchmark queue [--size N] [--option seconds=60]`: the labeling queue under HTTP load.
 
 Builds (or reuses, keyed by size) a project of N queued data rows on PostgreSQL with bulk inserts, starts a real
-multi-worker server (`gunicorn tdp.wsgi -w 4`), and runs 8 concurrent HTTP labelers doing claim + submit cycles for
-`seconds`. Prints cycles/s, claim and submit latency percentiles, and the two numbers that must be zero: duplicates
-(a task handed to two labelers while both leases were live, or more than one label stored for one task) and lost
-(a 201 whose label is not stored, or a finished task without its label).
+server in the documented production setup (`WEB_SETUP=production gunicorn -c tdp/gunicorn_run.py tdp.wsgi`: its
+workers x threads, keep-alive, preloaded app; docs/deploy.md), and runs 8 concurrent HTTP labelers doing claim +
+submit cycles for `seconds`. Prints cycles/s, claim and submit latency percentiles, and the two numbers that must
+be zero: duplicates (a task handed to two labelers while both leases were live, or more than one label stored for
+one task) and lost (a 201 whose label is not stored, or a finished task without its label).
 
 Options: `seconds` (60, timed), `warmup` (seconds before timing starts, default min(5, seconds/10), at least 1;
-checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes, 4), `threads` (per
-process, 1) and `worker_class` (`sync`, or `gthread` as docs/deploy.md runs it), `probe` (50:
+checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes) and `threads` (per
+process; default: the production setup's, sync workers when 1), `worker_class` (`sync` or `gthread`: then the
+server is started with those flags instead of the configuration file), `probe` (50:
 claim + submit cycles timed through the services in-process after the HTTP run, without HTTP or concurrency), `keep`
 (1: keep the project for the next run of the same size; it is reset to "all queued" at the start of every run).
 """
@@ -51,6 +53,7 @@ from apps.ontologies import services as ontology_services
 from apps.ontologies.demo import VEHICLES
 from apps.ontologies.models import Ontology
 from tdp.env import BASE_DIR
+from tdp.gunicorn_run import SETUPS
 
 ORG_NAME = "Queue benchmark"
 GOAL_CLAIM_MS_P95 = 50  # issue #5, with duplicates and lost labels 0
@@ -518,9 +521,11 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     size = int(params.get("size") or 100_000)
     seconds = float(params.get("seconds") or 60)
     labeler_count = int(params.get("labelers") or 8)
-    workers = int(params.get("workers") or 4)
-    server_threads = int(params.get("threads") or 1)
-    worker_class = str(params.get("worker_class") or "sync")
+    default_workers, default_threads = SETUPS["production"]
+    workers = int(params.get("workers") or default_workers)
+    server_threads = int(params.get("threads") or default_threads)
+    explicit_class = params.get("worker_class")
+    worker_class = str(explicit_class or ("gthread" if server_threads > 1 else "sync"))
     if worker_class not in ("sync", "gthread"):
         raise CommandError("worker_class is sync or gthread.")
     warmup = float(params.get("warmup") or min(5.0, max(1.0, seconds / 10)))
@@ -531,7 +536,18 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     connection.close()  # the server's workers and this process's checks use their own connections
     logs = {who: LabelerLog() for who in keys}
     server_started = time.perf_counter()
-    server = start_server(workers, threads=server_threads, worker_class=worker_class)
+    if explicit_class:
+        server = start_server(workers, threads=server_threads, worker_class=worker_class)
+    else:
+        server = start_server(
+            workers,
+            command=[sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "tdp" / "gunicorn_run.py"), "tdp.wsgi"],
+            env_overrides={
+                "WEB_SETUP": "production",
+                "WEB_WORKERS": str(workers),
+                "WEB_THREADS": str(server_threads),
+            },
+        )
     server_start_s = time.perf_counter() - server_started
     try:
         measure_from = time.monotonic() + warmup
