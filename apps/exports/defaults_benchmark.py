@@ -227,20 +227,27 @@ def defaults_setup_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     try:
         figures["setup_s"] = round(time.perf_counter() - setup_started, 1)
         base = stack.server.base_url
-        imported = workloads.run_import(
-            base, token, admin, rows, _int(params, "chunk_rows", 50_000), _int(params, "chunk", 1000)
+        chunk_rows, chunk = _int(params, "chunk_rows", 50_000), _int(params, "chunk", 1000)
+        imported = stack.measured(lambda: workloads.run_import_one(base, token, admin, rows))
+        dataset_id, keys = imported.pop("dataset"), imported.pop("keys")
+        figures["import_one"] = imported
+        figures["import_chunks"] = stack.measured(
+            lambda: workloads.run_import_chunks(base, token, admin, chunk_rows, chunk)
         )
-        figures["import_one"], figures["import_chunks"] = imported["import_one"], imported["import_chunks"]
-        figures["prelabels"] = workloads.run_prelabels(
-            base, token, admin, ontology, imported["dataset"], imported["keys"], boxes
+        figures["prelabels"] = stack.measured(
+            lambda: workloads.run_prelabels(base, token, admin, ontology, dataset_id, keys, boxes)
         )
-        figures["label_writes"] = workloads.run_label_writes(
-            base, admin, organization, _int(params, "consensus_rows", 3000), warmup, seconds
+        figures["label_writes"] = stack.measured(
+            lambda: workloads.run_label_writes(
+                base, admin, organization, _int(params, "consensus_rows", 3000), warmup, seconds
+            )
         )
-        figures["claim_submit"] = workloads.run_claim_submit(
-            base, admin, organization, _int(params, "queue_rows", 5000), warmup, seconds
+        figures["claim_submit"] = stack.measured(
+            lambda: workloads.run_claim_submit(
+                base, admin, organization, _int(params, "queue_rows", 5000), warmup, seconds
+            )
         )
-        figures["export"] = workloads.run_export(base, export_project, export_token)
+        figures["export"] = stack.measured(lambda: workloads.run_export(base, export_project, export_token))
     finally:
         stack.stop()
     figures["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -289,7 +289,7 @@ def start_server(
             time.sleep(0.2)
         # Warm every worker (imports, connection, compiled ontology) before timing anything.
         for _ in range(workers * 3):
-            requests.get(f"{server.base_url}/healthz", timeout=5)
+            requests.get(f"{server.base_url}/healthz", timeout=60)  # a loaded machine answers late
     except BaseException:
         server.stop()
         raise

@@ -1,6 +1,7 @@
-"""One import scenario run on PostgreSQL and on SQLite (`test_sqlite_bulk_paths.py`): data rows (new, re-imported
-unchanged and changed, a repeated key, a bad row, a key of another dataset) and pre-labels (new, re-imported with a
-change, an unknown row), through the services; `run()` returns what was stored, without ids and times."""
+"""One scenario run on PostgreSQL and on SQLite (`test_sqlite_bulk_paths.py`): data rows (new, re-imported unchanged
+and changed, a repeated key, a bad row, a key of another dataset), pre-labels (new, re-imported with a change, an
+unknown row) and submitted labels (their normalized annotation rows, nested classifications included), through the
+services; `run()` returns what was stored, without ids and times."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from apps.accounts import services as account_services
 from apps.datasets import services as dataset_services
 from apps.datasets.models import DataRow
 from apps.labeling import services as labeling_services
+from apps.labeling.benchmarks import LABEL
+from apps.labeling.models import Annotation
 from apps.ontologies import services as ontology_services
 from apps.ontologies.demo import VEHICLES
 from apps.predictions.models import Prelabel
@@ -113,8 +116,51 @@ def run() -> dict[str, Any]:
             "data_row__global_key", "name", "kind", "annotation", "confidence"
         )
     )
+    labeler = account_services.user_create(
+        organization=created.organization, username="bulk-labeler", password=None, role="labeler"
+    )
+    labeling_services.project_member_set(actor=admin, project=project, user=labeler, role="labeler")
+    for document in (LABEL, [_box("k0", 5, None)], LABEL[:1]):  # nested classifications, one box, a box
+        task = labeling_services.queue_claim(actor=labeler, project=project)
+        assert task is not None
+        for line in document:
+            line.pop("data_row", None)
+        labeling_services.label_submit(actor=labeler, task=task, annotations=document, seconds_spent=2.0)
+    parents = dict(Annotation.objects.filter(project=project).values_list("id", "name"))
+    annotation_rows = sorted(
+        [
+            key,
+            index,
+            parents.get(parent, ""),
+            name,
+            kind,
+            [x, y, width, height],
+            json.dumps(_without_ids(geometry), sort_keys=True),
+            json.dumps(_without_ids(answer), sort_keys=True),
+            confidence,
+            parent is None or parent < pk,  # parents are written before their children
+        ]
+        for pk, key, index, parent, name, kind, x, y, width, height, geometry, answer, confidence in (
+            Annotation.objects.filter(project=project).values_list(
+                "id",
+                "data_row__global_key",
+                "index",
+                "parent_id",
+                "name",
+                "kind",
+                "x",
+                "y",
+                "width",
+                "height",
+                "geometry",
+                "answer",
+                "confidence",
+            )
+        )
+    )
     return {
         "imports": imports,
+        "annotation_rows": annotation_rows,
         "rows": rows,
         # The re-import left the unchanged row alone and rewrote the changed one (as on PostgreSQL).
         "unchanged_row_kept_its_time": after["k0"] == stamps["k0"],

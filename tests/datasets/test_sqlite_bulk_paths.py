@@ -54,6 +54,15 @@ def test_sqlite_bulk_paths_store_what_postgresql_stores(tmp_path):
     assert on_postgresql["imports"][0]["failed"] == 2 and on_postgresql["imports"][2]["failed"] == 1
     assert on_postgresql["unchanged_row_kept_its_time"] and on_postgresql["changed_row_rewritten"]
     assert on_postgresql["prelabel_imports"][0]["created"] == 3
-    for part in ("imports", "rows", "unchanged_row_kept_its_time", "changed_row_rewritten", "prelabel_imports"):
+    assert len(on_postgresql["annotation_rows"]) == 9  # box, kind, lights_on, weather; box, kind; box, kind, lights_on
+    assert all(row[-1] for row in on_postgresql["annotation_rows"])
+    for part in (
+        "imports",
+        "rows",
+        "unchanged_row_kept_its_time",
+        "changed_row_rewritten",
+        "prelabel_imports",
+        "annotation_rows",
+    ):
         assert on_sqlite[part] == on_postgresql[part], part
     assert on_sqlite["prelabels"] == on_postgresql["prelabels"]
