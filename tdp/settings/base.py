@@ -98,16 +98,19 @@ SQLITE_PRAGMAS: dict[str, str] = {
 }
 
 
+SQLITE_ENGINE = "apps.core.sqlite"  # Django's SQLite backend + one write transaction at a time per process
+
+
 def sqlite_options(config: dict[str, Any]) -> dict[str, Any]:
     """`config` (a SQLite database) with TDP's connection options; options the caller set explicitly are kept."""
     pragmas = "".join(f"PRAGMA {name}={value}; " for name, value in SQLITE_PRAGMAS.items()).strip()
     options = {
-        "transaction_mode": "IMMEDIATE",
+        "transaction_mode": "IMMEDIATE",  # apps.core.sqlite queues a process's IMMEDIATE transactions in Python
         "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
         "init_command": pragmas,
         **config.get("OPTIONS", {}),
     }
-    return {**config, "OPTIONS": options}
+    return {**config, "ENGINE": SQLITE_ENGINE, "OPTIONS": options}
 
 
 def database_config() -> dict[str, Any]:
@@ -263,7 +266,7 @@ Q_CLUSTER: dict[str, Any] = {
     "catch_up": False,
     "poll": 0.2,
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     # SQLite has one writer: every cluster status save (a database cache write) waits for it like a labeler's submit
     # does. The status lives 3 s; saving it every second instead of every 0.5 s keeps the worker visible to /healthz.
     # The pusher's poll of an empty queue is a read (WAL: it never blocks a writer) but costs CPU on 2 cores.

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db.backends.sqlite3.base import DatabaseWrapper
 
+from apps.core.sqlite.base import DatabaseWrapper
 from tdp.settings import base
 
 EXPECTED_PRAGMAS = {
@@ -48,7 +48,7 @@ def _pragmas(config: dict, path: Path) -> tuple[dict, DatabaseWrapper]:
 def test_default_sqlite_database_gets_the_measured_pragmas(monkeypatch, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     config = base.database_config()
-    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["ENGINE"] == "apps.core.sqlite"
     assert Path(config["NAME"]).name == "tdp.sqlite3"
     found, wrapper = _pragmas(config, tmp_path / "default.sqlite3")
     assert found == EXPECTED_PRAGMAS
@@ -63,10 +63,65 @@ def test_database_url_sqlite_gets_the_same_options(monkeypatch, tmp_path):
     path = tmp_path / "from-url.sqlite3"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
     config = base.database_config()
-    assert config["NAME"] == str(path)
+    assert config["NAME"] == str(path) and config["ENGINE"] == "apps.core.sqlite"
     found, wrapper = _pragmas(config, path)
     assert found == EXPECTED_PRAGMAS
     assert wrapper.transaction_mode == "IMMEDIATE"
+
+
+@pytest.mark.django_db
+def test_sqlite_write_transactions_of_one_process_queue_in_python(tmp_path):
+    """A second IMMEDIATE transaction waits for the first one's commit on the process's lock (no busy-handler
+    sleeps), and gives up with SQLite's own error after the busy timeout."""
+    import threading
+    import time
+
+    from django.db import OperationalError
+
+    config = base.sqlite_options({"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "lock.sqlite3")})
+    config["OPTIONS"]["timeout"] = 0.5
+    full = {"AUTOCOMMIT": True, "ATOMIC_REQUESTS": False, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}
+    first = DatabaseWrapper({**full, **config, "TIME_ZONE": None, "TEST": {}}, alias="first")
+    with first.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (v integer)")
+    order: list[str] = []
+    first.set_autocommit(False)  # as atomic() does: BEGIN IMMEDIATE under the lock
+    first._start_transaction_under_autocommit()
+    first.cursor().execute("INSERT INTO t VALUES (1)")
+
+    def later() -> None:
+        second = DatabaseWrapper({**full, **config, "TIME_ZONE": None, "TEST": {}}, alias="second")
+        second.set_autocommit(False)
+        second._start_transaction_under_autocommit()
+        order.append("second began")
+        second.cursor().execute("INSERT INTO t VALUES (2)")
+        second.commit()
+        second.set_autocommit(True)
+        second.close()
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    time.sleep(0.2)
+    order.append("first commits")
+    first.commit()
+    first.set_autocommit(True)
+    thread.join(timeout=5)
+    assert order == ["first commits", "second began"]
+    first.set_autocommit(False)
+    first._start_transaction_under_autocommit()
+    stuck = DatabaseWrapper({**full, **config, "TIME_ZONE": None, "TEST": {}}, alias="stuck")
+    stuck.set_autocommit(False)
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="database is locked"):
+        stuck._start_transaction_under_autocommit()
+    assert 0.4 < time.monotonic() - started < 3
+    first.rollback()
+    first.set_autocommit(True)
+    stuck.close()
+    with first.cursor() as cursor:
+        cursor.execute("SELECT v FROM t ORDER BY v")
+        assert [v for (v,) in cursor.fetchall()] == [1, 2]
+    first.close()
 
 
 def test_postgresql_url_gets_no_sqlite_options(monkeypatch):
@@ -101,7 +156,7 @@ def test_make_run_settings_have_debug_off_even_when_the_environment_asks():
     )
     assert out == (
         "False False apps.core.staticfiles.RunStaticFilesStorage ['127.0.0.1', 'localhost', '[::1]'] True "
-        "django.db.backends.sqlite3"
+        "apps.core.sqlite"
     )
 
 
