@@ -124,15 +124,20 @@ def coalescing() -> bool:
     return connection.vendor == "sqlite" and not Conf.SYNC and coalesce_seconds() > 0
 
 
+def enqueue_coalesced(func: str, *args: Any, **kwargs: Any) -> None:
+    """Run `func(*args)` in the background, on SQLite gathered with this process's other calls (see above: at most
+    once per arguments per flush); elsewhere (or in synchronous mode, or with a coalescing time of 0) enqueued now as
+    `enqueue` does. Call it after the commit that makes the work visible. `func` must have a catch-up schedule that
+    finds its work in the database."""
+    if coalescing():
+        _coalescer.add(func, tuple(args))
+    else:
+        enqueue(func, *args, **kwargs)
+
+
 def enqueue_coalesced_on_commit(func: str, *args: Any, **kwargs: Any) -> None:
-    """Once the current transaction commits, run `func(*args)` in the background, gathered with the other calls of
-    this process (see above): at most once per arguments per flush, on SQLite; elsewhere (or in synchronous mode, or
-    with a coalescing time of 0) as `enqueue_on_commit` does. `func` must have a catch-up schedule that finds its
-    work in the database."""
-    if not coalescing():
-        enqueue_on_commit(func, *args, **kwargs)
-        return
-    transaction.on_commit(lambda: _coalescer.add(func, tuple(args)))
+    """`enqueue_coalesced` once the current transaction commits."""
+    transaction.on_commit(lambda: enqueue_coalesced(func, *args, **kwargs))
 
 
 def flush_coalesced() -> None:

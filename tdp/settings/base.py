@@ -273,7 +273,7 @@ if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     Q_CLUSTER["guard_cycle"] = env.float("Q_GUARD_CYCLE", default=1.0)
     Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.5)
 # On SQLite, quality scoring after submits is handed to the worker as one task per this many seconds per web process
-# (apps.core.queue.enqueue_coalesced_on_commit); 0: one task per submit.
+# (apps.core.queue.enqueue_coalesced); 0: one task per submit.
 TDP_BACKGROUND_COALESCE_SECONDS = env.float("TDP_BACKGROUND_COALESCE_SECONDS", default=1.0)
 if redis_url := env.str("REDIS_URL", default=""):
     # Timeouts: a Redis that hangs must fail an enqueue quickly (the caller logs it and the catch-up runs the work)
