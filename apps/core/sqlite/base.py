@@ -18,6 +18,8 @@ from typing import Any
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
+# Typed as Any: the stubs leave out the private methods this class extends (they are Django's, since 2.0/5.1).
+_SQLiteWrapper: Any = base.DatabaseWrapper
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -27,7 +29,7 @@ def _write_lock(name: str) -> threading.Lock:
         return _locks.setdefault(name, threading.Lock())
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(_SQLiteWrapper):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._write_lock = _write_lock(str(self.settings_dict["NAME"]))
