@@ -256,6 +256,7 @@ def run_label_writes(
         "threads_per_labeler": 4,
         "seconds": round(elapsed, 2),
         "writes": writes,
+        "writes_total": sum(len(log.stored) for log in logs.values()),  # warm-up included
         "writes_per_s": round(writes / elapsed, 2),
         "submit_ms_p50": queue.percentile(submit_ms, 50),
         "submit_ms_p95": queue.percentile(submit_ms, 95),
@@ -291,6 +292,7 @@ def run_claim_submit(
         "labelers": 8,
         "seconds": round(elapsed, 2),
         "cycles": cycles,
+        "cycles_total": sum(len(log.stored) for log in logs.values()),  # warm-up included
         "cycles_per_s": round(cycles / elapsed, 2),
         "claim_ms_p50": queue.percentile([ms for log in logs.values() for ms in log.claim_ms], 50),
         "claim_ms_p95": queue.percentile([ms for log in logs.values() for ms in log.claim_ms], 95),

@@ -23,8 +23,8 @@ TINY = {
     "boxes": 2,
     "seconds": 2,
     "warmup": 1,
-    "consensus_rows": 30,
-    "queue_rows": 60,
+    "consensus_rows": 150,
+    "queue_rows": 400,
     "run_workers": 1,
     "production_workers": 2,
 }
@@ -53,12 +53,13 @@ def test_benchmark_defaults_runs_both_setups_at_a_tiny_size():
         assert figures["import_chunks"]["created"] == 120 and figures["import_chunks"]["requests"] == 3, setup
         assert figures["prelabels"]["created"] == 120 and figures["prelabels"]["failed"] == 0, setup
         writes = figures["label_writes"]
-        assert writes["writes"] > 0 and writes["duplicates"] == 0 and writes["errors"] == {}, (setup, writes)
+        assert writes["writes_total"] > 0 and writes["duplicates"] == 0 and writes["errors"] == {}, (setup, writes)
         assert writes["labelers"] == 3 and writes["threads_per_labeler"] == 4
         # The worker scored every row whose three labels were in (coalesced on SQLite, one task per label here).
         assert writes["scored_rows"] >= writes["complete_rows"], (setup, writes)
         claims = figures["claim_submit"]
-        assert claims["cycles"] > 0 and claims["labelers"] == 8, (setup, claims)
+        # (The timed cycles may be 0: a fast server can empty a tiny queue during the warm-up second.)
+        assert claims["cycles_total"] > 0 and claims["labelers"] == 8, (setup, claims)
         assert claims["duplicates"] == 0 and claims["lost"] == 0 and claims["errors"] == {}, (setup, claims)
         assert figures["export"]["rows"] == 60, setup
         judged = _judged(setup, figures)
