@@ -1,12 +1,13 @@
-# TDP: `make run` serves the demo on http://127.0.0.1:8000 (SQLite + a django-q2 worker); `make test` runs lint and
-# every test on a private PostgreSQL it starts itself.
+# TDP: `make run` serves the demo on http://127.0.0.1:8000 (gunicorn, DEBUG off, SQLite + a django-q2 worker);
+# `make test` runs lint and every test on a private PostgreSQL it starts itself; `make dev` is the autoreloading
+# development server (DEBUG on) for people changing the code.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format migrate demo benchmark loadtest clean sdk
+.PHONY: run dev static test install lint format migrate demo benchmark loadtest clean sdk
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,12 +24,27 @@ migrate: install
 demo: migrate
 	$(PY) manage.py load_demo
 
-# The web server and a django-q2 worker together; Ctrl-C (or either one ending) stops both.
-run: demo
-	@$(PY) manage.py qcluster & worker=$$!; \
-	$(PY) manage.py runserver 127.0.0.1:$${PORT:-8000} & web=$$!; \
+# `make run`: gunicorn (tdp/gunicorn_run.py: 2 workers x 4 threads, keep-alive) on tdp.settings.run (DEBUG off,
+# static files collected into var/staticfiles and served by whitenoise) and one django-q2 worker. Ctrl-C (or either
+# one ending) stops both.
+RUN_SETTINGS := DJANGO_SETTINGS_MODULE=tdp.settings.run
+
+static: install
+	$(RUN_SETTINGS) $(PY) manage.py collectstatic --noinput --verbosity 0
+
+run: demo static
+	@$(RUN_SETTINGS) $(PY) manage.py qcluster & worker=$$!; \
+	$(RUN_SETTINGS) $(VENV)/bin/gunicorn -c tdp/gunicorn_run.py tdp.wsgi & web=$$!; \
 	trap 'kill $$web $$worker 2>/dev/null; wait $$web $$worker 2>/dev/null' EXIT INT TERM; \
-	echo "TDP on http://127.0.0.1:$${PORT:-8000}/ with a background worker. Ctrl-C stops both."; \
+	echo "TDP on http://127.0.0.1:$${PORT:-8000}/ (gunicorn, DEBUG off) with a background worker. Ctrl-C stops both."; \
+	wait -n $$web $$worker
+
+# `make dev`: Django's autoreloading server with DEBUG on (tdp.settings.dev) and a django-q2 worker.
+dev: demo
+	@DB_CONN_MAX_AGE=0 $(PY) manage.py qcluster & worker=$$!; \
+	DB_CONN_MAX_AGE=0 $(PY) manage.py runserver 127.0.0.1:$${PORT:-8000} & web=$$!; \
+	trap 'kill $$web $$worker 2>/dev/null; wait $$web $$worker 2>/dev/null' EXIT INT TERM; \
+	echo "TDP (development server, DEBUG on) on http://127.0.0.1:$${PORT:-8000}/ with a background worker."; \
 	wait -n $$web $$worker
 
 test:

@@ -44,9 +44,15 @@ def dirty_days_mark(*, project_id: Any, days: Iterable[date]) -> None:
 
 
 def dirty_days_mark_on_commit(*, project_id: Any, moments: Iterable[datetime | None]) -> None:
-    """After the caller's transaction commits, mark the days (in TIME_ZONE) of the given moments."""
+    """After the caller's transaction commits, mark the days (in TIME_ZONE) of the given moments. On SQLite, inside
+    the caller's transaction instead: writers are serialized there anyway, and a mark after the commit would be one
+    more write transaction per label waiting for the single writer."""
     days = {timezone.localdate(moment) for moment in moments if moment is not None}
-    if days:
+    if not days:
+        return
+    if connection.vendor == "sqlite" and connection.in_atomic_block:
+        dirty_days_mark(project_id=project_id, days=days)
+    else:
         transaction.on_commit(partial(dirty_days_mark, project_id=project_id, days=days))
 
 

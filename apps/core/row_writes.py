@@ -3,10 +3,11 @@
 `Model.save()` builds and compiles its INSERT or UPDATE on every call (a millisecond of Python for a label row, more
 than PostgreSQL takes to write it). `row_insert(obj)` and `row_update(obj, fields)` write the same columns with the
 same values (each field's `pre_save`: `auto_now`, `auto_now_add`; its `get_db_prep_save`: JSON, UUIDs), from SQL
-kept per model and field list, run as prepared statements on PostgreSQL (`apps.core.compiled`).
+kept per model and field list, run as prepared statements on PostgreSQL (`apps.core.compiled`); on SQLite the driver
+keeps the compiled statement in its per-connection cache, which does the same.
 
 They fall back to `save()` whenever `save()` would do more: a model that overrides `save()` or has `pre_save`/
-`post_save` receivers, a primary key the database assigns, or another database than PostgreSQL. Like
+`post_save` receivers, a primary key the database assigns, or another database than PostgreSQL and SQLite. Like
 `save(update_fields=...)`, an update that finds no row raises `DatabaseError`.
 """
 
@@ -26,7 +27,7 @@ _sql_cache = threading.local()
 
 def _direct(model: type[models.Model], connection: Any) -> bool:
     """Whether the write may skip `save()`: nothing listens to its signals and the key comes from Python."""
-    if connection.vendor != "postgresql":
+    if connection.vendor not in ("postgresql", "sqlite"):
         return False
     if model.save is not models.Model.save:  # the model's own save() logic must run
         return False

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from django.utils.module_loading import import_string
+
 from apps.core import alerts
 from apps.core.jobs import job_progress, run_job
 from apps.core.models import Job
+
+logger = logging.getLogger("tdp.queue")
 
 
 def echo_job(job_id: str) -> None:
@@ -19,6 +26,20 @@ def echo_job(job_id: str) -> None:
         return {"sum": total}
 
     run_job(job_id, work)
+
+
+def run_each(func: str, calls: list[list[Any]]) -> int:
+    """Run `func(*args)` for each of the calls gathered by `apps.core.queue.enqueue_coalesced_on_commit`; one that
+    fails is logged and left to its catch-up schedule, the others still run. Returns how many succeeded."""
+    target = import_string(func)
+    done = 0
+    for args in calls:
+        try:
+            target(*args)
+            done += 1
+        except Exception:
+            logger.exception("Coalesced task %s%r failed; its catch-up schedule will retry it.", func, tuple(args))
+    return done
 
 
 def add(a: int, b: int) -> int:

@@ -1,56 +1,52 @@
 """`python manage.py benchmark queue [--size N] [--option seconds=60]`: the labeling queue under HTTP load.
 
 Builds (or reuses, keyed by size) a project of N queued data rows on PostgreSQL with bulk inserts, starts a real
-multi-worker server (`gunicorn tdp.wsgi -w 4`), and runs 8 concurrent HTTP labelers doing claim + submit cycles for
-`seconds`. Prints cycles/s, claim and submit latency percentiles, and the two numbers that must be zero: duplicates
-(a task handed to two labelers while both leases were live, or more than one label stored for one task) and lost
-(a 201 whose label is not stored, or a finished task without its label).
+server in the documented production setup (`WEB_SETUP=production gunicorn -c tdp/gunicorn_run.py tdp.wsgi`: its
+workers x threads, keep-alive, preloaded app; docs/deploy.md), and runs 8 concurrent HTTP labelers doing claim +
+submit cycles for `seconds`. Prints cycles/s, claim and submit latency percentiles, and the two numbers that must
+be zero: duplicates (a task handed to two labelers while both leases were live, or more than one label stored for
+one task) and lost (a 201 whose label is not stored, or a finished task without its label).
 
 Options: `seconds` (60, timed), `warmup` (seconds before timing starts, default min(5, seconds/10), at least 1;
-checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes, 4), `threads` (per
-process, 1) and `worker_class` (`sync`, or `gthread` as docs/deploy.md runs it), `probe` (50:
+checked for duplicates and losses but not timed), `labelers` (8), `workers` (gunicorn processes) and `threads` (per
+process; default: the production setup's, sync workers when 1), `worker_class` (`sync` or `gthread`: then the
+server is started with those flags instead of the configuration file), `probe` (50:
 claim + submit cycles timed through the services in-process after the HTTP run, without HTTP or concurrency), `keep`
 (1: keep the project for the next run of the same size; it is reset to "all queued" at the start of every run).
 """
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import itertools
-import json
 import math
-import os
 import secrets
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef
 
 from apps.accounts import services as account_services
 from apps.accounts.models import ApiToken, Organization, User
-from apps.core.benchmarks import benchmark, database_url
+from apps.core.benchmarks import benchmark
 from apps.core.proc_stats import children_of, database_cpu_seconds, process_cpu_seconds
 from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services
+from apps.labeling.benchmark_http import KeepAliveClient, LabelerLog, Server, start_server
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
 from apps.ontologies import services as ontology_services
 from apps.ontologies.demo import VEHICLES
 from apps.ontologies.models import Ontology
 from tdp.env import BASE_DIR
+from tdp.gunicorn_run import SETUPS
 
 ORG_NAME = "Queue benchmark"
 GOAL_CLAIM_MS_P95 = 50  # issue #5, with duplicates and lost labels 0
@@ -110,10 +106,18 @@ def _ontology(organization: Organization, admin: User) -> Ontology:
 
 
 def queued_project(
-    organization: Organization, admin: User, *, name: str, size: int, key_prefix: str, instructions: str
+    organization: Organization,
+    admin: User,
+    *,
+    name: str,
+    size: int,
+    key_prefix: str,
+    instructions: str,
+    settings: dict[str, Any] | None = None,
 ) -> Project:
     """A fresh project named `name` with `size` queued rows (any earlier one of that name is dropped): data rows by
-    bulk insert in chunks, then one batch through the service. Shared by the benchmarks that need a big project."""
+    bulk insert in chunks, then one batch through the service. Shared by the benchmarks that need a big project.
+    `settings`: the project's settings blocks (default: no review)."""
     with transaction.atomic():
         Project.objects.filter(organization=organization, name=name).delete()
         Dataset.objects.filter(organization=organization, name=name).delete()
@@ -122,7 +126,7 @@ def queued_project(
         name=name,
         ontology=_ontology(organization, admin),
         instructions=instructions,
-        settings={"review": {"sample_rate": 0.0}},
+        settings=settings if settings is not None else {"review": {"sample_rate": 0.0}},
     )
     dataset = Dataset.objects.create(organization=organization, name=name, created_by=admin)
     row_ids: list[str] = []
@@ -185,131 +189,6 @@ def prepare(size: int, labeler_count: int) -> tuple[Project, list[User], float, 
 
 
 # --- server -------------------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log_path: str
-
-    def log_tail(self) -> str:
-        try:
-            with open(self.log_path, errors="replace") as handle:
-                return handle.read()[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        with contextlib.suppress(OSError):
-            os.unlink(self.log_path)
-
-
-def start_server(workers: int, *, threads: int = 1, worker_class: str = "sync") -> Server:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tdp.settings.dev",
-        "DATABASE_URL": database_url(),
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "THROTTLE_USER": "1000000/minute",
-        "THROTTLE_ANON": "1000000/minute",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tempfile.NamedTemporaryFile(prefix="queue-bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
-    command = [sys.executable, "-m", "gunicorn", "tdp.wsgi", "-w", str(workers), "--threads", str(threads)]
-    command += ["--worker-class", worker_class, "--keep-alive", "75"]
-    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    log.close()
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log.name)
-    deadline = time.monotonic() + 180  # worker boot is slow on a loaded 2-core machine
-    try:
-        while True:
-            if process.poll() is not None:
-                raise CommandError(f"The benchmark server exited with {process.returncode}:\n{server.log_tail()}")
-            try:
-                # Any answer means Django is serving (503 only says no django-q2 worker runs, which is not needed).
-                requests.get(f"{server.base_url}/healthz", timeout=10)
-                break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise CommandError(f"The benchmark server did not answer /healthz within 180 s:\n{server.log_tail()}")
-            time.sleep(0.2)
-        # Warm every worker (imports, connection, compiled ontology) before timing anything.
-        for _ in range(workers * 3):
-            requests.get(f"{server.base_url}/healthz", timeout=5)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
-# --- labelers -----------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LabelerLog:
-    claim_ms: list[float] = field(default_factory=list)
-    submit_ms: list[float] = field(default_factory=list)
-    claims: list[tuple[str, float, datetime]] = field(default_factory=list)  # (task, wall time, lease expiry)
-    stored: list[tuple[str, str, float]] = field(default_factory=list)  # (task, label id, wall time) of 201s
-    cycles: int = 0  # timed (after warm-up) claim + 201 submit cycles
-    rejected: int = 0
-    empty: int = 0
-    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-class _Response:
-    def __init__(self, status_code: int, body: bytes) -> None:
-        self.status_code = status_code
-        self.body = body
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class KeepAliveClient:
-    """One labeler's HTTP/1.1 connection (`http.client`, reconnecting after an error): a load generator on the same
-    2 cores as the server must cost as little CPU as it can (`requests` spent about 4 ms of it per cycle)."""
-
-    def __init__(self, base_url: str, token: str) -> None:
-        parsed = urlsplit(base_url)
-        self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
-        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-        self.connection: http.client.HTTPConnection | None = None
-
-    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> _Response:
-        if self.connection is None:
-            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        payload = json.dumps(body).encode() if body is not None else b""
-        try:
-            self.connection.request("POST", path, body=payload, headers={**self.headers, **(headers or {})})
-            response = self.connection.getresponse()
-            return _Response(response.status, response.read())
-        except (OSError, http.client.HTTPException):
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
 
 
 def labeler_loop(
@@ -482,9 +361,11 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     size = int(params.get("size") or 100_000)
     seconds = float(params.get("seconds") or 60)
     labeler_count = int(params.get("labelers") or 8)
-    workers = int(params.get("workers") or 4)
-    server_threads = int(params.get("threads") or 1)
-    worker_class = str(params.get("worker_class") or "sync")
+    default_workers, default_threads = SETUPS["production"]
+    workers = int(params.get("workers") or default_workers)
+    server_threads = int(params.get("threads") or default_threads)
+    explicit_class = params.get("worker_class")
+    worker_class = str(explicit_class or ("gthread" if server_threads > 1 else "sync"))
     if worker_class not in ("sync", "gthread"):
         raise CommandError("worker_class is sync or gthread.")
     warmup = float(params.get("warmup") or min(5.0, max(1.0, seconds / 10)))
@@ -495,7 +376,18 @@ def queue_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     connection.close()  # the server's workers and this process's checks use their own connections
     logs = {who: LabelerLog() for who in keys}
     server_started = time.perf_counter()
-    server = start_server(workers, threads=server_threads, worker_class=worker_class)
+    if explicit_class:
+        server = start_server(workers, threads=server_threads, worker_class=worker_class)
+    else:
+        server = start_server(
+            workers,
+            command=[sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "tdp" / "gunicorn_run.py"), "tdp.wsgi"],
+            env_overrides={
+                "WEB_SETUP": "production",
+                "WEB_WORKERS": str(workers),
+                "WEB_THREADS": str(server_threads),
+            },
+        )
     server_start_s = time.perf_counter() - server_started
     try:
         measure_from = time.monotonic() + warmup

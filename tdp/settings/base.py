@@ -81,26 +81,60 @@ TEMPLATES = [
 ]
 
 
+# Every SQLite database (the default file in var/ or `DATABASE_URL=sqlite:///...`) is opened with these options, chosen
+# by measurement (`python manage.py benchmark defaults`, README): web threads and the worker share the file, so WAL
+# (readers never wait for the writer), IMMEDIATE write transactions (a writer waits for the lock at BEGIN, under the
+# busy timeout, instead of failing at its first write with "database is locked"), synchronous=NORMAL (durable at each
+# WAL checkpoint, no fsync per commit), a 64 MB page cache and 256 MB of memory-mapped reads per connection, and
+# temporary tables and sorts in memory.
+SQLITE_BUSY_TIMEOUT_SECONDS = env.int("TDP_SQLITE_BUSY_TIMEOUT", default=20)
+SQLITE_PRAGMAS: dict[str, str] = {
+    "journal_mode": "WAL",
+    "synchronous": "NORMAL",
+    "busy_timeout": str(SQLITE_BUSY_TIMEOUT_SECONDS * 1000),
+    "foreign_keys": "ON",
+    "cache_size": str(env.int("TDP_SQLITE_CACHE_KB", default=65536) * -1),  # negative: KiB, not pages
+    "mmap_size": str(env.int("TDP_SQLITE_MMAP_BYTES", default=256 * 1024 * 1024)),
+    "temp_store": "MEMORY",
+}
+
+
+SQLITE_ENGINE = "apps.core.sqlite"  # Django's SQLite backend + one write transaction at a time per process
+
+
+def sqlite_options(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` (a SQLite database) with TDP's connection options; options the caller set explicitly are kept."""
+    pragmas = "".join(f"PRAGMA {name}={value}; " for name, value in SQLITE_PRAGMAS.items()).strip()
+    options = {
+        "transaction_mode": "IMMEDIATE",  # apps.core.sqlite queues a process's IMMEDIATE transactions in Python
+        "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+        "init_command": pragmas,
+        **config.get("OPTIONS", {}),
+    }
+    return {**config, "ENGINE": SQLITE_ENGINE, "OPTIONS": options}
+
+
 def database_config() -> dict[str, Any]:
-    """`DATABASE_URL` selects PostgreSQL (or anything django-environ knows); absent, a SQLite file in var/."""
+    """`DATABASE_URL` selects PostgreSQL (or anything django-environ knows); absent, a SQLite file in var/. Any SQLite
+    database gets `sqlite_options`."""
     if env.str("DATABASE_URL", default=""):
         config: dict[str, Any] = env.db_url("DATABASE_URL")
         config.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
         config["CONN_HEALTH_CHECKS"] = True
+        if config["ENGINE"] == "django.db.backends.sqlite3":
+            config = sqlite_options(config)
         return config
     DATA_DIR.mkdir(exist_ok=True)
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "tdp.sqlite3",
-        "OPTIONS": {
-            # Web threads and the worker share the file: WAL + IMMEDIATE write transactions + a long busy timeout.
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON;"
-            ),
-        },
-    }
+    # Persistent connections: a SQLite connection is cheap to open, but its PRAGMAs, page cache and compiled
+    # statements are not worth throwing away after each request.
+    return sqlite_options(
+        {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "tdp.sqlite3",
+            "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=60),
+            "CONN_HEALTH_CHECKS": True,
+        }
+    )
 
 
 DATABASES = {"default": database_config()}
@@ -233,6 +267,15 @@ Q_CLUSTER: dict[str, Any] = {
     "catch_up": False,
     "poll": 0.2,
 }
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
+    # SQLite has one writer: every cluster status save (a database cache write) waits for it like a labeler's submit
+    # does. The status lives 3 s; saving it every second instead of every 0.5 s keeps the worker visible to /healthz.
+    # The pusher's poll of an empty queue is a read (WAL: it never blocks a writer) but costs CPU on 2 cores.
+    Q_CLUSTER["guard_cycle"] = env.float("Q_GUARD_CYCLE", default=1.0)
+    Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.5)
+# On SQLite, quality scoring after submits is handed to the worker as one task per this many seconds per web process
+# (apps.core.queue.enqueue_coalesced); 0: one task per submit.
+TDP_BACKGROUND_COALESCE_SECONDS = env.float("TDP_BACKGROUND_COALESCE_SECONDS", default=1.0)
 if redis_url := env.str("REDIS_URL", default=""):
     # Timeouts: a Redis that hangs must fail an enqueue quickly (the caller logs it and the catch-up runs the work)
     # rather than hold a web request; above the broker's 1 s BLPOP.

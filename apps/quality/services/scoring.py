@@ -22,7 +22,7 @@ from apps.core.events import emit
 from apps.core.ids import uuid7_floor
 from apps.core.jobs import job_create_and_enqueue, job_progress
 from apps.core.models import Job
-from apps.core.queue import enqueue
+from apps.core.queue import enqueue_coalesced
 from apps.datasets.models import DataRow
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Project, Task, TaskKind
@@ -37,10 +37,12 @@ _RECOMPUTE_CHUNK = 500
 
 
 def scores_enqueue(*, project_id: Any, data_row_id: Any) -> None:
-    """Score the row once the current transaction commits (the label must be visible to the worker)."""
+    """Score the row once the current transaction commits (the label must be visible to the worker); on SQLite
+    gathered with the other rows this process scores within a second (`enqueue_coalesced`: one task, each
+    row once). `scores_catch_up` finds rows whose task was lost."""
     project, row = str(project_id), str(data_row_id)
     transaction.on_commit(
-        lambda: enqueue("apps.quality.tasks.score_data_row", project, row, task_name=f"score:{project}:{row}")
+        lambda: enqueue_coalesced("apps.quality.tasks.score_data_row", project, row, task_name=f"score:{project}:{row}")
     )
 
 
