@@ -27,4 +27,4 @@ def load(organization: Organization) -> None:
     if not vectors:
         return
     services.embedding_vectors_store(space=space, vectors=vectors)
-    services.space_analysis_compute(space=space, clusters=min(3, len(vectors)), neighbors=2)
+    services.space_analysis_compute(space=space, clusters=min(6, len(vectors)), neighbors=min(10, len(vectors) - 1))

@@ -13,6 +13,9 @@ In synchronous mode (unit tests) there is no broker: the task runs inline and it
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
@@ -22,12 +25,34 @@ from django_q.tasks import async_task
 logger = logging.getLogger("tdp.queue")
 
 
+_held: ContextVar[list[str] | None] = ContextVar("tdp_queue_held", default=None)
+
+
+@contextmanager
+def held_back() -> Iterator[list[str]]:
+    """Drop the tasks enqueued inside the block (including on-commit ones fired in it) and collect their names.
+
+    For a loader that runs the same work itself, in batch, before the block ends: `load_demo` submits hundreds of
+    labels and then scores and rolls them up at once instead of sending a per-label task for each."""
+    held: list[str] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
 class EnqueueFailed(Exception):
     """The broker refused or could not be reached; the work will be picked up by its catch-up schedule."""
 
 
 def enqueue(func: str, *args: Any, **kwargs: Any) -> str | None:
-    """Hand `func(*args)` to the broker now. Returns the task id, or None when the broker is unavailable (logged)."""
+    """Hand `func(*args)` to the broker now. Returns the task id, or None when the broker is unavailable (logged)
+    or the caller holds tasks back (`held_back`)."""
+    held = _held.get()
+    if held is not None:
+        held.append(func)
+        return None
     if Conf.SYNC or kwargs.get("sync"):
         return async_task(func, *args, **kwargs)
     try:

@@ -24,7 +24,12 @@ SEED = 20261207
 SENSORS = ("north-cam", "south-cam", "west-cam", "east-cam")
 WORSE_SENSOR = "east-cam"  # a smudged lens: blurred, low contrast, and the simulated detector does worse there
 SPLITS = (("train", 0.7), ("valid", 0.15), ("test", 0.15))
-STREETS = {"north-cam": "Harbor Road", "south-cam": "Market Street", "west-cam": "Station Square", "east-cam": "Elm Avenue"}
+STREETS = {
+    "north-cam": "Harbor Road",
+    "south-cam": "Market Street",
+    "west-cam": "Station Square",
+    "east-cam": "Elm Avenue",
+}
 EPOCH = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
 
 Box = tuple[float, float, float, float]  # left, top, width, height
@@ -106,14 +111,16 @@ def _clip(box: Box) -> Box:
 
 def scene_spec(index: int, seed: int = SEED) -> Scene:
     """The description of scene `index`: everything `render` draws, with exact boxes."""
-    rng = random.Random(seed * 100_003 + index)
+    rng = random.Random(seed * 100_003 + index)  # noqa: S311 - a drawing, not a secret
     sensor = SENSORS[index % len(SENSORS)]
     split = _pick(rng, list(SPLITS))
     time_of_day = _pick(rng, [("day", 0.6), ("dusk", 0.2), ("night", 0.2)])
     weather = _pick(rng, [("sunny", 0.5), ("overcast", 0.3), ("rain", 0.2)])
     if time_of_day == "night" and weather == "sunny":
         weather = "overcast" if rng.random() < 0.6 else "rain"
-    hour = {"day": rng.randint(8, 16), "dusk": rng.randint(17, 18), "night": rng.choice([20, 21, 22, 23, 5])}[time_of_day]
+    hour = {"day": rng.randint(8, 16), "dusk": rng.randint(17, 18), "night": rng.choice([20, 21, 22, 23, 5])}[
+        time_of_day
+    ]
     captured_at = EPOCH + timedelta(days=index // 8, hours=hour - 6, minutes=rng.randint(0, 59))
     dy, slope = rng.uniform(-14, 14), rng.uniform(-0.035, 0.035)
 
@@ -191,14 +198,34 @@ def scene_spec(index: int, seed: int = SEED) -> Scene:
 
 
 def _person(
-    things: list[Thing], draw: list[tuple[str, dict[str, Any]]], rng: random.Random, x: float, base: float, s: float,
-    *, riding: bool = False, depth: float | None = None,
+    things: list[Thing],
+    draw: list[tuple[str, dict[str, Any]]],
+    rng: random.Random,
+    x: float,
+    base: float,
+    s: float,
+    *,
+    riding: bool = False,
+    depth: float | None = None,
 ) -> None:
     w, h = PERSON[0] * s, PERSON[1] * s * (0.8 if riding else 1.0)
     things.append(Thing("person", _clip((x, base - h, w, h))))
     shirt, pants = rng.choice(SHIRTS), rng.choice(PANTS)
-    draw.append(("person", {"x": x, "base": base, "s": s, "shirt": shirt, "pants": pants, "riding": riding,
-                            "stride": rng.uniform(0.2, 1.0), "depth": base if depth is None else depth}))
+    draw.append(
+        (
+            "person",
+            {
+                "x": x,
+                "base": base,
+                "s": s,
+                "shirt": shirt,
+                "pants": pants,
+                "riding": riding,
+                "stride": rng.uniform(0.2, 1.0),
+                "depth": base if depth is None else depth,
+            },
+        )
+    )
 
 
 # --- drawing --------------------------------------------------------------------------------------------------------
@@ -221,7 +248,7 @@ SKIES = {
 class Painter:
     def __init__(self, scene: Scene) -> None:
         self.scene = scene
-        self.rng = random.Random(scene.seed)
+        self.rng = random.Random(scene.seed)  # noqa: S311
         self.image = Image.new("RGB", (WIDTH, HEIGHT))
         self.d = ImageDraw.Draw(self.image)
         self.glow: list[tuple[str, Any, tuple[int, int, int]]] = []  # drawn after the night overlay
@@ -231,9 +258,11 @@ class Painter:
 
     def sky_and_buildings(self) -> None:
         top, bottom = SKIES[(self.scene.time_of_day, self.scene.weather)]
-        for y in range(0, 260):
+        for y in range(260):
             t = y / 260
-            self.d.line([(0, y), (WIDTH, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+            self.d.line(
+                [(0, y), (WIDTH, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+            )
         if self.scene.time_of_day == "day" and self.scene.weather == "sunny":
             x = self.rng.uniform(60, 580)
             self.d.ellipse([x - 22, 30, x + 22, 74], fill=(255, 244, 200))
@@ -241,7 +270,9 @@ class Painter:
         while x < WIDTH:
             w, h = self.rng.uniform(60, 140), self.rng.uniform(70, 200)
             base = 250
-            shade = self.rng.choice([(150, 120, 100), (180, 170, 150), (120, 110, 115), (170, 100, 80), (110, 130, 150)])
+            shade = self.rng.choice(
+                [(150, 120, 100), (180, 170, 150), (120, 110, 115), (170, 100, 80), (110, 130, 150)]
+            )
             self.d.rectangle([x, base - h, x + w, base], fill=shade, outline=tuple(c - 30 for c in shade))
             for wy in range(int(base - h + 12), int(base - 20), 22):
                 for wx in range(int(x + 8), int(x + w - 14), 18):
@@ -255,7 +286,7 @@ class Painter:
 
     def street(self) -> None:
         lanes = self.scene.lanes
-        (x0, y_top0), (x1, y_top1) = lanes[0]
+        (_, y_top0), (_, y_top1) = lanes[0]
         (_, y_bot0), (_, y_bot1) = lanes[2]
         self.d.polygon([(0, y_top0 - 10), (WIDTH, y_top1 - 10), (WIDTH, y_top1), (0, y_top0)], fill=(165, 160, 152))
         asphalt = (70, 72, 76) if self.scene.weather != "rain" else (52, 55, 62)
@@ -268,8 +299,11 @@ class Painter:
             if n == 1:
                 for start in range(0, WIDTH, 40):
                     t0, t1 = start / WIDTH, (start + 22) / WIDTH
-                    self.d.line([(ax + (bx - ax) * t0, ay + (by - ay) * t0), (ax + (bx - ax) * t1, ay + (by - ay) * t1)],
-                                fill=(240, 240, 235), width=3)
+                    self.d.line(
+                        [(ax + (bx - ax) * t0, ay + (by - ay) * t0), (ax + (bx - ax) * t1, ay + (by - ay) * t1)],
+                        fill=(240, 240, 235),
+                        width=3,
+                    )
             else:
                 self.d.line([(ax, ay), (bx, by)], fill=(235, 235, 230), width=3)
         if self.scene.crosswalk:
@@ -287,25 +321,38 @@ class Painter:
         x, base, s, direction = p["x"], p["base"], p["s"], p["dir"]
         w, h = SIZES[cls][0] * s, SIZES[cls][1] * s
 
-        def X(u: float) -> float:  # noqa: N802 - u in 0..1 from the back to the front
+        def X(u: float) -> float:
             return x + (u if direction > 0 else 1 - u) * w
 
-        def Y(v: float) -> float:  # noqa: N802 - v in 0..1 from the bottom up
+        def Y(v: float) -> float:
             return base - v * h
 
         color = p["color"]
         if cls == "car":
             kind = p.get("kind", "sedan")
             color = {"taxi": (245, 200, 30), "police": (245, 245, 245)}.get(kind, color)
-            self.d.rounded_rectangle(_rect(X(0), Y(0.72), X(1), Y(0.18)), radius=6 * s, fill=color, outline=(20, 20, 20))
-            self.d.polygon([(X(0.22), Y(0.7)), (X(0.33), Y(1.0 if kind != "police" else 0.9)),
-                            (X(0.68), Y(1.0 if kind != "police" else 0.9)), (X(0.82), Y(0.7))], fill=color,
-                           outline=(20, 20, 20))
+            self.d.rounded_rectangle(
+                _rect(X(0), Y(0.72), X(1), Y(0.18)), radius=6 * s, fill=color, outline=(20, 20, 20)
+            )
+            self.d.polygon(
+                [
+                    (X(0.22), Y(0.7)),
+                    (X(0.33), Y(1.0 if kind != "police" else 0.9)),
+                    (X(0.68), Y(1.0 if kind != "police" else 0.9)),
+                    (X(0.82), Y(0.7)),
+                ],
+                fill=color,
+                outline=(20, 20, 20),
+            )
             top = 0.97 if kind != "police" else 0.87
-            self.d.polygon([(X(0.27), Y(0.72)), (X(0.35), Y(top - 0.04)), (X(0.49), Y(top - 0.04)), (X(0.49), Y(0.72))],
-                           fill=(150, 190, 215))
-            self.d.polygon([(X(0.52), Y(0.72)), (X(0.52), Y(top - 0.04)), (X(0.66), Y(top - 0.04)), (X(0.77), Y(0.72))],
-                           fill=(150, 190, 215))
+            self.d.polygon(
+                [(X(0.27), Y(0.72)), (X(0.35), Y(top - 0.04)), (X(0.49), Y(top - 0.04)), (X(0.49), Y(0.72))],
+                fill=(150, 190, 215),
+            )
+            self.d.polygon(
+                [(X(0.52), Y(0.72)), (X(0.52), Y(top - 0.04)), (X(0.66), Y(top - 0.04)), (X(0.77), Y(0.72))],
+                fill=(150, 190, 215),
+            )
             if kind == "taxi":
                 self.d.rectangle(_rect(X(0.44), Y(1.0), X(0.57), Y(1.0) - 6 * s), fill=(30, 30, 30))
             if kind == "police":
@@ -318,15 +365,21 @@ class Painter:
         elif cls == "truck":
             self.d.rectangle(_rect(X(0), Y(1.0), X(0.7), Y(0.2)), fill=color, outline=(30, 30, 30))
             self.d.rectangle(_rect(X(0.0), Y(0.22), X(1.0), Y(0.14)), fill=(60, 60, 60))
-            self.d.polygon([(X(0.73), Y(0.2)), (X(0.73), Y(0.75)), (X(0.88), Y(0.75)), (X(1.0), Y(0.5)), (X(1.0), Y(0.2))],
-                           fill=(200, 60, 40) if color != (200, 60, 40) else (70, 110, 170), outline=(30, 30, 30))
-            self.d.polygon([(X(0.78), Y(0.7)), (X(0.87), Y(0.7)), (X(0.96), Y(0.5)), (X(0.78), Y(0.5))],
-                           fill=(150, 190, 215))
+            self.d.polygon(
+                [(X(0.73), Y(0.2)), (X(0.73), Y(0.75)), (X(0.88), Y(0.75)), (X(1.0), Y(0.5)), (X(1.0), Y(0.2))],
+                fill=(200, 60, 40) if color != (200, 60, 40) else (70, 110, 170),
+                outline=(30, 30, 30),
+            )
+            self.d.polygon(
+                [(X(0.78), Y(0.7)), (X(0.87), Y(0.7)), (X(0.96), Y(0.5)), (X(0.78), Y(0.5))], fill=(150, 190, 215)
+            )
             for u in (0.12, 0.25, 0.85):
                 self.wheel(X(u), Y(0.14), 14 * s)
             self._lamps(X, Y, 0.3, s)
         elif cls == "bus":
-            self.d.rounded_rectangle(_rect(X(0), Y(1.0), X(1), Y(0.13)), radius=10 * s, fill=color, outline=(30, 30, 30))
+            self.d.rounded_rectangle(
+                _rect(X(0), Y(1.0), X(1), Y(0.13)), radius=10 * s, fill=color, outline=(30, 30, 30)
+            )
             for k in range(7):
                 u = 0.05 + k * 0.125
                 self.d.rectangle(_rect(X(u), Y(0.88), X(u + 0.1), Y(0.55)), fill=(140, 180, 205))
@@ -337,10 +390,14 @@ class Painter:
             self._lamps(X, Y, 0.25, s)
         elif cls == "ambulance":
             self.d.rectangle(_rect(X(0), Y(0.9), X(0.72), Y(0.18)), fill=(245, 245, 240), outline=(30, 30, 30))
-            self.d.polygon([(X(0.72), Y(0.18)), (X(0.72), Y(0.8)), (X(0.86), Y(0.8)), (X(1.0), Y(0.5)), (X(1.0), Y(0.18))],
-                           fill=(245, 245, 240), outline=(30, 30, 30))
-            self.d.polygon([(X(0.76), Y(0.75)), (X(0.85), Y(0.75)), (X(0.95), Y(0.5)), (X(0.76), Y(0.5))],
-                           fill=(150, 190, 215))
+            self.d.polygon(
+                [(X(0.72), Y(0.18)), (X(0.72), Y(0.8)), (X(0.86), Y(0.8)), (X(1.0), Y(0.5)), (X(1.0), Y(0.18))],
+                fill=(245, 245, 240),
+                outline=(30, 30, 30),
+            )
+            self.d.polygon(
+                [(X(0.76), Y(0.75)), (X(0.85), Y(0.75)), (X(0.95), Y(0.5)), (X(0.76), Y(0.5))], fill=(150, 190, 215)
+            )
             self.d.rectangle(_rect(X(0), Y(0.45), X(1.0), Y(0.37)), fill=(210, 30, 30))
             cx, cy, r = (X(0.36)), Y(0.66), 9 * s
             self.d.rectangle([cx - r, cy - r / 3, cx + r, cy + r / 3], fill=(210, 30, 30))
@@ -360,11 +417,14 @@ class Painter:
             self.d.rectangle([x0, y0, mid, y1], fill=(120, 50, 50))
             self.d.rectangle([mid, y0, x1, y1], fill=(50, 60, 120))
 
-    def _lamps(self, X: Any, Y: Any, v: float, s: float) -> None:  # noqa: N803
+    def _lamps(self, X: Any, Y: Any, v: float, s: float) -> None:
         front = sorted([X(0.97), X(1.0)])
         back = sorted([X(0.0), X(0.03)])
-        self.emissive("rect" if self.scene.time_of_day != "day" else "plain", [front[0], Y(v + 0.08), front[1], Y(v)],
-                      (255, 240, 180))
+        self.emissive(
+            "rect" if self.scene.time_of_day != "day" else "plain",
+            [front[0], Y(v + 0.08), front[1], Y(v)],
+            (255, 240, 180),
+        )
         self.d.rectangle([back[0], Y(v + 0.08), back[1], Y(v)], fill=(200, 20, 20))
 
     def bicycle(self, p: dict[str, Any]) -> None:
@@ -377,8 +437,11 @@ class Painter:
         seat, bar = (x + w * 0.4, base - h * 0.92), (x + w * 0.68, base - h)
         frame = [back, (x + w * 0.47, base - r), seat, back]
         self.d.line(frame, fill=(180, 30, 30), width=max(2, int(3 * s)))
-        self.d.line([(x + w * 0.47, base - r), (x + w * 0.66, base - h * 0.78), seat], fill=(180, 30, 30),
-                    width=max(2, int(3 * s)))
+        self.d.line(
+            [(x + w * 0.47, base - r), (x + w * 0.66, base - h * 0.78), seat],
+            fill=(180, 30, 30),
+            width=max(2, int(3 * s)),
+        )
         self.d.line([front, bar], fill=(40, 40, 40), width=max(2, int(3 * s)))
         self.d.line([(bar[0] - 5 * s, bar[1]), (bar[0] + 4 * s, bar[1])], fill=(40, 40, 40), width=max(2, int(3 * s)))
 
@@ -448,3 +511,43 @@ def render(scene: Scene) -> Image.Image:
     """Draw the scene (640×480 RGB)."""
     return Painter(scene).paint()
 
+
+def thing_annotation(thing: Thing, box: Box | None = None) -> dict[str, Any]:
+    """The label annotation of one drawn object (API.md's format), optionally with another box."""
+    left, top, width, height = box or thing.box
+    item: dict[str, Any] = {
+        "name": thing.cls,
+        "bbox": {"left": round(left, 1), "top": round(top, 1), "width": round(width, 1), "height": round(height, 1)},
+    }
+    if thing.cls == "car":
+        kind: dict[str, Any] = {"name": thing.attrs["kind"]}
+        if thing.attrs["kind"] == "police":
+            kind["classifications"] = [{"name": "lights_on", "answer": {"name": thing.attrs["lights_on"]}}]
+        item["classifications"] = [{"name": "kind", "answer": kind}]
+    elif thing.cls == "ambulance":
+        item["classifications"] = [{"name": "lights_on", "answer": {"name": thing.attrs["lights_on"]}}]
+    return item
+
+
+def ground_truth(scene: Scene) -> list[dict[str, Any]]:
+    """The exact label of a scene: every drawn object, lane line and crosswalk, and the global answers."""
+    document = [thing_annotation(thing) for thing in scene.things]
+    document += [{"name": "lane", "line": [{"x": x, "y": y} for x, y in line]} for line in scene.lanes]
+    if scene.crosswalk:
+        document.append({"name": "crosswalk", "polygon": [{"x": x, "y": y} for x, y in scene.crosswalk]})
+    document.append({"name": "weather", "answer": {"name": scene.weather}})
+    document.append({"name": "time_of_day", "answer": {"name": scene.time_of_day}})
+    if scene.tags:
+        document.append({"name": "tags", "answer": [{"name": tag} for tag in scene.tags]})
+    document.append({"name": "caption", "answer": scene.caption})
+    return document
+
+
+def scene_index(global_key: str) -> int | None:
+    """The scene number of a demo row's global key (`street-0042` → 42), or None for other rows."""
+    if not global_key.startswith("street-"):
+        return None
+    try:
+        return int(global_key[len("street-") :])
+    except ValueError:
+        return None
