@@ -255,18 +255,18 @@ class History:
 
     def run(self) -> None:
         self.resolving: list[Any] = []
+        days = [self.today - timedelta(days=offset) for offset in range(DAYS, 0, -1)]
+        days = [day for day in days if day.weekday() < 5]
         with self.clock:
-            for offset in range(DAYS, 0, -1):
-                day = self.today - timedelta(days=offset)
-                if day.weekday() >= 5:
-                    continue
+            for number, day in enumerate(days):
+                left = len(days) - number  # working days left, this one included
                 for n, (profile, user) in enumerate(self.labelers):
                     self.clock.at(self.moment(day, 9.0 + n * 0.7))
-                    self.label_main(profile, user, profile.per_day + (1 if offset % 3 == n else 0))
-                    if offset <= 14:
+                    self.label_main(profile, user, profile.per_day + (1 if left % 3 == n else 0))
+                    if left <= 10:
                         self.clock.at(self.moment(day, 13.5 + n * 0.5))
-                        self.label_consensus(profile, user, 7)
-                if offset > 1:
+                        self.label_consensus(profile, user, 8)
+                if left > 1:
                     self.review_all(day)
                 else:
                     self.open_questions(day)
