@@ -2,7 +2,7 @@
 
 - **Demo: street scenes**: every scene in two batches; every label is reviewed. The quality loader replays 30 days
   of work on it (labels, reviews with rework, issues, benchmark rows) and leaves the rest queued for the demo users.
-- **Demo: consensus**: the first 72 scenes, each labeled by three labelers (consensus scores on the quality page).
+- **Demo: consensus**: the first 48 scenes, each labeled by three labelers (consensus scores on the quality page).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from apps.ontologies.models import Ontology
 
 PROJECT_NAME = "Demo: street scenes"
 CONSENSUS_PROJECT_NAME = "Demo: consensus"
-CONSENSUS_ROWS = 72
+CONSENSUS_ROWS = 48
 MEMBERS = {
     "demo-labeler": "labeler",
     "demo-labeler2": "labeler",

@@ -265,7 +265,7 @@ class History:
                     self.label_main(profile, user, profile.per_day + (1 if left % 3 == n else 0))
                     if left <= 10:
                         self.clock.at(self.moment(day, 13.5 + n * 0.5))
-                        self.label_consensus(profile, user, 8)
+                        self.label_consensus(profile, user, 5)
                 if left > 1:
                     self.review_all(day)
                 else:

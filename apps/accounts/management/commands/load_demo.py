@@ -37,11 +37,10 @@ class Command(BaseCommand):
         with held_back() as held:
             timings = self._load()
         total = time.perf_counter() - started
-        self.stdout.write(
-            f"load_demo took {total:.1f} s ("
-            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings if seconds >= 0.1)
-            + f"; {len(held)} background tasks done in batch instead)."
-        )
+        parts = [f"{name} {seconds:.1f} s" for name, seconds in timings if seconds >= 0.1]
+        if held:
+            parts.append(f"{len(held)} background tasks done in batch instead")
+        self.stdout.write(f"load_demo took {total:.1f} s" + (f" ({'; '.join(parts)})." if parts else "."))
 
     @transaction.atomic
     def _load(self) -> list[tuple[str, float]]:
