@@ -39,8 +39,8 @@ def load(organization: Organization) -> None:
     )
     _references(admin, main, rows[-BENCHMARK_ROWS:])
     consensus = Project.objects.filter(organization=organization, name=CONSENSUS_PROJECT_NAME).first()
-    if consensus is not None:
-        extra = rows[CONSENSUS_ROWS : CONSENSUS_ROWS + CONSENSUS_BENCHMARK_ROWS]
+    extra = rows[CONSENSUS_ROWS : CONSENSUS_ROWS + CONSENSUS_BENCHMARK_ROWS]
+    if consensus is not None and extra:
         labeling_services.batch_create(
             actor=admin,
             project=consensus,

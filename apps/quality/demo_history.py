@@ -240,8 +240,8 @@ class History:
         self.clock.at(self.moment(day, 16.0))
         for username, text in questions:
             user = self.users.get(username)
-            label = Label.objects.filter(project=self.main, labeler=user, is_current=True).order_by("-created_at")
-            label = label.filter(task__state=TaskState.IN_REVIEW).first()
+            mine = Label.objects.filter(project=self.main, labeler=user, is_current=True).order_by("-created_at")
+            label = mine.filter(task__state=TaskState.IN_REVIEW).first() or mine.first()
             if user is None or label is None:
                 continue
             issue = issue_services.issue_create(
@@ -257,12 +257,20 @@ class History:
         self.resolving: list[Any] = []
         days = [self.today - timedelta(days=offset) for offset in range(DAYS, 0, -1)]
         days = [day for day in days if day.weekday() < 5]
+        # About 55% of the main project gets labeled over the month (the rest is left for the demo users), at each
+        # labeler's own pace.
+        rows = Task.objects.filter(project=self.main, slot=0).exclude(state=TaskState.DONE).count()
+        scale = 0.55 * rows / max(1, len(days) * sum(p.per_day for p, _ in self.labelers))
+        owed = [0.0 for _ in self.labelers]
         with self.clock:
             for number, day in enumerate(days):
                 left = len(days) - number  # working days left, this one included
                 for n, (profile, user) in enumerate(self.labelers):
                     self.clock.at(self.moment(day, 9.0 + n * 0.7))
-                    self.label_main(profile, user, profile.per_day + (1 if left % 3 == n else 0))
+                    owed[n] += profile.per_day * scale
+                    count = int(owed[n] + (0.5 if left == 1 else 0))  # everyone labels something on the last day
+                    owed[n] -= count
+                    self.label_main(profile, user, max(count, 1 if left == 1 else 0))
                     if left <= 10:
                         self.clock.at(self.moment(day, 13.5 + n * 0.5))
                         self.label_consensus(profile, user, 5)
