@@ -136,11 +136,14 @@ def test_labelers_have_no_admin(users_by_role, ours):
 
 
 def test_demo_loader_is_idempotent(org):
-    from apps.ontologies.demo import load
+    from apps.ontologies.demo import STREET, load
 
     load(org)
     load(org)
-    assert Ontology.objects.filter(organization=org, name=VEHICLES["name"]).count() == 1
+    ontology = Ontology.objects.get(organization=org, name=STREET["name"])
+    tree = ontology.versions.get(number=ontology.current_version).tree
+    tools = {t["name"]: t["tool"] for t in tree["tools"]}
+    assert tools["car"] == "bbox" and tools["lane"] == "polyline" and tools["crosswalk"] == "polygon"
 
 
 def test_benchmark_command_runs_at_a_small_size():
