@@ -1,6 +1,7 @@
 """Demo projects on the street-scene dataset (idempotent): the main project and a consensus project.
 
-- **Demo: street scenes**: every scene in two batches; every label is reviewed. The quality loader replays 30 days
+- **Demo: street scenes**: every scene in three batches (the first, a consensus sample, labeled by three labelers
+  per row); every label is reviewed. The quality loader replays 30 days
   of work on it (labels, reviews with rework, issues, benchmark rows) and leaves the rest queued for the demo users.
 - **Demo: consensus**: the first 48 scenes, each labeled by three labelers (consensus scores on the quality page).
 """
@@ -17,6 +18,7 @@ from apps.ontologies.models import Ontology
 PROJECT_NAME = "Demo: street scenes"
 CONSENSUS_PROJECT_NAME = "Demo: consensus"
 CONSENSUS_ROWS = 48
+MAIN_CONSENSUS_ROWS = 20  # the main project's "Consensus sample" batch: three labelers per row
 MEMBERS = {
     "demo-labeler": "labeler",
     "demo-labeler2": "labeler",
@@ -65,7 +67,18 @@ def load(organization: Organization) -> None:
         return
     main = _project(organization, admin, ontology, PROJECT_NAME, {"review": {"sample_rate": 1.0}})
     half = (len(keys) * 5) // 8
-    services.batch_create(actor=admin, project=main, name="September, first weeks", global_keys=keys[:half], priority=4)
+    sample = min(MAIN_CONSENSUS_ROWS, half // 2)
+    services.batch_create(
+        actor=admin,
+        project=main,
+        name="Consensus sample",
+        global_keys=keys[:sample],
+        priority=4,
+        quality={"consensus_coverage": 1.0, "consensus_labelers": 3},
+    )
+    services.batch_create(
+        actor=admin, project=main, name="September, first weeks", global_keys=keys[sample:half], priority=4
+    )
     services.batch_create(actor=admin, project=main, name="September, last weeks", global_keys=keys[half:], priority=3)
     consensus = _project(
         organization,
