@@ -144,8 +144,7 @@ def scene_spec(index: int, seed: int = SEED) -> Scene:
         x = rng.uniform(-20, 60)
         while True:
             cls = _pick(rng, [("car", 0.55), ("truck", 0.15), ("bus", 0.12), ("ambulance", 0.1), ("bicycle", 0.08)])
-            w, h = SIZES[cls]
-            w, h = w * scale, h * scale
+            w, h = SIZES[cls][0] * scale, SIZES[cls][1] * scale
             if x + w > WIDTH - 8:
                 break
             if x >= 4:

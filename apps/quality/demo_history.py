@@ -206,6 +206,8 @@ class History:
 
     def resolve_issues(self, task: Task, label: Label) -> None:
         """The issue of a reworked label: the labeler answers it, the reviewer resolves it before approving."""
+        if self.reviewer is None:
+            return
         for issue in [i for i in self.resolving if i.task_id == task.pk]:
             issue_services.comment_create(actor=label.labeler, issue=issue, text="Fixed in the new revision, thanks.")
             self.clock.advance(40)
@@ -235,12 +237,20 @@ class History:
         questions = [
             ("demo-labeler3", "Is a parked bicycle without a rider still a bicycle box? @demo-reviewer"),
             ("demo-labeler2", "The van on the left has no cross visible: ambulance or truck? @demo-manager"),
-            ("demo-labeler", "Two people overlap at the crossing; I boxed them separately, is that right?"),
+            (
+                "demo-labeler",
+                "Two people overlap at the crossing; I boxed them separately, is that right? @demo-expert",
+            ),
+            (
+                "demo-expert",
+                "@demo-admin the far truck's box is loose on several east-cam rows; tighten the guideline?",
+            ),
         ]
         self.clock.at(self.moment(day, 16.0))
         for username, text in questions:
             user = self.users.get(username)
-            mine = Label.objects.filter(project=self.main, labeler=user, is_current=True).order_by("-created_at")
+            labeler = self.users.get("demo-labeler3") if username == "demo-expert" else user
+            mine = Label.objects.filter(project=self.main, labeler=labeler, is_current=True).order_by("-created_at")
             label = mine.filter(task__state=TaskState.IN_REVIEW).first() or mine.first()
             if user is None or label is None:
                 continue

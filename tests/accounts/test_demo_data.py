@@ -70,7 +70,9 @@ def contents() -> dict[str, Any]:
         "predictions": predictions,
         "benchmark_scores": sorted(
             (s.label.labeler.username, s.data_row.global_key, round(s.benchmark_score, 6))
-            for s in LabelScore.objects.filter(benchmark_score__isnull=False).select_related("label__labeler", "data_row")
+            for s in LabelScore.objects.filter(benchmark_score__isnull=False).select_related(
+                "label__labeler", "data_row"
+            )
         ),
     }
 

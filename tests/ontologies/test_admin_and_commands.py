@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.test import Client
 
 from apps.ontologies import services
-from apps.ontologies.demo import VEHICLES
 from apps.ontologies.models import Ontology
 from tests.ontologies.helpers import vehicles_payload
 
