@@ -31,7 +31,7 @@ MANAGERS = {"demo-admin", "demo-manager"}
 PAGES: dict[str, tuple[set[str], str, int]] = {
     "home": (EVERYONE, "main a[href^='/projects/']", 2),
     "project": (EVERYONE, "main li strong", 5),
-    "issues": (EVERYONE, "main table tbody tr", 3),
+    "issues": (EVERYONE, "main table tbody tr", 2),  # a labeler or expert sees only the issues that concern them
     "me_stats": (EVERYONE - {"demo-reviewer"}, "main .stats li", 6),  # a reviewer who does not label has no stats
     "catalog": (EVERYONE, "main a[href*='/catalog/datasets/']", 1),
     "catalog_dataset": (EVERYONE, "svg circle", 300),
