@@ -3,7 +3,7 @@
 - **Demo: street scenes**: every scene in three batches (the first, a consensus sample, labeled by three labelers
   per row); every label is reviewed. The quality loader replays 30 days
   of work on it (labels, reviews with rework, issues, benchmark rows) and leaves the rest queued for the demo users.
-- **Demo: consensus**: the first 48 scenes, each labeled by three labelers (consensus scores on the quality page).
+- **Demo: consensus**: the first 36 scenes, each labeled by three labelers (consensus scores on the quality page).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from apps.ontologies.models import Ontology
 
 PROJECT_NAME = "Demo: street scenes"
 CONSENSUS_PROJECT_NAME = "Demo: consensus"
-CONSENSUS_ROWS = 48
+CONSENSUS_ROWS = 36
 MAIN_CONSENSUS_ROWS = 20  # the main project's "Consensus sample" batch: three labelers per row
 MEMBERS = {
     "demo-labeler": "labeler",

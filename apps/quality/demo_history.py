@@ -267,10 +267,10 @@ class History:
         self.resolving: list[Any] = []
         days = [self.today - timedelta(days=offset) for offset in range(DAYS, 0, -1)]
         days = [day for day in days if day.weekday() < 5]
-        # About 55% of the main project gets labeled over the month (the rest is left for the demo users), at each
+        # About half of the main project gets labeled over the month (the rest is left for the demo users), at each
         # labeler's own pace.
         rows = Task.objects.filter(project=self.main, slot=0).exclude(state=TaskState.DONE).count()
-        scale = 0.55 * rows / max(1, len(days) * sum(p.per_day for p, _ in self.labelers))
+        scale = 0.5 * rows / max(1, len(days) * sum(p.per_day for p, _ in self.labelers))
         owed = [0.0 for _ in self.labelers]
         with self.clock:
             for number, day in enumerate(days):
@@ -283,7 +283,7 @@ class History:
                     self.label_main(profile, user, max(count, 1 if left == 1 else 0))
                     if left <= 10:
                         self.clock.at(self.moment(day, 13.5 + n * 0.5))
-                        self.label_consensus(profile, user, 5)
+                        self.label_consensus(profile, user, 4)
                 if left > 1:
                     self.review_all(day)
                 else:
