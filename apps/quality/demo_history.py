@@ -92,10 +92,12 @@ def noisy_copy(scene: Scene, labeler: Labeler, salt: str) -> list[dict[str, Any]
     return document
 
 
-def with_slip(scene: Scene, labeler: Labeler) -> tuple[list[dict[str, Any]], str, dict[str, float] | None] | None:
-    """A careless first answer (or None): the smallest object left out, or a taxi called a sedan."""
+def with_slip(
+    scene: Scene, labeler: Labeler, *, force: bool = False
+) -> tuple[list[dict[str, Any]], str, dict[str, float] | None] | None:
+    """A careless first answer (or None): the smallest object left out, or a taxi called a sedan. `force`: always."""
     rng = rng_for("slip", scene.global_key, labeler.username)
-    if rng.random() >= labeler.slip or not scene.things:
+    if (rng.random() >= labeler.slip and not force) or not scene.things:
         return None
     document = ground_truth(scene)
     taxis = [n for n, t in enumerate(scene.things) if t.attrs.get("kind") == "taxi"]
@@ -155,7 +157,7 @@ class History:
             reworked = task.state == TaskState.IN_PROGRESS and Label.objects.filter(task=task).exists()
             if task.kind == TaskKind.BENCHMARK:
                 document = noisy_copy(scene, profile, "benchmark")
-            elif not reworked and (slip := with_slip(scene, profile)) is not None:
+            elif not reworked and (slip := with_slip(scene, profile, force=self.first_slip(profile))) is not None:
                 document, feedback, where = slip
                 self.slips[task.pk] = (feedback, where)
             else:
@@ -163,6 +165,12 @@ class History:
             seconds = self.seconds(profile, scene, "rework" if reworked else "main") * (0.4 if reworked else 1)
             self.clock.advance(seconds)
             labeling_services.label_submit(actor=user, task=task, annotations=document, seconds_spent=seconds)
+
+    def first_slip(self, profile: Labeler) -> bool:
+        """The least careful labeler's first answer always has a mistake (so even a small demo shows rework)."""
+        first = not self.slipped and profile.slip == max(p.slip for p, _ in self.labelers)
+        self.slipped = True if first else self.slipped
+        return first
 
     def review_all(self, day: date) -> None:
         if self.reviewer is None:
@@ -265,6 +273,7 @@ class History:
 
     def run(self) -> None:
         self.resolving: list[Any] = []
+        self.slipped = False
         days = [self.today - timedelta(days=offset) for offset in range(DAYS, 0, -1)]
         days = [day for day in days if day.weekday() < 5]
         # About half of the main project gets labeled over the month (the rest is left for the demo users), at each
