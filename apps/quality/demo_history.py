@@ -127,6 +127,8 @@ class History:
         self.slips: dict[Any, tuple[str, dict[str, float] | None]] = {}
         self.today = timezone.localdate()
         self.clock = DemoClock(timezone.now())
+        self.resolving: list[Any] = []  # issues of rejected labels, resolved when the fixed label is reviewed
+        self.slipped = False
 
     def scene(self, data_row_id: Any) -> Scene:
         key = self.keys[data_row_id]
@@ -272,8 +274,6 @@ class History:
                 )
 
     def run(self) -> None:
-        self.resolving: list[Any] = []
-        self.slipped = False
         days = [self.today - timedelta(days=offset) for offset in range(DAYS, 0, -1)]
         days = [day for day in days if day.weekday() < 5]
         # About half of the main project gets labeled over the month (the rest is left for the demo users), at each
