@@ -16,10 +16,14 @@ from django.core.management import call_command
 from apps.accounts.management.commands.load_demo import DEMO_USERS
 from apps.datasets.demo import DEMO_DATASET
 from apps.datasets.models import DataRow, Dataset
+from apps.diagnostics.models import GroundTruth
+from apps.issues.models import Comment, Issue
 from apps.labeling.demo import CONSENSUS_PROJECT_NAME, PROJECT_NAME
 from apps.labeling.models import Project
 from apps.predictions.demo import MODEL_NAME
 from apps.predictions.models import ModelRun
+from apps.quality.models import ConsensusScore, LabelScore
+from apps.review.models import Review
 from tests.e2e.test_login import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -114,6 +118,12 @@ def test_every_readme_page_shows_demo_data_to_each_role(browser, live_server, se
     call_command("load_demo", stdout=out)
     loaded = time.perf_counter() - started
     assert "load_demo took" in out.getvalue()
+    # The full demo's history: rework with resolved issues, open questions, scores, predictions with ground truth.
+    assert {"approve", "reject"} <= set(Review.objects.values_list("decision", flat=True))
+    assert {"open", "resolved"} <= set(Issue.objects.values_list("status", flat=True))
+    assert DataRow.objects.filter(dataset__name=DEMO_DATASET).count() == 320
+    assert ConsensusScore.objects.count() > 30 and LabelScore.objects.filter(benchmark_score__isnull=False).exists()
+    assert GroundTruth.objects.count() > 200 and Comment.objects.exists()
     urls = _urls()
     passwords = {username: password for username, _, password in DEMO_USERS}
     failures: list[str] = []
