@@ -111,7 +111,7 @@ def with_slip(
     del document[n]
     left, top, width, height = thing.box
     where = {"x": round(left + width / 2, 1), "y": round(top + height / 2, 1)}
-    return document, f"A {thing.cls} is not boxed (here). Small ones far away count too.", where
+    return document, f"A {thing.cls} is not boxed (pinned on the image). Small ones far away count too.", where
 
 
 class History:
@@ -159,6 +159,8 @@ class History:
             reworked = task.state == TaskState.IN_PROGRESS and Label.objects.filter(task=task).exists()
             if task.kind == TaskKind.BENCHMARK:
                 document = noisy_copy(scene, profile, "benchmark")
+            elif task.kind == TaskKind.CONSENSUS:  # the consensus sample: each labeler's own hand shows
+                document = noisy_copy(scene, profile, "main-consensus")
             elif not reworked and (slip := with_slip(scene, profile, force=self.first_slip(profile))) is not None:
                 document, feedback, where = slip
                 self.slips[task.pk] = (feedback, where)
