@@ -159,11 +159,11 @@ class History:
             reworked = task.state == TaskState.IN_PROGRESS and Label.objects.filter(task=task).exists()
             if task.kind == TaskKind.BENCHMARK:
                 document = noisy_copy(scene, profile, "benchmark")
-            elif task.kind == TaskKind.CONSENSUS:  # the consensus sample: each labeler's own hand shows
-                document = noisy_copy(scene, profile, "main-consensus")
             elif not reworked and (slip := with_slip(scene, profile, force=self.first_slip(profile))) is not None:
                 document, feedback, where = slip
                 self.slips[task.pk] = (feedback, where)
+            elif task.kind == TaskKind.CONSENSUS:  # the consensus sample: each labeler's own hand shows
+                document = noisy_copy(scene, profile, "main-consensus")
             else:
                 document = ground_truth(scene)
             seconds = self.seconds(profile, scene, "rework" if reworked else "main") * (0.4 if reworked else 1)
