@@ -15,6 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
@@ -24,12 +27,34 @@ from django_q.tasks import async_task
 logger = logging.getLogger("tdp.queue")
 
 
+_held: ContextVar[list[str] | None] = ContextVar("tdp_queue_held", default=None)
+
+
+@contextmanager
+def held_back() -> Iterator[list[str]]:
+    """Drop the tasks enqueued inside the block (including on-commit ones fired in it) and collect their names.
+
+    For a loader that runs the same work itself, in batch, before the block ends: `load_demo` submits hundreds of
+    labels and then scores and rolls them up at once instead of sending a per-label task for each."""
+    held: list[str] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
 class EnqueueFailed(Exception):
     """The broker refused or could not be reached; the work will be picked up by its catch-up schedule."""
 
 
 def enqueue(func: str, *args: Any, **kwargs: Any) -> str | None:
-    """Hand `func(*args)` to the broker now. Returns the task id, or None when the broker is unavailable (logged)."""
+    """Hand `func(*args)` to the broker now. Returns the task id, or None when the broker is unavailable (logged)
+    or the caller holds tasks back (`held_back`)."""
+    held = _held.get()
+    if held is not None:
+        held.append(func)
+        return None
     if Conf.SYNC or kwargs.get("sync"):
         return async_task(func, *args, **kwargs)
     try:
@@ -129,7 +154,7 @@ def enqueue_coalesced(func: str, *args: Any, **kwargs: Any) -> None:
     once per arguments per flush); elsewhere (or in synchronous mode, or with a coalescing time of 0) enqueued now as
     `enqueue` does. Call it after the commit that makes the work visible. `func` must have a catch-up schedule that
     finds its work in the database."""
-    if coalescing():
+    if coalescing() and _held.get() is None:  # held back (`held_back`): `enqueue` records and drops it
         _coalescer.add(func, tuple(args))
     else:
         enqueue(func, *args, **kwargs)

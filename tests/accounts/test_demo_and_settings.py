@@ -19,6 +19,15 @@ from tdp.secret_strength import secret_key_problem
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture
+def small_demo(monkeypatch, settings, tmp_path):
+    """A demo of a few scenes (the full one is exercised by tests/e2e/test_demo_pages.py)."""
+    from apps.datasets import demo
+
+    monkeypatch.setattr(demo, "SCENES", 12)
+    settings.MEDIA_ROOT = tmp_path
+
+
 def snapshot():
     users = sorted(
         User.objects.values_list("username", "password", "role", "organization_id", "is_staff", "updated_at")
@@ -28,7 +37,7 @@ def snapshot():
 
 
 @pytest.mark.django_db
-def test_demo_loader_is_idempotent_and_prints_logins():
+def test_demo_loader_is_idempotent_and_prints_logins(small_demo):
     out = StringIO()
     call_command("load_demo", stdout=out)
     first = snapshot()
@@ -40,7 +49,7 @@ def test_demo_loader_is_idempotent_and_prints_logins():
 
 
 @pytest.mark.django_db
-def test_demo_logins_work(client):
+def test_demo_logins_work(client, small_demo):
     call_command("load_demo", stdout=StringIO())
     assert client.login(username="demo-labeler", password="demo-labeler-pass-2026")
     assert client.get("/").status_code == 200

@@ -75,13 +75,16 @@ def test_admin_of_another_org_cannot_open_rows(dataset, manager, other_org):
     assert "mine" not in client.get("/admin/datasets/datarow/").content.decode()
 
 
-def test_demo_loader_is_idempotent_and_serves_its_image(org, client_for, org_admin, settings, tmp_path):
+def test_demo_loader_is_idempotent_and_serves_its_image(org, client_for, org_admin, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(demo, "SCENES", 4)
     demo.load(org)
     demo.load(org)
     assert Dataset.objects.filter(organization=org, name=demo.DEMO_DATASET).count() == 1
     dataset = Dataset.objects.get(organization=org, name=demo.DEMO_DATASET)
-    assert dataset.data_rows.count() == 6
-    image = DataRow.objects.get(global_key="demo-image-0")
+    assert dataset.data_rows.count() == 4
+    image = DataRow.objects.get(global_key="street-0000")
+    assert (image.width, image.height) == (640, 480)
+    assert image.metadata["sensor"] == "north-cam" and image.metadata["split"] in ("train", "valid", "test")
     response = client_for(org_admin).get(f"/api/v1/data_rows/{image.pk}/content")
-    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"

@@ -84,18 +84,22 @@ def test_someone_elses_task_page_redirects(client, project, members, queued):
     assert response.status_code == 302 and response["Location"] == f"/projects/{project.id}/"
 
 
-def test_demo_project_is_loaded_idempotently(org):
+def test_demo_project_is_loaded_idempotently(org, monkeypatch, settings, tmp_path):
     from io import StringIO
 
     from django.core.management import call_command
 
+    from apps.datasets import demo
     from apps.labeling.models import Project
+
+    monkeypatch.setattr(demo, "SCENES", 16)
+    settings.MEDIA_ROOT = tmp_path
 
     call_command("load_demo", stdout=StringIO())
     call_command("load_demo", stdout=StringIO())
-    projects = Project.objects.filter(name="Demo: vehicles")
+    projects = Project.objects.filter(name="Demo: street scenes")
     assert projects.count() == 1
-    assert projects.get().members.count() == 5
+    assert projects.get().members.count() == 7
 
 
 def test_admin_action_adds_selected_rows_to_a_project(client, project, org_admin, make_rows):

@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.test import Client
 
 from apps.ontologies import services
-from apps.ontologies.demo import VEHICLES
 from apps.ontologies.models import Ontology
 from tests.ontologies.helpers import vehicles_payload
 
@@ -136,11 +135,14 @@ def test_labelers_have_no_admin(users_by_role, ours):
 
 
 def test_demo_loader_is_idempotent(org):
-    from apps.ontologies.demo import load
+    from apps.ontologies.demo import STREET, load
 
     load(org)
     load(org)
-    assert Ontology.objects.filter(organization=org, name=VEHICLES["name"]).count() == 1
+    ontology = Ontology.objects.get(organization=org, name=STREET["name"])
+    tree = ontology.versions.get(number=ontology.current_version).tree
+    tools = {t["name"]: t["tool"] for t in tree["tools"]}
+    assert tools["car"] == "bbox" and tools["lane"] == "polyline" and tools["crosswalk"] == "polygon"
 
 
 def test_benchmark_command_runs_at_a_small_size():
