@@ -144,6 +144,8 @@ def _run_child(setup: str, url: str, params: dict[str, Any]) -> dict[str, Any]:
     for option in options:
         command += ["--option", option]
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tdp.settings.run", **_NO_THROTTLE}
+    if setup == "production":  # as docs/deploy.md deploys it: the manifest storage needs collected files
+        _manage(["collectstatic", "--noinput", "-v", "0"], {**os.environ, **setup_env(setup), "DATABASE_URL": url})
     result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode:
         tail = f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"

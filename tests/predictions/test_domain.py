@@ -40,7 +40,7 @@ def test_iter_lines_drops_too_long_lines_with_bounded_memory():
         (b'{"name": "x", "data_row": {"global_key": "a", "id": "b"}}', "data_row is required"),
         (b'{"name": "x", "data_row": {"global_key": 5}}', "global_key"),
         (b'{"name": "x", "data_row": {"id": "r"}, "confidence": NaN}', "NaN"),
-        (b'{"name": "x", "data_row": {"id": "r"}, "confidence": Infinity}', "NaN"),
+        (b'{"name": "x", "data_row": {"id": "r"}, "confidence": Infinity}', "Infinity"),
         (b'{"name": "x", "data_row": {"id": "r"}, "confidence": 1.01}', "outside [0, 1]"),
         (b'{"name": "x", "data_row": {"id": "r"}, "confidence": true}', "a number"),
         (b'{"name": "x", "data_row": {"id": "r"}, "uuid": "nope"}', "not a UUID"),
