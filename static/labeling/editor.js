@@ -57,7 +57,16 @@ export function createEditor() {
   function redraw(only, light) {
     if (!only) numbers = numberObjects(model.objects);
     viewer.render(model, numbers, imageTools ? imageTools.drawing : null, only);
-    if (!light) objectList.render();
+    if (light) return;
+    // While the pointer is down on the image (pressing a box to drag it) the side panel waits for pointerup: a row
+    // expanding and scrolling into view must not cost the first frames of the drag.
+    if (imageTools && imageTools.pressed) listStale = true;
+    else flushList();
+  }
+  let listStale = false;
+  function flushList() {
+    listStale = false;
+    objectList.render();
   }
 
   const objectList = new ObjectList({
@@ -303,6 +312,7 @@ export function createEditor() {
         add,
         commit,
         redraw,
+        flushList: () => listStale && flushList(),
         hint,
       });
     }

@@ -15,7 +15,7 @@ export const HINTS = {
 
 export class ImageTools {
   /** ctx: {model, viewer, readOnly(), currentTool(), select(id), add(tool, geom), commit(label), redraw(only),
-   * hint(text)} */
+   * flushList() (the side panel deferred while pressed), hint(text)} */
   constructor(ctx) {
     this.ctx = ctx;
     this.drawing = null; // in-progress bbox/polygon/polyline
@@ -25,6 +25,8 @@ export class ImageTools {
     el.addEventListener("pointermove", (e) => this.onMove(e));
     el.addEventListener("pointerup", (e) => this.onUp(e));
     el.addEventListener("pointercancel", () => {
+      this.pressed = false;
+      this.ctx.flushList();
       this.gesture = null;
       this.cancel();
     });
@@ -47,6 +49,7 @@ export class ImageTools {
     const { model, viewer } = ctx;
     if (event.button !== 0 || !viewer.imageW || ctx.readOnly()) return;
     event.preventDefault();
+    this.pressed = true; // the side panel waits for pointerup (editor.js redraw)
     viewer.element.focus({ preventScroll: true });
     const p = viewer.toMedia(event);
     const start = { x: event.clientX, y: event.clientY };
@@ -143,6 +146,8 @@ export class ImageTools {
 
   onUp(event) {
     const { ctx } = this;
+    this.pressed = false;
+    ctx.flushList();
     const g = this.gesture;
     if (!g) return;
     this.gesture = null;
