@@ -313,6 +313,7 @@ export function createEditor() {
         commit,
         redraw,
         flushList: () => listStale && flushList(),
+        preview: () => viewer.renderDrawing(imageTools.drawing),
         hint,
       });
     }

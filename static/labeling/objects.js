@@ -28,7 +28,7 @@ export function modelLabel(object) {
 // the others keep their place as empty boxes (`content-visibility: hidden`, label.css), so the browser does not
 // style, lay out, paint or layerize a thousand rows on every frame of a drag.
 const WINDOW_MIN = 120;
-const WINDOW_MARGIN = 12; // rows rendered above and below the view
+const WINDOW_MARGIN = 6; // rows rendered above and below the view
 
 export class ObjectList {
   /** options: {list, count, model, isText, snippet(geom), readOnly(), actions: {select, remove, duplicate,
@@ -85,6 +85,7 @@ export class ObjectList {
     let selectedItem = null;
     let previous = null;
     const order = [];
+    let changed = this.order.length !== model.objects.length;
     for (const object of model.objects) {
       seen.add(object.id);
       const n = numbers.get(object.id);
@@ -104,13 +105,17 @@ export class ObjectList {
       ].join("|");
       let entry = this.rows.get(object.id);
       if (!entry || entry.sig !== sig) {
+        changed = true;
         const node = this.row(object, n, readOnly);
         if (entry) entry.node.replaceWith(node);
         entry = { node, sig };
         this.rows.set(object.id, entry);
       }
       const expected = previous ? previous.nextSibling : list.firstChild;
-      if (expected !== entry.node) list.insertBefore(entry.node, expected);
+      if (expected !== entry.node) {
+        list.insertBefore(entry.node, expected);
+        changed = true;
+      }
       previous = entry.node;
       order.push(entry.node);
       if (selected) selectedItem = entry.node;
@@ -119,12 +124,13 @@ export class ObjectList {
       if (!seen.has(id)) {
         entry.node.remove();
         this.rows.delete(id);
+        changed = true;
       }
     }
     this.order = order;
     if (selectedItem && selectedItem !== this.lastSelected) selectedItem.scrollIntoView({ block: "nearest" });
     this.lastSelected = selectedItem;
-    this.updateWindow();
+    if (changed) this.updateWindow(); // rows kept their places otherwise: the window stays
     this.updateFlags();
   }
 
