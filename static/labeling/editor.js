@@ -98,13 +98,22 @@ export function createEditor() {
     onClassToggle: () => redraw(null, true),
   });
 
+  let globalSig = null;
   function renderGlobalQuestions() {
     const node = $("questions");
+    // Undo, redo and a document load call this every time; the form is rebuilt only when its answers changed.
+    const sig = JSON.stringify([model.global, model.globalErrors, readOnly()]);
+    if (sig === globalSig) return;
+    globalSig = sig;
     if (!model.questions.length) {
       node.replaceChildren(h("p", { class: "muted small" }, "No classification questions."));
       return;
     }
-    renderQuestions(node, model.questions, model.global, "global", (key) => commit("answer", key), model.globalErrors);
+    const answered = (key) => {
+      globalSig = null; // the form changed the answers itself: the next undo must rebuild it
+      commit("answer", key);
+    };
+    renderQuestions(node, model.questions, model.global, "global", answered, model.globalErrors);
   }
 
   // ------------------------------------------------------------------------------------------- changes
