@@ -24,6 +24,12 @@ export class ImageTools {
     el.addEventListener("pointerdown", (e) => this.onDown(e));
     el.addEventListener("pointermove", (e) => this.onMove(e));
     el.addEventListener("pointerup", (e) => this.onUp(e));
+    // A press that started no gesture has no pointer capture: its release may land outside the image.
+    window.addEventListener("pointerup", () => {
+      if (!this.pressed) return;
+      this.pressed = false;
+      ctx.flushList();
+    });
     el.addEventListener("pointercancel", () => {
       this.pressed = false;
       this.ctx.flushList();
