@@ -37,6 +37,7 @@ async ({ repeat, size }) => {
   const handler = [];
   const undo = [];
   const redo = [];
+  const select = [];
   let commit = 0;
   const moves = 10;
   const groups = () => document.querySelectorAll("#overlay g.obj");
@@ -47,7 +48,7 @@ async ({ repeat, size }) => {
     const frame = editor.viewer.frame();
     let x = frame.left + at.x;
     let y = frame.top + at.y;
-    await inFrame(() => pointer("pointerdown", editor.viewer.element, x, y));
+    select.push((await inFrame(() => pointer("pointerdown", editor.viewer.element, x, y)))[0]);
     for (let i = 0; i < Math.ceil(repeat / moves); i += 1) {
       x += 3;
       y += 2;
@@ -67,5 +68,5 @@ async ({ repeat, size }) => {
   for (let i = 0; i < moves; i += 1) redo.push((await inFrame(() => editor.redo()))[0]);
   const doc = editor.getDocument();
   const [setDocument] = await inFrame(() => editor.setDocument(doc));
-  return { ready, drag, handler, undo, undoJs, redo, commit, setDocument, drawn: groups().length };
+  return { ready, select, drag, handler, undo, undoJs, redo, commit, setDocument, drawn: groups().length };
 }

@@ -6,6 +6,8 @@ the page's annotations, the way a draft or a rework label does. Chromium (Playwr
 opens it at 1440×900 and measures:
 
 - `ready_ms`: navigation start → image decoded, every box drawn and the page painted;
+- `select_ms_p50/max`: pressing a box that was not selected → painted (the canvas of the other boxes repainted
+  without it, the side panel waits for pointerup);
 - `drag_frame_ms_p50/p95/max`: one drag frame, from the pointer move being handled to the frame painted (the move
   event is dispatched at the start of an animation frame; the time is read in a task queued from that frame's
   rAF, which runs after style, layout and paint), over `repeat` frames of a box drag among N boxes;
@@ -177,6 +179,7 @@ def editor_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     finally:
         server.close()
     drag = result.pop("drag")
+    select = result.pop("select")
     handler = result.pop("handler")
     undo = result.pop("undo")
     undo_js = result.pop("undoJs")
@@ -185,6 +188,8 @@ def editor_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         "boxes": size,
         "image": f"{WIDTH}x{HEIGHT}",
         "ready_ms": round(result["ready"], 1),
+        "select_ms_p50": _percentile(select, 50),
+        "select_ms_max": round(max(select), 2),
         "drag_frame_ms_p50": _percentile(drag, 50),
         "drag_frame_ms_p95": _percentile(drag, 95),
         "drag_frame_ms_max": round(max(drag), 2),

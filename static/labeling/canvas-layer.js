@@ -5,6 +5,10 @@
 import { bounds } from "./geometry.js";
 
 const LABEL_FONT = "600 12px system-ui, sans-serif";
+const LABEL_PAD = 3; // halo room around a label's text, CSS px
+const LABEL_ASCENT = 16; // text baseline ("bottom") inside a label sprite
+const LABEL_HEIGHT = 20;
+const ATLAS = 1024; // label atlas size, CSS px
 
 export class CanvasLayer {
   constructor(canvas, viewport) {
@@ -14,6 +18,8 @@ export class CanvasLayer {
     this.pending = null;
     this.frame = 0;
     this.showLabels = true;
+    this.sprites = new Map(); // label text → its place in an atlas
+    this.atlas = null; // the atlas being filled
   }
 
   /** Match the canvas to the viewer's size (device pixels). */
@@ -38,6 +44,13 @@ export class CanvasLayer {
       const { model: m, numbers: n } = this.pending;
       this.paint(m, n);
     });
+  }
+
+  /** Paint now (a discrete change: select, undo, draw, delete), so the canvas and the SVG change in one frame. */
+  paintNow(model, numbers) {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.paint(model, numbers);
   }
 
   paint(model, numbers) {
@@ -69,9 +82,17 @@ export class CanvasLayer {
       ctx.lineWidth = (kind === "polyline" ? 3 : 2) * k;
       ctx.setLineDash(error ? [6 * k, 4 * k] : object.prelabel ? [8 * k, 4 * k] : []);
       const g = object.geom;
+      if (kind === "bbox") {
+        // Rectangles take the canvas's rect fast paths (no path to rasterise).
+        ctx.globalAlpha = 0.12;
+        ctx.fillRect(g.left, g.top, g.width, g.height);
+        ctx.globalAlpha = 1;
+        ctx.strokeRect(g.left, g.top, g.width, g.height);
+        if (this.showLabels) labels.push([object, b]);
+        continue;
+      }
       ctx.beginPath();
-      if (kind === "bbox") ctx.rect(g.left, g.top, g.width, g.height);
-      else if (kind === "point") ctx.arc(g.x, g.y, 5 * k, 0, Math.PI * 2);
+      if (kind === "point") ctx.arc(g.x, g.y, 5 * k, 0, Math.PI * 2);
       else if (g.points && g.points.length) {
         ctx.moveTo(g.points[0].x, g.points[0].y);
         for (let i = 1; i < g.points.length; i += 1) ctx.lineTo(g.points[i].x, g.points[i].y);
@@ -83,7 +104,7 @@ export class CanvasLayer {
         ctx.globalAlpha = 1;
         ctx.strokeStyle = "#fff";
         ctx.lineWidth = 1.5 * k;
-      } else if (kind !== "polyline") {
+      } else if (kind === "polygon") {
         ctx.globalAlpha = 0.12;
         ctx.fill();
         ctx.globalAlpha = 1;
@@ -93,21 +114,66 @@ export class CanvasLayer {
     }
     ctx.setLineDash([]);
     if (!labels.length) return;
-    // Labels in screen space (crisp at every zoom): class name and number above the top-left corner.
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.font = LABEL_FONT;
-    ctx.textBaseline = "bottom";
-    ctx.lineWidth = 3;
-    ctx.strokeStyle = "rgba(0, 0, 0, .75)";
-    ctx.fillStyle = "#fff";
-    for (const [object, b] of labels) {
+    // Labels in screen space (crisp at every zoom): class name and number above the top-left corner, each drawn
+    // from a small bitmap made once per text (outlined text is the slowest thing a software canvas draws).
+    // Every sprite is made before the first copy: drawing into an atlas after copying from it would snapshot the
+    // whole atlas once per label.
+    const sprites = labels.map(([object]) => {
+      const text = `${object.tool.name} ${numbers.get(object.id) || ""}${model.isLocked(object) ? " (locked)" : ""}`;
+      return this.sprite(text, dpr);
+    });
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    for (let i = 0; i < labels.length; i += 1) {
+      const b = labels[i][1];
+      const sp = sprites[i];
       const x = v.x + b.left * v.scale;
       let y = v.y + b.top * v.scale - 3;
       if (y < 14) y = v.y + b.top * v.scale + 15;
-      const text = `${object.tool.name} ${numbers.get(object.id) || ""}${model.isLocked(object) ? " (locked)" : ""}`;
-      ctx.strokeText(text, x, y);
-      ctx.fillText(text, x, y);
+      // The sprite's text baseline is LABEL_ASCENT px below its top, its text starts LABEL_PAD px from the left.
+      const dx = Math.round((x - LABEL_PAD) * dpr);
+      const dy = Math.round((y - LABEL_ASCENT) * dpr);
+      ctx.drawImage(sp.atlas, sp.x, sp.y, sp.w, sp.h, dx, dy, sp.w, sp.h);
     }
+  }
+
+  /** Where the bitmap of one label (white text, dark halo) is, in an atlas canvas: made once per text and pixel
+   * ratio, so a repaint copies pixels from one image instead of outlining 1,000 texts. */
+  sprite(text, dpr) {
+    const key = `${dpr}|${text}`;
+    const found = this.sprites.get(key);
+    if (found) return found;
+    const measure = this.ctx;
+    measure.font = LABEL_FONT;
+    const w = Math.ceil((Math.ceil(measure.measureText(text).width) + 2 * LABEL_PAD) * dpr);
+    const h = Math.ceil(LABEL_HEIGHT * dpr);
+    const size = Math.ceil(ATLAS * dpr);
+    let a = this.atlas;
+    if (a && a.x + w > size) {
+      a.x = 0;
+      a.y += h;
+    }
+    if (!a || a.y + h > size || a.dpr !== dpr) {
+      if (this.sprites.size > 20000) this.sprites.clear();
+      const canvas = document.createElement("canvas");
+      canvas.width = size;
+      canvas.height = size;
+      const c = canvas.getContext("2d");
+      c.font = LABEL_FONT;
+      c.textBaseline = "bottom";
+      c.lineJoin = "round";
+      c.lineWidth = 3;
+      c.strokeStyle = "rgba(0, 0, 0, .75)";
+      c.fillStyle = "#fff";
+      a = this.atlas = { canvas, c, x: 0, y: 0, dpr };
+    }
+    const { c } = a;
+    c.setTransform(dpr, 0, 0, dpr, a.x, a.y);
+    c.strokeText(text, LABEL_PAD, LABEL_ASCENT);
+    c.fillText(text, LABEL_PAD, LABEL_ASCENT);
+    const sprite = { atlas: a.canvas, x: a.x, y: a.y, w: Math.min(w, size), h };
+    a.x += w;
+    this.sprites.set(key, sprite);
+    return sprite;
   }
 }
 

@@ -57,7 +57,16 @@ export function createEditor() {
   function redraw(only, light) {
     if (!only) numbers = numberObjects(model.objects);
     viewer.render(model, numbers, imageTools ? imageTools.drawing : null, only);
-    if (!light) objectList.render();
+    if (light) return;
+    // While the pointer is down on the image (pressing a box to drag it) the side panel waits for pointerup: a row
+    // expanding and scrolling into view must not cost the first frames of the drag.
+    if (imageTools && imageTools.pressed) listStale = true;
+    else flushList();
+  }
+  let listStale = false;
+  function flushList() {
+    listStale = false;
+    objectList.render();
   }
 
   const objectList = new ObjectList({
@@ -89,13 +98,22 @@ export function createEditor() {
     onClassToggle: () => redraw(null, true),
   });
 
+  let globalSig = null;
   function renderGlobalQuestions() {
     const node = $("questions");
+    // Undo, redo and a document load call this every time; the form is rebuilt only when its answers changed.
+    const sig = JSON.stringify([model.global, model.globalErrors, readOnly()]);
+    if (sig === globalSig) return;
+    globalSig = sig;
     if (!model.questions.length) {
       node.replaceChildren(h("p", { class: "muted small" }, "No classification questions."));
       return;
     }
-    renderQuestions(node, model.questions, model.global, "global", (key) => commit("answer", key), model.globalErrors);
+    const answered = (key) => {
+      globalSig = null; // the form changed the answers itself: the next undo must rebuild it
+      commit("answer", key);
+    };
+    renderQuestions(node, model.questions, model.global, "global", answered, model.globalErrors);
   }
 
   // ------------------------------------------------------------------------------------------- changes
@@ -303,6 +321,8 @@ export function createEditor() {
         add,
         commit,
         redraw,
+        flushList: () => listStale && flushList(),
+        preview: () => viewer.renderDrawing(imageTools.drawing),
         hint,
       });
     }

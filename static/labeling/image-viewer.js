@@ -144,7 +144,12 @@ export class ImageViewer {
     this.svg.style.setProperty("--k", String(1 / v.scale));
     this.zoomLabel.textContent = `${Math.round(v.scale * 100)} %`;
     this.asset.dataset.zoom = String(v.scale);
-    this.onView();
+    this.viewChanging = true; // wheel and pan events come many per frame: paint the canvas once per frame
+    try {
+      this.onView();
+    } finally {
+      this.viewChanging = false;
+    }
   }
 
   fit() {
@@ -230,11 +235,19 @@ export class ImageViewer {
     return { x: round2(x), y: round2(y) };
   }
 
+  /** Only the shape being drawn changed (a drawing frame: the canvas and the other objects stay). */
+  renderDrawing(drawing) {
+    if (this.imageW) this.layer.renderDrawing(drawing, this.unit());
+  }
+
   render(model, numbers, drawing, only) {
     if (!this.imageW) return;
     this.layer.render(model, this.unit(), numbers, drawing, only);
-    // A drag frame of the selected object repaints only its SVG group; anything else repaints the canvas too.
-    if (!only || only.id !== model.selected) this.canvasLayer.schedule(model, numbers);
+    // A drag frame of the selected object repaints only its SVG group; anything else repaints the canvas too: at
+    // once for a discrete change, at the next frame for zoom and pan.
+    if (only && only.id === model.selected) return;
+    if (this.viewChanging) this.canvasLayer.schedule(model, numbers);
+    else this.canvasLayer.paintNow(model, numbers);
   }
 }
 

@@ -24,11 +24,48 @@ export function modelLabel(object) {
   return object.confidence === null ? "model" : `model ${Math.round(object.confidence * 100)}%`;
 }
 
+// A list longer than this is windowed: only the rows near the scrolled view (and the selected one) are rendered;
+// the others keep their place as empty boxes (`content-visibility: hidden`, label.css), so the browser does not
+// style, lay out, paint or layerize a thousand rows on every frame of a drag.
+const WINDOW_MIN = 120;
+const WINDOW_MARGIN = 6; // rows rendered above and below the view
+
 export class ObjectList {
   /** options: {list, count, model, isText, snippet(geom), readOnly(), actions: {select, remove, duplicate,
    * toggleHidden, toggleLocked, answered(coalesceKey)}} */
   constructor(options) {
     Object.assign(this, options);
+    this.order = []; // row nodes in document order
+    this.near = new Set(); // rows rendered by the window
+    this.scroller = this.list.closest(".panel-scroll");
+    if (this.scroller) this.scroller.addEventListener("scroll", () => this.updateWindow(), { passive: true });
+  }
+
+  /** Mark the rows inside the scrolled view (plus a margin) as rendered; the rest stay unrendered boxes. */
+  updateWindow() {
+    const { list, order, scroller } = this;
+    const windowed = !!scroller && order.length >= WINDOW_MIN;
+    list.classList.toggle("windowed", windowed);
+    if (!windowed) {
+      for (const node of this.near) node.classList.remove("near");
+      this.near.clear();
+      return;
+    }
+    const view = scroller.getBoundingClientRect();
+    // The first row whose bottom is below the top of the view (rows are in order, so a binary search).
+    let lo = 0;
+    let hi = order.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order[mid].getBoundingClientRect().bottom < view.top) lo = mid + 1;
+      else hi = mid;
+    }
+    let last = lo;
+    while (last + 1 < order.length && order[last + 1].getBoundingClientRect().top <= view.bottom) last += 1;
+    const next = new Set(order.slice(Math.max(0, lo - WINDOW_MARGIN), last + WINDOW_MARGIN + 1));
+    for (const node of this.near) if (!next.has(node)) node.classList.remove("near");
+    for (const node of next) if (!this.near.has(node)) node.classList.add("near");
+    this.near = next;
   }
 
   /** Bring the list up to date; a row is rebuilt only when what it shows changed (1,000 objects stay cheap). */
@@ -47,6 +84,8 @@ export class ObjectList {
     const seen = new Set();
     let selectedItem = null;
     let previous = null;
+    const order = [];
+    let changed = this.order.length !== model.objects.length;
     for (const object of model.objects) {
       seen.add(object.id);
       const n = numbers.get(object.id);
@@ -66,24 +105,32 @@ export class ObjectList {
       ].join("|");
       let entry = this.rows.get(object.id);
       if (!entry || entry.sig !== sig) {
+        changed = true;
         const node = this.row(object, n, readOnly);
         if (entry) entry.node.replaceWith(node);
         entry = { node, sig };
         this.rows.set(object.id, entry);
       }
       const expected = previous ? previous.nextSibling : list.firstChild;
-      if (expected !== entry.node) list.insertBefore(entry.node, expected);
+      if (expected !== entry.node) {
+        list.insertBefore(entry.node, expected);
+        changed = true;
+      }
       previous = entry.node;
+      order.push(entry.node);
       if (selected) selectedItem = entry.node;
     }
     for (const [id, entry] of this.rows) {
       if (!seen.has(id)) {
         entry.node.remove();
         this.rows.delete(id);
+        changed = true;
       }
     }
+    this.order = order;
     if (selectedItem && selectedItem !== this.lastSelected) selectedItem.scrollIntoView({ block: "nearest" });
     this.lastSelected = selectedItem;
+    if (changed) this.updateWindow(); // rows kept their places otherwise: the window stays
     this.updateFlags();
   }
 
@@ -162,18 +209,19 @@ export class ObjectList {
     return item;
   }
 
-  /** The "n to answer" / "error" flag of every row; written only where it changed (no restyle of 1,000 rows). */
+  /** The "n to answer" / "error" flag of every row; written only where it changed (no restyle of 1,000 rows, and
+   * no DOM read: the flag node and what it shows are kept with the row). */
   updateFlags() {
-    const byId = new Map(this.model.objects.map((o) => [o.id, o]));
-    for (const item of this.list.querySelectorAll("li.object")) {
-      const object = byId.get(item.dataset.id);
-      if (!object) continue;
+    if (!this.rows) return;
+    for (const object of this.model.objects) {
+      const entry = this.rows.get(object.id);
+      if (!entry) continue;
       const missing = missingRequired(object.tool.classifications || [], object.answers);
       const text = object.errors.length ? "error" : missing ? `${missing} to answer` : "";
       const cls = `flag${object.errors.length ? " flag-error" : missing ? " flag-missing" : ""}`;
-      const flag = item.querySelector(".flag");
-      if (flag.textContent !== text) flag.textContent = text;
-      if (flag.className !== cls) flag.className = cls;
+      if (!entry.flag) entry.flag = entry.node.querySelector(".flag");
+      if (entry.flagText !== text) entry.flag.textContent = entry.flagText = text;
+      if (entry.flagClass !== cls) entry.flag.className = entry.flagClass = cls;
     }
   }
 }

@@ -15,7 +15,7 @@ export const HINTS = {
 
 export class ImageTools {
   /** ctx: {model, viewer, readOnly(), currentTool(), select(id), add(tool, geom), commit(label), redraw(only),
-   * hint(text)} */
+   * preview() (only the shape being drawn changed), flushList() (the side panel deferred while pressed), hint(text)} */
   constructor(ctx) {
     this.ctx = ctx;
     this.drawing = null; // in-progress bbox/polygon/polyline
@@ -24,7 +24,15 @@ export class ImageTools {
     el.addEventListener("pointerdown", (e) => this.onDown(e));
     el.addEventListener("pointermove", (e) => this.onMove(e));
     el.addEventListener("pointerup", (e) => this.onUp(e));
+    // A press that started no gesture has no pointer capture: its release may land outside the image.
+    window.addEventListener("pointerup", () => {
+      if (!this.pressed) return;
+      this.pressed = false;
+      ctx.flushList();
+    });
     el.addEventListener("pointercancel", () => {
+      this.pressed = false;
+      this.ctx.flushList();
       this.gesture = null;
       this.cancel();
     });
@@ -47,6 +55,7 @@ export class ImageTools {
     const { model, viewer } = ctx;
     if (event.button !== 0 || !viewer.imageW || ctx.readOnly()) return;
     event.preventDefault();
+    this.pressed = true; // the side panel waits for pointerup (editor.js redraw)
     viewer.element.focus({ preventScroll: true });
     const p = viewer.toMedia(event);
     const start = { x: event.clientX, y: event.clientY };
@@ -109,14 +118,14 @@ export class ImageTools {
     if (!g) {
       if (this.drawing && this.drawing.points) {
         this.drawing.cursor = viewer.toMedia(event);
-        ctx.redraw(null, true);
+        ctx.preview();
       }
       return;
     }
     const p = viewer.toMedia(event);
     if (g.type === "draw-box") {
       this.drawing.to = p;
-      ctx.redraw(null, true);
+      ctx.preview();
     } else if (g.type === "move") {
       g.moved = true;
       g.object.geom = movedGeom(
@@ -137,18 +146,20 @@ export class ImageTools {
       ctx.redraw(g.object, true);
     } else if (g.type === "add-point" && this.drawing) {
       this.drawing.cursor = p;
-      ctx.redraw(null, true);
+      ctx.preview();
     }
   }
 
   onUp(event) {
     const { ctx } = this;
+    this.pressed = false;
     const g = this.gesture;
+    const p = g ? ctx.viewer.toMedia(event) : null; // read the layout before the side panel changes it
+    ctx.flushList();
     if (!g) return;
     this.gesture = null;
     const el = ctx.viewer.element;
     if (el.hasPointerCapture && el.hasPointerCapture(event.pointerId)) el.releasePointerCapture(event.pointerId);
-    const p = ctx.viewer.toMedia(event);
     const moved = Math.hypot(event.clientX - (g.start ? g.start.x : 0), event.clientY - (g.start ? g.start.y : 0));
     if (g.type === "draw-box") {
       const drawing = this.drawing;
@@ -185,7 +196,7 @@ export class ImageTools {
     }
     points.push(p);
     drawing.cursor = p;
-    this.ctx.redraw(null, true);
+    this.ctx.preview();
   }
 
   /** Close the polygon or line being drawn (if it has enough points). */
@@ -201,14 +212,14 @@ export class ImageTools {
       }
       if (!quiet) this.ctx.hint(`A ${drawing.kind} needs at least ${needed} points.`);
     }
-    this.ctx.redraw(null, true);
+    this.ctx.preview();
   }
 
   cancel() {
     if (!this.drawing) return false;
     this.drawing = null;
     this.gesture = null;
-    this.ctx.redraw(null, true);
+    this.ctx.preview();
     return true;
   }
 
@@ -216,7 +227,7 @@ export class ImageTools {
   popPoint() {
     if (!this.drawing || !this.drawing.points) return false;
     this.drawing.points.pop();
-    this.ctx.redraw(null, true);
+    this.ctx.preview();
     return true;
   }
 }

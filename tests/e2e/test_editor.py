@@ -120,6 +120,33 @@ def test_draw_move_delete_then_undo_three_times_and_redo_once(page, labeler_task
     assert js_errors == []
 
 
+def test_side_panel_follows_a_press_on_the_image_after_release_even_outside_it(page, labeler_task):  # noqa: F811
+    """While the pointer is down on the image the object list waits (a drag frame touches only the selected shape);
+    the release brings it up to date, also when it happens outside the image."""
+    project, _row, _labeler = labeler_task
+    js_errors = open_label_page(page, project)
+    page.wait_for_selector("#stage.ready")
+    rect = image_rect(page)
+    at = lambda fx, fy: (rect["x"] + rect["width"] * fx, rect["y"] + rect["height"] * fy)  # noqa: E731
+    drag(page, at(0.1, 0.1), at(0.3, 0.3))
+    drag(page, at(0.5, 0.5), at(0.8, 0.8))
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")  # nothing selected, select mode
+    page.mouse.move(*at(0.2, 0.2))  # press vehicle 1, drag it, release: moved, selected, its row expanded
+    page.mouse.down()
+    page.mouse.move(*at(0.22, 0.21), steps=3)
+    page.mouse.up()
+    assert page.locator("#objects li.object.selected").inner_text().startswith("vehicle 1")
+    assert page.locator("#objects li.object.selected .object-questions").count() == 1
+    page.mouse.move(*at(0.95, 0.05))  # press empty image (deselects), release over the side panel
+    page.mouse.down()
+    box = page.locator("#objects").bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 5, steps=3)
+    page.mouse.up()
+    assert page.locator("#objects li.object.selected").count() == 0
+    assert js_errors == []
+
+
 def test_reviewer_reads_nested_answers_in_read_only_mode_and_approves(new_page, review_setup):  # noqa: F811
     project, _row, lana, _rita = review_setup
     errors: list[str] = []

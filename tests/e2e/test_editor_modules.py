@@ -342,3 +342,65 @@ def test_canvas_hit_test_finds_the_topmost_visible_object(js):
         "nothing": None,
         "hidden": "vehicle:false",
     }
+
+
+def test_long_object_list_renders_only_the_rows_near_the_view(js):
+    """Above 120 rows the list is windowed: rows away from the scrolled view are unrendered boxes (no per-frame cost);
+    scrolling or selecting renders them; every row stays in the DOM; a short list is not windowed."""
+    result = js(
+        """
+        const { LabelModel } = await m("model");
+        const { ObjectList } = await m("objects");
+        const css = document.createElement("link");
+        css.rel = "stylesheet";
+        css.href = "/static/labeling/label.css";
+        await new Promise((resolve) => { css.onload = resolve; document.head.append(css); });
+        const frame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+        const make = (n) => {
+          const scroller = document.createElement("div");
+          scroller.className = "panel-scroll";
+          scroller.style.cssText = "height: 300px; overflow-y: auto; width: 320px";
+          const list = document.createElement("ol");
+          list.id = "objects";
+          list.className = "objects";
+          scroller.append(list);
+          document.body.replaceChildren(scroller);
+          const model = new LabelModel(arg.ontology);
+          model.load([], []);
+          for (let i = 0; i < n; i += 1) model.add(model.tools[0], { left: i, top: 1, width: 5, height: 5 });
+          model.selected = null;
+          const objects = new ObjectList({ list, count: document.createElement("span"), model, isText: false,
+            readOnly: () => false, snippet: () => "", actions: {} });
+          objects.render();
+          const rows = () => [...list.querySelectorAll("li.object")];
+          const shown = (i) => rows()[i].querySelector(".object-name").checkVisibility();
+          return { scroller, list, model, objects, rows, shown };
+        };
+        const long = make(300);
+        const out = { windowed: long.list.classList.contains("windowed"), rows: long.rows().length,
+                      first: long.shown(0), tenth: long.shown(9), far: long.shown(250),
+                      near: long.rows().filter((r) => r.classList.contains("near")).length };
+        long.scroller.scrollTop = long.rows()[250].offsetTop - long.list.offsetTop;
+        await frame();
+        await frame();
+        out.farAfterScroll = long.shown(250);
+        out.firstAfterScroll = long.shown(0);
+        long.model.selected = long.model.objects[20].id;  // far above the view now
+        long.objects.render();
+        await frame();
+        out.selectedShown = long.shown(20) && long.rows()[20].classList.contains("selected");
+        out.nameOfFar = long.rows()[250].querySelector(".object-name").textContent;
+        const short = make(10);
+        out.shortWindowed = short.list.classList.contains("windowed");
+        out.shortAll = short.rows().every((r, i) => short.shown(i));
+        return out;
+        """,
+        {"ontology": ONTOLOGY},
+    )
+    assert result["windowed"] is True and result["rows"] == 300
+    assert result["first"] is True and result["tenth"] is True and result["far"] is False
+    assert 8 <= result["near"] <= 40  # the view (about 9 rows of 300 px) plus the margin, not 300
+    assert result["farAfterScroll"] is True and result["firstAfterScroll"] is False
+    assert result["selectedShown"] is True
+    assert result["nameOfFar"] == "vehicle 251"  # unrendered rows keep their content in the DOM
+    assert result["shortWindowed"] is False and result["shortAll"] is True
