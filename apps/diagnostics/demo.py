@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from apps.accounts.models import Organization, User
 from apps.diagnostics import services
+from apps.diagnostics.ground_truth import ground_truth_snapshot
 from apps.diagnostics.models import GroundTruth
 from apps.labeling.demo import PROJECT_NAME
 from apps.labeling.models import Project
@@ -20,6 +21,6 @@ def load(organization: Organization) -> None:
     for run in ModelRun.objects.filter(model__organization=organization, model__name=MODEL_NAME).order_by("name"):
         if GroundTruth.objects.filter(model_run=run).exists():
             continue
-        services.ground_truth_snapshot(actor=admin, model_run=run, project=project)
+        ground_truth_snapshot(actor=admin, model_run=run, project=project, scope="run")
         iou, confidence = services.parse_thresholds(None, None)
         services.metrics_compute(model_run=run, iou=iou, confidence=confidence)
