@@ -92,6 +92,8 @@ def _label_context(
         ),
         "form_action": reverse("labeling:label", args=[task.id]),
         "draft_url": f"/api/v1/tasks/{task.id}/draft",
+        # the page asks the server for a draft only when one is stored (no 404 in the console on every task)
+        "has_server_draft": user is not None and selectors.draft_of(actor=user, task=task) is not None,
         "submit_url": f"/api/v1/tasks/{task.id}/labels",
         "submit_method": "POST",
     }

@@ -251,7 +251,7 @@ class History:
             ("demo-labeler2", "The van on the left has no cross visible: ambulance or truck? @demo-manager"),
             (
                 "demo-labeler",
-                "Two people overlap at the crossing; I boxed them separately, is that right? @demo-expert",
+                "Two people overlap at the crossing; I boxed them separately, is that right? @demo-reviewer",
             ),
             (
                 "demo-expert",
@@ -269,6 +269,14 @@ class History:
             issue = issue_services.issue_create(
                 actor=user, project=self.main, task=label.task, label=label, data_row=label.data_row, text=text
             )
+            admin = self.users.get("demo-admin")
+            if admin is not None and username == "demo-expert":  # a mention reaches only those who may open the issue
+                self.clock.advance(1200)
+                issue_services.comment_create(
+                    actor=admin,
+                    issue=issue,
+                    text="@demo-expert agreed: which rows? I'll add a line to the instructions.",
+                )
             if self.manager is not None and username == "demo-labeler2":
                 self.clock.advance(900)
                 issue_services.comment_create(

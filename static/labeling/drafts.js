@@ -154,8 +154,10 @@ export function startDrafts(editor) {
     const local = readLocal(key);
     let server = null;
     try {
-      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (response.ok) server = await response.json();
+      if (form.dataset.serverDraft !== "0") {
+        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (response.ok) server = await response.json();
+      }
     } catch (err) {
       // Offline: the local copy is all there is.
     }

@@ -109,14 +109,15 @@ def test_builtin_embedding_job_embeds_uploaded_images(
 
 
 @pytest.mark.django_db
-def test_demo_loader_embeds_the_demo_images_once(org, settings, tmp_path):
+def test_demo_loader_embeds_the_demo_images_once(org, settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets_demo, "SCENES", 5)  # the demo's street scenes, fewer of them
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     settings.MEDIA_ROOT = str(tmp_path)
     datasets_demo.load(org)
     catalog_demo.load(org)
     catalog_demo.load(org)
     space = EmbeddingSpace.objects.get(organization=org, builtin=BUILTIN_KEY)
-    assert EmbeddingVector.objects.filter(space=space).count() == 3
+    assert EmbeddingVector.objects.filter(space=space).count() == 5  # every image once, though loaded twice
     assert SpaceAnalysis.objects.filter(space=space).count() == 1
 
 

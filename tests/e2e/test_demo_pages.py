@@ -24,6 +24,7 @@ from apps.predictions.demo import MODEL_NAME
 from apps.predictions.models import ModelRun
 from apps.quality.models import ConsensusScore, LabelScore
 from apps.review.models import Review
+from tests.e2e.conftest import close_quietly
 from tests.e2e.test_login import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -169,7 +170,7 @@ def test_every_readme_page_shows_demo_data_to_each_role(browser, live_server, se
             if empty:
                 failures.append(f"{where}: empty states {empty}")
             failures.extend(f"{where}: {problem}" for problem in problems)
-        context.close()
+        close_quietly(context)
     assert not failures, "\n".join(failures)
     assert visited == sum(len(roles) for roles, _, _ in PAGES.values())
     print(f"demo loaded in {loaded:.1f} s; {visited} pages walked in {time.perf_counter() - started - loaded:.1f} s")

@@ -10,6 +10,7 @@ import pytest
 
 from apps.labeling import services
 from apps.labeling.models import Label, Task
+from tests.e2e.conftest import close_quietly
 from tests.e2e.test_labeling import IMAGE_H, IMAGE_W, labeler_task, open_label_page  # noqa: F401 (fixture)
 from tests.e2e.test_review_loop import new_page, review_setup  # noqa: F401 (fixtures)
 
@@ -251,4 +252,4 @@ def test_object_and_question_list_gets_half_the_panel_and_sections_fold(browser,
         shot(page, f"label-100-{size[0]}x{size[1]}.png")
         assert js_errors == []
     finally:
-        context.close()
+        close_quietly(context)

@@ -15,6 +15,7 @@ from apps.issues.models import Issue
 from apps.labeling import services
 from apps.labeling.models import Label, Task
 from apps.review.models import Review
+from tests.e2e.conftest import close_quietly
 from tests.e2e.test_labeling import IMAGE_H, IMAGE_W, drag_box, png, screenshot, vehicles_ontology
 from tests.e2e.test_login import login
 from tests.factories import TEST_PASSWORD
@@ -61,7 +62,7 @@ def new_page(browser, live_server):
 
     yield make
     for context in contexts:
-        context.close()
+        close_quietly(context)
 
 
 def logged_in(page, username: str, errors: list[str]):
