@@ -116,7 +116,7 @@ class Datasets(Resource):
         content_type: str | None = None,
         progress: ProgressFn | None = None,
         raise_on_errors: bool = False,
-        chunk_bytes: int = 1 << 20,
+        chunk_bytes: int = 4 << 20,
     ) -> dict[str, Any]:
         """Import an NDJSON, JSON array or CSV file as one streamed request (memory stays flat whatever the file's
         size); `progress(bytes_sent, file_size)`. Large files become a server job, awaited here."""
