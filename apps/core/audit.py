@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def storable(value: Any) -> Any:
     """Text PostgreSQL can store, whatever the request held: NUL becomes the visible `\\x00` (jsonb and text refuse
-    it) and lone surrogates their `\\udXXX` escape (not UTF-8), in strings at any depth of dicts and lists."""
+    it) and lone surrogates their escape, e.g. `\\ud800` (not UTF-8), in strings at any depth of dicts and lists."""
     if isinstance(value, str):
         if "\x00" in value:
             value = value.replace("\x00", "\\x00")
