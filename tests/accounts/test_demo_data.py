@@ -77,11 +77,6 @@ def contents() -> dict[str, Any]:
     }
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Known flaky (issue #23 left open): 1 of 3 fresh-clone runs loaded a demo whose pre-label count differed "
-    "(485 vs 476) and left a task with nothing drawn; the demo's choice of labeled rows is not yet deterministic",
-)
 def test_load_demo_is_idempotent_and_deterministic():
     out = StringIO()
     call_command("load_demo", stdout=out)
