@@ -112,11 +112,6 @@ def _visit(page: Any, name: str, url: str) -> Any:
     return None
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Known flaky (issue #23 left open): 1 of 3 fresh-clone runs loaded a demo whose pre-label count differed "
-    "(485 vs 476) and left a task with nothing drawn; the demo's choice of labeled rows is not yet deterministic",
-)
 def test_every_readme_page_shows_demo_data_to_each_role(browser, live_server, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     started = time.perf_counter()

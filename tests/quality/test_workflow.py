@@ -179,7 +179,7 @@ def test_benchmark_interleaving_follows_the_rule(project_factory, org_admin, lab
 
     expected, left = [], len(gold_rows)
     for served in range(30):
-        due = left > 0 and benchmark_due(project_id=str(project.pk), user_id=str(newcomer.pk), served=served, rate=0.3)
+        due = left > 0 and benchmark_due(project=project.name, labeler=newcomer.username, served=served, rate=0.3)
         expected.append(TaskKind.BENCHMARK if due else TaskKind.LABEL)
         left -= due
     assert kinds[:FIRST_BENCHMARKS] == [TaskKind.BENCHMARK] * FIRST_BENCHMARKS

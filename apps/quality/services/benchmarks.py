@@ -74,7 +74,7 @@ def benchmark_claim(project: Project, actor: User, now: datetime) -> Task | None
     gotten = Task.objects.filter(project=project).filter(Q(labeled_by=actor) | Q(assignee=actor)).count()
     if gotten >= FIRST_BENCHMARKS and rate <= 0:
         return None
-    if not benchmark_due(project_id=str(project.pk), user_id=str(actor.pk), served=gotten, rate=rate):
+    if not benchmark_due(project=project.name, labeler=actor.username, served=gotten, rate=rate):
         return None
     labeled = Label.objects.filter(project=project, data_row_id=OuterRef("data_row_id"), labeler=actor)
     holding = Task.objects.filter(project=project, data_row_id=OuterRef("data_row_id"), assignee=actor)
