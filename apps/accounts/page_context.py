@@ -16,7 +16,7 @@ class HomeSection:
     empty_text: str = "Nothing here yet."
 
 
-HomeProvider = Callable[[User], HomeSection]
+HomeProvider = Callable[[User], "HomeSection | None"]  # None: the section does not concern this user
 _providers: list[HomeProvider] = []
 
 
@@ -33,4 +33,4 @@ def my_projects_placeholder(user: User) -> HomeSection:
 
 def home_sections(user: User) -> list[HomeSection]:
     providers = _providers or [my_projects_placeholder]
-    return [provider(user) for provider in providers]
+    return [section for provider in providers if (section := provider(user)) is not None]

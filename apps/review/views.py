@@ -26,14 +26,19 @@ from apps.review import selectors, services
 from apps.review.models import ReviewLease
 
 
-def to_review_section(user: User) -> HomeSection:
+def to_review_section(user: User) -> HomeSection | None:
+    """Projects the user reviews, with what waits in each; no section for someone who reviews nowhere (labelers,
+    experts)."""
+    projects = selectors.projects_to_review(actor=user)
+    if not projects:
+        return None
     items = [
         {
             "title": project.name,
             "url": reverse("review:start", args=[project.id]),
             "detail": f"{getattr(project, 'in_review', 0)} label(s) to review",
         }
-        for project in selectors.projects_to_review(actor=user)
+        for project in projects
     ]
     return HomeSection(title="To review", items=items, empty_text="Nothing to review.")
 

@@ -68,9 +68,8 @@ EMPTY_STATES = """() => {
 }"""
 
 
-# True statements that are not missing demo data: the home page's "To review" section tells labelers and experts
-# (who never review) that there is nothing to review, and a task just claimed has no issue on it yet.
-NOT_DATA = {("home", "Nothing to review."), ("label", "No issues on this asset.")}
+# True statements that are not missing demo data: a task just claimed has no issue on it yet.
+NOT_DATA = {("label", "No issues on this asset.")}
 
 
 def _urls() -> dict[str, str]:

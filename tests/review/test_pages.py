@@ -20,7 +20,9 @@ def test_home_lists_projects_to_review_for_reviewers_only(client, project, membe
     html = client.get("/").content.decode()
     assert "To review" in html and f"/projects/{project.id}/review/" in html and "1 label(s) to review" in html
     client.force_login(members["labeler"])
-    assert f"/projects/{project.id}/review/" not in client.get("/").content.decode()
+    html = client.get("/").content.decode()
+    # A labeler reviews nowhere: no "To review" section at all (not an empty one saying there is nothing to review).
+    assert f"/projects/{project.id}/review/" not in html and "To review" not in html and "Nothing to review" not in html
     assert client.get(f"/projects/{project.id}/review/").status_code == 403
     client.force_login(members["outsider"])
     assert client.get(f"/projects/{project.id}/review/").status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -71,5 +72,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo organization {organization.name!r} {state}. Logins (username / password):")
         for username, role, password in DEMO_USERS:
             self.stdout.write(f"  {role:<13} {username:<15} {password}")
-        self.stdout.write("Pages: http://127.0.0.1:8000/  Admin: http://127.0.0.1:8000/admin/  API docs: /api/docs/")
+        base = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"  # `make run` serves on $PORT (default 8000)
+        self.stdout.write(f"Pages: {base}/  Admin: {base}/admin/  API docs: {base}/api/docs/")
         return timings
