@@ -173,7 +173,7 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
         if sourced is not None:
             sourced.project = project
             return sourced
-        task = _first_new_work(**slots)
+        task = _first_new_work(project_id=project.pk, actor_id=actor.pk, now=now)
         if task is None:
             return None
     transition = "reclaim_expired" if task.state == TaskState.IN_PROGRESS else "claim"
