@@ -5,23 +5,15 @@ in a subprocess (`tdp.settings.run`, the `make run` settings), compared field by
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 
 from tests.datasets import bulk_scenario
+from tests.sqlite_subprocess import run_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
 _ON_SQLITE = """
-import json, django
-django.setup()
-from django.core.management import call_command
-from django.db import connection
-call_command("migrate", verbosity=0)
 from tests.datasets.bulk_scenario import run
 print(json.dumps({"vendor": connection.vendor, "result": run()}, default=str))
 """
@@ -29,25 +21,7 @@ print(json.dumps({"vendor": connection.vendor, "result": run()}, default=str))
 
 def test_sqlite_bulk_paths_store_what_postgresql_stores(tmp_path):
     on_postgresql = json.loads(json.dumps(bulk_scenario.run(), default=str))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tdp.settings.run",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/bulk.sqlite3",
-        "SECRET_KEY": "a-test-only-secret-key-of-enough-length-0123456789abcdef",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", _ON_SQLITE],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
-    assert answer["vendor"] == "sqlite"
-    on_sqlite = answer["result"]
+    on_sqlite = run_on_sqlite(_ON_SQLITE, tmp_path / "bulk.sqlite3")["result"]
     # The scenario really exercised the paths: new, updated, refused rows and boxes.
     assert [i["created"] for i in on_postgresql["imports"]] == [3, 1, 1]
     # The first body's bad row and repeated key, the third body's key of the other dataset.

@@ -5,24 +5,14 @@ sorting the whole queue."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
-from django.conf import settings
 
 from tests.labeling import claim_order_scenario
+from tests.sqlite_subprocess import run_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
 _ON_SQLITE = """
-import json, django
-django.setup()
-from django.core.management import call_command
-from django.db import connection
-call_command("migrate", verbosity=0)
 from apps.labeling.services import queue
 from tests.labeling.claim_order_scenario import run
 result = run()
@@ -48,24 +38,7 @@ def test_sqlite_gives_work_in_the_postgresql_order_and_walks_an_index(tmp_path):
     unranked = sorted((keys[i] for i in (0, 1, 3, 5, 6, 10)), key=by_age.index)
     assert order == [*urgent, keys[8], keys[7], keys[2], *unranked]
     assert on_postgresql["left"] == ["expert"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tdp.settings.run",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/claims.sqlite3",
-        "SECRET_KEY": "a-test-only-secret-key-of-enough-length-0123456789abcdef",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", _ON_SQLITE],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
-    assert answer["vendor"] == "sqlite"
+    answer = run_on_sqlite(_ON_SQLITE, tmp_path / "claims.sqlite3")
     assert answer["result"]["order"] == on_postgresql["order"]
     assert answer["result"]["left"] == on_postgresql["left"]
     plan = answer["plan"]
