@@ -1,0 +1,95 @@
+"""Automatic pre-labels against model servers running as real processes: rows of a new batch are sent in batches,
+the reference detector's boxes land as pre-labels and as predictions of the run named after the endpoint and its
+model version; a Label Studio-protocol backend works unchanged; nothing is sent twice; the progress reads right.
+
+django-q2 runs tasks inline here (sync): the dispatcher runs when the batch's transaction commits. The model server
+fetches each row through its signed media URL from the live server. `test_endpoint_worker.py` runs a real qcluster."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.storage import default_storage
+
+from apps.predictions.models import EndpointRow, ModelRun, Prediction, Prelabel
+from apps.predictions.services.prelabeling import endpoint_dispatch
+from tests.predictions.endpoint_world import add_batch, endpoint_and_project, scene_rows
+from tests.predictions.model_servers import LABEL_STUDIO, REFERENCE, host_of, running_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def served(settings, live_server):
+    settings.TDP_PUBLIC_URL = live_server.url
+    settings.TDP_ENDPOINT_BACKOFF_SECONDS = 0
+    return live_server
+
+
+def test_a_new_batch_is_prelabeled_by_the_reference_detector(served, settings, org_admin, client_for):
+    rows = scene_rows(org_admin.organization, 5)
+    with running_server(REFERENCE, "--token", "Token abc") as url:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
+        endpoint, project = endpoint_and_project(org_admin, url, secret="Token abc", batch_size=2, max_concurrency=2)
+        add_batch(org_admin, project, rows)  # commit → dispatcher (inline) → 3 calls of ≤ 2 rows
+
+    states = list(EndpointRow.objects.filter(project=project).values_list("status", "attempts", "model_version"))
+    assert states == [("answered", 1, "colour-components-1")] * 5, EndpointRow.objects.values("error")
+    prelabels = Prelabel.objects.filter(project=project)
+    assert prelabels.count() > 0 and {p.name for p in prelabels} <= {"vehicle", "pedestrian"}
+    run = ModelRun.objects.get(model=endpoint.model)
+    assert run.name == "colour detector colour-components-1"
+    predictions = Prediction.objects.filter(model_run=run)
+    assert predictions.count() == prelabels.count()
+    assert all(0 < p.confidence <= 1 for p in predictions)
+    per_row = {r.data_row_id: r.annotations for r in EndpointRow.objects.filter(project=project)}
+    for row in rows:
+        assert Prelabel.objects.filter(project=project, data_row=row).count() == per_row[row.id]
+
+    # The queue serves them: a labeler's claim carries the model's boxes.
+    status = client_for(org_admin).get(f"/api/v1/projects/{project.id}/model_status").json()
+    assert {k: status[k] for k in ("sent", "answered", "failed", "waiting", "circuit")} == {
+        "sent": 5,
+        "answered": 5,
+        "failed": 0,
+        "waiting": 0,
+        "circuit": "closed",
+    }
+    page = client_for(org_admin).get(f"/projects/{project.id}/prelabels/")
+    assert page.status_code in (200, 302)
+
+    # Nothing is sent twice: the same rows in another batch, and a second dispatcher, send nothing.
+    before = prelabels.count()
+    add_batch(org_admin, project, rows, name="again")
+    assert endpoint_dispatch(endpoint_id=endpoint.pk)["sent"] == 0
+    assert EndpointRow.objects.filter(project=project).count() == 5
+    assert Prelabel.objects.filter(project=project).count() == before
+
+
+def test_the_media_url_is_signed_and_expires(served, settings, org_admin, client):
+    from apps.predictions.services.endpoint_client import media_token
+
+    row = scene_rows(org_admin.organization, 1)[0]
+    token = media_token(row.pk)
+    answer = client.get(f"/api/v1/model_media/{token}")
+    assert answer.status_code == 200 and b"".join(answer.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(f"/api/v1/model_media/{token[:-2]}xx").status_code == 404
+    settings.TDP_SIGNED_URL_TTL_SECONDS = -1
+    assert client.get(f"/api/v1/model_media/{token}").status_code == 404
+    default_storage.delete(row.row_data.removeprefix("upload://"))
+
+
+def test_a_label_studio_backend_plugs_in_unchanged(served, settings, org_admin):
+    rows = scene_rows(org_admin.organization, 3, prefix="ls")
+    with running_server(LABEL_STUDIO) as url:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
+        endpoint, project = endpoint_and_project(org_admin, url, protocol="label_studio", name="ls backend")
+        add_batch(org_admin, project, rows)
+    assert set(EndpointRow.objects.filter(project=project).values_list("status", "model_version")) == {
+        ("answered", "ls-centre-box-0.3")
+    }
+    boxes = list(Prelabel.objects.filter(project=project).order_by("data_row_id"))
+    assert len(boxes) == 3  # the config's first RectangleLabels label is "vehicle": one centre box per task
+    assert {b.name for b in boxes} == {"vehicle"}
+    assert boxes[0].annotation["bbox"] == {"left": 160.0, "top": 120.0, "width": 320.0, "height": 240.0}
+    assert boxes[0].confidence == 0.8
+    assert ModelRun.objects.get(model=endpoint.model).name == "ls backend ls-centre-box-0.3"
