@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from apps.datasets.demo_scenes import render, scene_spec
-from apps.datasets.models import Dataset, DataRow
+from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services as labeling_services
 from apps.ontologies import services as ontology_services
 from apps.predictions.models import ModelEndpoint

@@ -33,7 +33,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/__stats":
             with LOCK:
                 self._send(200, json.dumps({"predict_calls": STATE["calls"], "rows": STATE["rows"]}).encode())
@@ -42,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"{}")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         if self.path == "/__mode":
             STATE["mode"] = body["mode"]
