@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -152,7 +152,15 @@ class ProjectModelStatusApi(APIView):
     def get(self, request: Request, project_id: str) -> Response:
         project = access_project(request_user(request), project_id, "view_work")
         progress = selectors.endpoint_progress(project=project)
-        empty = {"endpoint": None, "sent": 0, "answered": 0, "failed": 0, "waiting": 0, "errors": [], "circuit": None}
+        empty: dict[str, Any] = {
+            "endpoint": None,
+            "sent": 0,
+            "answered": 0,
+            "failed": 0,
+            "waiting": 0,
+            "errors": [],
+            "circuit": None,
+        }
         return Response(progress or empty)
 
 
@@ -185,7 +193,7 @@ class ModelEndpointMediaApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    def get(self, request: Request, token: str) -> HttpResponse:
+    def get(self, request: Request, token: str) -> FileResponse:
         row_id = endpoint_client.media_row_id(token)
         row = DataRow.objects.filter(pk=row_id).first() if row_id else None
         if row is None or not row.row_data.startswith("upload://"):
