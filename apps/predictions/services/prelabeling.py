@@ -36,6 +36,8 @@ from apps.predictions.services.targets import prediction_target, prelabel_target
 logger = logging.getLogger(__name__)
 UUID_NAMESPACE = uuid.UUID("5d1f7a52-8f0e-4c57-9a43-7c9c0e6f2b11")
 DUE = (EndpointRowStatus.PENDING, EndpointRowStatus.SENT)
+ROUND_CALLS = 16
+ROUND_ROWS = 2000
 
 
 def prelabel_endpoint_id(project: Project) -> str | None:
@@ -110,6 +112,8 @@ def _breaker_record(endpoint: ModelEndpoint, ok: bool) -> None:
     if state == CircuitState.OPEN and endpoint.circuit != CircuitState.OPEN:
         endpoint.opened_until = timezone.now() + timedelta(seconds=settings.TDP_ENDPOINT_BREAKER_SECONDS)
         logger.warning("model endpoint %s: circuit opened after %d failed calls", endpoint.pk, failures)
+    if (state, failures) == (endpoint.circuit, endpoint.consecutive_failures):
+        return  # closed and healthy: nothing to write per call
     endpoint.circuit, endpoint.consecutive_failures = state, failures
     endpoint.save(update_fields=["circuit", "consecutive_failures", "opened_until", "updated_at"])
 
@@ -142,10 +146,11 @@ def _batches(endpoint: ModelEndpoint, rows: list[EndpointRow]) -> list[list[Endp
     return [group[i : i + size] for group in by_project.values() for i in range(0, len(group), size)]
 
 
-def endpoint_dispatch(*, endpoint_id: Any, time_budget: float = 240.0) -> dict[str, int]:
-    """Send the endpoint's due rows until none is left, the breaker opens or the time budget is spent."""
+def endpoint_dispatch(*, endpoint_id: Any, time_budget: float = 240.0) -> dict[str, float]:
+    """Send the endpoint's due rows until none is left, the breaker opens or the time budget is spent. Returns the
+    counts and `call_seconds`, the wall time spent waiting for the model (the rest is the platform's own)."""
     endpoint = ModelEndpoint.objects.select_related("ontology", "model").filter(pk=endpoint_id).first()
-    totals = {"sent": 0, "answered": 0, "failed": 0, "calls": 0}
+    totals: dict[str, float] = {"sent": 0, "answered": 0, "failed": 0, "calls": 0, "call_seconds": 0.0}
     if endpoint is None or not _claim_lease(endpoint.pk, _lease_seconds(endpoint)):
         return totals
     started = time.monotonic()
@@ -153,8 +158,10 @@ def endpoint_dispatch(*, endpoint_id: Any, time_budget: float = 240.0) -> dict[s
         features = ontology_features(endpoint.ontology)
         secret = secret_decrypt(endpoint)
         while time.monotonic() - started < time_budget and _breaker_allows(endpoint):
-            calls = 1 if endpoint.circuit == CircuitState.HALF_OPEN else endpoint.max_concurrency
-            rows = _due_rows(endpoint, endpoint.batch_size * calls)
+            # A round: up to ROUND_CALLS batches through `max_concurrency` threads, stored together (one import per
+            # round keeps the platform's cost per row low); half-open: one probe batch.
+            calls = 1 if endpoint.circuit == CircuitState.HALF_OPEN else max(endpoint.max_concurrency, ROUND_CALLS)
+            rows = _due_rows(endpoint, min(ROUND_ROWS, endpoint.batch_size * calls))
             if not rows:
                 break
             ModelEndpoint.objects.filter(pk=endpoint.pk).update(
@@ -172,7 +179,7 @@ def endpoint_dispatch(*, endpoint_id: Any, time_budget: float = 240.0) -> dict[s
 
 def _round(
     endpoint: ModelEndpoint, rows: list[EndpointRow], features: list[dict[str, Any]], secret: str
-) -> dict[str, int]:
+) -> dict[str, float]:
     data_rows = DataRow.objects.in_bulk([r.data_row_id for r in rows])
     batches = _batches(endpoint, rows)
     payloads = [
@@ -194,28 +201,46 @@ def _round(
         except EndpointCallError as exc:
             return None, exc.message, exc.retryable
 
-    with ThreadPoolExecutor(max_workers=min(len(batches), endpoint.max_concurrency)) as pool:
-        results = list(pool.map(send, range(len(batches))))
-    totals = {"sent": len(rows), "answered": 0, "failed": 0, "calls": len(batches)}
+    totals: dict[str, float] = {"sent": 0, "answered": 0, "failed": 0, "calls": 0, "call_seconds": 0.0}
     answered: list[tuple[EndpointRow, protocols.RowResult, str]] = []
-    for batch, (answer, message, retryable) in zip(batches, results, strict=True):
-        _breaker_record(endpoint, answer is not None)
-        if answer is None:
-            for row in batch:
-                totals["failed"] += _row_failed(row, message, retryable=retryable)
-            continue
-        version = answer.model_version or endpoint.model_version or "unversioned"
-        for row in batch:
-            result = answer.rows.get(str(row.data_row_id))
-            if row.data_row_id not in data_rows:
-                totals["failed"] += _row_failed(row, "The data row was deleted.", retryable=False)
-            elif result is None or result.error:
-                totals["failed"] += _row_failed(row, result.error if result else "No result.", retryable=True)
-            else:
-                answered.append((row, result, version))
+    wave = endpoint.max_concurrency
+    with ThreadPoolExecutor(max_workers=min(len(batches), wave)) as pool:
+        for start in range(0, len(batches), wave):
+            if endpoint.circuit == CircuitState.OPEN:  # opened by this round: the rest were not sent
+                _release([row for batch in batches[start:] for row in batch])
+                break
+            waited = time.monotonic()
+            results = list(pool.map(send, range(start, min(len(batches), start + wave))))
+            totals["call_seconds"] += time.monotonic() - waited
+            totals["calls"] += len(results)
+            for batch, (answer, message, retryable) in zip(batches[start:], results, strict=False):
+                totals["sent"] += len(batch)
+                _breaker_record(endpoint, answer is not None)
+                if answer is None:
+                    for row in batch:
+                        totals["failed"] += _row_failed(row, message, retryable=retryable)
+                    continue
+                version = answer.model_version or endpoint.model_version or "unversioned"
+                for row in batch:
+                    result = answer.rows.get(str(row.data_row_id))
+                    if row.data_row_id not in data_rows:
+                        totals["failed"] += _row_failed(row, "The data row was deleted.", retryable=False)
+                    elif result is None or result.error:
+                        message = result.error if result else "No result."
+                        totals["failed"] += _row_failed(row, message, retryable=True)
+                    else:
+                        answered.append((row, result, version))
     if answered:
-        totals["answered"] += _store(endpoint, answered)
+        totals["answered"] += _store(endpoint, answered, {f["name"] for f in features})
     return totals
+
+
+def _release(rows: list[EndpointRow]) -> None:
+    """Rows claimed but not sent (the breaker opened): waiting again, the claim's attempt not counted."""
+    if rows:
+        EndpointRow.objects.filter(pk__in=[r.pk for r in rows]).update(
+            status=EndpointRowStatus.PENDING, attempts=F("attempts") - 1, next_attempt_at=timezone.now()
+        )
 
 
 def _row_failed(row: EndpointRow, message: str, *, retryable: bool) -> int:
@@ -255,9 +280,10 @@ def _run_for(endpoint: ModelEndpoint, version: str) -> ModelRun | None:
         return ModelRun.objects.get(model=endpoint.model, name=name)
 
 
-def _store(endpoint: ModelEndpoint, answered: list[tuple[EndpointRow, protocols.RowResult, str]]) -> int:
+def _store(
+    endpoint: ModelEndpoint, answered: list[tuple[EndpointRow, protocols.RowResult, str]], names: set[str]
+) -> int:
     """Import the answers as pre-labels (per project) and predictions (per model version); record each row."""
-    names = {f["name"] for f in ontology_features(endpoint.ontology)}
     notes: dict[int, list[str]] = {}
     counts: dict[int, int] = {}
     lines: dict[tuple[Any, str], list[tuple[int, dict[str, Any]]]] = {}
@@ -286,14 +312,13 @@ def _store(endpoint: ModelEndpoint, answered: list[tuple[EndpointRow, protocols.
                 if 1 <= error["line"] <= len(entries) and target.kind == "prelabels":
                     notes[entries[error["line"] - 1][0]].append(f"An annotation was refused: {error['message']}")
     now = timezone.now()
+    groups: dict[tuple[str, int, str], list[int]] = {}
+    for row, _result, version in answered:  # one UPDATE per (version, count, note): few per round
+        groups.setdefault((version, counts[row.pk], "; ".join(notes[row.pk])[:1000]), []).append(row.pk)
     with transaction.atomic():
-        for row, _result, version in answered:
-            EndpointRow.objects.filter(pk=row.pk).update(
-                status=EndpointRowStatus.ANSWERED,
-                model_version=version,
-                annotations=counts[row.pk],
-                error="; ".join(notes[row.pk])[:1000],
-                updated_at=now,
+        for (version, count, note), ids in groups.items():
+            EndpointRow.objects.filter(pk__in=ids).update(
+                status=EndpointRowStatus.ANSWERED, model_version=version, annotations=count, error=note, updated_at=now
             )
         versions = [v for _, _, v in answered if v != "unversioned"]
         if versions and versions[-1] != endpoint.model_version:
