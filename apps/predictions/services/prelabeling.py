@@ -307,7 +307,8 @@ def _store(
         if run is not None:
             targets.append(prediction_target(run))
         for target in targets:
-            report = annotations_import(actor=endpoint.created_by, target=target, chunks=[body], size=len(body))  # type: ignore[arg-type]
+            # actor None: the endpoint wrote them (the import history shows no person)
+            report = annotations_import(actor=None, target=target, chunks=[body], size=len(body))  # type: ignore[arg-type]
             for error in report["errors"]:
                 if 1 <= error["line"] <= len(entries) and target.kind == "prelabels":
                     notes[entries[error["line"] - 1][0]].append(f"An annotation was refused: {error['message']}")
