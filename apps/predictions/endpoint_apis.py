@@ -143,6 +143,7 @@ ProgressSerializer = inline_serializer(
         "waiting": serializers.IntegerField(),
         "errors": serializers.ListField(child=serializers.DictField()),
         "circuit": serializers.CharField(allow_null=True),
+        "embedding": serializers.DictField(allow_null=True),
     },
 )
 
@@ -161,7 +162,8 @@ class ProjectModelStatusApi(APIView):
             "errors": [],
             "circuit": None,
         }
-        return Response(progress or empty)
+        embedding = selectors.endpoint_progress(project=project, key="embed_endpoint")
+        return Response({**(progress or empty), "embedding": embedding})
 
 
 class ProjectModelResendApi(APIView):

@@ -113,13 +113,13 @@ def provenance_of_rows(*, project: Project, data_row_ids: list[str]) -> dict[str
     return found
 
 
-def endpoint_progress(*, project: Project) -> dict[str, Any] | None:
+def endpoint_progress(*, project: Project, key: str = "prelabel_endpoint") -> dict[str, Any] | None:
     """Automatic pre-labels of a project: rows sent / answered / failed (with the reasons, most frequent first),
     waiting, and the endpoint's circuit. None when no endpoint is set or it is gone."""
     from apps.core.ids import is_uuid
     from apps.predictions.models import EndpointRow, EndpointRowStatus, ModelEndpoint
 
-    endpoint_id = (project.settings.get("model") or {}).get("prelabel_endpoint")
+    endpoint_id = (project.settings.get("model") or {}).get(key)
     if not endpoint_id or not is_uuid(endpoint_id):
         return None
     endpoint = ModelEndpoint.objects.filter(pk=endpoint_id, organization_id=project.organization_id).first()

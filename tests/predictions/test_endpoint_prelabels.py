@@ -93,3 +93,54 @@ def test_a_label_studio_backend_plugs_in_unchanged(served, settings, org_admin):
     assert boxes[0].annotation["bbox"] == {"left": 160.0, "top": 120.0, "width": 320.0, "height": 240.0}
     assert boxes[0].confidence == 0.8
     assert ModelRun.objects.get(model=endpoint.model).name == "ls backend ls-centre-box-0.3"
+
+
+def test_an_embedder_endpoint_fills_a_catalog_space_as_rows_arrive(served, settings, org_admin, client_for):
+    from apps.catalog.models import EmbeddingSpace, EmbeddingVector
+    from apps.labeling.models import Project
+    from apps.ontologies import services as ontology_services
+    from apps.predictions.services import endpoints as endpoint_services
+
+    rows = scene_rows(org_admin.organization, 4, prefix="emb")
+    ontology = ontology_services.ontology_create(
+        organization=org_admin.organization,
+        name="plain",
+        tools=[{"name": "vehicle", "tool": "bbox"}],
+        classifications=[],
+        actor=org_admin,
+    )
+    with running_server(REFERENCE) as url:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
+        embedder = endpoint_services.model_endpoint_create(
+            actor=org_admin, values={"name": "histograms", "url": url, "kind": "embedder", "batch_size": 3}
+        )
+        client = client_for(org_admin)
+        bad = client.post(
+            "/api/v1/projects",
+            {"name": "x", "ontology": str(ontology.id), "model": {"prelabel_endpoint": str(embedder.id)}},
+            format="json",
+        )
+        assert bad.status_code == 400 and "model.prelabel_endpoint" in bad.content.decode()  # an embedder: no
+        created = client.post(
+            "/api/v1/projects",
+            {"name": "Embedded", "ontology": str(ontology.id), "model": {"embed_endpoint": str(embedder.id)}},
+            format="json",
+        )
+        assert created.status_code == 201 and created.json()["model"]["embed_endpoint"] == str(embedder.id)
+        project = Project.objects.get(pk=created.json()["id"])
+        add_batch(org_admin, project, rows[:2], name="first")
+        add_batch(org_admin, project, rows[2:], name="second")  # incrementally, as rows arrive
+    space = EmbeddingSpace.objects.get(organization=org_admin.organization, name="histograms colour-components-1")
+    vectors = EmbeddingVector.objects.filter(space=space)
+    assert space.dims == 64 and vectors.count() == 4
+    assert set(EndpointRow.objects.filter(project=project).values_list("status", flat=True)) == {"answered"}
+    assert not Prelabel.objects.filter(project=project).exists()
+    status = client.get(f"/api/v1/projects/{project.id}/model_status").json()
+    assert status["endpoint"] is None and status["embedding"]["answered"] == 4
+    # The vectors are the images' colour histograms: the platform's similarity search uses them.
+    similar = client.get(
+        f"/api/v1/datasets/{rows[0].dataset_id}/similar",
+        {"data_row": str(rows[0].id), "embedding": str(space.id), "k": 3},
+    )
+    assert similar.status_code == 200, similar.content
+    assert len(similar.json()["results"]) == 3

@@ -29,6 +29,7 @@ class ProtocolError(ValueError):
 class RowResult:
     annotations: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
+    vector: list[float] | None = None
 
 
 @dataclass
@@ -85,6 +86,44 @@ def parse_tdp_answer(payload: Any, row_ids: list[str]) -> Answer:
             rows[row_id] = RowResult(error='"annotations" is not a list of objects.')
         else:
             rows[row_id] = RowResult(annotations=annotations)
+    for row_id in row_ids:
+        rows.setdefault(row_id, RowResult(error="The answer has no result for this row."))
+    return Answer(model_version=_version(payload.get("model_version")), rows=rows)
+
+
+def tdp_embed_body(*, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"protocol": TDP_PROTOCOL, "kind": "embedder", "rows": rows}
+
+
+def parse_tdp_embed_answer(payload: Any, row_ids: list[str]) -> Answer:
+    """`{"model_version", "dims", "results": [{"id", "vector"} | {"id", "error"}]}`: every vector finite, of `dims`
+    (or of the first vector's length) numbers."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        raise ProtocolError('The answer is not an object with a "results" list (TDP protocol v1, /embed).')
+    dims = payload.get("dims")
+    wanted = set(row_ids)
+    rows: dict[str, RowResult] = {}
+    for item in payload["results"]:
+        if not isinstance(item, dict) or str(item.get("id")) not in wanted:
+            continue
+        row_id, vector = str(item["id"]), item.get("vector")
+        if item.get("error"):
+            rows[row_id] = RowResult(error=_short(f"The model reported an error: {item['error']!s}"))
+            continue
+        ok = (
+            isinstance(vector, list)
+            and vector
+            and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in vector)
+        )
+        if not ok:
+            rows[row_id] = RowResult(error="The vector is not a non-empty list of finite numbers.")
+            continue
+        if not isinstance(dims, int) or isinstance(dims, bool):
+            dims = len(vector)
+        if len(vector) != dims:
+            rows[row_id] = RowResult(error=f"The vector has {len(vector)} numbers, not {dims}.")
+            continue
+        rows[row_id] = RowResult(vector=[float(v) for v in vector])
     for row_id in row_ids:
         rows.setdefault(row_id, RowResult(error="The answer has no result for this row."))
     return Answer(model_version=_version(payload.get("model_version")), rows=rows)

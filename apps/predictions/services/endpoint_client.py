@@ -177,6 +177,17 @@ def predict(
         raise EndpointCallError(exc.args[0]) from None
 
 
+def embed(
+    endpoint: ModelEndpoint, rows: list[dict[str, Any]], *, secret: str | None = None, **_: Any
+) -> tuple[protocols.Answer, float]:
+    """One batch to `/embed` (TDP protocol; Label Studio's has no embedding call). Raises EndpointCallError."""
+    called = call(endpoint, "POST", "/embed", protocols.tdp_embed_body(rows=rows), secret=secret)
+    try:
+        return protocols.parse_tdp_embed_answer(called.payload, [r["id"] for r in rows]), called.ms
+    except protocols.ProtocolError as exc:
+        raise EndpointCallError(exc.args[0]) from None
+
+
 def check(endpoint: ModelEndpoint) -> dict[str, Any]:
     """`GET /health` then `POST /setup`: what works, in words (never the answers' raw bytes)."""
     result: dict[str, Any] = {"ok": False, "health": None, "setup": None, "errors": []}

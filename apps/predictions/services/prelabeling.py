@@ -27,8 +27,15 @@ from apps.core.queue import enqueue_on_commit
 from apps.datasets.models import DataRow
 from apps.labeling.models import Project
 from apps.predictions.domain import endpoint_protocols as protocols
-from apps.predictions.models import CircuitState, EndpointRow, EndpointRowStatus, ModelEndpoint, ModelRun
-from apps.predictions.services.endpoint_client import EndpointCallError, predict, row_payload
+from apps.predictions.models import (
+    CircuitState,
+    EndpointKind,
+    EndpointRow,
+    EndpointRowStatus,
+    ModelEndpoint,
+    ModelRun,
+)
+from apps.predictions.services.endpoint_client import EndpointCallError, embed, predict, row_payload
 from apps.predictions.services.endpoints import ontology_features, secret_decrypt
 from apps.predictions.services.imports import annotations_import
 from apps.predictions.services.targets import prediction_target, prelabel_target
@@ -40,8 +47,14 @@ ROUND_CALLS = 16
 ROUND_ROWS = 2000
 
 
-def prelabel_endpoint_id(project: Project) -> str | None:
-    value = (project.settings.get("model") or {}).get("prelabel_endpoint")
+SETTING_KINDS = {
+    "prelabel_endpoint": (EndpointKind.DETECTOR, EndpointKind.CLASSIFIER),
+    "embed_endpoint": (EndpointKind.EMBEDDER,),
+}
+
+
+def prelabel_endpoint_id(project: Project, key: str = "prelabel_endpoint") -> str | None:
+    value = (project.settings.get("model") or {}).get(key)
     return str(value) if value else None
 
 
@@ -60,10 +73,12 @@ def endpoint_rows_add(*, project: Project, data_row_ids: list[Any], endpoint_id:
 
 
 def prelabel_rows_joined(project: Project, data_row_ids: list[str]) -> None:
-    """Labeling's rows-joined listener: rows added to a project with a pre-label endpoint are queued for it."""
-    endpoint_id = prelabel_endpoint_id(project)
-    if endpoint_id and data_row_ids:
-        endpoint_rows_add(project=project, data_row_ids=data_row_ids, endpoint_id=endpoint_id)
+    """Labeling's rows-joined listener: rows added to a project are queued for its pre-label and embedding
+    endpoints."""
+    for key in SETTING_KINDS:
+        endpoint_id = prelabel_endpoint_id(project, key)
+        if endpoint_id and data_row_ids:
+            endpoint_rows_add(project=project, data_row_ids=data_row_ids, endpoint_id=endpoint_id)
 
 
 @transaction.atomic
@@ -190,7 +205,7 @@ def _round(
         if not payloads[index]:
             return protocols.Answer("", {}), "", True
         try:
-            answer, _ms = predict(
+            answer, _ms = (embed if endpoint.kind == EndpointKind.EMBEDDER else predict)(
                 endpoint,
                 payloads[index],
                 features=features,
@@ -230,7 +245,9 @@ def _round(
                         totals["failed"] += _row_failed(row, message, retryable=True)
                     else:
                         answered.append((row, result, version))
-    if answered:
+    if answered and endpoint.kind == EndpointKind.EMBEDDER:
+        totals["answered"] += _store_vectors(endpoint, answered)
+    elif answered:
         totals["answered"] += _store(endpoint, answered, {f["name"] for f in features})
     return totals
 
@@ -341,16 +358,58 @@ def due_endpoint_ids() -> list[str]:
 
 
 def prelabel_settings_errors(organization_id: Any, settings_: dict[str, Any]) -> dict[str, list[str]]:
-    """Labeling's settings check: the `model.prelabel_endpoint` is a detector or classifier of the organization."""
+    """Labeling's settings check: `model.prelabel_endpoint` is a detector or classifier of the organization,
+    `model.embed_endpoint` an embedder."""
     from apps.core.ids import is_uuid
-    from apps.predictions.models import EndpointKind
 
-    endpoint_id = (settings_.get("model") or {}).get("prelabel_endpoint")
-    if not endpoint_id:
-        return {}
-    kinds = (EndpointKind.DETECTOR, EndpointKind.CLASSIFIER)
-    found = (
-        is_uuid(endpoint_id)
-        and ModelEndpoint.objects.filter(pk=endpoint_id, organization_id=organization_id, kind__in=kinds).exists()
-    )
-    return {} if found else {"model.prelabel_endpoint": ["No detector or classifier endpoint with this id."]}
+    errors: dict[str, list[str]] = {}
+    for key, kinds in SETTING_KINDS.items():
+        endpoint_id = (settings_.get("model") or {}).get(key)
+        if not endpoint_id:
+            continue
+        found = (
+            is_uuid(endpoint_id)
+            and ModelEndpoint.objects.filter(pk=endpoint_id, organization_id=organization_id, kind__in=kinds).exists()
+        )
+        if not found:
+            errors[f"model.{key}"] = [f"No {' or '.join(kinds)} endpoint with this id in your organization."]
+    return errors
+
+
+def _store_vectors(endpoint: ModelEndpoint, answered: list[tuple[EndpointRow, protocols.RowResult, str]]) -> int:
+    """Vectors into the catalog embedding space named after the endpoint and model version (created on first use;
+    vectors of two versions are not comparable), upserted by row."""
+    from apps.catalog import services as catalog_services
+    from apps.catalog.models import EmbeddingSpace
+
+    actor = endpoint.created_by
+    stored = 0
+    by_version: dict[str, list[tuple[EndpointRow, list[float]]]] = {}
+    for row, result, version in answered:
+        by_version.setdefault(version, []).append((row, result.vector or []))
+    for version, items in by_version.items():
+        name = f"{endpoint.name} {version}"[:200]
+        space = EmbeddingSpace.objects.filter(organization_id=endpoint.organization_id, name=name).first()
+        if space is None and actor is not None:
+            space = catalog_services.embedding_space_create(
+                actor=actor, name=name, dims=len(items[0][1]), model_description=f"Model endpoint {endpoint.name}"
+            )
+        if space is None:
+            for row, _vector in items:
+                _row_failed(row, "The endpoint's creator is gone: no one to own its embedding space.", retryable=False)
+            continue
+        report = catalog_services.embedding_vectors_upload(
+            actor=actor,  # type: ignore[arg-type]
+            space=space,
+            items=[{"data_row": str(row.data_row_id), "vector": vector} for row, vector in items],
+        )
+        refused = {error["index"]: error["message"] for error in report.get("errors", [])}
+        for index, (row, _vector) in enumerate(items):
+            if index in refused:
+                _row_failed(row, f"The vector was refused: {refused[index]}", retryable=False)
+        ok = [row.pk for index, (row, _vector) in enumerate(items) if index not in refused]
+        EndpointRow.objects.filter(pk__in=ok).update(
+            status=EndpointRowStatus.ANSWERED, model_version=version, annotations=0, error="", updated_at=timezone.now()
+        )
+        stored += len(ok)
+    return stored
