@@ -20,12 +20,12 @@ from apps.core.errors import NotFound
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
 from apps.datasets.models import DataRow
-from apps.labeling.access import access_project
+from apps.labeling.access import access_project, access_task
 from apps.ontologies.access import access_ontology
 from apps.predictions import selectors
 from apps.predictions.access import access_model_endpoint, endpoints_visible_to
 from apps.predictions.models import EndpointKind, EndpointProtocol, ModelEndpoint
-from apps.predictions.services import endpoint_client, endpoints, prelabeling
+from apps.predictions.services import assist, endpoint_client, endpoints, prelabeling
 
 
 class EndpointOutputSerializer(serializers.Serializer):
@@ -207,3 +207,30 @@ class ModelEndpointMediaApi(APIView):
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class TaskAssistApi(APIView):
+    """The labeler's click or rough box refined by the project's interactive endpoint (called by the server)."""
+
+    class InputSerializer(StrictSerializer):
+        point = serializers.JSONField(required=False)
+        bbox = serializers.JSONField(required=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            "AssistSuggestion",
+            {
+                "suggestion": serializers.DictField(allow_null=True),
+                "ms": serializers.FloatField(),
+                "model_version": serializers.CharField(allow_null=True),
+            },
+        ),
+    )
+    def post(self, request: Request, task_id: str) -> Response:
+        task = access_task(request_user(request), task_id, "label")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            assist.task_assist(task=task, point=data.validated_data.get("point"), bbox=data.validated_data.get("bbox"))
+        )

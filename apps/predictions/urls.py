@@ -43,6 +43,7 @@ urlpatterns += [
         endpoint_apis.ModelEndpointCheckApi.as_view(),
         name="api-model-endpoint-check",
     ),
+    path("tasks/<str:task_id>/assist", endpoint_apis.TaskAssistApi.as_view(), name="api-task-assist"),
     path("model_media/<str:token>", endpoint_apis.ModelEndpointMediaApi.as_view(), name="api-model-endpoint-media"),
     path(
         "projects/<str:project_id>/model_status",

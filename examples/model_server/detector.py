@@ -69,3 +69,32 @@ def embed(pixels: np.ndarray) -> list[float]:
     histogram = np.bincount(codes, minlength=64).astype(np.float64)
     norm = float(np.linalg.norm(histogram)) or 1.0
     return [round(float(v), 6) for v in histogram / norm]
+
+
+def refine(
+    pixels: np.ndarray, *, point: dict[str, float] | None = None, box: dict[str, float] | None = None
+) -> dict[str, Any] | None:
+    """Interactive assist: the detection under a click, or the one overlapping a rough box the most (IoU)."""
+    found = detect(pixels)
+    if point is not None:
+        x, y = point["x"], point["y"]
+        hits = [
+            d
+            for d in found
+            if d["bbox"]["left"] <= x <= d["bbox"]["left"] + d["bbox"]["width"]
+            and d["bbox"]["top"] <= y <= d["bbox"]["top"] + d["bbox"]["height"]
+        ]
+        return min(hits, key=lambda d: d["bbox"]["width"] * d["bbox"]["height"], default=None)
+    if box is None:
+        return None
+    best, best_iou = None, 0.0
+    for d in found:
+        b = d["bbox"]
+        ix = max(0.0, min(b["left"] + b["width"], box["left"] + box["width"]) - max(b["left"], box["left"]))
+        iy = max(0.0, min(b["top"] + b["height"], box["top"] + box["height"]) - max(b["top"], box["top"]))
+        inter = ix * iy
+        union = b["width"] * b["height"] + box["width"] * box["height"] - inter
+        iou = inter / union if union else 0.0
+        if iou > best_iou:
+            best, best_iou = d, iou
+    return best

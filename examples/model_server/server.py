@@ -4,7 +4,8 @@
 
 - TDP protocol v1: `GET /health`, `POST /setup`, `POST /predict {"protocol": "tdp.v1", "rows": [...]}` →
   `{"model_version", "results": [{"id", "annotations": [...]}]}`, `POST /embed {"rows": [...]}` →
-  `{"model_version", "dims", "results": [{"id", "vector"}]}`.
+  `{"model_version", "dims", "results": [{"id", "vector"}]}`, `POST /assist {"row", "point"|"bbox"}` →
+  `{"model_version", "suggestion": annotation | null}` (interactive assist).
 - Label Studio ML backend: `POST /predict {"tasks": [...]}` → `{"results": [{"result": [regions], "score",
   "model_version"}]}`, `POST /setup {"schema"}` → `{"model_version"}`, `POST /webhook` (training events).
 
@@ -25,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from detector import CLASSES, MODEL_VERSION, decode, detect, embed
+from detector import CLASSES, MODEL_VERSION, decode, detect, embed, refine
 
 MAX_BODY = 32 * 1024 * 1024
 FETCH_TIMEOUT = 10
@@ -155,6 +156,14 @@ def make_handler(model: Model, token: str | None) -> type[BaseHTTPRequestHandler
                 self._send(200, model.tdp_predict(body["rows"]))
             elif path == "/predict" and isinstance(body.get("tasks"), list):
                 self._send(200, model.ls_predict(body["tasks"]))
+            elif path == "/assist" and isinstance(body.get("row"), dict):
+                try:
+                    pixels = decode(fetch(body["row"].get("url") or ""))
+                except Exception as exc:
+                    self._send(422, {"error": f"{type(exc).__name__}"})
+                    return
+                found = refine(pixels, point=body.get("point"), box=body.get("bbox"))
+                self._send(200, {"model_version": MODEL_VERSION, "suggestion": found})
             elif path == "/embed" and isinstance(body.get("rows"), list):
                 self._send(200, model.tdp_embed(body["rows"]))
             elif path == "/webhook":

@@ -144,3 +144,63 @@ def test_an_embedder_endpoint_fills_a_catalog_space_as_rows_arrive(served, setti
     )
     assert similar.status_code == 200, similar.content
     assert len(similar.json()["results"]) == 3
+
+
+def test_interactive_assist_refines_a_click_and_a_rough_box(served, settings, org_admin, client_for):
+    import sys
+
+    import numpy as np
+
+    from apps.datasets.demo_scenes import render, scene_spec
+    from apps.labeling.models import Task
+    from apps.predictions.services import endpoints as endpoint_services
+    from tests.predictions.model_servers import ROOT
+
+    sys.path.insert(0, str(ROOT / "examples" / "model_server"))
+    from detector import detect  # the reference model, to know what it will find
+
+    rows = scene_rows(org_admin.organization, 1, prefix="assist")
+    expected = detect(np.asarray(render(scene_spec(0)).convert("RGB")))
+    assert expected, "the reference detector finds something in scene 0"
+    target = max(expected, key=lambda d: d["bbox"]["width"] * d["bbox"]["height"])
+    box = target["bbox"]
+    with running_server(REFERENCE) as url:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
+        _detector, project = endpoint_and_project(org_admin, url)
+        add_batch(org_admin, project, rows)
+        task = Task.objects.get(project=project, data_row=rows[0])
+        client = client_for(org_admin)
+        assert (
+            client.post(f"/api/v1/tasks/{task.id}/assist", {"point": {"x": 1, "y": 1}}, format="json").status_code
+            == 409
+        )
+        interactive = endpoint_services.model_endpoint_create(
+            actor=org_admin,
+            values={
+                "name": "clicks",
+                "url": url,
+                "kind": "interactive",
+                "ontology": project.ontology,
+                "class_map": {"person": "pedestrian"},
+            },
+        )
+        changed = client.patch(
+            f"/api/v1/projects/{project.id}", {"model": {"interactive_endpoint": str(interactive.id)}}, format="json"
+        )
+        assert changed.status_code == 200, changed.content
+        centre = {"x": box["left"] + box["width"] / 2, "y": box["top"] + box["height"] / 2}
+        clicked = client.post(f"/api/v1/tasks/{task.id}/assist", {"point": centre}, format="json")
+        assert clicked.status_code == 200, clicked.content
+        answer = clicked.json()
+        assert answer["model_version"] == "colour-components-1" and answer["ms"] > 0
+        assert answer["suggestion"]["bbox"] == box
+        assert answer["suggestion"]["name"] == {"person": "pedestrian"}.get(target["name"], target["name"])
+        rough = {"left": box["left"] + 4, "top": box["top"] - 3, "width": box["width"] - 6, "height": box["height"] + 5}
+        refined = client.post(f"/api/v1/tasks/{task.id}/assist", {"bbox": rough}, format="json").json()
+        assert refined["suggestion"]["bbox"] == box
+        nothing = client.post(f"/api/v1/tasks/{task.id}/assist", {"point": {"x": 5, "y": 5}}, format="json").json()
+        assert nothing["suggestion"] is None  # the sky: nothing there
+        bad = client.post(f"/api/v1/tasks/{task.id}/assist", {"point": {"x": "a"}}, format="json")
+        assert bad.status_code == 400
+    down = client.post(f"/api/v1/tasks/{task.id}/assist", {"point": centre}, format="json")
+    assert down.status_code == 502 and down.json()["error"]["code"] == "model_endpoint_failed"

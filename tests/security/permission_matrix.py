@@ -196,6 +196,7 @@ MATRIX: list[Row] = [
     api("patch",  "api/v1/model_endpoints/<endpoint_id>",                            401, 200, 200, 403, 403, 403, 403, 403, 404),
     api("delete", "api/v1/model_endpoints/<endpoint_id>",                            401, 204, 204, 403, 403, 403, 403, 403, 404),
     api("post",   "api/v1/model_endpoints/<endpoint_id>/check",                      401, 200, 200, 403, 403, 403, 403, 403, 404),
+    api("post",   "api/v1/tasks/<task_id>/assist",                                   401, 400, 400, 403, 400, 400, 400, 404, 404),
     api("get",    "api/v1/model_media/<token>",                                      200, 200, 200, 200, 200, 200, 200, 200, 200),
     api("get",    "api/v1/projects/<project_id>/model_status",                       401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/model_status/resend",                401, 404, 404, 403, 403, 403, 404, 404, 404),

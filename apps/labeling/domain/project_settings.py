@@ -32,7 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "lease": {"minutes": 30},
     # Model endpoints (predictions app): the detector or classifier that pre-labels rows as they join, the embedder
     # that fills a catalog embedding space with their vectors.
-    "model": {"prelabel_endpoint": None, "embed_endpoint": None},
+    "model": {"prelabel_endpoint": None, "embed_endpoint": None, "interactive_endpoint": None},
 }
 QUEUE_ORDERS = ("priority", "uncertainty", "diversity", "mix")
 UNCERTAINTY_MEASURES = ("least_confidence", "entropy")
@@ -97,6 +97,7 @@ _RULES: dict[str, dict[str, tuple[Any, str]]] = {
     "model": {
         "prelabel_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
         "embed_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
+        "interactive_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
     },
 }
 

@@ -127,7 +127,10 @@ def media_url(row: DataRow) -> str | None:
     if data.startswith(("http://", "https://")):
         return data
     if data.startswith("upload://"):
-        return absolute_url(reverse("api-model-endpoint-media", args=[media_token(row.pk)]))
+        path = reverse("api-model-endpoint-media", args=[media_token(row.pk)])
+        public = str(getattr(settings, "TDP_PUBLIC_URL", "") or "").rstrip("/")
+        # The public URL first: the model server reaches the site there, whoever's request made the call.
+        return f"{public}{path}" if public else absolute_url(path)
     if data.startswith("s3://"):
         from apps.datasets import cloud
 

@@ -49,6 +49,12 @@ class ModelEndpoints(Resource):
             "POST", f"/projects/{project_id}/model_status/resend", json_body={"failed_only": failed_only}
         )
 
+    @route("POST", "/tasks/{task_id}/assist")
+    def assist(self, task_id: str, point: dict[str, float] | None = None, bbox: dict[str, float] | None = None) -> Any:
+        """The project's interactive endpoint refines a click (`point`) or a rough `bbox`: `{"suggestion", "ms",
+        "model_version"}`."""
+        return self._http.json("POST", f"/tasks/{task_id}/assist", json_body=body(point=point, bbox=bbox))
+
     @route("GET", "/model_media/{token}")
     def media(self, token: str) -> bytes:
         """A row's asset by the signed token of a model request (what model servers fetch; no credentials needed)."""
