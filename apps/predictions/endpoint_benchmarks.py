@@ -67,8 +67,10 @@ def _admin() -> User:
 
 def _setup(admin: User, url: str, size: int, batch: int, concurrency: int) -> tuple[ModelEndpoint, Any, list[str]]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    organization = admin.organization
+    assert organization is not None
     ontology = ontology_services.ontology_create(
-        organization=admin.organization,
+        organization=organization,
         actor=admin,
         name=f"bench {stamp}",
         tools=[{"name": "vehicle", "tool": "bbox"}],
@@ -88,12 +90,12 @@ def _setup(admin: User, url: str, size: int, batch: int, concurrency: int) -> tu
         ontology=ontology,
         settings={"model": {"prelabel_endpoint": str(endpoint.pk)}},
     )
-    dataset = Dataset.objects.create(organization=admin.organization, name=f"bench {stamp}", created_by=admin)
+    dataset = Dataset.objects.create(organization=organization, name=f"bench {stamp}", created_by=admin)
     ids: list[str] = []
     for start in range(0, size, 5000):
         rows = DataRow.objects.bulk_create(
             DataRow(
-                organization=admin.organization,
+                organization=organization,
                 dataset=dataset,
                 global_key=f"eb-{stamp}-{i}",
                 row_data=f"https://example.com/endpoint-bench/{i}.jpg",

@@ -59,7 +59,7 @@ def queue_order_job(job_id: str) -> None:
     run_job(job_id, work)
 
 
-def endpoint_dispatch(endpoint_id: str) -> dict[str, int]:
+def endpoint_dispatch(endpoint_id: str) -> dict[str, float]:
     """Send a model endpoint's due rows (one dispatcher per endpoint at a time: a second delivery returns at once)."""
     from apps.predictions.services.prelabeling import endpoint_dispatch as dispatch
 

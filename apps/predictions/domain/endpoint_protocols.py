@@ -110,12 +110,11 @@ def parse_tdp_embed_answer(payload: Any, row_ids: list[str]) -> Answer:
         if item.get("error"):
             rows[row_id] = RowResult(error=_short(f"The model reported an error: {item['error']!s}"))
             continue
-        ok = (
-            isinstance(vector, list)
-            and vector
-            and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in vector)
-        )
-        if not ok:
+        if (
+            not isinstance(vector, list)
+            or not vector
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in vector)
+        ):
             rows[row_id] = RowResult(error="The vector is not a non-empty list of finite numbers.")
             continue
         if not isinstance(dims, int) or isinstance(dims, bool):

@@ -48,13 +48,11 @@ def task_assist(*, task: Task, point: Any = None, bbox: Any = None) -> dict[str,
     endpoint fails (its answer is never quoted)."""
     hint = _hint(point, bbox)
     endpoint_id = (task.project.settings.get("model") or {}).get("interactive_endpoint")
-    endpoint = (
-        None
-        if not is_uuid(endpoint_id)
-        else ModelEndpoint.objects.filter(
+    endpoint = None
+    if isinstance(endpoint_id, str) and is_uuid(endpoint_id):
+        endpoint = ModelEndpoint.objects.filter(
             pk=endpoint_id, organization_id=task.project.organization_id, kind=EndpointKind.INTERACTIVE
         ).first()
-    )
     if endpoint is None:
         raise Conflict("This project has no interactive model endpoint (settings: model.interactive_endpoint).")
     features = ontology_features(endpoint.ontology)
