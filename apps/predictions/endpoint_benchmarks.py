@@ -38,9 +38,9 @@ ORG_NAME = "Model endpoint benchmark"
 SERVER = Path(settings.BASE_DIR) / "examples" / "model_server" / "server.py"
 
 
-def _start_server() -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
     process = subprocess.Popen(  # noqa: S603 (our own example server, fixed arguments)
-        [sys.executable, str(SERVER), "--port", "0", "--instant"],
+        [sys.executable, str(SERVER), "--port", "0", "--instant", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -146,4 +146,93 @@ def model_endpoint_benchmark(options: dict[str, Any]) -> dict[str, Any]:
         "platform_share_of_model_time": round(platform / max(1e-9, float(totals["call_seconds"])), 2),
         "load_average": round(os.getloadavg()[0], 2),
         "goal_rows_per_s": 2000,
+    }
+
+
+def _labeler_times(project: Any, labeler: User, count: int) -> list[float]:
+    """Milliseconds of `count` claim + submit pairs by one labeler through the API (Django's test client)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(labeler)
+    times: list[float] = []
+    for _ in range(count):
+        started = time.perf_counter()
+        claim = client.post(f"/api/v1/projects/{project.pk}/queue/next")
+        if claim.status_code != 200:
+            break
+        task = claim.json()["task"]
+        client.post(f"/api/v1/tasks/{task}/labels", {"annotations": []}, content_type="application/json")
+        times.append(1000 * (time.perf_counter() - started))
+    return times
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1) if ordered else float("nan")
+
+
+@benchmark("model-endpoint-labelers")
+def model_endpoint_labelers_benchmark(options: dict[str, Any]) -> dict[str, Any]:
+    """Labelers' claim + submit p95 while a dispatcher (a thread here, the worker in production) sends rows to a
+    model that times out every call (`--delay` 3 s, endpoint timeout 1 s, concurrency 4), against the same figure
+    with no dispatcher running."""
+    import threading
+
+    from django.db import connection
+
+    size = int(options.get("size") or 400)
+    count = int(options.get("claims", 100))
+    process, url = _start_server("--delay", "3")
+    allowed = list(settings.TDP_OUTBOUND_ALLOWED_HOSTS)
+    breaker = settings.TDP_ENDPOINT_BREAKER_FAILURES, settings.TDP_ENDPOINT_MAX_ATTEMPTS
+    # Every call times out and the breaker stays closed: the dispatcher keeps calling while labelers work.
+    settings.TDP_ENDPOINT_BREAKER_FAILURES, settings.TDP_ENDPOINT_MAX_ATTEMPTS = 1_000_000, 1
+    settings.TDP_OUTBOUND_ALLOWED_HOSTS = [*allowed, url.removeprefix("http://")]
+    try:
+        admin = _admin()
+        endpoint, project, ids = _setup(admin, url, size, 8, 4)
+        endpoint.timeout_seconds = 1.0
+        endpoint.save(update_fields=["timeout_seconds"])
+        labeler = User.objects.filter(username="endpoint-bench-labeler").first()
+        if labeler is None:
+            labeler = account_services.user_create(
+                organization=admin.organization,  # type: ignore[arg-type]
+                actor=admin,
+                username="endpoint-bench-labeler",
+                password=secrets.token_urlsafe(24),
+                role="labeler",
+            )
+        labeling_services.project_member_set(actor=admin, project=project, user=labeler, role="labeler")
+        with held_back(), transaction.atomic():
+            labeling_services.batch_create(actor=admin, project=project, name="all", data_row_ids=ids)
+        baseline = _labeler_times(project, labeler, count)
+        done = threading.Event()
+
+        def dispatch() -> None:
+            try:
+                endpoint_dispatch(endpoint_id=endpoint.pk, time_budget=600)
+            finally:
+                connection.close()
+                done.set()
+
+        thread = threading.Thread(target=dispatch, daemon=True)
+        thread.start()
+        time.sleep(0.5)
+        during = _labeler_times(project, labeler, count)
+        calls_running = not done.is_set()
+        thread.join(timeout=120)
+    finally:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = allowed
+        settings.TDP_ENDPOINT_BREAKER_FAILURES, settings.TDP_ENDPOINT_MAX_ATTEMPTS = breaker
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    failed_rows = EndpointRow.objects.filter(endpoint=endpoint).exclude(error="").count()
+    return {
+        "claims": len(during),
+        "baseline_p95_ms": _p95(baseline),
+        "during_faults_p95_ms": _p95(during),
+        "dispatcher_was_calling": calls_running,
+        "rows_with_recorded_timeouts": failed_rows,
+        "load_average": round(os.getloadavg()[0], 2),
     }

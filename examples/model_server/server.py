@@ -10,7 +10,8 @@
   "model_version"}]}`, `POST /setup {"schema"}` → `{"model_version"}`, `POST /webhook` (training events).
 
 `--token`: requests must carry `Authorization: <token>`. `--instant`: answer without fetching or looking at the
-images (one fixed box per row), to measure the platform's own overhead.
+images (one fixed box per row), to measure the platform's own overhead. `--delay S`: wait S seconds before answering
+a POST (a slow model).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,7 +110,7 @@ class Model:
         return {"results": list(self.pool.map(one, tasks))}
 
 
-def make_handler(model: Model, token: str | None) -> type[BaseHTTPRequestHandler]:
+def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -140,6 +142,8 @@ def make_handler(model: Model, token: str | None) -> type[BaseHTTPRequestHandler
         def do_POST(self) -> None:
             if not self._authorized():
                 return
+            if delay:  # a slow model (for measuring the platform while calls time out)
+                time.sleep(delay)
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
                 self._send(413, {"error": "too large"})
@@ -174,8 +178,10 @@ def make_handler(model: Model, token: str | None) -> type[BaseHTTPRequestHandler
     return Handler
 
 
-def serve(port: int, *, token: str | None = None, instant: bool = False, host: str = "127.0.0.1") -> None:
-    server = ThreadingHTTPServer((host, port), make_handler(Model(instant), token))
+def serve(
+    port: int, *, token: str | None = None, instant: bool = False, host: str = "127.0.0.1", delay: float = 0.0
+) -> None:
+    server = ThreadingHTTPServer((host, port), make_handler(Model(instant), token, delay))
     server.daemon_threads = True
     sys.stdout.write(f"model server on http://{host}:{server.server_port} ({MODEL_VERSION})\n")
     sys.stdout.flush()
@@ -188,8 +194,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--token", default=None, help="require Authorization: <token>")
     parser.add_argument("--instant", action="store_true", help="answer without looking at the images")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering a POST")
     args = parser.parse_args()
-    serve(args.port, token=args.token, instant=args.instant, host=args.host)
+    serve(args.port, token=args.token, instant=args.instant, host=args.host, delay=args.delay)
 
 
 if __name__ == "__main__":
