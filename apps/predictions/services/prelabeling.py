@@ -59,17 +59,17 @@ def prelabel_endpoint_id(project: Project, key: str = "prelabel_endpoint") -> st
 
 
 def endpoint_rows_add(*, project: Project, data_row_ids: list[Any], endpoint_id: Any) -> int:
-    """Queue rows for an endpoint (rows it already has are left alone) and start a dispatcher after commit."""
-    before = EndpointRow.objects.filter(endpoint_id=endpoint_id, project=project).count()
+    """Queue rows for an endpoint (rows it already has, answered or not, are left alone: no second send) and start
+    a dispatcher after commit (one with nothing due returns at once). Returns the number of rows given."""
+    ids = list(dict.fromkeys(data_row_ids))
     EndpointRow.objects.bulk_create(
-        [EndpointRow(endpoint_id=endpoint_id, project=project, data_row_id=r) for r in dict.fromkeys(data_row_ids)],
+        [EndpointRow(endpoint_id=endpoint_id, project=project, data_row_id=r) for r in ids],
         ignore_conflicts=True,
         batch_size=5000,
     )
-    added = EndpointRow.objects.filter(endpoint_id=endpoint_id, project=project).count() - before
-    if added:
+    if ids:
         enqueue_on_commit("apps.predictions.tasks.endpoint_dispatch", str(endpoint_id))
-    return added
+    return len(ids)
 
 
 def prelabel_rows_joined(project: Project, data_row_ids: list[str]) -> None:
