@@ -120,3 +120,28 @@ def test_an_admin_adds_an_endpoint_in_the_admin_and_private_addresses_are_refuse
     page.goto(f"/admin/predictions/modelendpoint/{endpoint.pk}/change/")
     assert "from-the-admin" not in page.content()
     shoot(page, "admin-change")
+
+
+def test_the_prelabel_page_shows_the_embedding_progress(page, settings, live_server, org_admin, manager):
+    from apps.predictions.services import endpoints as endpoint_services
+
+    settings.TDP_PUBLIC_URL = live_server.url
+    rows = scene_rows(org_admin.organization, 2, prefix="e2e-emb")
+    with running_server(REFERENCE) as url:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
+        _detector, project = endpoint_and_project(org_admin, url)
+        embedder = endpoint_services.model_endpoint_create(
+            actor=org_admin, values={"name": "histograms", "url": url, "kind": "embedder"}
+        )
+        project = labeling_services.project_update(
+            actor=org_admin, project=project, data={"settings": {"model": {"embed_endpoint": str(embedder.pk)}}}
+        )
+        labeling_services.project_member_set(actor=org_admin, project=project, user=manager, role="team_manager")
+        add_batch(org_admin, project, rows)
+    login(page, "tina", TEST_PASSWORD)
+    page.wait_for_url("**/")
+    page.goto(f"/projects/{project.pk}/prelabels/")
+    assert page.locator("#embedding-counts").inner_text() == "2 row(s): 2 embedded · 0 failed · 0 waiting"
+    assert page.locator("#endpoint-counts").inner_text() == "2 row(s): 2 sent · 2 answered · 0 failed · 0 waiting"
+    assert "space “histograms colour-components-1”" in page.locator("#embedding-progress").inner_text()
+    shoot(page, "project-embeddings")

@@ -412,4 +412,7 @@ def _store_vectors(endpoint: ModelEndpoint, answered: list[tuple[EndpointRow, pr
             status=EndpointRowStatus.ANSWERED, model_version=version, annotations=0, error="", updated_at=timezone.now()
         )
         stored += len(ok)
+        if ok and version != "unversioned" and version != endpoint.model_version:
+            endpoint.model_version = version
+            endpoint.save(update_fields=["model_version", "updated_at"])
     return stored
