@@ -40,6 +40,7 @@ BLOCKS: dict[str, tuple[str, str]] = {
     "routing": ("Routing to experts", "Rows the model is unsure of go to an expert (needs pre-labels or a model)."),
     "queue": ("Queue order", "The order labelers get new work within a batch priority."),
     "lease": ("Leases", "How long a claimed task stays with its labeler."),
+    "model": ("Model endpoints", "Your model servers that pre-label and embed rows as they join the project."),
 }
 
 SETTINGS: tuple[Setting, ...] = (
@@ -171,6 +172,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Lease (minutes)",
         "A claimed task returns to the queue after this many minutes without a submit (1 to 1440).",
         "int",
+    ),
+    Setting(
+        "model",
+        "prelabel_endpoint",
+        "Pre-label endpoint id",
+        "A detector or classifier endpoint (Models page): rows joining the project are sent to it.",
+        "id",
+        optional=True,
+    ),
+    Setting(
+        "model",
+        "embed_endpoint",
+        "Embedding endpoint id",
+        "An embedder endpoint: rows joining the project get its vectors in a catalog embedding space.",
+        "id",
+        optional=True,
     ),
 )
 

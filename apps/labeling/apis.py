@@ -53,6 +53,7 @@ class ProjectOutputSerializer(serializers.Serializer):
     routing = serializers.SerializerMethodField()
     queue = serializers.SerializerMethodField()
     lease = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
     archived = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
@@ -71,8 +72,11 @@ class ProjectOutputSerializer(serializers.Serializer):
     def get_lease(self, project: Project) -> dict[str, Any]:
         return project.settings.get("lease", {})
 
+    def get_model(self, project: Project) -> dict[str, Any]:
+        return project.settings.get("model", {})
 
-SETTINGS_BLOCKS = ("quality", "review", "routing", "queue", "lease")
+
+SETTINGS_BLOCKS = ("quality", "review", "routing", "queue", "lease", "model")
 
 
 class ProjectListCreateApi(APIView):
@@ -89,6 +93,7 @@ class ProjectListCreateApi(APIView):
         routing = serializers.JSONField(required=False)
         queue = serializers.JSONField(required=False)
         lease = serializers.JSONField(required=False)
+        model = serializers.JSONField(required=False)
 
     @extend_schema(responses=ProjectOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -120,6 +125,7 @@ class ProjectDetailApi(APIView):
         routing = serializers.JSONField(required=False)
         queue = serializers.JSONField(required=False)
         lease = serializers.JSONField(required=False)
+        model = serializers.JSONField(required=False)
 
     @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request: Request, project_id: str) -> Response:

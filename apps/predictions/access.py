@@ -10,7 +10,7 @@ from apps.accounts.access import require_org_perm
 from apps.accounts.models import User
 from apps.accounts.roles import MANAGE_PROJECTS
 from apps.core.access import get_in_organization
-from apps.predictions.models import Model, ModelRun
+from apps.predictions.models import Model, ModelEndpoint, ModelRun
 
 _MESSAGE = "Only organization admins and team managers may work with models."
 
@@ -36,3 +36,16 @@ def access_model_run(actor: User, run_id: object) -> ModelRun:
     require_model_manager(actor)
     queryset = ModelRun.objects.select_related("model", "model__organization", "ontology_version")
     return get_in_organization(queryset, actor, run_id, organization_field="model__organization")
+
+
+def endpoints_visible_to(actor: User) -> QuerySet[ModelEndpoint]:
+    require_model_manager(actor)
+    queryset = ModelEndpoint.objects.select_related("ontology").order_by("name", "id")
+    if actor.is_superuser:
+        return queryset
+    return queryset.filter(organization_id=actor.organization_id or "")
+
+
+def access_model_endpoint(actor: User, endpoint_id: object) -> ModelEndpoint:
+    require_model_manager(actor)
+    return get_in_organization(ModelEndpoint.objects.select_related("ontology", "model"), actor, endpoint_id)

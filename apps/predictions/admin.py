@@ -172,3 +172,6 @@ def recompute_queue_order(modeladmin: Any, request: HttpRequest, queryset: Query
     for project in queryset:
         job = services.queue_order_request(actor=actor, project=project)
         modeladmin.message_user(request, f"Reordering the queue of {project.name}: job {job.id}.")
+
+
+from apps.predictions import endpoint_admin  # noqa: E402, F401  (registers the model endpoint admin)

@@ -171,4 +171,5 @@ def prelabels_benchmark(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-from apps.predictions import queue_order_benchmarks  # noqa: E402, F401  (registers `queue_order`)
+# Registers `model-endpoint` and `queue_order`.
+from apps.predictions import endpoint_benchmarks, queue_order_benchmarks  # noqa: E402, F401

@@ -32,6 +32,7 @@ def register() -> None:
         queue_settings_changed,
         queue_settings_errors,
     )
+    from apps.predictions.services.prelabeling import prelabel_rows_joined, prelabel_settings_errors
     from apps.predictions.views import prelabels_link
 
     register_claim_source(expert_claim)
@@ -43,3 +44,5 @@ def register() -> None:
     register_settings_changed(queue_settings_changed)
     register_rows_joined(queue_order_rows_joined)
     register_project_admin_action(recompute_queue_order)
+    register_rows_joined(prelabel_rows_joined)
+    register_settings_check(prelabel_settings_errors)

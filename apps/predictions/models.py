@@ -221,3 +221,98 @@ class ExpertTask(Task):
         proxy = True
         verbose_name = "expert task"
         ordering = ["confidence", "created_at"]
+
+
+class EndpointKind(models.TextChoices):
+    DETECTOR = "detector", "Detector (pre-labels)"
+    CLASSIFIER = "classifier", "Classifier (pre-labels)"
+    EMBEDDER = "embedder", "Embedder (vectors)"
+    INTERACTIVE = "interactive", "Interactive (assist)"
+
+
+class EndpointProtocol(models.TextChoices):
+    TDP = "tdp", "TDP model protocol v1"
+    LABEL_STUDIO = "label_studio", "Label Studio ML backend"
+
+
+class CircuitState(models.TextChoices):
+    CLOSED = "closed", "Closed (calls flow)"
+    OPEN = "open", "Open (calls paused)"
+    HALF_OPEN = "half_open", "Half-open (one probe batch)"
+
+
+class ModelEndpoint(OrganizationOwnedModel):
+    """A team's model server the platform calls (docs/model-endpoints.md). The auth header secret is stored
+    encrypted (Fernet, `TDP_ENDPOINT_SECRET_KEYS`) and never leaves the server: no API answer, page, log line, audit
+    record or export carries it."""
+
+    name = models.CharField(max_length=200)
+    url = models.CharField(max_length=2048, help_text="Base URL: /health, /setup and /predict are called under it.")
+    kind = models.CharField(max_length=12, choices=EndpointKind.choices, default=EndpointKind.DETECTOR)
+    protocol = models.CharField(max_length=16, choices=EndpointProtocol.choices, default=EndpointProtocol.TDP)
+    ontology = models.ForeignKey(
+        "ontologies.Ontology", null=True, blank=True, on_delete=models.PROTECT, related_name="model_endpoints"
+    )
+    class_map = models.JSONField(default=dict, blank=True, help_text="The model's class names → feature names.")
+    secret_header = models.CharField(max_length=100, default="Authorization")
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    timeout_seconds = models.FloatField(default=10.0)
+    batch_size = models.PositiveIntegerField(default=32)
+    max_concurrency = models.PositiveIntegerField(default=4)
+    # The model whose runs (one per reported model version) hold this endpoint's predictions.
+    model = models.ForeignKey(Model, null=True, blank=True, on_delete=models.SET_NULL, related_name="endpoints")
+    model_version = models.CharField(max_length=200, blank=True, help_text="The last version the server reported.")
+    circuit = models.CharField(max_length=10, choices=CircuitState.choices, default=CircuitState.CLOSED)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    opened_until = models.DateTimeField(null=True, blank=True)
+    # One dispatcher per endpoint at a time (its calls are at most `max_concurrency` in flight).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_check = models.JSONField(default=dict, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(OrganizationOwnedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="model_endpoint_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
+
+
+class EndpointRowStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    SENT = "sent", "Sent"
+    ANSWERED = "answered", "Answered"
+    FAILED = "failed", "Failed"
+
+
+class EndpointRow(models.Model):
+    """One row of a project to pre-label through an endpoint: sent at most once per model version (the unique key
+    holds one state per row; an answered row is not sent again unless asked)."""
+
+    id = models.BigAutoField(primary_key=True)
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.CASCADE, related_name="rows")
+    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+")
+    data_row = models.ForeignKey("datasets.DataRow", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=EndpointRowStatus.choices, default=EndpointRowStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    model_version = models.CharField(max_length=200, blank=True)
+    annotations = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "project", "data_row"], name="endpoint_row_unique"),
+        ]
+        indexes = [models.Index(fields=["endpoint", "status", "next_attempt_at"], name="endpoint_row_due")]
+
+    def __str__(self) -> str:
+        return f"{self.data_row_id} via {self.endpoint_id} ({self.status})"

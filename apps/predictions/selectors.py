@@ -111,3 +111,31 @@ def provenance_of_rows(*, project: Project, data_row_ids: list[str]) -> dict[str
             }
         )
     return found
+
+
+def endpoint_progress(*, project: Project, key: str = "prelabel_endpoint") -> dict[str, Any] | None:
+    """Automatic pre-labels of a project: rows sent / answered / failed (with the reasons, most frequent first),
+    waiting, and the endpoint's circuit. None when no endpoint is set or it is gone."""
+    from apps.core.ids import is_uuid
+    from apps.predictions.models import EndpointRow, EndpointRowStatus, ModelEndpoint
+
+    endpoint_id = (project.settings.get("model") or {}).get(key)
+    if not endpoint_id or not is_uuid(endpoint_id):
+        return None
+    endpoint = ModelEndpoint.objects.filter(pk=endpoint_id, organization_id=project.organization_id).first()
+    if endpoint is None:
+        return None
+    rows = EndpointRow.objects.filter(endpoint=endpoint, project=project)
+    by_status = {r["status"]: r["n"] for r in rows.values("status").annotate(n=Count("id")).order_by()}
+    errors = rows.exclude(error="").values("error", "status").annotate(rows=Count("id")).order_by("-rows", "error")[:20]
+    return {
+        "endpoint": {"id": str(endpoint.pk), "name": endpoint.name, "model_version": endpoint.model_version},
+        "total": sum(by_status.values()),
+        "sent": rows.filter(attempts__gt=0).count(),
+        "answered": by_status.get(EndpointRowStatus.ANSWERED, 0),
+        "failed": by_status.get(EndpointRowStatus.FAILED, 0),
+        "waiting": by_status.get(EndpointRowStatus.PENDING, 0) + by_status.get(EndpointRowStatus.SENT, 0),
+        "errors": [{"message": e["error"], "status": e["status"], "rows": e["rows"]} for e in errors],
+        "circuit": endpoint.circuit,
+        "opened_until": endpoint.opened_until.isoformat() if endpoint.opened_until else None,
+    }

@@ -57,3 +57,22 @@ def queue_order_job(job_id: str) -> None:
         return queue_order_compute(project=project)
 
     run_job(job_id, work)
+
+
+def endpoint_dispatch(endpoint_id: str) -> dict[str, float]:
+    """Send a model endpoint's due rows (one dispatcher per endpoint at a time: a second delivery returns at once)."""
+    from apps.predictions.services.prelabeling import endpoint_dispatch as dispatch
+
+    return dispatch(endpoint_id=endpoint_id)
+
+
+def endpoints_tick() -> int:
+    """The schedule: start a dispatcher for every endpoint with rows due (retries after backoff, a breaker that may
+    half-open, a dispatcher that died)."""
+    from apps.core.queue import enqueue
+    from apps.predictions.services.prelabeling import due_endpoint_ids
+
+    ids = due_endpoint_ids()
+    for endpoint_id in ids:
+        enqueue("apps.predictions.tasks.endpoint_dispatch", endpoint_id)
+    return len(ids)

@@ -28,3 +28,31 @@ urlpatterns = [
     path("projects/<str:project_id>/queue/order", apis.ProjectQueueOrderApi.as_view(), name="api-project-queue-order"),
     path("labels/<str:label_id>/provenance", apis.LabelProvenanceApi.as_view(), name="api-label-provenance"),
 ]
+
+from apps.predictions import endpoint_apis  # noqa: E402
+
+urlpatterns += [
+    path("model_endpoints", endpoint_apis.ModelEndpointListCreateApi.as_view(), name="api-model-endpoints"),
+    path(
+        "model_endpoints/<str:endpoint_id>",
+        endpoint_apis.ModelEndpointDetailApi.as_view(),
+        name="api-model-endpoint-detail",
+    ),
+    path(
+        "model_endpoints/<str:endpoint_id>/check",
+        endpoint_apis.ModelEndpointCheckApi.as_view(),
+        name="api-model-endpoint-check",
+    ),
+    path("tasks/<str:task_id>/assist", endpoint_apis.TaskAssistApi.as_view(), name="api-task-assist"),
+    path("model_media/<str:token>", endpoint_apis.ModelEndpointMediaApi.as_view(), name="api-model-endpoint-media"),
+    path(
+        "projects/<str:project_id>/model_status",
+        endpoint_apis.ProjectModelStatusApi.as_view(),
+        name="api-project-model-status",
+    ),
+    path(
+        "projects/<str:project_id>/model_status/resend",
+        endpoint_apis.ProjectModelResendApi.as_view(),
+        name="api-project-model-resend",
+    ),
+]

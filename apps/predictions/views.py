@@ -38,5 +38,7 @@ def project_prelabels_page(request: HttpRequest, project_id: str) -> HttpRespons
         "overdue_only": overdue_only,
         "now": timezone.now(),
         "routing": project.settings.get("routing", {}),
+        "endpoint_progress": selectors.endpoint_progress(project=project),
+        "embedding_progress": selectors.endpoint_progress(project=project, key="embed_endpoint"),
     }
     return render(request, "predictions/project.html", context)

@@ -358,6 +358,14 @@ TDP_SIGNED_URL_TTL_SECONDS = env.int("TDP_SIGNED_URL_TTL_SECONDS", default=15 * 
 # Outbound fetches through apps.core.url_safety: time and size caps.
 TDP_OUTBOUND_TIMEOUT_SECONDS = env.float("TDP_OUTBOUND_TIMEOUT_SECONDS", default=10.0)
 TDP_OUTBOUND_MAX_BYTES = env.int("TDP_OUTBOUND_MAX_BYTES", default=50 * 1024 * 1024)
+# Model endpoints (docs/model-endpoints.md): Fernet keys of their auth secrets (comma-separated, the first encrypts,
+# all decrypt: rotation); empty derives one from SECRET_KEY. Answers above the byte cap are refused.
+TDP_ENDPOINT_SECRET_KEYS: list[str] = env.list("TDP_ENDPOINT_SECRET_KEYS", default=[])
+TDP_ENDPOINT_MAX_RESPONSE_BYTES = env.int("TDP_ENDPOINT_MAX_RESPONSE_BYTES", default=8 * 1024 * 1024)
+TDP_ENDPOINT_MAX_ATTEMPTS = env.int("TDP_ENDPOINT_MAX_ATTEMPTS", default=4)
+TDP_ENDPOINT_BACKOFF_SECONDS = env.float("TDP_ENDPOINT_BACKOFF_SECONDS", default=5.0)
+TDP_ENDPOINT_BREAKER_FAILURES = env.int("TDP_ENDPOINT_BREAKER_FAILURES", default=5)
+TDP_ENDPOINT_BREAKER_SECONDS = env.float("TDP_ENDPOINT_BREAKER_SECONDS", default=60.0)
 # --- webhooks ---
 # Each delivery attempt: connect + answer within this many seconds (no redirects followed, answer capped).
 TDP_WEBHOOK_TIMEOUT_SECONDS = env.float("TDP_WEBHOOK_TIMEOUT_SECONDS", default=5.0)

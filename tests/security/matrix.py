@@ -58,6 +58,8 @@ PATH_OBJECTS = {
     "token_id": "token",
     "alert_id": "alert",
     "rule_id": "alert_rule",
+    "endpoint_id": "endpoint",
+    "token": "media_token",
 }
 EXCLUDED_PREFIXES = ("admin/",)  # the Django admin has its own tests (tests/*/test_admin*.py)
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")

@@ -30,6 +30,8 @@ from apps.ontologies import services as ontology_services
 from apps.ontologies.demo import VEHICLES
 from apps.ontologies.models import Feature
 from apps.predictions import services as prediction_services
+from apps.predictions.services import endpoints as endpoint_services
+from apps.predictions.services.endpoint_client import media_token
 from apps.webhooks import services as webhook_services
 
 PNG = (
@@ -165,6 +167,9 @@ def build_world(org: Organization, make_user: Callable[..., User]) -> World:
         actor=admin, model_run=run, split="train", data_row_ids=[str(r.pk) for r in rows[:3]]
     )
     export = export_services.export_create(actor=admin, project=project, fmt="ndjson", filters={})
+    endpoint = endpoint_services.model_endpoint_create(
+        actor=admin, values={"name": f"{slug} endpoint", "url": f"http://{HOOK_HOST}", "ontology": ontology}
+    )
     webhook = webhook_services.webhook_create(actor=admin, organization=org, url=HOOK_URL, events=["label.created"])
     delivery = webhook_services.webhook_send_test(actor=admin, webhook=webhook)
     job = Job.objects.create(organization=org, created_by=admin, kind="matrix-test")
@@ -207,6 +212,8 @@ def build_world(org: Organization, make_user: Callable[..., User]) -> World:
         "token": str(token.pk),
         "alert": str(alert.pk),
         "alert_rule": str(rule.pk),
+        "endpoint": str(endpoint.pk),
+        "media_token": media_token(upload_row.pk),
     }
     assert uploaded
     world = World(organization=org, people=people, ids=ids, project=project, dataset=dataset, rows=rows)
@@ -223,6 +230,11 @@ def build_world(org: Organization, make_user: Callable[..., User]) -> World:
         ),
         "fresh_slice": lambda: str(
             catalog_services.slice_create(actor=admin, name=unique("doomed"), dataset=dataset, filters={}).pk
+        ),
+        "fresh_endpoint": lambda: str(
+            endpoint_services.model_endpoint_create(
+                actor=admin, values={"name": unique("doomed"), "url": f"http://{HOOK_HOST}", "ontology": ontology}
+            ).pk
         ),
         "fresh_webhook": lambda: str(
             webhook_services.webhook_create(actor=admin, organization=org, url=HOOK_URL, events=["label.created"]).pk

@@ -30,6 +30,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "weights": {"uncertainty": 0.5, "diversity": 0.5},
     },
     "lease": {"minutes": 30},
+    # Model endpoints (predictions app): the detector or classifier that pre-labels rows as they join, the embedder
+    # that fills a catalog embedding space with their vectors.
+    "model": {"prelabel_endpoint": None, "embed_endpoint": None, "interactive_endpoint": None},
 }
 QUEUE_ORDERS = ("priority", "uncertainty", "diversity", "mix")
 UNCERTAINTY_MEASURES = ("least_confidence", "entropy")
@@ -91,6 +94,11 @@ _RULES: dict[str, dict[str, tuple[Any, str]]] = {
         ),
     },
     "lease": {"minutes": (lambda v: _positive_int(v, 24 * 60), "an integer of minutes from 1 to 1440")},
+    "model": {
+        "prelabel_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
+        "embed_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
+        "interactive_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
+    },
 }
 
 
