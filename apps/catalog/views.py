@@ -18,7 +18,7 @@ from apps.catalog import registry, selectors
 from apps.catalog.access import require_manage_catalog
 from apps.core.errors import ApplicationError
 from apps.datasets.access import access_data_row, access_dataset
-from apps.datasets.selectors import datasets_visible_to, metadata_fields_visible_to
+from apps.datasets.selectors import datasets_visible_to, metadata_fields_visible_to, with_row_counts
 
 
 def _can_manage(user: User) -> bool:
@@ -33,7 +33,7 @@ def _can_manage(user: User) -> bool:
 def catalog_home(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     context = {
-        "datasets": datasets_visible_to(actor=user).order_by("name")[:200],
+        "datasets": with_row_counts(datasets_visible_to(actor=user).order_by("name")[:200]),
         "spaces": selectors.embedding_spaces_visible_to(actor=user).order_by("name")[:200],
     }
     return render(request, "catalog/home.html", context)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet, TextField
+from django.db.models import Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts.models import User
+from apps.core.counting import EXACT_UP_TO, Count, bounded_count
 from apps.core.errors import ValidationFailed
 from apps.core.json_sql import JSONText
 from apps.datasets.domain.metadata import MetadataError, filter_value
@@ -26,11 +27,30 @@ def _org_filter(actor: User) -> Q:
 
 
 def datasets_visible_to(*, actor: User) -> QuerySet[Dataset]:
-    return Dataset.objects.filter(_org_filter(actor)).annotate(row_count=Count("data_rows"))
+    return Dataset.objects.filter(_org_filter(actor))
 
 
-def dataset_row_count(*, dataset: Dataset) -> int:
-    return DataRow.objects.filter(dataset=dataset).count()
+# Lists count each dataset's rows exactly up to this many, then show the planner's estimate ("about"): a page of 100
+# datasets of 10 million rows each must not count a billion index entries.
+LIST_EXACT_UP_TO = 1_000
+
+
+def dataset_row_count(*, dataset: Dataset, limit: int = EXACT_UP_TO) -> Count:
+    """The dataset's rows: exact up to `limit`, else an estimate (`Count.exact` False: say "about")."""
+    return bounded_count(DataRow.objects.filter(dataset_id=dataset.pk), limit)
+
+
+def with_row_counts(datasets: Iterable[Dataset], *, limit: int = LIST_EXACT_UP_TO) -> list[Dataset]:
+    """The datasets with `row_count` (int), `row_count_exact` and `row_count_text` ("1,234" or "about 2.1 million")
+    set, for lists and pages."""
+    out = []
+    for dataset in datasets:
+        counted = dataset_row_count(dataset=dataset, limit=limit)
+        dataset.row_count = counted.value  # type: ignore[attr-defined]
+        dataset.row_count_exact = counted.exact  # type: ignore[attr-defined]
+        dataset.row_count_text = str(counted)  # type: ignore[attr-defined]
+        out.append(dataset)
+    return out
 
 
 def metadata_fields_visible_to(*, actor: User) -> QuerySet[MetadataField]:
