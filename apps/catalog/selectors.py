@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import User
-from apps.catalog import registry
+from apps.catalog import ann, registry
 from apps.catalog.domain import drift as drift_math
 from apps.catalog.domain.analysis import kmeans, sample_positions
 from apps.catalog.domain.packing import AnalysisArrays, unpack
@@ -99,8 +99,11 @@ def similar_rows(
     vector: Any = None,
     k: int = 10,
     filters: Mapping[str, str] | None = None,
+    exact: bool = False,
 ) -> list[Neighbor]:
-    """The `k` rows most similar (cosine) to a row of the space or to a given vector, best first."""
+    """The `k` rows most similar (cosine) to a row of the space or to a given vector, best first. Spaces of
+    `TDP_CATALOG_ANN_MIN_VECTORS` or more vectors answer through their approximate index (`apps.catalog.ann`) once
+    it is built, exactly until then; `exact=True` always searches exactly."""
     if not 1 <= k <= MAX_K:
         raise ValidationFailed(f"k must be from 1 to {MAX_K}.", details={"k": ["Out of range."]})
     index = get_index(space)
@@ -121,10 +124,19 @@ def similar_rows(
     else:
         raise ValidationFailed("Give data_row or vector.", details={"data_row": ["Required."]})
     mask = _mask(actor=actor, index=index, dataset=dataset, filters=filters or {})
-    positions, scores = knn(index.matrix, query, k, mask=mask, exclude=exclude)
+    found = None
+    graph = None if exact else ann.searcher(index)
+    if graph is not None:
+        found = ann.search(graph, index, query, k, mask=mask, exclude=exclude)
+    positions, scores = found if found is not None else knn(index.matrix, query, k, mask=mask, exclude=exclude)
     ids = [index.row_ids[p] for p in positions]
     rows = {str(r.pk): r for r in DataRow.objects.filter(_org_filter(actor), pk__in=ids)}
     return [Neighbor(rows[i], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]
+
+
+def uses_approximate_index(space: EmbeddingSpace) -> bool:
+    """Whether similarity queries of the space are answered by its approximate index right now."""
+    return ann.searcher(get_index(space)) is not None
 
 
 def row_vectors(*, space: EmbeddingSpace, row_ids: Any) -> tuple[npt.NDArray[np.float32], list[int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from apps.core.counting import Count, bounded_count
@@ -18,7 +19,7 @@ from apps.core.counting import Count, bounded_count
 class EstimatedCountPaginator(Paginator):
     @cached_property
     def counted(self) -> Count:
-        if hasattr(self.object_list, "query"):
+        if isinstance(self.object_list, QuerySet):
             return bounded_count(self.object_list)
         return Count(len(self.object_list), True)
 
