@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
 from apps.catalog import ann, registry
@@ -21,6 +21,7 @@ from apps.catalog.domain.search import knn, knn_any
 from apps.catalog.domain.vectors import VectorError, normalize_rows, parse_vector
 from apps.catalog.index import SpaceIndex, get_index
 from apps.catalog.models import EmbeddingSpace, EmbeddingVector, Slice, SpaceAnalysis
+from apps.core.counting import bounded_count
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.models import AuditEvent
 from apps.datasets.importer import metadata_specs
@@ -40,7 +41,20 @@ def _org_filter(actor: User) -> Q:
 
 
 def embedding_spaces_visible_to(*, actor: User) -> QuerySet[EmbeddingSpace]:
-    return EmbeddingSpace.objects.filter(_org_filter(actor)).annotate(vector_count=Count("vectors"))
+    return EmbeddingSpace.objects.filter(_org_filter(actor))
+
+
+def with_vector_counts(spaces: Iterable[EmbeddingSpace], *, limit: int = 1_000) -> list[EmbeddingSpace]:
+    """The spaces with `vector_count` (exact up to `limit`, else the database's estimate), `vector_count_exact` and
+    `vector_count_text` ("about 1.2 million"): no count of a million vectors per space on a page load."""
+    out = []
+    for space in spaces:
+        counted = bounded_count(EmbeddingVector.objects.filter(space_id=space.pk), limit)
+        space.vector_count = counted.value  # type: ignore[attr-defined]
+        space.vector_count_exact = counted.exact  # type: ignore[attr-defined]
+        space.vector_count_text = str(counted)  # type: ignore[attr-defined]
+        out.append(space)
+    return out
 
 
 def embedding_space_for(*, actor: User, space_id: str | None) -> EmbeddingSpace:

@@ -34,7 +34,9 @@ def catalog_home(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     context = {
         "datasets": with_row_counts(datasets_visible_to(actor=user).order_by("name")[:200]),
-        "spaces": selectors.embedding_spaces_visible_to(actor=user).order_by("name")[:200],
+        "spaces": selectors.with_vector_counts(
+            selectors.embedding_spaces_visible_to(actor=user).order_by("name")[:200]
+        ),
     }
     return render(request, "catalog/home.html", context)
 
@@ -46,7 +48,7 @@ def catalog_dataset(request: HttpRequest, dataset_id: str) -> HttpResponse:
         dataset = access_dataset(user, dataset_id)
     except ApplicationError:
         raise Http404("Not found.") from None
-    spaces = list(selectors.embedding_spaces_visible_to(actor=user).order_by("name"))
+    spaces = selectors.with_vector_counts(selectors.embedding_spaces_visible_to(actor=user).order_by("name")[:200])
     chosen = request.GET.get("embedding") or (str(spaces[0].pk) if spaces else "")
     targets = [{"key": t.key, "label": t.label, "options": t.options(user)} for t in registry.selection_targets()]
     context: dict[str, Any] = {

@@ -26,6 +26,9 @@ class Count:
     def __int__(self) -> int:
         return self.value
 
+    def __bool__(self) -> bool:
+        return self.value != 0
+
     def __str__(self) -> str:
         return f"{self.value:,}" if self.exact else f"about {approximate(self.value)}"
 

@@ -15,7 +15,7 @@ from apps.accounts.models import User
 from apps.core.counting import EXACT_UP_TO, Count, bounded_count
 from apps.core.errors import ValidationFailed
 from apps.core.json_sql import JSONText
-from apps.datasets.domain.metadata import MetadataError, filter_value
+from apps.datasets.domain.metadata import DATETIME, NUMBER, MetadataError, filter_value
 from apps.datasets.importer import metadata_specs
 from apps.datasets.models import Attachment, DataRow, Dataset, MediaType, MetadataField, StorageIntegration
 
@@ -75,7 +75,8 @@ def data_rows_visible_to(
     *, actor: User, dataset: Dataset | None = None, params: Mapping[str, str] | None = None
 ) -> QuerySet[DataRow]:
     """Data rows the actor may see, filtered by `media_type`, `dataset`, `global_key`, `external_id`,
-    `created_after`/`created_before` and `metadata.<field>=<value>` (exact match, typed by the field's kind)."""
+    `created_after`/`created_before`, `metadata.<field>=<value>` (exact match, typed by the field's kind) and
+    `metadata.<field>__gte|gt|lte|lt=<value>` (number and datetime fields)."""
     queryset = DataRow.objects.filter(_org_filter(actor)).prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
     )
@@ -97,6 +98,10 @@ def data_rows_visible_to(
     if before := params.get("created_before"):
         queryset = queryset.filter(created_at__lt=_timestamp(before, "created_before"))
     metadata_filters = {k[9:]: v for k, v in params.items() if k.startswith("metadata.")}
+    ranges = {k: v for k, v in metadata_filters.items() if k.rpartition("__")[2] in RANGE_LOOKUPS and "__" in k}
+    if ranges:
+        queryset = _metadata_ranges(queryset, actor, ranges)
+        metadata_filters = {k: v for k, v in metadata_filters.items() if k not in ranges}
     if metadata_filters:
         specs = metadata_specs(actor.organization_id)
         wanted: dict[str, Any] = {}
@@ -118,6 +123,33 @@ def data_rows_visible_to(
                     queryset = queryset.filter(**{f"metadata__{name}__icontains": f'"{value[0]}"'})
                 else:
                     queryset = queryset.filter(**{f"metadata__{name}": value})
+    return queryset
+
+
+RANGE_LOOKUPS = ("gte", "gt", "lte", "lt")
+
+
+def _metadata_ranges(queryset: QuerySet[DataRow], actor: User, ranges: Mapping[str, str]) -> QuerySet[DataRow]:
+    """`metadata.<field>__gte|gt|lte|lt=<value>` on number and datetime fields: `metadata -> 'field'` compared as
+    jsonb (numbers as numbers, datetimes as their normalized UTC ISO strings), answered on PostgreSQL by the field's
+    expression index (`metadata_indexes`)."""
+    specs = metadata_specs(actor.organization_id)
+    for key, raw in ranges.items():
+        name, _, lookup = key.rpartition("__")
+        param = f"metadata.{key}"
+        spec = specs.get(name)
+        if spec is None:
+            raise ValidationFailed(f"Unknown metadata field {name!r}.", details={param: ["Unknown field."]})
+        if spec.kind not in (NUMBER, DATETIME):
+            raise ValidationFailed(
+                f"metadata.{name} is a {spec.kind} field: ranges apply to number and datetime fields.",
+                details={param: ["Ranges apply to number and datetime fields."]},
+            )
+        try:
+            value = filter_value(spec, raw)
+        except MetadataError as exc:
+            raise ValidationFailed(str(exc), details={param: [str(exc)]}) from None
+        queryset = queryset.filter(**{f"metadata__{name}__{lookup}": value})
     return queryset
 
 

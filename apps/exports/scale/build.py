@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from apps.accounts import services as account_services
 from apps.accounts.models import Organization, User
 from apps.catalog.models import EmbeddingSpace
+from apps.datasets.metadata_indexes import metadata_indexes_ensure
 from apps.datasets.models import Dataset, MetadataField
 from apps.labeling import services as labeling_services
 from apps.labeling.benchmarks import LABEL  # the queue benchmark's label: valid in its `vehicles` ontology
@@ -244,8 +245,12 @@ def build(size: int, *, max_vectors: int = 1_000_000) -> ScaleData:
             _vectors(space, dataset, vectors)
         timings["vectors_s"] = time.perf_counter() - started
     started = time.perf_counter()
+    metadata_indexes_ensure()  # as the task enqueued by `metadata_field_create` does
+    timings["metadata_indexes_s"] = time.perf_counter() - started
+    started = time.perf_counter()
     with connection.cursor() as cursor:
         for table in ("datasets_datarow", "labeling_task", "labeling_label", "catalog_embeddingvector"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+            verb = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"  # VACUUM: not in a transaction
+            cursor.execute(f"{verb} {table}")
     timings["analyze_s"] = time.perf_counter() - started
     return ScaleData(size, organization, admin, labelers, dataset, project, space, vectors, timings, False)
