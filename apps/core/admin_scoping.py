@@ -10,7 +10,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 
 from apps.core.admin_audit import admin_log_entry_audit
-from apps.core.admin_paging import EstimatedCountPaginator
+from apps.core.admin_paging import EstimatedCountPaginator, KeysetChangeList
 from apps.core.errors import ApplicationError
 
 
@@ -35,6 +35,9 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     org_admin_can_add = True
     org_admin_can_change = True
     org_admin_can_delete = False
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[KeysetChangeList]:
+        return KeysetChangeList
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         queryset = super().get_queryset(request)
