@@ -37,6 +37,11 @@ class EstimatedCountPaginator(Paginator):
     def count_exact(self) -> bool:
         return self.counted.exact
 
+    @property
+    def count_text(self) -> str:
+        """ "1,234" or, for an estimate, "about 2.1 million"."""
+        return str(self.counted)
+
     def validate_number(self, number: Any) -> int:
         """An estimated count may overshoot: a page past the real end is then empty rather than a 404."""
         if self.counted.exact:
@@ -61,6 +66,7 @@ class KeysetChangeList(ChangeList):
     def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         self.after = request.GET.get(AFTER_VAR, "")
         self.next_url = ""
+        self.first_url = ""
         if self.after:  # not a filter of the list: keep it out of the admin's lookup parameters
             query = request.GET.copy()
             query.pop(AFTER_VAR)
@@ -87,6 +93,7 @@ class KeysetChangeList(ChangeList):
             except (ValidationError, ValueError) as exc:
                 raise IncorrectLookupParameters from exc
             self.result_list = page[: self.list_per_page]  # type: ignore[assignment]
+            self.first_url = self.get_query_string(remove=[PAGE_VAR]) or "?"
             more = len(page) > self.list_per_page
         else:
             page = list(self.result_list)
