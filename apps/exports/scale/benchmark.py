@@ -59,7 +59,7 @@ def scale_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     raw = str(params.get("rows") or params.get("size") or "10000,100000")
     sizes = sorted({int(s.replace("_", "")) for s in raw.split(",") if s.strip()})
     parts = set(str(params.get("parts") or ",".join(PARTS)).split(","))
-    max_vectors = int(params.get("vectors") or 1_000_000)
+    max_vectors = int(params["vectors"]) if params.get("vectors") not in (None, "") else 1_000_000
     results: dict[int, dict[str, Any]] = {}
     load = {"before": round(os.getloadavg()[0], 2)}
     with override_settings(DEBUG=False):
