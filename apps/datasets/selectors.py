@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet, TextField
+from django.db.models import Field, FloatField, Prefetch, Q, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
@@ -17,6 +18,7 @@ from apps.core.errors import ValidationFailed
 from apps.core.json_sql import JSONText
 from apps.datasets.domain.metadata import DATETIME, NUMBER, MetadataError, filter_value
 from apps.datasets.importer import metadata_specs
+from apps.datasets.metadata_indexes import range_sql
 from apps.datasets.models import Attachment, DataRow, Dataset, MediaType, MetadataField, StorageIntegration
 
 
@@ -130,9 +132,8 @@ RANGE_LOOKUPS = ("gte", "gt", "lte", "lt")
 
 
 def _metadata_ranges(queryset: QuerySet[DataRow], actor: User, ranges: Mapping[str, str]) -> QuerySet[DataRow]:
-    """`metadata.<field>__gte|gt|lte|lt=<value>` on number and datetime fields: `metadata -> 'field'` compared as
-    jsonb (numbers as numbers, datetimes as their normalized UTC ISO strings), answered on PostgreSQL by the field's
-    expression index (`metadata_indexes`)."""
+    """`metadata.<field>__gte|gt|lte|lt=<value>` on number and datetime fields: on PostgreSQL the value as float8
+    or as byte-ordered UTC ISO text (`metadata_indexes.range_sql`), answered by the field's expression index."""
     specs = metadata_specs(actor.organization_id)
     for key, raw in ranges.items():
         name, _, lookup = key.rpartition("__")
@@ -149,7 +150,14 @@ def _metadata_ranges(queryset: QuerySet[DataRow], actor: User, ranges: Mapping[s
             value = filter_value(spec, raw)
         except MetadataError as exc:
             raise ValidationFailed(str(exc), details={param: [str(exc)]}) from None
-        queryset = queryset.filter(**{f"metadata__{name}__{lookup}": value})
+        if connection.vendor == "postgresql":  # the expression of the field's range index (`metadata_indexes`)
+            alias = f"_range_{len(queryset.query.annotations)}"
+            output: Field[Any, Any] = FloatField() if spec.kind == NUMBER else TextField()
+            # range_sql accepts only the field name rule's characters (letters, digits, _ and -)
+            expression = RawSQL(range_sql(name, spec.kind), [], output_field=output)  # noqa: S611
+            queryset = queryset.alias(**{alias: expression}).filter(**{f"{alias}__{lookup}": value})
+        else:
+            queryset = queryset.filter(**{f"metadata__{name}__{lookup}": value})
     return queryset
 
 

@@ -59,9 +59,9 @@ def test_row_list_pages_walk_the_created_index(scale):
     [
         (
             {"metadata.captured_at__gte": "2025-01-03T00:00:00Z", "metadata.captured_at__lt": "2025-01-03T01:00:00Z"},
-            "data_row_meta_",
+            "data_row_range_",
         ),
-        ({"metadata.score__gte": "0.999"}, "data_row_meta_"),
+        ({"metadata.score__gte": "0.999"}, "data_row_range_"),
         ({"metadata.tag": "glare"}, "data_row_metadata_gin"),
         ({"metadata.split": "valid"}, None),
         ({"created_after": "2026-01-01T00:00:05Z", "created_before": "2026-01-01T00:00:06Z"}, None),

@@ -85,6 +85,7 @@ def row_list(data: ScaleData) -> dict[str, Any]:
         "filter_tag_common": "metadata.tag=night",
         "filter_created_window": "created_after=2026-01-01T00:00:01Z&created_before=2026-01-01T00:00:02Z",
         "filter_score_range": "metadata.score__gte=0.99&metadata.score__lt=0.995",
+        "filter_score_rare": "metadata.score__gte=0.9999",
         "filter_captured_window": (
             "metadata.captured_at__gte=2025-01-03T00:00:00Z&metadata.captured_at__lt=2025-01-03T01:00:00Z"
         ),
