@@ -18,6 +18,7 @@ from apps.catalog.access import access_embedding_space, access_slice, require_ma
 from apps.catalog.domain.vectors import MAX_DIMS
 from apps.catalog.models import EmbeddingSpace
 from apps.core import json_limits
+from apps.core.counting import EXACT_UP_TO
 from apps.core.errors import PayloadTooLarge, ValidationFailed
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
@@ -65,6 +66,8 @@ class EmbeddingSpaceOutputSerializer(serializers.Serializer):
     builtin = serializers.CharField()
     version = serializers.IntegerField()
     vector_count = serializers.IntegerField()
+    # False when `vector_count` is the database's estimate (more than 10,000 vectors; 1,000 in lists).
+    vector_count_exact = serializers.BooleanField(default=True)
     created_at = serializers.DateTimeField()
 
 
@@ -163,6 +166,7 @@ class EmbeddingListCreateApi(APIView):
         page = paginator.paginate_queryset(
             selectors.embedding_spaces_visible_to(actor=request_user(request)), request, view=self
         )
+        page = selectors.with_vector_counts(page or [])
         return paginator.get_paginated_response(EmbeddingSpaceOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: EmbeddingSpaceOutputSerializer})
@@ -180,7 +184,7 @@ class EmbeddingDetailApi(APIView):
     @extend_schema(responses=EmbeddingSpaceOutputSerializer)
     def get(self, request: Request, space_id: str) -> Response:
         space = access_embedding_space(request_user(request), space_id)
-        space.vector_count = space.vectors.count()  # type: ignore[attr-defined]
+        selectors.with_vector_counts([space], limit=EXACT_UP_TO)
         return Response(EmbeddingSpaceOutputSerializer(space).data)
 
 

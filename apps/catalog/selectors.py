@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
-from apps.catalog import registry
+from apps.catalog import ann, registry
 from apps.catalog.domain import drift as drift_math
 from apps.catalog.domain.analysis import kmeans, sample_positions
 from apps.catalog.domain.packing import AnalysisArrays, unpack
@@ -21,6 +21,7 @@ from apps.catalog.domain.search import knn, knn_any
 from apps.catalog.domain.vectors import VectorError, normalize_rows, parse_vector
 from apps.catalog.index import SpaceIndex, get_index
 from apps.catalog.models import EmbeddingSpace, EmbeddingVector, Slice, SpaceAnalysis
+from apps.core.counting import bounded_count
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.models import AuditEvent
 from apps.datasets.importer import metadata_specs
@@ -40,7 +41,20 @@ def _org_filter(actor: User) -> Q:
 
 
 def embedding_spaces_visible_to(*, actor: User) -> QuerySet[EmbeddingSpace]:
-    return EmbeddingSpace.objects.filter(_org_filter(actor)).annotate(vector_count=Count("vectors"))
+    return EmbeddingSpace.objects.filter(_org_filter(actor))
+
+
+def with_vector_counts(spaces: Iterable[EmbeddingSpace], *, limit: int = 1_000) -> list[EmbeddingSpace]:
+    """The spaces with `vector_count` (exact up to `limit`, else the database's estimate), `vector_count_exact` and
+    `vector_count_text` ("about 1.2 million"): no count of a million vectors per space on a page load."""
+    out = []
+    for space in spaces:
+        counted = bounded_count(EmbeddingVector.objects.filter(space_id=space.pk), limit)
+        space.vector_count = counted.value  # type: ignore[attr-defined]
+        space.vector_count_exact = counted.exact  # type: ignore[attr-defined]
+        space.vector_count_text = str(counted)  # type: ignore[attr-defined]
+        out.append(space)
+    return out
 
 
 def embedding_space_for(*, actor: User, space_id: str | None) -> EmbeddingSpace:
@@ -99,8 +113,11 @@ def similar_rows(
     vector: Any = None,
     k: int = 10,
     filters: Mapping[str, str] | None = None,
+    exact: bool = False,
 ) -> list[Neighbor]:
-    """The `k` rows most similar (cosine) to a row of the space or to a given vector, best first."""
+    """The `k` rows most similar (cosine) to a row of the space or to a given vector, best first. Spaces of
+    `TDP_CATALOG_ANN_MIN_VECTORS` or more vectors answer through their approximate index (`apps.catalog.ann`) once
+    it is built, exactly until then; `exact=True` always searches exactly."""
     if not 1 <= k <= MAX_K:
         raise ValidationFailed(f"k must be from 1 to {MAX_K}.", details={"k": ["Out of range."]})
     index = get_index(space)
@@ -121,10 +138,19 @@ def similar_rows(
     else:
         raise ValidationFailed("Give data_row or vector.", details={"data_row": ["Required."]})
     mask = _mask(actor=actor, index=index, dataset=dataset, filters=filters or {})
-    positions, scores = knn(index.matrix, query, k, mask=mask, exclude=exclude)
+    found = None
+    graph = None if exact else ann.searcher(index)
+    if graph is not None:
+        found = ann.search(graph, index, query, k, mask=mask, exclude=exclude)
+    positions, scores = found if found is not None else knn(index.matrix, query, k, mask=mask, exclude=exclude)
     ids = [index.row_ids[p] for p in positions]
     rows = {str(r.pk): r for r in DataRow.objects.filter(_org_filter(actor), pk__in=ids)}
     return [Neighbor(rows[i], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]
+
+
+def uses_approximate_index(space: EmbeddingSpace) -> bool:
+    """Whether similarity queries of the space are answered by its approximate index right now."""
+    return ann.searcher(get_index(space)) is not None
 
 
 def row_vectors(*, space: EmbeddingSpace, row_ids: Any) -> tuple[npt.NDArray[np.float32], list[int]]:

@@ -18,7 +18,7 @@ from apps.catalog import registry, selectors
 from apps.catalog.access import require_manage_catalog
 from apps.core.errors import ApplicationError
 from apps.datasets.access import access_data_row, access_dataset
-from apps.datasets.selectors import datasets_visible_to, metadata_fields_visible_to
+from apps.datasets.selectors import datasets_visible_to, metadata_fields_visible_to, with_row_counts
 
 
 def _can_manage(user: User) -> bool:
@@ -33,8 +33,10 @@ def _can_manage(user: User) -> bool:
 def catalog_home(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     context = {
-        "datasets": datasets_visible_to(actor=user).order_by("name")[:200],
-        "spaces": selectors.embedding_spaces_visible_to(actor=user).order_by("name")[:200],
+        "datasets": with_row_counts(datasets_visible_to(actor=user).order_by("name")[:200]),
+        "spaces": selectors.with_vector_counts(
+            selectors.embedding_spaces_visible_to(actor=user).order_by("name")[:200]
+        ),
     }
     return render(request, "catalog/home.html", context)
 
@@ -46,7 +48,7 @@ def catalog_dataset(request: HttpRequest, dataset_id: str) -> HttpResponse:
         dataset = access_dataset(user, dataset_id)
     except ApplicationError:
         raise Http404("Not found.") from None
-    spaces = list(selectors.embedding_spaces_visible_to(actor=user).order_by("name"))
+    spaces = selectors.with_vector_counts(selectors.embedding_spaces_visible_to(actor=user).order_by("name")[:200])
     chosen = request.GET.get("embedding") or (str(spaces[0].pk) if spaces else "")
     targets = [{"key": t.key, "label": t.label, "options": t.options(user)} for t in registry.selection_targets()]
     context: dict[str, Any] = {

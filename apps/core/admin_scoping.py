@@ -10,6 +10,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 
 from apps.core.admin_audit import admin_log_entry_audit
+from apps.core.admin_paging import EstimatedCountPaginator, KeysetChangeList
 from apps.core.errors import ApplicationError
 
 
@@ -28,9 +29,15 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     """Superusers see everything; org admins see rows whose `organization_path` is their organization."""
 
     organization_path = "organization"
+    # No COUNT(*) over millions of rows on a changelist: a bounded count, else an estimate (`admin_paging`).
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     org_admin_can_add = True
     org_admin_can_change = True
     org_admin_can_delete = False
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[KeysetChangeList]:
+        return KeysetChangeList
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         queryset = super().get_queryset(request)

@@ -55,6 +55,8 @@ class DatasetOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     row_count = serializers.IntegerField()
+    # False when `row_count` is the database's estimate (datasets of more than 10,000 rows; 1,000 in lists).
+    row_count_exact = serializers.BooleanField(default=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -135,7 +137,7 @@ class DatasetListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         queryset = selectors.datasets_visible_to(actor=request_user(request))
         paginator = CursorPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
+        page = selectors.with_row_counts(paginator.paginate_queryset(queryset, request, view=self) or [])
         return paginator.get_paginated_response(DatasetOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: DatasetOutputSerializer})
@@ -158,7 +160,7 @@ class DatasetDetailApi(APIView):
     @extend_schema(responses=DatasetOutputSerializer)
     def get(self, request: Request, dataset_id: str) -> Response:
         dataset = access_dataset(request_user(request), dataset_id)
-        dataset.row_count = selectors.dataset_row_count(dataset=dataset)  # type: ignore[attr-defined]
+        selectors.with_row_counts([dataset], limit=selectors.EXACT_UP_TO)
         return Response(DatasetOutputSerializer(dataset).data)
 
     @extend_schema(request=InputSerializer, responses=DatasetOutputSerializer)
@@ -168,7 +170,7 @@ class DatasetDetailApi(APIView):
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         dataset = services.dataset_update(actor=actor, dataset=dataset, **data.validated_data)
-        dataset.row_count = selectors.dataset_row_count(dataset=dataset)  # type: ignore[attr-defined]
+        selectors.with_row_counts([dataset], limit=selectors.EXACT_UP_TO)
         return Response(DatasetOutputSerializer(dataset).data)
 
     @extend_schema(responses={204: None})

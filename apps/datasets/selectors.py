@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet, TextField
+from django.db.models import Field, FloatField, Prefetch, Q, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts.models import User
+from apps.core.counting import EXACT_UP_TO, Count, bounded_count
 from apps.core.errors import ValidationFailed
 from apps.core.json_sql import JSONText
-from apps.datasets.domain.metadata import MetadataError, filter_value
+from apps.datasets.domain.metadata import DATETIME, NUMBER, MetadataError, filter_value
 from apps.datasets.importer import metadata_specs
+from apps.datasets.metadata_indexes import range_sql
 from apps.datasets.models import Attachment, DataRow, Dataset, MediaType, MetadataField, StorageIntegration
 
 
@@ -26,11 +29,30 @@ def _org_filter(actor: User) -> Q:
 
 
 def datasets_visible_to(*, actor: User) -> QuerySet[Dataset]:
-    return Dataset.objects.filter(_org_filter(actor)).annotate(row_count=Count("data_rows"))
+    return Dataset.objects.filter(_org_filter(actor))
 
 
-def dataset_row_count(*, dataset: Dataset) -> int:
-    return DataRow.objects.filter(dataset=dataset).count()
+# Lists count each dataset's rows exactly up to this many, then show the planner's estimate ("about"): a page of 100
+# datasets of 10 million rows each must not count a billion index entries.
+LIST_EXACT_UP_TO = 1_000
+
+
+def dataset_row_count(*, dataset: Dataset, limit: int = EXACT_UP_TO) -> Count:
+    """The dataset's rows: exact up to `limit`, else an estimate (`Count.exact` False: say "about")."""
+    return bounded_count(DataRow.objects.filter(dataset_id=dataset.pk), limit)
+
+
+def with_row_counts(datasets: Iterable[Dataset], *, limit: int = LIST_EXACT_UP_TO) -> list[Dataset]:
+    """The datasets with `row_count` (int), `row_count_exact` and `row_count_text` ("1,234" or "about 2.1 million")
+    set, for lists and pages."""
+    out = []
+    for dataset in datasets:
+        counted = dataset_row_count(dataset=dataset, limit=limit)
+        dataset.row_count = counted.value  # type: ignore[attr-defined]
+        dataset.row_count_exact = counted.exact  # type: ignore[attr-defined]
+        dataset.row_count_text = str(counted)  # type: ignore[attr-defined]
+        out.append(dataset)
+    return out
 
 
 def metadata_fields_visible_to(*, actor: User) -> QuerySet[MetadataField]:
@@ -55,7 +77,8 @@ def data_rows_visible_to(
     *, actor: User, dataset: Dataset | None = None, params: Mapping[str, str] | None = None
 ) -> QuerySet[DataRow]:
     """Data rows the actor may see, filtered by `media_type`, `dataset`, `global_key`, `external_id`,
-    `created_after`/`created_before` and `metadata.<field>=<value>` (exact match, typed by the field's kind)."""
+    `created_after`/`created_before`, `metadata.<field>=<value>` (exact match, typed by the field's kind) and
+    `metadata.<field>__gte|gt|lte|lt=<value>` (number and datetime fields)."""
     queryset = DataRow.objects.filter(_org_filter(actor)).prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
     )
@@ -77,6 +100,10 @@ def data_rows_visible_to(
     if before := params.get("created_before"):
         queryset = queryset.filter(created_at__lt=_timestamp(before, "created_before"))
     metadata_filters = {k[9:]: v for k, v in params.items() if k.startswith("metadata.")}
+    ranges = {k: v for k, v in metadata_filters.items() if k.rpartition("__")[2] in RANGE_LOOKUPS and "__" in k}
+    if ranges:
+        queryset = _metadata_ranges(queryset, actor, ranges)
+        metadata_filters = {k: v for k, v in metadata_filters.items() if k not in ranges}
     if metadata_filters:
         specs = metadata_specs(actor.organization_id)
         wanted: dict[str, Any] = {}
@@ -98,6 +125,39 @@ def data_rows_visible_to(
                     queryset = queryset.filter(**{f"metadata__{name}__icontains": f'"{value[0]}"'})
                 else:
                     queryset = queryset.filter(**{f"metadata__{name}": value})
+    return queryset
+
+
+RANGE_LOOKUPS = ("gte", "gt", "lte", "lt")
+
+
+def _metadata_ranges(queryset: QuerySet[DataRow], actor: User, ranges: Mapping[str, str]) -> QuerySet[DataRow]:
+    """`metadata.<field>__gte|gt|lte|lt=<value>` on number and datetime fields: on PostgreSQL the value as float8
+    or as byte-ordered UTC ISO text (`metadata_indexes.range_sql`), answered by the field's expression index."""
+    specs = metadata_specs(actor.organization_id)
+    for key, raw in ranges.items():
+        name, _, lookup = key.rpartition("__")
+        param = f"metadata.{key}"
+        spec = specs.get(name)
+        if spec is None:
+            raise ValidationFailed(f"Unknown metadata field {name!r}.", details={param: ["Unknown field."]})
+        if spec.kind not in (NUMBER, DATETIME):
+            raise ValidationFailed(
+                f"metadata.{name} is a {spec.kind} field: ranges apply to number and datetime fields.",
+                details={param: ["Ranges apply to number and datetime fields."]},
+            )
+        try:
+            value = filter_value(spec, raw)
+        except MetadataError as exc:
+            raise ValidationFailed(str(exc), details={param: [str(exc)]}) from None
+        if connection.vendor == "postgresql":  # the expression of the field's range index (`metadata_indexes`)
+            alias = f"_range_{len(queryset.query.annotations)}"
+            output: Field[Any, Any] = FloatField() if spec.kind == NUMBER else TextField()
+            # range_sql accepts only the field name rule's characters (letters, digits, _ and -)
+            expression = RawSQL(range_sql(name, spec.kind), [], output_field=output)  # noqa: S611
+            queryset = queryset.alias(**{alias: expression}).filter(**{f"{alias}__{lookup}": value})
+        else:
+            queryset = queryset.filter(**{f"metadata__{name}__{lookup}": value})
     return queryset
 
 

@@ -25,6 +25,7 @@ from apps.core.events import emit
 from apps.core.ids import uuid7
 from apps.core.jobs import job_create_and_enqueue
 from apps.core.models import Job
+from apps.core.queue import enqueue_on_commit
 from apps.core.url_safety import validate_outbound_url
 from apps.datasets import cloud
 from apps.datasets.domain.metadata import KINDS, MAX_STRING_CHARS, RESERVED_NAMES, check_text
@@ -129,6 +130,8 @@ def metadata_field_create(*, actor: User, name: str, kind: str, options: list[An
     audit_record(
         action="metadata_field.created", actor=actor, organization=organization, target=field, extra={"kind": kind}
     )
+    if kind in (MetadataKind.NUMBER, MetadataKind.DATETIME):  # its range filters get an index (`metadata_indexes`)
+        enqueue_on_commit("apps.datasets.tasks.metadata_indexes_task")
     return field
 
 

@@ -21,3 +21,14 @@ def data_rows_import_job(job_id: str) -> None:
         return data_rows_import_from_storage(job=job, on_progress=progress)
 
     run_job(job_id, work)
+
+
+def metadata_indexes_task() -> None:
+    """Range indexes for number/datetime metadata fields (`metadata_indexes`); safe to run twice."""
+    from django.db import connection
+
+    from apps.datasets.metadata_indexes import metadata_indexes_ensure
+
+    if connection.in_atomic_block:  # run synchronously inside a transaction (tests): CONCURRENTLY cannot run there
+        return
+    metadata_indexes_ensure()

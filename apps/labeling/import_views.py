@@ -148,9 +148,11 @@ def _page_config(actor: User, dataset: Dataset) -> dict[str, Any]:
 def dataset_import_page(request: HttpRequest, dataset_id: str) -> HttpResponse:
     actor = request_user(request)
     dataset = access_dataset(actor, dataset_id, manage=True)
+    counted = dataset_selectors.dataset_row_count(dataset=dataset)
     context = {
         "dataset": dataset,
-        "row_count": dataset_selectors.dataset_row_count(dataset=dataset),
+        # A plain number (the page adds imported rows to it), or "about 2.1 million" above the exact-count bound.
+        "row_count": counted.value if counted.exact else str(counted),
         "integrations": list(dataset_selectors.storage_integrations_visible_to(actor=actor).order_by("name")),
         "projects": list(projects_where(actor, "manage").order_by("name")),
         "config": _page_config(actor, dataset),

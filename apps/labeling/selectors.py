@@ -10,6 +10,8 @@ from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, TextFie
 from django.db.models.functions import Cast, Coalesce
 
 from apps.accounts.models import User
+from apps.core.counting import Count as CountFigure
+from apps.core.counting import bounded_count
 from apps.core.errors import ValidationFailed
 from apps.core.ids import is_uuid
 from apps.core.json_sql import JSONText
@@ -73,14 +75,14 @@ def row_in_project(*, project: Project) -> Exists:
 
 
 def my_projects(*, actor: User) -> QuerySet[Project]:
-    return (
-        projects_visible_to(actor)
-        .filter(archived=False)
-        .annotate(
-            open_tasks=Count("tasks", filter=Q(tasks__state__in=[TaskState.TO_LABEL, TaskState.IN_REWORK])),
-        )
-        .order_by("name")
-    )
+    return projects_visible_to(actor).filter(archived=False).order_by("name")
+
+
+def open_task_count(*, project: Project, limit: int = 1_000) -> CountFigure:
+    """Tasks to label or in rework: exact up to `limit`, else the database's estimate (the page says "about"). A
+    million-task project is not counted on every home page load."""
+    open_tasks = Task.objects.filter(project=project, state__in=[TaskState.TO_LABEL, TaskState.IN_REWORK])
+    return bounded_count(open_tasks, limit)
 
 
 def labels_of_project(

@@ -27,7 +27,7 @@ def my_projects_section(user: User) -> HomeSection:
         {
             "title": project.name,
             "url": reverse("labeling:project", args=[project.id]),
-            "detail": f"{getattr(project, 'open_tasks', 0)} open task(s)",
+            "detail": f"{selectors.open_task_count(project=project)} open task(s)",
         }
         for project in selectors.my_projects(actor=user)
     ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast, Coalesce
 
 from apps.accounts.models import User
+from apps.core.counting import bounded_count
 from apps.core.json_sql import JSONText
 from apps.labeling.access import projects_where
 from apps.labeling.models import Label, Project, Task, TaskState
@@ -55,13 +56,13 @@ def latest_rework_feedback(task: Task) -> dict[str, Any] | None:
 
 
 def projects_to_review(*, actor: User) -> list[Project]:
-    """Projects where the actor may review, with `in_review` counts."""
-    return list(
-        projects_where(actor, "review")
-        .filter(archived=False)
-        .annotate(in_review=Count("tasks", filter=Q(tasks__state=TaskState.IN_REVIEW)))
-        .order_by("name")
-    )
+    """Projects where the actor may review, with `in_review` counts (`apps.core.counting.Count`: exact up to 1,000,
+    else the database's estimate, shown as "about …"; a million-task project is not counted on each home page)."""
+    projects = list(projects_where(actor, "review").filter(archived=False).order_by("name"))
+    for project in projects:
+        waiting = Task.objects.filter(project=project, state=TaskState.IN_REVIEW)
+        project.in_review = bounded_count(waiting, 1_000)  # type: ignore[attr-defined]
+    return projects
 
 
 def review_texts_of_rows(

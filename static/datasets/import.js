@@ -30,7 +30,10 @@ tabs.forEach((tab, index) => {
 select(tabs[0]);
 
 const rowCount = document.getElementById("row-count");
-const bump = (n) => setText(rowCount, String(Number(rowCount.textContent) + n));
+const bump = (n) => {
+  const current = Number(rowCount.textContent); // "about 2.1 million" (an estimate) stays as it is
+  if (Number.isFinite(current)) setText(rowCount, String(current + n));
+};
 const stored = setupBatch(config);
 setupUpload(config, (keys, created) => { stored(keys); bump(created); });
 setupRows(config, (result) => bump(result.created));

@@ -151,6 +151,25 @@ def test_metadata_and_media_type_filters(manager_client, populated):
     assert manager_client.get(url + "&media_type=video").status_code == 400
 
 
+def test_metadata_range_filters(manager_client, populated, manager):
+    from apps.datasets.models import DataRow
+
+    url = f"/api/v1/datasets/{populated.id}/data_rows?page_size=100"
+    assert _keys(manager_client.get(url + "&metadata.score__gte=27")) == {"row-27", "row-28", "row-29"}
+    window = _keys(manager_client.get(url + "&metadata.score__gt=3&metadata.score__lte=5.5"))
+    assert window == {"row-04", "row-05"}
+    assert _keys(manager_client.get(url + "&metadata.score__lt=0")) == set()
+    DataRow.objects.filter(global_key="row-01").update(metadata={"captured_at": "2025-01-03T00:10:00+00:00"})
+    DataRow.objects.filter(global_key="row-02").update(metadata={"captured_at": "2025-01-03T02:00:00+00:00"})
+    # a naive time is UTC, an offset is converted: 01:00+01:00 is midnight UTC
+    hour = "&metadata.captured_at__gte=2025-01-03T01:00:00%2B01:00&metadata.captured_at__lt=2025-01-03T01:00:00"
+    assert _keys(manager_client.get(url + hour)) == {"row-01"}
+    wrong_kind = manager_client.get(url + "&metadata.camera__gte=a")
+    assert wrong_kind.status_code == 400 and "metadata.camera__gte" in wrong_kind.json()["error"]["details"]
+    assert manager_client.get(url + "&metadata.score__gte=high").status_code == 400
+    assert manager_client.get(url + "&metadata.nope__lt=1").status_code == 400
+
+
 def test_created_range_and_org_wide_listing(manager_client, populated, manager):
     from datetime import timedelta
 
