@@ -262,11 +262,11 @@ def from_polygon(xy: list[float] | npt.ArrayLike, height: int, width: int) -> RL
     u = np.concatenate(us)
     v = np.concatenate(vs)
     # Points where the upsampled outline changes column: one crossing of a pixel column's centre each.
-    j = np.flatnonzero(u[1:] != u[:-1]) + 1
-    xd = np.where(u[j] < u[j - 1], u[j], u[j] - 1).astype(np.float64)
+    at = np.flatnonzero(u[1:] != u[:-1]) + 1
+    xd = np.where(u[at] < u[at - 1], u[at], u[at] - 1).astype(np.float64)
     xd = (xd + 0.5) / scale - 0.5
     keep = (np.floor(xd) == xd) & (xd >= 0) & (xd <= width - 1)
-    yd = np.where(v[j] < v[j - 1], v[j], v[j - 1]).astype(np.float64)
+    yd = np.where(v[at] < v[at - 1], v[at], v[at - 1]).astype(np.float64)
     yd = (yd + 0.5) / scale - 0.5
     yd = np.ceil(np.clip(yd, 0, height))
     a = np.concatenate((xd[keep].astype(np.int64) * height + yd[keep].astype(np.int64), [height * width]))
