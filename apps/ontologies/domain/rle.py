@@ -159,6 +159,13 @@ def from_document(doc: Any, *, height: int | None = None, width: int | None = No
 # --- measures on the runs -------------------------------------------------------------------------------------
 
 
+def measures(document: dict[str, Any]) -> dict[str, int]:
+    """A normalized mask document's bounding box (x, y, width, height) and area, for the annotation row."""
+    rle = RLE(document["size"][0], document["size"][1], decompress_counts(document["counts"]))
+    x, y, w, h = bbox(rle)
+    return {"x": x, "y": y, "width": w, "height": h, "area": area(rle)}
+
+
 def area(rle: RLE) -> int:
     return int(rle.counts[1::2].sum())
 
