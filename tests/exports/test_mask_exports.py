@@ -3,11 +3,14 @@ pixel, from the database's writer and the Python one), and NDJSON lines carrying
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import jsonschema
 import numpy as np
 import pytest
+from PIL import Image
 from pycocotools.coco import COCO
 
 from apps.exports import services as export_services
@@ -123,3 +126,68 @@ def test_ndjson_lines_carry_the_rle(mask_project, monkeypatch):
         decoded = [R.decode(R.from_document(m)) for m in masks]
         assert all(np.array_equal(a, b) for a, b in zip(decoded, stored[key], strict=True))
     assert Label.objects.filter(project=project).count() == 3
+
+
+def test_png_masks_class_and_instance_pngs_with_legends(mask_project, monkeypatch):
+    project, user, stored = mask_project
+    archive = zipfile.ZipFile(io.BytesIO(_export(project, user, "masks", monkeypatch, in_sql=True)))
+    legend = json.loads(archive.read("legend.json"))
+    ids = {c["name"]: c["id"] for c in legend["categories"]}
+    assert set(ids) == {"weed", "crop"} and legend["background"] == 0  # the box tool is not segmentation
+    for key, masks in stored.items():
+        classes = np.asarray(Image.open(io.BytesIO(archive.read(f"class/{key}.png"))))
+        instances = np.asarray(Image.open(io.BytesIO(archive.read(f"instance/{key}.png"))))
+        info = json.loads(archive.read(f"instance/{key}.json"))
+        assert classes.shape == instances.shape == (H, W)
+        # Independent painter: objects in document order, later ones on top.
+        expected_classes = np.zeros((H, W), np.uint8)
+        expected_instances = np.zeros((H, W), np.uint8)
+        for k, m in enumerate(masks):
+            expected_classes[m == 1] = ids["weed" if k % 2 else "crop"]
+            expected_instances[m == 1] = k + 1
+        assert np.array_equal(classes, expected_classes)
+        assert np.array_equal(instances, expected_instances)
+        assert [i["index"] for i in info["instances"]] == [1, 2, 3, 4]
+        assert [i["mask_area"] for i in info["instances"]] == [int(m.sum()) for m in masks]
+        assert [i["area"] for i in info["instances"]] == [int((expected_instances == k + 1).sum()) for k in range(4)]
+        assert info["instances"][1]["attributes"] == {"note": "holed"}
+
+
+def test_coco_mask_ground_truth_imports_rle_and_polygons(mask_project, monkeypatch, org_admin, client_for):
+    project, user, stored = mask_project
+    exported = json.loads(_export(project, user, "coco", monkeypatch, in_sql=True))
+    masks = [a for a in exported["annotations"] if isinstance(a["segmentation"], dict)]
+    first_image = masks[0]["image_id"]
+    bad = [
+        {"id": 900, "image_id": first_image, "category_id": masks[0]["category_id"], "segmentation": {"size": [2, 2]}},
+        {
+            "id": 901,
+            "image_id": first_image,
+            "category_id": masks[0]["category_id"],
+            "segmentation": {"size": [H, W], "counts": R.encode(np.zeros((H, W))).document()["counts"]},
+        },
+    ]
+    polygon = {
+        "id": 902,
+        "image_id": first_image,
+        "category_id": masks[0]["category_id"],
+        "segmentation": [[1, 1, 20, 1, 20, 15], [30, 30, 40, 30, 40, 40]],
+    }
+    body = {**exported, "annotations": [*exported["annotations"], *bad, polygon]}
+    response = client_for(org_admin).post(f"/api/v1/projects/{project.pk}/ground_truth/coco", body, format="json")
+    assert response.status_code == 200, response.content
+    result = response.json()
+    assert result["failed"] == 2, result
+    messages = sorted(e["message"] for e in result["errors"])
+    assert any("empty" in m for m in messages) and any("size" in m or "object" in m for m in messages)
+    for key, expected in stored.items():
+        label = Label.objects.filter(project=project, data_row__global_key=key, is_current=True).get()
+        got = [R.decode(R.from_document(a["mask"])) for a in label.annotations if a.get("tool") == "mask"]
+        image_id = next(i["id"] for i in exported["images"] if i["file_name"] == key)
+        if image_id == first_image:
+            from pycocotools import mask as cmask
+
+            rings = cmask.frPyObjects(polygon["segmentation"], H, W)
+            expected = [*expected, cmask.decode(cmask.merge(rings))]
+        assert len(got) == len(expected)
+        assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
