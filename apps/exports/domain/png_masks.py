@@ -90,9 +90,9 @@ def image_files(
     instances = np.zeros((height, width), dtype=np.uint16 if len(painted) > 255 else np.uint8)
     for pixels, entry in painted:
         instances[pixels] = entry["index"]
-    counts = np.bincount(instances.ravel(), minlength=len(painted) + 1)
+    counts = np.bincount(instances.ravel(), minlength=len(painted) + 1).tolist()
     for _, entry in painted:
-        entry["area"] = int(counts[entry["index"]])
+        entry["area"] = int(counts[int(entry["index"])])
     document = {
         "data_row_id": str(row["id"]),
         "global_key": row["global_key"],
