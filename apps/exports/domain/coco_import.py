@@ -1,6 +1,6 @@
 """Reading a COCO instances file as ground truth: each COCO annotation becomes one or more annotations in the API
-format (boxes, polygons, masks; `attributes` become classification answers, `"a.b"` keys answering classifications nested
-under the chosen option of `a`). Pure: the ontology validator checks the result."""
+format (boxes, polygons, masks; `attributes` become classification answers, `"a.b"` keys answering classifications
+nested under the chosen option of `a`). Pure: the ontology validator checks the result."""
 
 from __future__ import annotations
 

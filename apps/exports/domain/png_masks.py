@@ -90,9 +90,9 @@ def image_files(
     instances = np.zeros((height, width), dtype=np.uint16 if len(painted) > 255 else np.uint8)
     for pixels, entry in painted:
         instances[pixels] = entry["index"]
-    counts = np.bincount(instances.ravel(), minlength=len(painted) + 1).tolist()
-    for _, entry in painted:
-        entry["area"] = int(counts[int(entry["index"])])
+    counts: list[int] = np.bincount(instances.ravel(), minlength=len(painted) + 1).tolist()
+    for k, (_, entry) in enumerate(painted, start=1):
+        entry["area"] = counts[k]
     document = {
         "data_row_id": str(row["id"]),
         "global_key": row["global_key"],
