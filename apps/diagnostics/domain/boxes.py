@@ -11,7 +11,6 @@ Indexes are positions: the caller keeps the vocabularies (`ClassRef` lists) that
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
 import numpy as np
