@@ -217,8 +217,10 @@ export class MaskTool {
     this.sizeInput.addEventListener("input", () => this.setSize(Number(this.sizeInput.value)));
     this.sizeLabel = h("span", { class: "mask-size-value", id: "mask-size-value" }, `${this.size} px`);
     this.opacityInput = h("input", { type: "range", min: "10", max: "90", value: "50", id: "mask-opacity" });
+    this.opacityLabel = h("span", { class: "mask-size-value", id: "mask-opacity-value" }, "50 %");
     this.opacityInput.addEventListener("input", () => {
       this.opacity = Number(this.opacityInput.value) / 100;
+      this.opacityLabel.textContent = `${this.opacityInput.value} %`;
       this.signature = null;
       this.render();
     });
@@ -228,7 +230,7 @@ export class MaskTool {
       { class: "mask-panel", id: "mask-panel", role: "group", "aria-label": "Mask brush", hidden: true },
       h("div", { class: "mask-modes" }, this.brushButton, this.eraserButton, fresh),
       h("label", { class: "mask-slider" }, h("span", null, "Size"), this.sizeInput, this.sizeLabel),
-      h("label", { class: "mask-slider" }, h("span", null, "Opacity"), this.opacityInput),
+      h("label", { class: "mask-slider" }, h("span", null, "Opacity"), this.opacityInput, this.opacityLabel),
     );
     after.after(this.panel);
     this.setMode("brush");
@@ -245,6 +247,7 @@ export class MaskTool {
     this.size = clamp(Math.round(size), 1, 200);
     this.sizeInput.value = String(this.size);
     this.sizeLabel.textContent = `${this.size} px`;
+    if (this.last && !this.cursor.hidden) this.moveCursor(this.last);
   }
 
   newObject() {
@@ -272,14 +275,15 @@ export class MaskTool {
     event.preventDefault();
   }
 
+  /** The brush outline at image point p, in % of the stage: it follows zoom, pan and resizes by itself. */
   moveCursor(p) {
-    const scale = this.ctx.viewer.viewport.scale;
-    const d = this.size * scale;
+    const { imageW: w, imageH: hgt } = this.ctx.viewer;
+    const r = this.size / 2;
     Object.assign(this.cursor.style, {
-      left: `${p.x * scale - d / 2}px`,
-      top: `${p.y * scale - d / 2}px`,
-      width: `${d}px`,
-      height: `${d}px`,
+      left: `${((p.x - r) / w) * 100}%`,
+      top: `${((p.y - r) / hgt) * 100}%`,
+      width: `${(this.size / w) * 100}%`,
+      height: `${(this.size / hgt) * 100}%`,
     });
     this.cursor.hidden = false;
   }
@@ -312,6 +316,7 @@ export class MaskTool {
   onMove(event) {
     if (!this.active()) return;
     const p = this.ctx.viewer.toMedia(event);
+    this.last = p;
     this.moveCursor(p);
     if (!this.stroke) return;
     event.stopImmediatePropagation();
