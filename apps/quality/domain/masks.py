@@ -21,10 +21,11 @@ RASTERISABLE = frozenset({"mask", "bbox", "polygon"})
 class PreparedMasks:
     """RLEs with their areas and boxes (x0, y0, x1, y1, exclusive) as arrays, for a vectorised overlap filter."""
 
-    __slots__ = ("areas", "boxes", "rles")
+    __slots__ = ("areas", "boxes", "rles", "runs")
 
     def __init__(self, rles: list[R.RLE | None]) -> None:
         self.rles = rles
+        self.runs = [r.ones() if r is not None else None for r in rles]  # run starts and ends, computed once
         self.areas = np.array([R.area(r) if r is not None else 0 for r in rles], dtype=np.float64)
         boxes = np.zeros((len(rles), 4), dtype=np.float64)
         for k, r in enumerate(rles):
@@ -50,6 +51,7 @@ def mask_iou_matrix(a: PreparedMasks, b: PreparedMasks) -> FloatArray:
     out = np.zeros((len(a.rles), len(b.rles)), dtype=np.float64)
     if not len(a.rles) or not len(b.rles):
         return out
+    symmetric = a is b  # a pool scored against itself: each pair once, mirrored
     ab, bb = a.boxes[:, None, :], b.boxes[None, :, :]
     overlap = (
         (np.maximum(ab[..., 0], bb[..., 0]) < np.minimum(ab[..., 2], bb[..., 2]))
@@ -57,13 +59,19 @@ def mask_iou_matrix(a: PreparedMasks, b: PreparedMasks) -> FloatArray:
         & (a.areas[:, None] > 0)
         & (b.areas[None, :] > 0)
     )
+    if symmetric:
+        overlap &= np.triu(np.ones_like(overlap), k=1).astype(bool)
+        np.fill_diagonal(out, (a.areas > 0).astype(np.float64))
     for i, j in zip(*np.nonzero(overlap), strict=True):
         ra, rb = a.rles[i], b.rles[j]
-        assert ra is not None and rb is not None
+        runs_a, runs_b = a.runs[i], b.runs[j]
+        assert ra is not None and rb is not None and runs_a is not None and runs_b is not None
         if (ra.height, ra.width) != (rb.height, rb.width):
             continue
-        inter = R.intersection(ra, rb)
+        inter = R.runs_intersection(*runs_a, *runs_b)
         out[i, j] = inter / (a.areas[i] + b.areas[j] - inter)
+        if symmetric:
+            out[j, i] = out[i, j]
     return out
 
 
