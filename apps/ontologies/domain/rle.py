@@ -78,7 +78,7 @@ def decompress_counts(s: str) -> npt.NDArray[np.int64]:
         raw = np.frombuffer(s.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
     except UnicodeEncodeError as error:
         raise RLEError("The counts string has a character outside the COCO RLE alphabet (ASCII 48-111).") from error
-    bad = np.flatnonzero((raw < 0) | (raw > 63))  # noqa: PLR2004
+    bad = np.flatnonzero((raw < 0) | (raw > 63))
     if len(bad):
         p = int(bad[0])
         raise RLEError(f"Character {s[p]!r} at {p} is not in the COCO RLE alphabet (ASCII 48-111).")
@@ -89,12 +89,12 @@ def decompress_counts(s: str) -> npt.NDArray[np.int64]:
     starts = np.concatenate(([0], ends[:-1] + 1))
     group = np.repeat(np.arange(len(ends)), ends - starts + 1)
     shift = 5 * (np.arange(len(raw)) - starts[group])
-    if shift.max() > 55:  # noqa: PLR2004 - more than 11 characters: not a count of any real mask
+    if shift.max() > 55:  # more than 11 characters: not a count of any mask this size
         raise RLEError("A count in the counts string is too long.")
     values = np.add.reduceat((raw & 0x1F) << shift, starts)
     negative = (raw[ends] & 0x10) != 0
     values = values - np.where(negative, np.left_shift(1, shift[ends] + 5), 0)
-    if len(values) > 3:  # noqa: PLR2004
+    if len(values) > 3:
         values[3::2] = np.cumsum(np.concatenate(([values[1]], values[3::2])))[1:]
         values[4::2] = np.cumsum(np.concatenate(([values[2]], values[4::2])))[1:]
     return values
