@@ -153,3 +153,37 @@ def test_paint_erase_undo_submit_stores_the_painted_pixels(page, mask_task):
     assert np.array_equal(R.decode(R.from_document(stored["mask"])), painted)
     assert stored["classifications"][0]["answer"]["name"] == "old"
     assert js_errors == []
+
+
+def test_the_reviewer_sees_the_mask_painted_read_only(page, mask_task, org, org_admin, make_user):
+    project, row = mask_task
+    project.settings = {**project.settings, "review": {"sample_rate": 1.0}}
+    project.save(update_fields=["settings"])
+    rita = make_user(role="reviewer", organization=org, username="rita")
+    services.project_member_set(actor=org_admin, project=project, user=rita, role="reviewer")
+    lana = project.members.get(user__username="lana").user
+    painted = np.zeros((IMAGE_H, IMAGE_W), np.uint8)
+    painted[100:180, 50:150] = 1
+    painted[120:140, 80:100] = 0  # a hole
+    task = services.queue_claim(actor=lana, project=project)
+    services.label_submit(actor=lana, task=task, annotations=[{"name": "weed", "mask": R.encode(painted).document()}])
+    js_errors: list[str] = []
+    page.on("pageerror", lambda error: js_errors.append(str(error)))
+    login(page, "rita", TEST_PASSWORD)
+    page.goto(f"/projects/{project.id}/review/")
+    page.click("#start-reviewing")
+    page.wait_for_url(f"**/reviews/{task.id}/")
+    page.wait_for_selector("#stage.ready")
+    assert page.locator("#mask-panel").is_hidden()  # read-only: no brush
+    alpha = page.evaluate(
+        """(points) => {
+            const ctx = document.getElementById('mask-canvas').getContext('2d');
+            return points.map(([x, y]) => ctx.getImageData(x, y, 1, 1).data[3]);
+        }""",
+        [[60, 110], [149, 179], [90, 130], [20, 20], [150, 110]],
+    )
+    assert alpha[0] > 0 and alpha[1] > 0  # inside the mask
+    assert alpha[2] == 0 and alpha[3] == 0 and alpha[4] == 0  # the hole, the background, just past the edge
+    assert page.locator("#objects li.object").count() == 1
+    shot(page, "mask-review")
+    assert js_errors == []
