@@ -126,9 +126,11 @@ _SHAPES_CTE = (
     """shapes AS MATERIALIZED (SELECT y.data_row_id, y.label_id, y.image_id, y.rank, y.ord, y.tool, y.schema_id,"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
     y.category_id, y.polygon, y.attributes, CASE WHEN y.attributes IS NULL THEN y.cl END AS walked,
-    coalesce((y.bbox->>'left')::float8, m.x) AS box_left, coalesce((y.bbox->>'top')::float8, m.y) AS box_top,
-    coalesce((y.bbox->>'width')::float8, m.width) AS box_width,
-    coalesce((y.bbox->>'height')::float8, m.height) AS box_height, m.area AS mask_area,
+    -- (a mask label written without its annotation rows, outside the label services, gets zeros: valid JSON)
+    coalesce((y.bbox->>'left')::float8, m.x, 0) AS box_left, coalesce((y.bbox->>'top')::float8, m.y, 0) AS box_top,
+    coalesce((y.bbox->>'width')::float8, m.width, 0) AS box_width,
+    coalesce((y.bbox->>'height')::float8, m.height, 0) AS box_height,
+    CASE WHEN y.tool = 'mask' THEN coalesce(m.area, 0) END AS mask_area,
     CASE WHEN y.tool = 'mask' THEN concat('{"size":[', y.mask #>> '{size,0}', ',', y.mask #>> '{size,1}',
       '],"counts":', to_json(y.mask->>'counts')::text, '}') END AS mask_json
   FROM (SELECT x.*, """
