@@ -9,7 +9,8 @@
  *   deletes it.
  * - Display: one canvas of the image's size inside the viewer's stage (zoom and pan come with the stage), every
  *   visible mask in its class colour at `opacity`, the selected one brighter.
- * Keys while a mask tool is active: B brush, X eraser, [ ] brush size, N new mask. */
+ * "Fill holes" sets every pixel of the selected mask that the image border cannot reach through unset pixels.
+ * Keys while a mask tool is active: B brush, X eraser, [ ] brush size, N new mask, F fill holes. */
 import { clamp, h, typingTarget } from "./dom.js";
 
 // ----------------------------------------------------------------------------------------------- COCO RLE codec
@@ -157,6 +158,33 @@ export function stampSegment(pixels, w, h, a, b, r, value) {
   return { x0, y0, x1, y1 };
 }
 
+/** Set every unset pixel that the image border cannot reach through unset pixels (4-connected): the holes. */
+export function fillHoles(pixels, w, h) {
+  const out = pixels.slice();
+  const seen = new Uint8Array(w * h);
+  const queue = new Int32Array(w * h);
+  let head = 0;
+  let tail = 0;
+  const push = (i) => {
+    if (!out[i] && !seen[i]) {
+      seen[i] = 1;
+      queue[tail++] = i;
+    }
+  };
+  for (let x = 0; x < w; x += 1) [push(x), push((h - 1) * w + x)];
+  for (let y = 0; y < h; y += 1) [push(y * w), push(y * w + w - 1)];
+  while (head < tail) {
+    const i = queue[head++];
+    const x = i % w;
+    if (x > 0) push(i - 1);
+    if (x < w - 1) push(i + 1);
+    if (i >= w) push(i - w);
+    if (i < w * (h - 1)) push(i + w);
+  }
+  for (let i = 0; i < out.length; i += 1) if (!out[i] && !seen[i]) out[i] = 1;
+  return out;
+}
+
 // ----------------------------------------------------------------------------------------------- editor side
 
 export const MASK_SHORTCUTS = [
@@ -164,6 +192,7 @@ export const MASK_SHORTCUTS = [
   { group: "Masks", keys: ["X"], text: "eraser" },
   { group: "Masks", keys: ["[", "]"], text: "smaller, larger brush" },
   { group: "Masks", keys: ["N"], text: "start a new mask object" },
+  { group: "Masks", keys: ["F"], text: "fill the holes of the selected mask" },
 ];
 
 function rgb(color) {
@@ -225,10 +254,11 @@ export class MaskTool {
       this.render();
     });
     const fresh = button("New mask", "Start another mask object of this class (N)", () => this.newObject(), "mask-new");
+    const fill = button("Fill holes", "Fill the holes of the selected mask (F)", () => this.fill(), "mask-fill");
     this.panel = h(
       "div",
       { class: "mask-panel", id: "mask-panel", role: "group", "aria-label": "Mask brush", hidden: true },
-      h("div", { class: "mask-modes" }, this.brushButton, this.eraserButton, fresh),
+      h("div", { class: "mask-modes" }, this.brushButton, this.eraserButton, fresh, fill),
       h("label", { class: "mask-slider" }, h("span", null, "Size"), this.sizeInput, this.sizeLabel),
       h("label", { class: "mask-slider" }, h("span", null, "Opacity"), this.opacityInput, this.opacityLabel),
     );
@@ -256,6 +286,26 @@ export class MaskTool {
     this.ctx.showMessage("The next stroke starts a new mask.", "info");
   }
 
+  /** Fill the holes of the selected mask (one undo step). */
+  fill() {
+    const { model, viewer, commit, redraw, showMessage } = this.ctx;
+    const object = model.selectedObject();
+    if (!object || object.tool.tool !== "mask" || model.isLocked(object)) {
+      showMessage("Select a mask to fill its holes.", "warning");
+      return;
+    }
+    const pixels = fillHoles(pixelsOf(object.geom), viewer.imageW, viewer.imageH);
+    const geom = encodeMask(pixels, viewer.imageH, viewer.imageW);
+    if (geom.counts === object.geom.counts) {
+      showMessage("This mask has no holes.", "info");
+      return;
+    }
+    decoded.set(geom.counts, pixels);
+    object.geom = geom;
+    redraw();
+    commit("fill holes");
+  }
+
   /** Called when the active tool changes: the panel shows only for mask tools. */
   toolChanged() {
     this.panel.hidden = !this.active();
@@ -271,6 +321,7 @@ export class MaskTool {
     else if (key === "[") this.setSize(this.size / 1.25);
     else if (key === "]") this.setSize(this.size * 1.25 + 1);
     else if (key === "n") this.newObject();
+    else if (key === "f") this.fill();
     else return;
     event.preventDefault();
   }
