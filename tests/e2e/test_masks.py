@@ -156,7 +156,7 @@ def test_paint_erase_undo_submit_stores_the_painted_pixels(page, mask_task):
 
 
 def test_the_reviewer_sees_the_mask_painted_read_only(page, mask_task, org, org_admin, make_user):
-    project, row = mask_task
+    project, _row = mask_task
     project.settings = {**project.settings, "review": {"sample_rate": 1.0}}
     project.save(update_fields=["settings"])
     rita = make_user(role="reviewer", organization=org, username="rita")
