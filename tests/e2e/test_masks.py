@@ -1,6 +1,7 @@
-"""The mask brush in Chromium (issue 25's proof): paint a stroke, erase part of it, undo the erase, submit; the
-stored COCO RLE equals the painted pixels (a capsule of the brush's radius around the stroke) within the tolerance
-of pointer positions. Screenshots of the page at 1440×900 and 1366×768 when TDP_E2E_SCREENSHOTS is set."""
+"""The mask brush in Chromium (issue 25's proof): paint a stroke, erase part of it, undo the erase, punch a hole and
+fill it, submit; the stored COCO RLE equals the painted pixels (a capsule of the brush's radius around the stroke)
+within the tolerance of pointer positions. The reviewer sees the mask read-only. Screenshots of the pages at 1440×900
+and 1366×768 when TDP_E2E_SCREENSHOTS is set."""
 
 from __future__ import annotations
 
@@ -144,6 +145,12 @@ def test_paint_erase_undo_submit_stores_the_painted_pixels(page, mask_task):
 
     page.keyboard.press("Control+z")
     assert np.array_equal(document_mask(page), painted)  # the erase is undone, pixel for pixel
+    set_size(page, 6)
+    stroke(page, (150.0, 150.0), (150.5, 150.0))  # a small hole inside the stroke
+    holed = document_mask(page)
+    assert holed[150, 150] == 0 and int((holed != painted).sum()) > 10
+    page.click("#mask-fill")  # Fill holes: back to the painted stroke
+    assert np.array_equal(document_mask(page), painted)
     page.locator("#objects li.object.selected").get_by_role("radio", name="old").check()
     page.keyboard.press("Control+Enter")
     page.wait_for_url(f"**/projects/{project.id}/")
