@@ -131,3 +131,40 @@ def test_a_mask_against_a_box_or_polygon_is_rasterised_as_coco() -> None:
     # Points or lines are not rasterised: another kind still scores 0.
     point = [{"schema_id": ROAD, "tool": "point", "point": {"x": 10, "y": 20}}]
     assert agreement(mask_doc, point).score == 0.0
+
+
+@pytest.mark.django_db
+def test_consensus_scoring_of_mask_labels_through_the_services(org, org_admin, make_user, make_rows):
+    """Three labelers paint masks on one row of a consensus project: the stored consensus score is the NumPy one."""
+    from apps.labeling import services as labeling_services
+    from apps.ontologies import services as ontology_services
+    from apps.quality.models import ConsensusScore
+
+    ontology = ontology_services.ontology_create(
+        organization=org, name="weeds", tools=[{"name": "weed", "tool": "mask"}], classifications=[], actor=org_admin
+    )
+    project = labeling_services.project_create(
+        actor=org_admin,
+        name="Weeds consensus",
+        ontology=ontology,
+        instructions="Paint.",
+        settings={"quality": {"consensus_coverage": 1.0, "consensus_labelers": 3}, "review": {"sample_rate": 0.0}},
+    )
+    labelers = [make_user(role="labeler", organization=org, username=f"painter-{i}") for i in range(3)]
+    for user in labelers:
+        labeling_services.project_member_set(actor=org_admin, project=project, user=user, role="labeler")
+    row = make_rows(1, width=W, height=H)[0]
+    labeling_services.batch_create(actor=org_admin, project=project, name="b", data_row_ids=[str(row.id)])
+    rng = np.random.default_rng(99)
+    labels = _labels(rng, 3)
+    road_only = [{ROAD: label.get(ROAD, [_blob(rng)])} for label in labels]  # one feature: the ontology's tool
+    for user, label in zip(labelers, road_only, strict=True):
+        task = labeling_services.queue_claim(actor=user, project=project)
+        document = [{"name": "weed", "mask": R.encode(m).document()} for m in label[ROAD]]
+        labeling_services.label_submit(actor=user, task=task, annotations=document)
+    stored = ConsensusScore.objects.get(project=project, data_row=row)
+    pair = {(i, j): _label_score(road_only[i], road_only[j]) for i, j in itertools.combinations(range(3), 2)}
+    means = [sum(v for k, v in pair.items() if i in k) / 2 for i in range(3)]
+    winner = max(range(3), key=lambda i: (means[i], -i))
+    expected = (1 + sum(pair[tuple(sorted((i, winner)))] for i in range(3) if i != winner)) / 3
+    assert stored.score == pytest.approx(expected, abs=1e-9)
