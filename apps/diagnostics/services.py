@@ -39,6 +39,7 @@ from apps.diagnostics.domain import (
 )
 from apps.diagnostics.domain.outliers import box_outliers
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
+from apps.diagnostics.segmentation import SEGM_KEYS, segm_input
 from apps.predictions.models import ModelRun, ModelRunDataRow, Prediction
 
 ENGINE_VERSION = "2"  # 2: row counts (with/without predictions) and the thresholds echoed in the metrics
@@ -492,7 +493,21 @@ def metrics_of_documents(
     classes, questions, options = _vocabularies(model_run)
     inp = from_documents(list(gt_docs), list(pred_docs), classes=classes, questions=questions, options=options)
     ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
-    return _metrics_json(ev, inp, confidence, pred_docs)
+    return _with_segm(_metrics_json(ev, inp, confidence, pred_docs), model_run, gt_docs, pred_docs, None, confidence)
+
+
+def _with_segm(
+    metrics: dict[str, Any], run: ModelRun, gt: Any, pred: Any, rows: Any, confidence: float
+) -> dict[str, Any]:
+    """Adds the `segm` block (mask IoU metrics, `apps.diagnostics.segmentation`) when the ontology has mask tools."""
+    inp = segm_input(run, gt, pred, rows if rows is not None else [None] * len(gt))
+    if inp is not None:
+        ev = evaluate(
+            inp.gt, inp.pred, iou=metrics["iou"], confidence=confidence, classes=inp.classes, num_images=inp.num_images
+        )
+        full = _metrics_json(ev, inp, confidence, pred)
+        metrics["segm"] = {key: full[key] for key in SEGM_KEYS}
+    return metrics
 
 
 def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> MetricsResult:
@@ -506,7 +521,14 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
     inp = from_documents([r[1] for r in gt_rows], pred_docs, classes=classes, questions=questions, options=options)
     ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
     splits = dict(ModelRunDataRow.objects.filter(model_run=model_run).values_list("data_row_id", "split"))
-    metrics = _metrics_json(ev, inp, confidence, pred_docs)
+    metrics = _with_segm(
+        _metrics_json(ev, inp, confidence, pred_docs),
+        model_run,
+        [r[1] for r in gt_rows],
+        pred_docs,
+        row_ids,
+        confidence,
+    )
     analysis = _error_analysis(ev, row_ids, splits, confidence)
     records = _match_rows(ev, inp, row_ids)
     project_id = gt_rows[0][2] if gt_rows else None

@@ -118,7 +118,7 @@ _PLAIN_ATTRIBUTES = (
 # The category by the item's schema id (a lookup, not a join: with a join the planner guessed a handful of shapes).
 _CATEGORY = (
     "(%(category_ids)s::int[])[array_position(%(schema_ids)s::text[], "
-    "CASE WHEN i.tool IN ('bbox', 'polygon') THEN i.schema_id END)]"
+    "CASE WHEN i.tool IN ('bbox', 'polygon', 'mask') THEN i.schema_id END)]"
 )
 
 # The page's boxes and polygons, keyed by label and item position (numbered when the annotations are written).
@@ -126,8 +126,13 @@ _SHAPES_CTE = (
     """shapes AS MATERIALIZED (SELECT y.data_row_id, y.label_id, y.image_id, y.rank, y.ord, y.tool, y.schema_id,"""  # noqa: S608 - constant SQL of this module; values are parameters
     + """
     y.category_id, y.polygon, y.attributes, CASE WHEN y.attributes IS NULL THEN y.cl END AS walked,
-    (y.bbox->>'left')::float8 AS box_left, (y.bbox->>'top')::float8 AS box_top,
-    (y.bbox->>'width')::float8 AS box_width, (y.bbox->>'height')::float8 AS box_height
+    -- (a mask label written without its annotation rows, outside the label services, gets zeros: valid JSON)
+    coalesce((y.bbox->>'left')::float8, m.x, 0) AS box_left, coalesce((y.bbox->>'top')::float8, m.y, 0) AS box_top,
+    coalesce((y.bbox->>'width')::float8, m.width, 0) AS box_width,
+    coalesce((y.bbox->>'height')::float8, m.height, 0) AS box_height,
+    CASE WHEN y.tool = 'mask' THEN coalesce(m.area, 0) END AS mask_area,
+    CASE WHEN y.tool = 'mask' THEN concat('{"size":[', y.mask #>> '{size,0}', ',', y.mask #>> '{size,1}',
+      '],"counts":', to_json(y.mask->>'counts')::text, '}') END AS mask_json
   FROM (SELECT x.*, """
     + _PLAIN_ATTRIBUTES
     + """ AS attributes
@@ -135,13 +140,19 @@ _SHAPES_CTE = (
     + _CATEGORY
     + """ AS category_id,
         CASE WHEN i.tool = 'polygon' THEN i.item->'polygon' END AS polygon, i.item->'bbox' AS bbox,
-        i.item->'classifications' AS cl
-      FROM items i OFFSET 0) x WHERE x.category_id IS NOT NULL OFFSET 0) y)"""
+        CASE WHEN i.tool = 'mask' THEN i.item->'mask' END AS mask, i.item->'classifications' AS cl
+      FROM items i OFFSET 0) x WHERE x.category_id IS NOT NULL OFFSET 0) y
+    -- a mask's box and pixel count from its annotation row (stored with the label: no RLE decoding here)
+    LEFT JOIN LATERAL (SELECT a.x, a.y, a.width, a.height, a.area FROM """
+    + _sql("{annotation}")
+    + """ a
+      WHERE y.tool = 'mask' AND a.label_id = y.label_id AND a.index = y.ord - 1 AND a.parent_id IS NULL LIMIT 1) m
+      ON TRUE)"""
 )
 
 _SHAPE_COLUMNS = (
     "data_row_id, rank, ord, image_id, category_id, tool, schema_id, label_id, "
-    "box_left, box_top, box_width, box_height, attributes, walked"
+    "box_left, box_top, box_width, box_height, mask_area, mask_json, attributes, walked"
 )
 
 # Every shape with its polygon's figures (NULL for boxes): a polygon's vertices, bounding box, segmentation and
@@ -262,9 +273,10 @@ _ANNOTATION_JSON = (
   ',"bbox":[', """
     + ", ',', ".join(_num(f"coalesce(s.{polygon}, s.{box})") for polygon, box in _BOX)
     + """, '],"area":', """
-    + _num("coalesce(s.area, s.box_width * s.box_height)")
+    + _num("coalesce(s.area, s.mask_area, s.box_width * s.box_height)")
     + """,
-  ',"segmentation":', CASE WHEN s.tool = 'polygon' THEN concat('[[', s.segmentation, ']]') ELSE '[]' END,
+  ',"segmentation":', CASE WHEN s.tool = 'polygon' THEN concat('[[', s.segmentation, ']]')
+    WHEN s.tool = 'mask' THEN s.mask_json ELSE '[]' END,
   ',"iscrowd":0,"schema_id":', to_json(s.schema_id), ',"label_id":"', s.label_id,
   '","attributes":{', s.attributes, '}}')"""
 )

@@ -13,6 +13,7 @@ class ExportFormat(models.TextChoices):
     COCO = "coco", "COCO instances"
     YOLO = "yolo", "YOLO (zip)"
     VOC = "voc", "Pascal VOC (zip)"
+    MASKS = "masks", "PNG masks (zip)"
 
 
 class ExportStatus(models.TextChoices):

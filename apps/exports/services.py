@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import tempfile
@@ -23,8 +24,8 @@ from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
 from apps.core.jobs import job_create_and_enqueue
 from apps.core.public_url import absolute_url
-from apps.exports.domain import coco, voc, yolo
-from apps.exports.domain.documents import categories, shapes_and_answers
+from apps.exports.domain import coco, png_masks, voc, yolo
+from apps.exports.domain.documents import Category, categories, shapes_and_answers
 from apps.exports.domain.filters import ExportFilters
 from apps.exports.domain.ndjson import LineEncoder, annotation_count
 from apps.exports.domain.paths import file_stem
@@ -47,12 +48,13 @@ IMAGE_ROW_FIELDS = ("id", "global_key", "external_id", "row_data", "width", "hei
 STALE_AFTER = timedelta(minutes=15)
 ProgressCallback = Callable[[int, int], None]
 
-EXTENSIONS = {"ndjson": "ndjson", "coco": "json", "yolo": "zip", "voc": "zip"}
+EXTENSIONS = {"ndjson": "ndjson", "coco": "json", "yolo": "zip", "voc": "zip", "masks": "zip"}
 CONTENT_TYPES = {
     "ndjson": "application/x-ndjson",
     "coco": "application/json",
     "yolo": "application/zip",
     "voc": "application/zip",
+    "masks": "application/zip",
 }
 
 
@@ -229,6 +231,8 @@ def _render_chunk(
         chunk.text = coco.join(images) + "\n" + ",".join(annotations)
         return chunk
     entries: list[str] = []
+    if export.format == ExportFormat.MASKS:
+        return _mask_chunk(chunk, page, documents, {c.schema_id: c for c in categories(tree)})
     if export.format == ExportFormat.YOLO:
         boxes = categories(tree, tools=("bbox",))
         class_index = {c.schema_id: i for i, c in enumerate(boxes)}
@@ -248,6 +252,27 @@ def _render_chunk(
             xml = voc.annotation_xml(filename=row["global_key"], row=row, shapes=shapes, known=known)
             chunk.annotations += sum(1 for s in shapes if s.schema_id in known)
             entries.append(json.dumps([f"Annotations/{stem}.xml", xml]))
+    chunk.text = "".join(entry + "\n" for entry in entries)
+    return chunk
+
+
+def _mask_chunk(chunk: _Chunk, page: Any, documents: dict[str, Any], cats: dict[str, Category]) -> _Chunk:
+    """PNG masks: a class-index and an instance-index PNG and a JSON legend per image (`domain.png_masks`), each file
+    a line `[path, base64, "base64"]` of the part."""
+    entries: list[str] = []
+    for row in page:
+        if not row["width"] or not row["height"]:
+            chunk.skipped.append({"data_row": str(row["id"]), "global_key": row["global_key"], "reason": "size"})
+            continue
+        shapes = [
+            (label_id, shape)
+            for label_id, document in documents.get(str(row["id"]), [])
+            for shape in shapes_and_answers([document])[0]
+        ]
+        stem = file_stem(row["global_key"], str(row["id"]))
+        files, count = png_masks.image_files(stem=stem, row=row, shapes=shapes, categories=cats)
+        chunk.annotations += count
+        entries.extend(json.dumps([path, base64.b64encode(data).decode(), "base64"]) for path, data in files)
     chunk.text = "".join(entry + "\n" for entry in entries)
     return chunk
 
@@ -301,12 +326,15 @@ def _assemble(export: Export, project: Project, out: IO[bytes]) -> None:
         if export.format == ExportFormat.YOLO:
             names = yolo.class_names(categories(project.ontology_version.tree, tools=("bbox",)))
             archive.writestr("data.yaml", yolo.data_yaml(names))
+        if export.format == ExportFormat.MASKS:
+            masks_legend = png_masks.legend(categories(project.ontology_version.tree))
+            archive.writestr("legend.json", json.dumps(masks_legend, ensure_ascii=False, indent=1))
         if export.skipped_count:
             archive.writestr("skipped.json", json.dumps({"count": export.skipped_count, "rows": export.skipped}))
         for name in parts:
             for line in _read_lines(name):
-                path, content = json.loads(line)
-                archive.writestr(path, content)
+                path, content, *encoding = json.loads(line)
+                archive.writestr(path, base64.b64decode(content) if encoding == ["base64"] else content)
 
 
 def _advance(export: Export, *, part: str, chunk: _Chunk) -> Export:

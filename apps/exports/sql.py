@@ -38,7 +38,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from apps.datasets.models import Attachment, DataRow, Dataset
 from apps.issues.models import Comment, Issue
-from apps.labeling.models import Batch, Label, Task
+from apps.labeling.models import Annotation, Batch, Label, Task
 from apps.ontologies.models import OntologyVersion
 from apps.predictions.models import AnnotationProvenance
 from apps.quality.models import BenchmarkReference, ConsensusScore, LabelScore
@@ -61,6 +61,7 @@ T = {
     "benchmark": BenchmarkReference._meta.db_table,
     "label_score": LabelScore._meta.db_table,
     "provenance": AnnotationProvenance._meta.db_table,
+    "annotation": Annotation._meta.db_table,
 }
 
 

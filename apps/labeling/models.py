@@ -233,6 +233,7 @@ class Annotation(models.Model):
     y = models.FloatField(null=True, blank=True)
     width = models.FloatField(null=True, blank=True)
     height = models.FloatField(null=True, blank=True)
+    area = models.FloatField(null=True, blank=True, help_text="Masks: the number of set pixels.")
     geometry = models.JSONField(null=True, blank=True)
     answer = models.JSONField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)

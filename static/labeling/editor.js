@@ -24,6 +24,7 @@ import { HINTS, ImageTools } from "./tools.js";
 import { bindKeys } from "./keys.js";
 import { startDrafts } from "./drafts.js";
 import { startSubmit } from "./submit.js";
+import { MASK_SHORTCUTS, MaskTool } from "./mask.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -52,11 +53,13 @@ export function createEditor() {
     ? new TextViewer(asset, { onText: () => redraw(null, false), onMouseUp: onTextMouseUp })
     : new ImageViewer(asset, { onView: () => redraw(null, true) });
   let imageTools = null;
+  let maskTool = null; // mask.js: brush and eraser of the `mask` tools
 
   /** Bring the views up to date. `only`: just that object moved (a drag frame); `light`: skip the side panel. */
   function redraw(only, light) {
     if (!only) numbers = numberObjects(model.objects);
     viewer.render(model, numbers, imageTools ? imageTools.drawing : null, only);
+    if (maskTool && !only) maskTool.render();
     if (light) return;
     // While the pointer is down on the image (pressing a box to drag it) the side panel waits for pointerup: a row
     // expanding and scrolling into view must not cost the first frames of the drag.
@@ -213,6 +216,7 @@ export function createEditor() {
     toolbar.update(tool);
     defaultHint();
     asset.classList.toggle("drawing-tool", !!tool && !readOnly());
+    if (maskTool) maskTool.toolChanged();
   }
 
   function onTextMouseUp() {
@@ -325,11 +329,15 @@ export function createEditor() {
         preview: () => viewer.renderDrawing(imageTools.drawing),
         hint,
       });
+      if (tools.some((t) => t.tool === "mask")) {
+        const panel = $("tools");
+        maskTool = new MaskTool({ model, viewer, readOnly, currentTool: () => activeTool, commit, redraw: () => redraw(null, false), showMessage, panel });
+      }
     }
     redraw(null, false);
     document.documentElement.dataset.editorReady = "true";
   });
-  api.shortcuts = shortcutOverlay();
+  api.shortcuts = shortcutOverlay(tools.some((t) => t.tool === "mask") ? MASK_SHORTCUTS : []);
   bindKeys(api);
 
   // The form post (the no-JS path, and the one other modules may take over): serialise at the last moment.

@@ -1,9 +1,10 @@
 /* Geometry in media coordinates (image pixels, text code points) and the screen ↔ image mapping with zoom and pan.
  * Pure functions and one small class: no DOM, so they are unit-tested directly. */
 import { clamp, isNum, round2 } from "./dom.js";
+import { maskBounds, parseMask } from "./mask.js";
 
 /** Tool kind → the key its geometry has in an annotation (API.md). */
-export const GEOMETRY_KEY = { bbox: "bbox", polygon: "polygon", polyline: "line", point: "point", ner: "location" };
+export const GEOMETRY_KEY = { bbox: "bbox", polygon: "polygon", polyline: "line", point: "point", ner: "location", mask: "mask" };
 
 export function parseGeometry(kind, raw) {
   if (kind === "bbox") {
@@ -19,6 +20,7 @@ export function parseGeometry(kind, raw) {
     const ok = raw && Number.isInteger(raw.start) && Number.isInteger(raw.end);
     return ok ? { start: raw.start, end: raw.end } : null;
   }
+  if (kind === "mask") return parseMask(raw);
   return null;
 }
 
@@ -35,6 +37,8 @@ export function serializeGeometry(kind, g) {
       return { point: { x: g.x, y: g.y } };
     case "ner":
       return { location: { start: g.start, end: g.end } };
+    case "mask":
+      return { mask: { size: g.size.slice(), counts: g.counts } };
   }
   return {};
 }
@@ -77,6 +81,7 @@ export function fixedCorner(g, corner) {
 export function bounds(kind, g) {
   if (kind === "bbox") return { left: g.left, top: g.top, right: g.left + g.width, bottom: g.top + g.height };
   if (kind === "point") return { left: g.x, top: g.y, right: g.x, bottom: g.y };
+  if (kind === "mask") return maskBounds(g);
   if (g.points && g.points.length) {
     const xs = g.points.map((q) => q.x);
     const ys = g.points.map((q) => q.y);

@@ -190,7 +190,11 @@ export class LabelModel {
         const tool = this.toolByKey(data.tool);
         if (!tool) return null;
         const object = current.get(data.id) || { id: data.id };
-        return Object.assign(object, data, { tool, geom: cloneGeom(data.geom), answers: clone(data.answers) });
+        // Unchanged answers keep their object: the object list's question form (not rebuilt when nothing it shows
+        // changed) writes into it, so an answer given after an undo must land in the model's object.
+        const same = object.answers && JSON.stringify(object.answers) === JSON.stringify(data.answers);
+        const answers = same ? object.answers : clone(data.answers);
+        return Object.assign(object, data, { tool, geom: cloneGeom(data.geom), answers });
       })
       .filter(Boolean);
     this.global = clone(snap.global);

@@ -55,6 +55,17 @@ class Coco:
             _check(ann.get("iscrowd") in (0, 1), f"annotation {ann['id']}: iscrowd is 0 or 1")
             _check(isinstance(ann.get("area"), int | float) and ann["area"] >= 0, f"annotation {ann['id']}: area")
             segmentation = ann.get("segmentation")
+            if isinstance(segmentation, dict):  # COCO RLE: {"size": [height, width], "counts": "<compressed>"}
+                size = segmentation.get("size")
+                _check(
+                    set(segmentation) == {"size", "counts"}
+                    and isinstance(size, list)
+                    and len(size) == 2
+                    and all(isinstance(v, int) and v > 0 for v in size)
+                    and isinstance(segmentation["counts"], str),
+                    f"annotation {ann['id']}: an RLE segmentation is {{size, counts}}",
+                )
+                segmentation = []
             _check(isinstance(segmentation, list), f"annotation {ann['id']}: polygon segmentation is a list")
             for polygon in segmentation:
                 _check(

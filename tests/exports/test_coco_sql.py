@@ -39,9 +39,12 @@ TOOLS = [
     *VEHICLES["tools"],
     {"name": "sign", "tool": "bbox", "classifications": SIGN_CLASSIFICATIONS},
     {"name": "puddle", "tool": "polygon", "classifications": [{"name": "depth", "type": "text"}]},
+    {"name": "weed", "tool": "mask", "classifications": [{"name": "depth", "type": "text"}]},
 ]
 ROOF = [{"x": 100.5, "y": 100}, {"x": 200, "y": 100.25}, {"x": 200, "y": 180}, {"x": 120.125, "y": 190}]
 PUDDLE = [{"x": 1, "y": 1}, {"x": 4, "y": 1}, {"x": 4, "y": 3.333}]
+# A 480 × 640 mask (the rows' size) drawn as a polygon, stored as COCO RLE (its counts hold a backslash: escaped).
+WEED = {"polygon": [{"x": 10, "y": 20}, {"x": 300, "y": 25}, {"x": 200, "y": 400}, {"x": 15, "y": 300}]}
 
 
 def vehicle(left, top, kind="police", lights=None):
@@ -80,6 +83,7 @@ DOCUMENTS = {
         {"name": "wheel", "point": {"x": 3, "y": 4}},
         {"name": "lane", "line": [{"x": 1, "y": 1}, {"x": 5, "y": 5}]},
         {"name": "puddle", "polygon": PUDDLE},
+        {"name": "weed", "mask": WEED, "classifications": [{"name": "depth", "answer": "shallow"}]},
     ],
     "img-2": [{"name": "wheel", "point": {"x": 3, "y": 4}}],  # no COCO shape: an image without annotations
     "img-3": [
@@ -101,6 +105,7 @@ DOCUMENTS = {
             ]
         ),
         {"name": "puddle", "polygon": PUDDLE, "classifications": [{"name": "depth", "answer": "deep"}]},
+        {"name": "weed", "mask": WEED},
     ],
     # img-4: not labeled at all.
 }
@@ -215,10 +220,10 @@ def test_the_fixture_has_what_is_compared(coco_project, monkeypatch):
         {"kind": "ambulance", "kind.lights_on": "yes"},
         {"kind": "police"},
     ]
-    roof = next(a for a in anns if a["segmentation"])
+    roof = next(a for a in anns if isinstance(a["segmentation"], list) and a["segmentation"])
     assert roof["segmentation"] == [[100.5, 100, 200, 100.25, 200, 180, 120.125, 190]]
     assert roof["bbox"] == [100.5, 100, 99.5, 90]
-    assert {c["name"] for c in coco.cats.values()} == {"vehicle", "roof", "sign", "puddle"}
+    assert {c["name"] for c in coco.cats.values()} == {"vehicle", "roof", "sign", "puddle", "weed"}
     assert not coco.load_anns(images["img-2"]["id"]) and not coco.load_anns(images["img-4"]["id"])
     assert images["img-4"]["external_id"] == 'ext "4"' and images["img-4"]["attributes"] == {}
     signs = [a["attributes"] for a in coco.load_anns(images["img-3"]["id"]) if a["category_id"] == 6]
@@ -231,4 +236,9 @@ def test_the_fixture_has_what_is_compared(coco_project, monkeypatch):
     ]
     puddles = [a for a in coco.anns.values() if a["category_id"] == 7]
     assert sorted((a["attributes"] for a in puddles), key=len) == [{}, {"depth": "deep"}]
+    weeds = [a for a in coco.anns.values() if a["category_id"] == 8]
+    assert sorted((a["attributes"] for a in weeds), key=len) == [{}, {"depth": "shallow"}]
+    stored = Label.objects.get(project=project, data_row__global_key="img-3", task__slot=0).annotations[-1]["mask"]
+    assert all(a["segmentation"] == stored for a in weeds)
+    assert weeds[0]["area"] > 0 and weeds[0]["bbox"][2] > 0
     assert connection.vendor == "postgresql"

@@ -11,9 +11,12 @@ Indexes are positions: the caller keeps the vocabularies (`ClassRef` lists) that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from apps.ontologies.domain import rle as R
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -55,8 +58,12 @@ class Boxes:
     category: IntArray
     xywh: FloatArray
     score: FloatArray
+    # Segmentation (COCO "segm"): each object's mask as an RLE, `xywh` its tight box; IoU is then the masks' IoU.
+    masks: tuple[Any, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.masks is not None and len(self.masks) != len(self.image):
+            raise ValueError("`masks` must have one entry per box.")
         image = _int_array(self.image, "image")
         category = _int_array(self.category, "category")
         xywh = _float_array(self.xywh, "xywh").reshape(-1, 4)
@@ -78,11 +85,12 @@ class Boxes:
         category: npt.ArrayLike,
         xywh: npt.ArrayLike,
         score: npt.ArrayLike | None = None,
+        masks: tuple[Any, ...] | None = None,
     ) -> Boxes:
         """Boxes from array-likes; `score` defaults to 1.0 (ground truth)."""
         xy = np.asarray(xywh, dtype=np.float64).reshape(-1, 4)
         scores = np.ones(len(xy)) if score is None else np.asarray(score, dtype=np.float64)
-        return cls(np.asarray(image), np.asarray(category), xy, scores)
+        return cls(np.asarray(image), np.asarray(category), xy, scores, masks)
 
     @classmethod
     def empty(cls) -> Boxes:
@@ -93,7 +101,8 @@ class Boxes:
 
     def take(self, index: npt.NDArray[np.int64] | BoolArray) -> Boxes:
         """The boxes selected by an index array or boolean mask."""
-        return Boxes(self.image[index], self.category[index], self.xywh[index], self.score[index])
+        masks = None if self.masks is None else tuple(self.masks[i] for i in np.arange(len(self.image))[index])
+        return Boxes(self.image[index], self.category[index], self.xywh[index], self.score[index], masks)
 
     @property
     def area(self) -> FloatArray:
@@ -173,6 +182,19 @@ def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:
     ax, ay, aw, ah = (a[:, i, None] for i in range(4))
     bx, by, bw, bh = (b[None, :, i] for i in range(4))
     return _iou_parts(ax, ay, aw, ah, bx, by, bw, bh)
+
+
+def pair_iou(pred: Boxes, pa: IntArray, gt: Boxes, pb: IntArray) -> FloatArray:
+    """IoU of `pred[pa[i]]` with `gt[pb[i]]`: of their masks when both sides are masks (COCO "segm", the same
+    division as pycocotools' rleIou), else of their boxes."""
+    if pred.masks is None or gt.masks is None:
+        return paired_iou(pred.xywh[pa], gt.xywh[pb])
+    out = np.zeros(len(pa), dtype=np.float64)
+    for k, (i, j) in enumerate(zip(pa.tolist(), pb.tolist(), strict=True)):
+        a, b = pred.masks[i], gt.masks[j]
+        if a is not None and b is not None and (a.height, a.width) == (b.height, b.width):
+            out[k] = R.iou(a, b)
+    return out
 
 
 def paired_iou(a: FloatArray, b: FloatArray) -> FloatArray:

@@ -42,7 +42,7 @@ from apps.diagnostics.domain.average_precision import (
     interpolated_precision,
     nan_mean,
 )
-from apps.diagnostics.domain.boxes import BoolArray, Boxes, ClassRef, FloatArray, IntArray, paired_iou
+from apps.diagnostics.domain.boxes import BoolArray, Boxes, ClassRef, FloatArray, IntArray, pair_iou
 from apps.diagnostics.domain.matching import dense_groups, greedy_match, overlapping_pairs, rank_within_groups
 
 LOCALISATION_MIN_IOU = 0.1
@@ -129,7 +129,7 @@ def match_same_class(scene: Scene, thresholds: npt.ArrayLike, max_dets: int | No
     candidates = np.arange(len(pred)) if max_dets is None else np.flatnonzero(rank < max_dets)
     pa_local, pb = overlapping_pairs(pred_group[candidates], pred.xywh[candidates], gt_group, gt.xywh)
     pa = candidates[pa_local]
-    ious = paired_iou(pred.xywh[pa], gt.xywh[pb])
+    ious = pair_iou(pred, pa, gt, pb)
     match, match_iou = greedy_match(pa, pb, ious, pred_group, pred.score, len(pred), len(gt), thr)
     return ClassMatching(thr, match, match_iou, rank)
 
@@ -182,7 +182,7 @@ def classify(
     kept_idx = np.flatnonzero(kept)
     pa_local, pb = overlapping_pairs(pred.image[kept_idx], pred.xywh[kept_idx], gt.image, gt.xywh)
     pa = kept_idx[pa_local]
-    ious = paired_iou(pred.xywh[pa], gt.xywh[pb])
+    ious = pair_iou(pred, pa, gt, pb)
 
     # Stage 2: class confusions among the left-overs (class-agnostic, other class only).
     left_pred = kept & ~tp

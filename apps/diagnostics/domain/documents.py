@@ -10,6 +10,10 @@ sequences, so `ground_truth[i]` and `predictions[i]` must describe the same data
 - A top-level radio classification `{"schema_id", "name", "answer": {"schema_id", "name"}, "confidence"?}` becomes
   one answer of question `schema_id` with option `answer.schema_id`; the score is the classification's
   `confidence`, else the answer's, else 1.0.
+- With `segm=True` (COCO "segm" evaluation) the objects are masks instead of boxes: a mask tool
+  `{"tool": "mask", "mask": {"size", "counts"}}` is one object (its RLE, its tight box as `xywh`), a polygon tool is
+  rasterised as pycocotools does at the image's size (`image_sizes[i]` = (width, height); skipped when unknown), and
+  box tools are skipped.
 - Everything else (other tools, checklist and text answers, nested classifications) is skipped and counted.
 
 Classes, questions and options are keyed by schema_id (the name when a feature has no schema_id); the optional
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from apps.diagnostics.domain.boxes import Answers, Boxes, ClassRef
+from apps.ontologies.domain import rle as R
 
 
 class Vocabulary:
@@ -67,8 +72,12 @@ def _key(feature: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 class _Collector:
-    def __init__(self, classes: Vocabulary, questions: Vocabulary, options: Vocabulary, scored: bool) -> None:
+    def __init__(
+        self, classes: Vocabulary, questions: Vocabulary, options: Vocabulary, scored: bool, segm: bool = False
+    ) -> None:
         self.classes, self.questions, self.options, self.scored = classes, questions, options, scored
+        self.segm = segm
+        self.masks: list[R.RLE] = []
         self.box_image: list[int] = []
         self.box_class: list[int] = []
         self.box_xywh: list[tuple[float, float, float, float]] = []
@@ -88,7 +97,20 @@ class _Collector:
                 return float(value)
         return 1.0
 
-    def document(self, image: int, annotations: Sequence[Mapping[str, Any]] | None) -> None:
+    def _mask(self, ann: Mapping[str, Any], size: tuple[int, int] | None) -> R.RLE | None:
+        try:
+            if ann.get("tool") == "mask":
+                return R.from_document(ann.get("mask"))
+            if ann.get("tool") == "polygon" and size is not None:
+                xy = [float(v) for p in ann["polygon"] for v in (p["x"], p["y"])]
+                return R.from_polygon(xy, int(size[1]), int(size[0]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return None
+
+    def document(
+        self, image: int, annotations: Sequence[Mapping[str, Any]] | None, size: tuple[int, int] | None = None
+    ) -> None:
         for ann in annotations or []:
             if not isinstance(ann, Mapping):
                 self.skipped += 1
@@ -96,7 +118,17 @@ class _Collector:
             box = ann.get("bbox")
             answer = ann.get("answer")
             key = _key(ann)
-            if key is not None and isinstance(box, Mapping) and ann.get("tool", "bbox") == "bbox":
+            if self.segm and key is not None and ann.get("tool") in ("mask", "polygon"):
+                mask = self._mask(ann, size)
+                if mask is None:
+                    self.skipped += 1
+                    continue
+                self.box_image.append(image)
+                self.box_class.append(self.classes.add(*key))
+                self.box_xywh.append(R.bbox(mask))
+                self.box_score.append(self.score(ann))
+                self.masks.append(mask)
+            elif key is not None and isinstance(box, Mapping) and ann.get("tool", "bbox") == "bbox" and not self.segm:
                 try:
                     xywh = (float(box["left"]), float(box["top"]), float(box["width"]), float(box["height"]))
                 except (KeyError, TypeError, ValueError):
@@ -118,12 +150,14 @@ class _Collector:
 
     def boxes(self) -> Boxes:
         if not self.box_image:
-            return Boxes.empty()
+            empty = Boxes.empty()
+            return Boxes(empty.image, empty.category, empty.xywh, empty.score, () if self.segm else None)
         return Boxes.build(
             np.asarray(self.box_image, dtype=np.int64),
             np.asarray(self.box_class, dtype=np.int64),
             np.asarray(self.box_xywh, dtype=np.float64),
             np.asarray(self.box_score, dtype=np.float64),
+            tuple(self.masks) if self.segm else None,
         )
 
     def answers(self) -> Answers:
@@ -144,17 +178,20 @@ def from_documents(
     classes: Sequence[ClassRef] | None = None,
     questions: Sequence[ClassRef] | None = None,
     options: Sequence[ClassRef] | None = None,
+    segm: bool = False,
+    image_sizes: Sequence[tuple[int, int] | None] | None = None,
 ) -> EvaluationInput:
-    """Boxes and radio answers of both sides, with shared vocabularies (see the module docstring)."""
+    """Boxes (masks with `segm`) and radio answers of both sides, with shared vocabularies (module docstring)."""
     if len(ground_truth) != len(predictions):
         raise ValueError("ground_truth and predictions must have one entry per image (the same length).")
     class_vocab, question_vocab, option_vocab = Vocabulary(classes), Vocabulary(questions), Vocabulary(options)
-    gt = _Collector(class_vocab, question_vocab, option_vocab, scored=False)
-    pred = _Collector(class_vocab, question_vocab, option_vocab, scored=True)
+    gt = _Collector(class_vocab, question_vocab, option_vocab, scored=False, segm=segm)
+    pred = _Collector(class_vocab, question_vocab, option_vocab, scored=True, segm=segm)
+    sizes = list(image_sizes) if image_sizes is not None else [None] * len(ground_truth)
     for image, document in enumerate(ground_truth):
-        gt.document(image, document)
+        gt.document(image, document, sizes[image])
     for image, document in enumerate(predictions):
-        pred.document(image, document)
+        pred.document(image, document, sizes[image])
     return EvaluationInput(
         gt=gt.boxes(),
         pred=pred.boxes(),

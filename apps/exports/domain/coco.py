@@ -1,4 +1,5 @@
-"""COCO instances: categories from the ontology, one image per data row, boxes and polygons as annotations.
+"""COCO instances: categories from the ontology, one image per data row, boxes, polygons and masks (`segmentation` as
+COCO RLE `{"size": [h, w], "counts": "..."}`, `area` its pixel count, `bbox` its tight box) as annotations.
 
 Written in pieces so a file of any size streams: `header()`, then the images (`image()` objects joined by commas),
 `middle()`, the annotations, `footer()`. Classification answers go into `attributes` (top-level ones on the image,
@@ -52,9 +53,13 @@ def _r(value: float) -> float:
 
 def annotation(*, annotation_id: int, image_id: int, shape: Shape, category: Category, label_id: str) -> dict[str, Any]:
     left, top, width, height = shape.box
+    segmentation: Any
     if shape.tool == "polygon":
-        segmentation: list[list[float]] = [[_r(v) for point in shape.points for v in point]]
+        segmentation = [[_r(v) for point in shape.points for v in point]]
         area = polygon_area(shape.points)
+    elif shape.mask is not None:  # COCO RLE, as pycocotools reads it; area = the pixel count
+        segmentation = shape.mask
+        area = float(shape.area or 0)
     else:
         segmentation = []
         area = width * height
@@ -83,6 +88,9 @@ def annotation_json(*, annotation_id: int, image_id: int, shape: Shape, category
     if shape.tool == "polygon":
         segmentation = "[[" + ",".join(_num(v) for point in shape.points for v in point) + "]]"
         area = polygon_area(shape.points)
+    elif shape.mask is not None:
+        segmentation = _dumps(shape.mask)
+        area = float(shape.area or 0)
     else:
         segmentation = "[]"
         area = width * height

@@ -1,6 +1,6 @@
 """Reading a COCO instances file as ground truth: each COCO annotation becomes one or more annotations in the API
-format (boxes, polygons; `attributes` become classification answers, `"a.b"` keys answering classifications nested
-under the chosen option of `a`). Pure: the ontology validator checks the result."""
+format (boxes, polygons, masks; `attributes` become classification answers, `"a.b"` keys answering classifications
+nested under the chosen option of `a`). Pure: the ontology validator checks the result."""
 
 from __future__ import annotations
 
@@ -115,4 +115,21 @@ def to_annotations(raw: Any, *, category: str, tool: Mapping[str, Any] | None) -
             points = [{"x": ring[i], "y": ring[i + 1]} for i in range(0, len(ring), 2)]
             out.append({"name": category, "polygon": points, **extra})
         return out
-    raise CocoImportError(f"Tool {category!r} is a {kind}; COCO ground truth holds boxes and polygons.")
+    if kind == "mask":
+        return [{"name": category, "mask": _mask_segmentation(raw.get("segmentation")), **extra}]
+    raise CocoImportError(f"Tool {category!r} is a {kind}; COCO ground truth holds boxes, polygons and masks.")
+
+
+def _mask_segmentation(segmentation: Any) -> dict[str, Any]:
+    """A mask tool's COCO segmentation: RLE (compressed or uncompressed counts) as is, polygon rings rasterised
+    together into one mask (the validator rasterises them at the row's size, as pycocotools does)."""
+    if isinstance(segmentation, Mapping):
+        return dict(segmentation)
+    if not isinstance(segmentation, list) or not segmentation:
+        raise CocoImportError("segmentation must be RLE {size, counts} or a list of polygons [x1, y1, ...].")
+    rings = []
+    for ring in segmentation:
+        if not isinstance(ring, list) or len(ring) < 6 or len(ring) % 2 or not all(_number(v) for v in ring):
+            raise CocoImportError("A polygon is [x1, y1, x2, y2, ...] with at least 3 points.")
+        rings.append([{"x": ring[i], "y": ring[i + 1]} for i in range(0, len(ring), 2)])
+    return {"polygon": rings}

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from apps.ontologies.domain.rle import measures
+
 
 @dataclass(frozen=True)
 class Category:
@@ -18,7 +20,7 @@ class Category:
     tool: str
 
 
-def categories(tree: Mapping[str, Any], tools: Iterable[str] = ("bbox", "polygon")) -> list[Category]:
+def categories(tree: Mapping[str, Any], tools: Iterable[str] = ("bbox", "polygon", "mask")) -> list[Category]:
     wanted = set(tools)
     return [
         Category(id=position, name=str(tool["name"]), schema_id=str(tool["schema_id"]), tool=str(tool["tool"]))
@@ -62,10 +64,13 @@ class Shape:
     box: tuple[float, float, float, float]
     points: tuple[tuple[float, float], ...]  # polygon vertices, empty for boxes
     attributes: dict[str, Any]
+    # mask: the COCO RLE `{"size", "counts"}` and its pixel count (`box` is its tight bounding box)
+    mask: dict[str, Any] | None = None
+    area: float | None = None
 
 
 def shapes_and_answers(documents: Iterable[Sequence[Mapping[str, Any]]]) -> tuple[list[Shape], dict[str, Any]]:
-    """Boxes and polygons of label documents (in order) plus their top-level classification answers. Other tools
+    """Boxes, polygons and masks of label documents (in order) plus their top-level classification answers. Other tools
     (polylines, points, NER spans) are not shapes of the image formats and are left out."""
     shapes: list[Shape] = []
     answers: dict[str, Any] = {}
@@ -84,6 +89,10 @@ def shapes_and_answers(documents: Iterable[Sequence[Mapping[str, Any]]]) -> tupl
                 xs = [p[0] for p in points]
                 ys = [p[1] for p in points]
                 box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+            elif tool == "mask":
+                figures = measures(item["mask"])
+                box = (figures["x"], figures["y"], figures["width"], figures["height"])
+                points = ()
             else:
                 continue
             shapes.append(
@@ -94,6 +103,8 @@ def shapes_and_answers(documents: Iterable[Sequence[Mapping[str, Any]]]) -> tupl
                     box=box,
                     points=points,
                     attributes=flatten_classifications(item.get("classifications")),
+                    mask={"size": item["mask"]["size"], "counts": item["mask"]["counts"]} if tool == "mask" else None,
+                    area=figures["area"] if tool == "mask" else None,
                 )
             )
     return shapes, answers

@@ -52,7 +52,7 @@ _ANNOTATION: dict[str, Any] = {
     "properties": {
         "schema_id": {"type": "string"},
         "name": {"type": "string"},
-        "tool": {"enum": ["bbox", "polygon", "polyline", "point", "ner"]},
+        "tool": {"enum": ["bbox", "polygon", "polyline", "point", "ner", "mask"]},
         "bbox": {
             "type": "object",
             "required": ["top", "left", "height", "width"],
@@ -65,6 +65,15 @@ _ANNOTATION: dict[str, Any] = {
             "type": "object",
             "required": ["start", "end"],
             "properties": {"start": {"type": "integer"}, "end": {"type": "integer"}},
+        },
+        "mask": {  # COCO RLE: column-major, compressed counts as pycocotools writes them
+            "type": "object",
+            "required": ["size", "counts"],
+            "additionalProperties": False,
+            "properties": {
+                "size": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2},
+                "counts": {"type": "string"},
+            },
         },
         "classifications": {"type": "array", "items": {"$ref": "#/$defs/classification"}},
         "answer": _CLASSIFICATION["properties"]["answer"],

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-GEOMETRY_KEYS = {"bbox": "bbox", "polygon": "polygon", "polyline": "line", "point": "point", "ner": "location"}
+from apps.ontologies.domain.rle import measures
+
+GEOMETRY_KEYS = {
+    "bbox": "bbox",
+    "polygon": "polygon",
+    "polyline": "line",
+    "point": "point",
+    "ner": "location",
+    "mask": "mask",
+}
 
 
 def _answer_kind(answer: Any) -> str:
@@ -64,6 +73,8 @@ class _Flattener:
             row.update(x=geometry["left"], y=geometry["top"], width=geometry["width"], height=geometry["height"])
         elif tool == "point":
             row.update(x=geometry["x"], y=geometry["y"])
+        elif tool == "mask":  # the RLE stays in `geometry`; its box and area as columns, for queries without decoding
+            row.update(measures(geometry))
         position = self.add(row)
         self.classifications(item.get("classifications") or [], index, position)
 

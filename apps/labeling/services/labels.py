@@ -97,13 +97,13 @@ def _seconds(value: Any) -> float | None:
 # point at their parents without one round trip per nesting level (and without building a model per row).
 _INSERT_ROWS_SQL = """
     INSERT INTO labeling_annotation (id, created_at, label_id, project_id, data_row_id, index, parent_id, schema_id,
-                                     name, kind, x, y, width, height, geometry, answer, confidence)
+                                     name, kind, x, y, width, height, geometry, answer, confidence, area)
     SELECT ids.id[r.n], %s, %s, %s, %s, r.index, ids.id[r.parent + 1], r.schema_id::uuid, r.name, r.kind,
-           r.x, r.y, r.width, r.height, r.geometry::jsonb, r.answer::jsonb, r.confidence
+           r.x, r.y, r.width, r.height, r.geometry::jsonb, r.answer::jsonb, r.confidence, r.area
     FROM unnest(%s::integer[], %s::integer[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[],
-                %s::float8[], %s::float8[], %s::text[], %s::text[], %s::float8[])
+                %s::float8[], %s::float8[], %s::text[], %s::text[], %s::float8[], %s::float8[])
          WITH ORDINALITY
-         AS r(index, parent, schema_id, name, kind, x, y, width, height, geometry, answer, confidence, n),
+         AS r(index, parent, schema_id, name, kind, x, y, width, height, geometry, answer, confidence, area, n),
          (SELECT array_agg(nextval(pg_get_serial_sequence('labeling_annotation', 'id')) ORDER BY g) AS id
           FROM generate_series(1, %s) AS g) AS ids
 """
@@ -130,7 +130,7 @@ def _json_or_none(value: Any) -> str | None:
 
 def _store_rows_postgresql(label: Label, rows: list[dict[str, Any]]) -> None:
     rows = _by_depth(rows)
-    columns: dict[str, list[Any]] = {key: [] for key in ("x", "y", "width", "height", "confidence")}
+    columns: dict[str, list[Any]] = {key: [] for key in ("x", "y", "width", "height", "confidence", "area")}
     for row in rows:
         for key, values in columns.items():
             values.append(_float_or_none(row.get(key)))
@@ -151,6 +151,7 @@ def _store_rows_postgresql(label: Label, rows: list[dict[str, Any]]) -> None:
         [_json_or_none(row.get("geometry")) for row in rows],
         [_json_or_none(row.get("answer")) for row in rows],
         columns["confidence"],
+        columns["area"],
         len(rows),
     ]
     with prepared_cursor(connection) as cursor:  # the same statement on every submit: planned once per connection
@@ -163,8 +164,8 @@ _SQLITE_NEXT_ID = (
 )
 _SQLITE_INSERT_ROWS = (
     "INSERT INTO labeling_annotation (id, created_at, label_id, project_id, data_row_id, [index], parent_id, "
-    "schema_id, name, kind, x, y, width, height, geometry, answer, confidence) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "schema_id, name, kind, x, y, width, height, geometry, answer, confidence, area) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -197,6 +198,7 @@ def _store_rows_sqlite(label: Label, rows: list[dict[str, Any]]) -> None:
                     _json_or_none(row.get("geometry")),
                     _json_or_none(row.get("answer")),
                     _float_or_none(row.get("confidence")),
+                    _float_or_none(row.get("area")),
                 )
                 for n, row in enumerate(rows)
             ],
@@ -231,6 +233,7 @@ def _store_rows(label: Label, document: list[dict[str, Any]]) -> None:
                 geometry=row.get("geometry"),
                 answer=row.get("answer"),
                 confidence=row.get("confidence"),
+                area=row.get("area"),
             )
         )
     # Parents first (they come first in `rows`), so children can point at saved ids.

@@ -9,7 +9,7 @@ SQLite write transactions are serialized (IMMEDIATE). Claims of one labeler are 
 
 The order is read off an index so a claim stops at the first free candidate whatever the queue's length: on
 PostgreSQL the partial index `task_claimable`; on SQLite, which cannot use that partial index nor order by an index
-with NULLS LAST, the expression index `task_claim_order_sqlite` (migration 0010) with queued and expired-lease
+with NULLS LAST, the expression index `task_claim_order_sqlite` (migration 0011) with queued and expired-lease
 candidates asked for separately (a claim over 5,000 queued tasks took 10+ ms of sorting before).
 """
 

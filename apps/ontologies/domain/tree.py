@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-TOOL_KINDS: tuple[str, ...] = ("bbox", "polygon", "polyline", "point", "ner")
+TOOL_KINDS: tuple[str, ...] = ("bbox", "polygon", "polyline", "point", "ner", "mask")
 CLASSIFICATION_TYPES: tuple[str, ...] = ("radio", "checklist", "text")
 NAME_MAX_LENGTH = 200
 TEXT_MAX_LENGTH_DEFAULT = 10_000

@@ -11,6 +11,8 @@ maximises the total *geometric* score; an unpaired object scores 0; the feature 
 Geometric scores (see `geometry`):
 - bbox, polygon: IoU (an invalid polygon is repaired with make_valid; a degenerate one has IoU 0);
 - ner: IoU of the character intervals [start, end);
+- mask: IoU of the pixel masks, computed on their COCO RLE runs; a mask against a box or polygon of the same
+  feature (a changed tool) rasterises the box/polygon at the mask's size as pycocotools does;
 - point: exp(-d²/(2σ²)); polyline: the same with d = symmetric mean nearest-point distance;
   σ = point_sigma × image diagonal; without an image size, × the diagonal of the bounding box of all point-tool
   points and polyline vertices of both labels, or × 1 when that box is degenerate.

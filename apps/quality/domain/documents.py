@@ -15,10 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from apps.quality.domain import geometry
+from apps.quality.domain import geometry, masks
 
 # tool → the key holding its geometry
-GEOMETRY_KEY = {"bbox": "bbox", "polygon": "polygon", "polyline": "line", "point": "point", "ner": "location"}
+GEOMETRY_KEY = {
+    "bbox": "bbox",
+    "polygon": "polygon",
+    "polyline": "line",
+    "point": "point",
+    "ner": "location",
+    "mask": "mask",
+}
 _TOOL_BY_KEY = {key: tool for tool, key in GEOMETRY_KEY.items()}
 _PREPARE: dict[str, Callable[[list[Any]], Any]] = {
     "bbox": geometry.prepare_boxes,
@@ -26,6 +33,7 @@ _PREPARE: dict[str, Callable[[list[Any]], Any]] = {
     "polyline": geometry.prepare_lines,
     "point": geometry.prepare_points,
     "ner": geometry.prepare_spans,
+    "mask": masks.prepare_masks,
 }
 
 Extent = tuple[float, float, float, float]  # min x, min y, max x, max y

@@ -10,7 +10,9 @@ Rules for one feature of a pair (a, b) — see `agreement` for the whole list:
 - a tool feature: objects paired by the Hungarian assignment on the geometric score (the nested agreement only
   breaks ties, see `matching`); each pair scores
   geometric score × `classifications_agreement` of the two objects' nested classifications (1.0 when neither has
-  any); feature score = Σ pair scores / max(nA, nB). The same schema_id with different tool kinds → 0;
+  any); feature score = Σ pair scores / max(nA, nB). The same schema_id with different tool kinds → 0, except a
+  mask against a box or polygon: those are rasterised at the mask's size and scored by mask IoU;
+- masks score their IoU on the COCO RLE runs (`masks.mask_iou_matrix`);
 - a top-level classification: `answer_agreement`; a classification on one side and a tool on the other → 0.
 
 Points and polylines score exp(-d²/(2σ²)) with σ = point_sigma × the image diagonal, or, when the image size is not
@@ -24,7 +26,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from apps.quality.domain import geometry
+from apps.quality.domain import geometry, masks
 from apps.quality.domain.classifications import answer_agreement, classifications_agreement
 from apps.quality.domain.documents import PreparedDocument, ToolGroup, prepare, prepare_shapes
 from apps.quality.domain.matching import matched_score
@@ -37,6 +39,7 @@ _MATRIX: dict[str, Callable[[Any, Any], geometry.FloatArray]] = {
     "ner": geometry.span_iou_matrix,
     "point": geometry.point_sq_distance_matrix,
     "polyline": geometry.polyline_distance_matrix,
+    "mask": masks.mask_iou_matrix,
 }
 _MISSING: Any = object()
 
@@ -92,7 +95,10 @@ class PairScorer:
                 out[feature] = 0.0 if answer_b is _MISSING else answer_agreement(a.classifications[feature], answer_b)
             else:
                 group_b = tools_b.get(feature)
-                if group_b is None or group_b.kind != group_a.kind:
+                if group_b is not None and group_b.kind != group_a.kind and _mixed_mask(group_a, group_b):
+                    scores = masks.mixed_iou_matrix(group_a.kind, group_a.shapes, group_b.kind, group_b.shapes)
+                    out[feature] = self._matched(scores, group_a, group_b)
+                elif group_b is None or group_b.kind != group_a.kind:
                     out[feature] = 0.0
                 else:
                     out[feature] = self._tool(feature, i, j, group_a, group_b)
@@ -116,6 +122,9 @@ class PairScorer:
             scores = geometry.proximity(raw * raw, self._sigma(i, j))
         else:
             scores = raw
+        return self._matched(scores, a, b)
+
+    def _matched(self, scores: geometry.FloatArray, a: ToolGroup, b: ToolGroup) -> float:
         weight: Callable[[int, int], float] | None = None
         if a.has_nested or b.has_nested:
             nested_a = a.nested
@@ -146,6 +155,12 @@ class PairScorer:
         pool = _Pool(kind, groups) if len(groups) > 2 and total <= POOL_LIMIT else None
         self._pools[key] = pool
         return pool
+
+
+def _mixed_mask(a: ToolGroup, b: ToolGroup) -> bool:
+    """A mask against a box or polygon (an ontology that changed a feature's tool): rasterised and compared."""
+    kinds = {a.kind, b.kind}
+    return "mask" in kinds and kinds <= masks.RASTERISABLE
 
 
 def _extent_diagonal(a: PreparedDocument, b: PreparedDocument) -> float:

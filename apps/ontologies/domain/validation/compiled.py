@@ -13,6 +13,7 @@ GEOMETRY_KEYS: dict[str, str] = {
     "polyline": "line",
     "point": "point",
     "ner": "location",
+    "mask": "mask",
 }
 
 

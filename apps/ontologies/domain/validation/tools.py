@@ -14,9 +14,10 @@ from apps.ontologies.domain.validation.base import (
 )
 from apps.ontologies.domain.validation.classifications import ClassificationChecks
 from apps.ontologies.domain.validation.geometry import GeometryChecks
+from apps.ontologies.domain.validation.masks import MaskChecks
 
 
-class AnnotationChecks(ClassificationChecks, GeometryChecks):
+class AnnotationChecks(ClassificationChecks, GeometryChecks, MaskChecks):
     def full_annotation(self, raw: Any, index: int, seen_top: dict[str, int]) -> dict[str, Any] | None:
         path = f"annotations[{index}]"
         if type(raw) is not dict:
@@ -93,6 +94,11 @@ class AnnotationChecks(ClassificationChecks, GeometryChecks):
             if xy is None:
                 return None
             out["point"] = {"x": xy[0], "y": xy[1]}
+        elif key == "mask":
+            mask = self.mask(geometry, index, gpath)
+            if mask is None:
+                return None
+            out["mask"] = mask
         else:
             location = self.location(geometry, index, gpath)
             if location is None:

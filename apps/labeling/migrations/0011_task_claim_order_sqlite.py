@@ -20,5 +20,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("labeling", "0009_merge_0008_batch_paused_0008_label_drafts")]
+    dependencies = [("labeling", "0010_annotation_mask_area")]
     operations = [migrations.RunPython(create, drop, elidable=False)]
