@@ -21,3 +21,17 @@ def data_rows_import_job(job_id: str) -> None:
         return data_rows_import_from_storage(job=job, on_progress=progress)
 
     run_job(job_id, work)
+
+
+def video_probes_pending(dataset_id: str) -> None:
+    """After an import with video rows: one probe task per video row not probed yet."""
+    from apps.datasets.video import video_probes_pending as pending
+
+    pending(dataset_id=dataset_id)
+
+
+def video_probe_task(data_row_id: str) -> None:
+    """Probe one video row (PyAV); failures are stored on the row's `VideoAsset`, never raised."""
+    from apps.datasets.video import video_probe_row
+
+    video_probe_row(data_row_id=data_row_id)
