@@ -212,6 +212,7 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/projects/<project_id>/performance",                        401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/performance.csv",                    401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/export.ndjson",                      401, 200, 200, 200, 403, 403, 200, 404, 404),
+    api("get",    "api/v1/projects/<project_id>/exports/video",                      401, 400, 400, 400, 403, 403, 400, 404, 404),  # `kind` is required
     api("get",    "api/v1/projects/<project_id>/exports",                            401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/exports",                            401, 400, 400, 400, 403, 403, 400, 404, 404),
     api("get",    "api/v1/exports/<export_id>",                                      401, 200, 200, 200, 403, 403, 200, 404, 404),
