@@ -42,7 +42,7 @@ def generated_tracks(seed: int, frames: int = 60, objects: int = 6) -> tuple[dic
 
 @pytest.fixture(autouse=True)
 def numpy_asfarray(monkeypatch: pytest.MonkeyPatch) -> None:
-    """motmetrics 1.4.0 (the latest release) still calls `np.asfarray`, removed in NumPy 2: give it back for the test."""
+    """motmetrics 1.4.0 (the latest release) calls `np.asfarray`, removed in NumPy 2: give it back for the test."""
     if not hasattr(np, "asfarray"):
         monkeypatch.setattr(np, "asfarray", lambda a, dtype=float: np.asarray(a, dtype=dtype), raising=False)
 

@@ -5,8 +5,9 @@ Input: per frame, the ground-truth and predicted objects as `(id, (left, top, wi
 on a frame when IoU ≥ `min_iou` (0.5 by default).
 
 CLEAR MOT, frame by frame: a ground-truth object matched on its previous frame keeps its prediction when they still
-overlap enough; the rest are matched by the Hungarian assignment minimising Σ (1 − IoU), a pair below `min_iou` costing
-2·max + 1 (as py-motmetrics does). A match whose prediction differs from the one the object last matched is an ID switch.
+overlap enough; the rest are matched by the Hungarian assignment minimising Σ (1 − IoU), a pair below `min_iou`
+costing 2·max + 1 (as py-motmetrics does). A match whose prediction differs from the one the object last matched is
+an ID switch.
 MOTA = 1 − (misses + false positives + ID switches) / ground-truth objects; MOTP = mean (1 − IoU) of the matches.
 
 Identity metrics: ground-truth and predicted ids are paired one-to-one (globally, over all frames) to maximise the
