@@ -1,0 +1,100 @@
+"""The video editor in Chromium (issue 26's proof): step to frame 10, draw a box, step to frame 40, move it, submit;
+the stored keyframes and the interpolated box at frame 25 are the expected ones. Screenshots at 1440×900 and
+1366×768 go to /tmp/shots-video/."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from apps.datasets import services as dataset_services
+from apps.datasets.models import DataRow, Dataset
+from apps.datasets.video import video_probe_row
+from apps.labeling.models import Label
+from apps.ontologies.domain.video import document_from_items
+from tests.e2e.test_labeling import open_label_page, queue_for_lana
+from tests.video.videos import make_video
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+SHOTS = "/tmp/shots-video"
+W, H = 64, 48
+
+
+@pytest.fixture
+def video_task(settings, tmp_path, org, org_admin, make_user):
+    settings.MEDIA_ROOT = str(tmp_path)
+    dataset = Dataset.objects.create(organization=org, name="traffic")
+    body = make_video(60, container_format="webm", codec="libvpx-vp9")
+    dataset_services.data_rows_upload(
+        actor=org_admin,
+        dataset=dataset,
+        files=[dataset_services.UploadedFile(name="traffic.webm", file=io.BytesIO(body), size=len(body))],
+        media_type="video",
+    )
+    row = DataRow.objects.get(dataset=dataset)
+    asset = video_probe_row(data_row_id=str(row.pk))
+    assert asset is not None and asset.status == "ready" and asset.frame_count == 60
+    project, labeler = queue_for_lana(org, org_admin, make_user, row, media_type="video")
+    return project, row
+
+
+def canvas_point(page, x: float, y: float) -> tuple[float, float]:
+    rect = page.locator("#video-overlay").bounding_box()
+    return rect["x"] + x * rect["width"] / W, rect["y"] + y * rect["height"] / H
+
+
+def drag(page, a: tuple[float, float], b: tuple[float, float]) -> None:
+    page.mouse.move(*canvas_point(page, *a))
+    page.mouse.down()
+    page.mouse.move(*canvas_point(page, (a[0] + b[0]) / 2, (a[1] + b[1]) / 2), steps=3)
+    page.mouse.move(*canvas_point(page, *b), steps=3)
+    page.mouse.up()
+
+
+def frame(page) -> int:
+    return int(page.get_attribute("html", "data-video-frame"))
+
+
+def test_step_draw_step_move_submit_gives_the_expected_keyframes(page, video_task):
+    project, row = video_task
+    os.makedirs(SHOTS, exist_ok=True)
+    js_errors = open_label_page(page, project)
+    page.wait_for_selector("html[data-editor-ready=true]")
+    assert frame(page) == 0
+    page.click("#fwd10")
+    assert frame(page) == 10
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    assert frame(page) == 10
+    drag(page, (8, 6), (24, 18))  # a 16×12 box at (8, 6)
+    page.locator("#objects li.object.selected").get_by_role("radio", name="police").check()
+    page.screenshot(path=f"{SHOTS}/editor-frame10-1366x768.png", full_page=True)
+    for _ in range(3):
+        page.click("#fwd10")
+    assert frame(page) == 40
+    drag(page, (16, 12), (36, 22))  # grab the box's middle on frame 40 and move it by (20, 10)
+    page.fill("#frame-input", "25")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.documentElement.dataset.videoFrame === '25'")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.screenshot(path=f"{SHOTS}/editor-frame25-1440x900.png", full_page=True)
+    page.click("#submit-label")
+    page.wait_for_url(f"**/projects/{project.id}/**")
+    label = Label.objects.get(data_row=row, is_current=True)
+    (track_item,) = [a for a in label.annotations if "keyframes" in a]
+    keyframes = {k["frame"]: k["bbox"] for k in track_item["keyframes"]}
+    assert set(keyframes) == {10, 40}
+    drawn, moved = keyframes[10], keyframes[40]
+    expected_drawn = {"left": 8, "top": 6, "width": 16, "height": 12}
+    for key, value in expected_drawn.items():
+        assert drawn[key] == pytest.approx(value, abs=0.5), (key, drawn)
+    assert (moved["width"], moved["height"]) == (drawn["width"], drawn["height"])
+    assert moved["left"] == pytest.approx(drawn["left"] + 20, abs=0.5)
+    assert moved["top"] == pytest.approx(drawn["top"] + 10, abs=0.5)
+    at25, is_key = document_from_items(label.annotations).tracks[0].at(25, 60)  # type: ignore[misc]
+    assert is_key is False
+    assert at25 == {k: (drawn[k] + moved[k]) / 2 for k in drawn}  # halfway between frames 10 and 40
+    assert track_item["classifications"][0]["answer"]["name"] == "police"
+    assert js_errors == []
