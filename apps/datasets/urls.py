@@ -23,6 +23,11 @@ urlpatterns = [
         name="api-data-row-video-poster",
     ),
     path(
+        "data_rows/<str:data_row_id>/video/stream",
+        video_apis.DataRowVideoStreamApi.as_view(),
+        name="api-data-row-video-stream",
+    ),
+    path(
         "data_rows/<str:data_row_id>/video/strip",
         video_apis.DataRowVideoImageApi.as_view(kind="strip"),
         name="api-data-row-video-strip",

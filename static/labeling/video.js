@@ -86,7 +86,7 @@ export async function createVideoEditor() {
   }
 
   // ------------------------------------------------------------------------------------ DOM
-  const video = h("video", { id: "video-asset", muted: true, playsinline: true, preload: "auto", src: asset.dataset.contentUrl });
+  const video = h("video", { id: "video-asset", muted: true, playsinline: true, preload: "auto", src: asset.dataset.streamUrl || asset.dataset.contentUrl });
   const canvas = h("canvas", { id: "video-overlay", class: "video-overlay", tabindex: "0", "aria-label": "Video frame: drag to draw a box" });
   const stage = h("div", { class: "video-stage" }, video, canvas);
   const frameInput = h("input", { id: "frame-input", type: "number", min: "0", max: String(count - 1), value: "0", "aria-label": "Frame" });
@@ -113,7 +113,9 @@ export async function createVideoEditor() {
     timeText,
   );
   const timelineNode = h("div", { id: "timeline", class: "timeline", "aria-label": "Timeline" });
-  asset.replaceChildren(stage, controls, timelineNode);
+  const legend = h("p", { class: "video-legend" }, "Solid box ◆ = keyframe on this frame · dashed ◇ = interpolated · ←/→ ±1 frame, Shift ±10, Space play, O outside");
+  stage.style.setProperty("--video-aspect", String(width / height));
+  asset.replaceChildren(stage, controls, timelineNode, legend);
   const ctx = canvas.getContext("2d");
   const timeline = new Timeline(timelineNode, { frameCount: count, seek: (f) => goTo(f), select: (id) => select(id) });
 
@@ -169,7 +171,7 @@ export async function createVideoEditor() {
   function fit() {
     const rect = video.getBoundingClientRect();
     canvas.width = Math.max(1, Math.round(rect.width));
-    canvas.height = Math.max(1, Math.round((rect.width * height) / width));
+    canvas.height = Math.max(1, Math.round(rect.height));
     draw();
   }
   const numbers = () => new Map(tracks.map((t, i) => [t.id, i + 1]));
@@ -300,10 +302,11 @@ export async function createVideoEditor() {
         const name = h("button", { type: "button", class: "link object-name" });
         name.textContent = `${labels.get(track.id)}. ${track.toolNode.name} · ${track.trackId} · ${track.keyframes.length} keyframe(s)`;
         name.addEventListener("click", () => select(track.id));
-        const row = h("li", { class: track.id === selected ? "object selected" : "object", "data-track": track.trackId }, name);
+        const row = h("li", { class: track.id === selected ? "object video-object selected" : "object video-object", "data-track": track.trackId }, name);
         if (track.id === selected) {
           renderQuestions(answersNode, track.toolNode.classifications || [], track.answers, `track.${track.id}`, () => {}, null);
-          row.append(button("Outside from here (O)", "The object leaves the picture at this frame", () => outside()), button("Delete", "Delete the track (Delete)", () => removeSelected()), answersNode);
+          const actions = h("div", { class: "track-actions" }, button("Outside from here (O)", "The object leaves the picture at this frame", () => outside()), button("Delete track", "Delete the track (Delete)", () => removeSelected()));
+          row.append(actions, answersNode);
         }
         return row;
       }),

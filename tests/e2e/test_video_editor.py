@@ -15,18 +15,19 @@ from apps.datasets.video import video_probe_row
 from apps.labeling.models import Label
 from apps.ontologies.domain.video import document_from_items
 from tests.e2e.test_labeling import open_label_page, queue_for_lana
-from tests.video.videos import make_video
+from tests.video.videos import make_video, rectangle_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = "/tmp/shots-video"
-W, H = 64, 48
+W, H = 320, 240
+STEP = 4  # the rectangle moves 4 px per frame: a frame off shows as 4 px off
 
 
 @pytest.fixture
 def video_task(settings, tmp_path, org, org_admin, make_user):
     settings.MEDIA_ROOT = str(tmp_path)
     dataset = Dataset.objects.create(organization=org, name="traffic")
-    body = make_video(60, container_format="webm", codec="libvpx-vp9")
+    body = make_video(60, container_format="webm", codec="libvpx-vp9", size=(W, H), step=STEP)
     dataset_services.data_rows_upload(
         actor=org_admin,
         dataset=dataset,
@@ -36,7 +37,7 @@ def video_task(settings, tmp_path, org, org_admin, make_user):
     row = DataRow.objects.get(dataset=dataset)
     asset = video_probe_row(data_row_id=str(row.pk))
     assert asset is not None and asset.status == "ready" and asset.frame_count == 60
-    project, labeler = queue_for_lana(org, org_admin, make_user, row, media_type="video")
+    project, _labeler = queue_for_lana(org, org_admin, make_user, row, media_type="video")
     return project, row
 
 
@@ -53,6 +54,27 @@ def drag(page, a: tuple[float, float], b: tuple[float, float]) -> None:
     page.mouse.up()
 
 
+SHOWN_LEFT = """() => {
+  const v = document.getElementById("video-asset");
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  const x = c.getContext("2d");
+  x.drawImage(v, 0, 0);
+  const row = x.getImageData(0, 14, c.width, 1).data;
+  for (let i = 0; i < c.width; i++) if (row[i * 4] > 128) return i;
+  return -1;
+}"""
+
+
+def shown_left(page) -> int:
+    """Where the white rectangle starts in the frame the <video> shows (after its seek finished)."""
+    page.wait_for_function(
+        "() => { const v = document.getElementById('video-asset'); return !v.seeking && v.readyState >= 2; }"
+    )
+    return page.evaluate(SHOWN_LEFT)
+
+
 def frame(page) -> int:
     return int(page.get_attribute("html", "data-video-frame"))
 
@@ -62,22 +84,24 @@ def test_step_draw_step_move_submit_gives_the_expected_keyframes(page, video_tas
     os.makedirs(SHOTS, exist_ok=True)
     js_errors = open_label_page(page, project)
     page.wait_for_selector("html[data-editor-ready=true]")
-    assert frame(page) == 0
+    assert frame(page) == 0 and shown_left(page) == pytest.approx(rectangle_at(0, STEP)[0], abs=1)
     page.click("#fwd10")
     assert frame(page) == 10
     page.keyboard.press("ArrowRight")
+    assert frame(page) == 11 and shown_left(page) == pytest.approx(rectangle_at(11, STEP)[0], abs=1)
     page.keyboard.press("ArrowLeft")
-    assert frame(page) == 10
-    drag(page, (8, 6), (24, 18))  # a 16×12 box at (8, 6)
+    assert frame(page) == 10 and shown_left(page) == pytest.approx(rectangle_at(10, STEP)[0], abs=1)
+    drag(page, (40, 30), (120, 90))  # an 80×60 box at (40, 30)
     page.locator("#objects li.object.selected").get_by_role("radio", name="police").check()
     page.screenshot(path=f"{SHOTS}/editor-frame10-1366x768.png", full_page=True)
     for _ in range(3):
         page.click("#fwd10")
     assert frame(page) == 40
-    drag(page, (16, 12), (36, 22))  # grab the box's middle on frame 40 and move it by (20, 10)
+    drag(page, (80, 60), (180, 110))  # grab the box's middle on frame 40 and move it by (100, 50)
     page.fill("#frame-input", "25")
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.documentElement.dataset.videoFrame === '25'")
+    assert shown_left(page) == pytest.approx(rectangle_at(25, STEP)[0], abs=1)  # the player shows frame 25
     page.set_viewport_size({"width": 1440, "height": 900})
     page.screenshot(path=f"{SHOTS}/editor-frame25-1440x900.png", full_page=True)
     page.click("#submit-label")
@@ -87,12 +111,12 @@ def test_step_draw_step_move_submit_gives_the_expected_keyframes(page, video_tas
     keyframes = {k["frame"]: k["bbox"] for k in track_item["keyframes"]}
     assert set(keyframes) == {10, 40}
     drawn, moved = keyframes[10], keyframes[40]
-    expected_drawn = {"left": 8, "top": 6, "width": 16, "height": 12}
+    expected_drawn = {"left": 40, "top": 30, "width": 80, "height": 60}
     for key, value in expected_drawn.items():
         assert drawn[key] == pytest.approx(value, abs=0.5), (key, drawn)
     assert (moved["width"], moved["height"]) == (drawn["width"], drawn["height"])
-    assert moved["left"] == pytest.approx(drawn["left"] + 20, abs=0.5)
-    assert moved["top"] == pytest.approx(drawn["top"] + 10, abs=0.5)
+    assert moved["left"] == pytest.approx(drawn["left"] + 100, abs=0.5)
+    assert moved["top"] == pytest.approx(drawn["top"] + 50, abs=0.5)
     at25, is_key = document_from_items(label.annotations).tracks[0].at(25, 60)  # type: ignore[misc]
     assert is_key is False
     assert at25 == {k: (drawn[k] + moved[k]) / 2 for k in drawn}  # halfway between frames 10 and 40

@@ -115,6 +115,7 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/data_rows/<data_row_id>/video",                            401, 404, 404, 404, 404, 404, 404, 404, 404),
     api("get",    "api/v1/data_rows/<data_row_id>/video/poster",                     401, 404, 404, 404, 404, 404, 404, 404, 404),
     api("get",    "api/v1/data_rows/<data_row_id>/video/strip",                      401, 404, 404, 404, 404, 404, 404, 404, 404),
+    api("get",    "api/v1/data_rows/<data_row_id>/video/stream",                     401, 404, 404, 404, 404, 404, 404, 404, 404),
     api("get",    "api/v1/storage_integrations",                                     401, 200, 403, 403, 403, 403, 403, 403, 200),
     api("post",   "api/v1/storage_integrations",                                     401, 400, 403, 403, 403, 403, 403, 403, 400),
     api("get",    "api/v1/storage_integrations/<integration_id>",                    401, 200, 403, 403, 403, 403, 403, 403, 404),

@@ -11,9 +11,9 @@ import numpy as np
 WIDTH, HEIGHT = 64, 48
 
 
-def rectangle_at(frame: int) -> tuple[int, int, int, int]:
-    """(left, top, width, height) of the rectangle in `frame`: it moves one pixel right per frame."""
-    return (2 + frame % 40, 10, 12, 8)
+def rectangle_at(frame: int, step: int = 1) -> tuple[int, int, int, int]:
+    """(left, top, width, height) of the rectangle in `frame`: it moves `step` pixels right per frame."""
+    return (2 + (frame % 40) * step, 10, 12, 8)
 
 
 def make_video(
@@ -24,18 +24,20 @@ def make_video(
     time_base: Fraction = Fraction(1, 30),
     container_format: str = "mp4",
     codec: str = "mpeg4",
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+    step: int = 1,
 ) -> bytes:
     """Encode `frames` frames. Constant rate by default; with `pts` (in `time_base` units) a variable rate."""
     out = io.BytesIO()
     with av.open(out, mode="w", format=container_format) as container:
         stream = container.add_stream(codec, rate=rate)
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         stream.time_base = time_base
         stream.codec_context.time_base = time_base
         stream.codec_context.max_b_frames = 0
         for i in range(frames):
-            array = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
-            left, top, w, h = rectangle_at(i)
+            array = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+            left, top, w, h = rectangle_at(i, step)
             array[top : top + h, left : left + w] = 255
             frame = av.VideoFrame.from_ndarray(array, format="rgb24")
             frame.pts = pts[i] if pts is not None else i
