@@ -3,6 +3,7 @@ writers of `domain/video_formats.py`. Reads page by page (a few rows at a time),
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,7 +34,7 @@ PAGE = 20
 def _labels(project: Project, data_row_id: str | None) -> Any:
     labels = Label.objects.filter(project=project, is_current=True, data_row__media_type="video")
     if data_row_id is not None:
-        labels = labels.filter(data_row_id=data_row_id)
+        labels = labels.filter(data_row_id=uuid.UUID(data_row_id))
     return labels.order_by("data_row_id", "-created_at", "-pk")
 
 

@@ -351,7 +351,7 @@ export async function createVideoEditor() {
   const status = h("p", { id: "video-status", class: "small", role: "status", "aria-live": "polite" });
   form.querySelector(".submit-bar").prepend(status);
   const started = performance.now();
-  const key = crypto.randomUUID();
+  const key = window.crypto.randomUUID ? window.crypto.randomUUID() : Array.from(window.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(""); // plain HTTP has no randomUUID
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     status.textContent = "Sending…";

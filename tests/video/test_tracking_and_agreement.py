@@ -135,3 +135,28 @@ def test_per_frame_and_whole_video_classifications() -> None:
     assert result.features["w"] == pytest.approx(5 / 15)
     assert result.features["c"] == 1.0
     assert video_agreement([], [], frame_count=5).score == 1.0
+
+
+def test_dense_boxes_equal_the_per_frame_track_lookup() -> None:
+    from apps.quality.domain.video_agreement import _dense_boxes
+
+    track = Track(
+        "t",
+        "bbox",
+        "s",
+        "car",
+        [
+            Keyframe(3, box(0, 0, 10, 10)),
+            Keyframe(13, box(10, 5, 20, 10)),
+            Keyframe(20, None, True),
+            Keyframe(25, box(1, 1, 3, 3)),
+        ],
+    )
+    visible, boxes = _dense_boxes(track, 40)
+    for f in range(40):
+        hit = track.at(f, 40)
+        assert visible[f] == (hit is not None)
+        if hit is not None:
+            g = hit[0]
+            expected = [g["left"], g["top"], g["left"] + g["width"], g["top"] + g["height"]]
+            assert boxes[f].tolist() == pytest.approx(expected, abs=1e-9)

@@ -40,19 +40,43 @@ class VideoAgreement:
     pairs: dict[str, list[tuple[str, str, float]]]  # feature → (track of A, track of B, agreement)
 
 
-def _dense(track: Track, frame_count: int) -> tuple[np.ndarray, list[Any]]:
+def _dense(track: Track, frame_count: int) -> tuple[np.ndarray, Any]:
     """Visible mask over the frames and the shapes (boxes as an (n, 4) x1,y1,x2,y2 array, else a list)."""
+    if track.tool == "bbox":
+        return _dense_boxes(track, frame_count)
     visible = np.zeros(frame_count, dtype=bool)
-    boxes = np.full((frame_count, 4), np.nan)
     shapes: list[Any] = [None] * frame_count
     for frame, geometry, _key in track.frames(frame_count):
         visible[frame] = True
-        if track.tool == "bbox":
-            left, top = geometry["left"], geometry["top"]
-            boxes[frame] = (left, top, left + geometry["width"], top + geometry["height"])
+        shapes[frame] = geometry
+    return visible, shapes
+
+
+def _ltwh(box: dict[str, float]) -> np.ndarray:
+    return np.array([box["left"], box["top"], box["width"], box["height"]], dtype=float)
+
+
+def _dense_boxes(track: Track, frame_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """`Track.frames` for boxes, one keyframe segment at a time in numpy (same shapes, no per-frame Python)."""
+    visible = np.zeros(frame_count, dtype=bool)
+    ltwh = np.full((frame_count, 4), np.nan)
+    end = min(track.last_frame(frame_count), frame_count - 1)
+    keys = track.keyframes
+    for i, key in enumerate(keys):
+        if key.outside or key.frame > end:
+            continue
+        after = keys[i + 1] if i + 1 < len(keys) else None
+        stop = min(after.frame - 1 if after is not None else end, end)
+        frames = np.arange(key.frame, stop + 1)
+        start = _ltwh(key.geometry)
+        if after is not None and not after.outside:
+            t = (frames - key.frame) / (after.frame - key.frame)
+            ltwh[frames] = start + (_ltwh(after.geometry) - start) * t[:, None]
         else:
-            shapes[frame] = geometry
-    return visible, (boxes if track.tool == "bbox" else shapes)  # type: ignore[return-value]
+            ltwh[frames] = start
+        visible[frames] = True
+    boxes = np.column_stack([ltwh[:, 0], ltwh[:, 1], ltwh[:, 0] + ltwh[:, 2], ltwh[:, 1] + ltwh[:, 3]])
+    return visible, boxes
 
 
 def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -81,23 +105,31 @@ def _frame_similarity(tool: str, a: Any, b: Any, sigma: float) -> float:
 
 def track_agreement(a: Track, b: Track, frame_count: int, *, sigma: float = 1.0) -> float:
     """Per-frame similarity averaged over the union of the frames where either track is visible."""
-    visible_a, shapes_a = _dense(a, frame_count)
-    visible_b, shapes_b = _dense(b, frame_count)
+    return _dense_agreement(a.tool, _dense(a, frame_count), _dense(b, frame_count), sigma)
+
+
+def _dense_agreement(
+    tool: str, dense_a: tuple[np.ndarray, Any], dense_b: tuple[np.ndarray, Any], sigma: float
+) -> float:
+    (visible_a, shapes_a), (visible_b, shapes_b) = dense_a, dense_b
     union = int(np.count_nonzero(visible_a | visible_b))
     if union == 0:
         return 0.0
     both = visible_a & visible_b
-    if a.tool == "bbox":
+    if tool == "bbox":
         total = float(_box_iou(shapes_a[both], shapes_b[both]).sum())
     else:
-        total = sum(_frame_similarity(a.tool, shapes_a[f], shapes_b[f], sigma) for f in np.flatnonzero(both))
+        total = sum(_frame_similarity(tool, shapes_a[f], shapes_b[f], sigma) for f in np.flatnonzero(both))
     return total / union
 
 
 def _pair(tracks_a: list[Track], tracks_b: list[Track], frame_count: int, sigma: float) -> tuple[float, list[Any]]:
     if not tracks_a or not tracks_b:
         return 0.0, []
-    matrix = np.array([[track_agreement(x, y, frame_count, sigma=sigma) for y in tracks_b] for x in tracks_a])
+    dense_a = [_dense(t, frame_count) for t in tracks_a]  # each track made dense once, not once per pair
+    dense_b = [_dense(t, frame_count) for t in tracks_b]
+    tool = tracks_a[0].tool
+    matrix = np.array([[_dense_agreement(tool, x, y, sigma) for y in dense_b] for x in dense_a])
     rows, cols = linear_sum_assignment(matrix, maximize=True)
     pairs = [(tracks_a[i].track_id, tracks_b[j].track_id, float(matrix[i, j])) for i, j in zip(rows, cols, strict=True)]
     return sum(p[2] for p in pairs) / max(len(tracks_a), len(tracks_b)), pairs
