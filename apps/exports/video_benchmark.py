@@ -21,6 +21,7 @@ from typing import Any
 
 import av
 import numpy as np
+from av.video.stream import VideoStream
 
 from apps.core.benchmarks import benchmark
 from apps.datasets.domain.video_probe import probe_video
@@ -33,6 +34,7 @@ def generated_video(frames: int, size: tuple[int, int] = (64, 48), codec: str = 
     width, height = size
     with av.open(out, mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=30)
+        assert isinstance(stream, VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.time_base = Fraction(1, 30)
         stream.codec_context.max_b_frames = 0
