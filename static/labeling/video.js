@@ -6,7 +6,7 @@
  * and the current frame is read back from the frame table (requestVideoFrameCallback's mediaTime while playing).
  * Keys: ←/→ ±1 frame, Shift+←/→ ±10, Space play/pause, O outside from here, Delete removes the track, Ctrl+Z undo.
  * Editing a box on a frame makes a keyframe there; interpolated boxes are drawn dashed. */
-import { keyOf, parseAnswers, serializeAnswers } from "./answers.js";
+import { keyOf, parseAnswers, serializeAnswers, summarizeAnswers } from "./answers.js";
 import { h, readJson, typingTarget } from "./dom.js";
 import { renderQuestions } from "./questions.js";
 import { Timeline } from "./video-timeline.js";
@@ -33,6 +33,7 @@ export async function createVideoEditor() {
   const height = info.height;
 
   // ------------------------------------------------------------------------------------ state
+  const readOnly = () => form.dataset.readonly === "true";
   let nextId = 1;
   let tracks = [];
   let selected = null;
@@ -303,7 +304,14 @@ export async function createVideoEditor() {
         name.textContent = `${labels.get(track.id)}. ${track.toolNode.name} · ${track.trackId} · ${track.keyframes.length} keyframe(s)`;
         name.addEventListener("click", () => select(track.id));
         const row = h("li", { class: track.id === selected ? "object video-object selected" : "object video-object", "data-track": track.trackId }, name);
-        if (track.id === selected) {
+        if (readOnly()) {
+          for (const line of summarizeAnswers(track.toolNode.classifications || [], track.answers)) {
+            const p = h("p", { class: "small muted track-answer" });
+            p.textContent = `${line.question}: ${line.answer}`;
+            row.append(p);
+          }
+        }
+        if (track.id === selected && !readOnly()) {
           renderQuestions(answersNode, track.toolNode.classifications || [], track.answers, `track.${track.id}`, () => {}, null);
           const actions = h("div", { class: "track-actions" }, button("Outside from here (O)", "The object leaves the picture at this frame", () => outside()), button("Delete track", "Delete the track (Delete)", () => removeSelected()));
           row.append(actions, answersNode);
@@ -321,6 +329,7 @@ export async function createVideoEditor() {
     else renderQuestions(node, questions, globalAnswers, "global", () => {}, null);
   }
   function outside() {
+    if (readOnly()) return;
     const track = tracks.find((t) => t.id === selected);
     if (!track) return;
     const before = snapshot();
@@ -328,7 +337,7 @@ export async function createVideoEditor() {
     commit(before);
   }
   function removeSelected() {
-    if (!selected) return;
+    if (!selected || readOnly()) return;
     const before = snapshot();
     tracks = tracks.filter((t) => t.id !== selected);
     selected = null;
@@ -349,10 +358,11 @@ export async function createVideoEditor() {
     event.preventDefault();
   });
   const status = h("p", { id: "video-status", class: "small", role: "status", "aria-live": "polite" });
-  form.querySelector(".submit-bar").prepend(status);
+  if (form.dataset.submitUrl) form.querySelector(".submit-bar").prepend(status); // the review page posts its form
   const started = performance.now();
   const key = window.crypto.randomUUID ? window.crypto.randomUUID() : Array.from(window.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(""); // plain HTTP has no randomUUID
   form.addEventListener("submit", async (event) => {
+    if (!form.dataset.submitUrl) return; // review: approve / reject post the form as it is
     event.preventDefault();
     status.textContent = "Sending…";
     status.className = "small";

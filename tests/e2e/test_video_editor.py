@@ -122,3 +122,63 @@ def test_step_draw_step_move_submit_gives_the_expected_keyframes(page, video_tas
     assert at25 == {k: (drawn[k] + moved[k]) / 2 for k in drawn}  # halfway between frames 10 and 40
     assert track_item["classifications"][0]["answer"]["name"] == "police"
     assert js_errors == []
+
+
+def test_reviewer_plays_the_video_label_read_only_and_approves(page, settings, tmp_path, org, org_admin, make_user):
+    from apps.labeling import services
+    from apps.labeling.models import TaskState
+    from tests.e2e.test_review_loop import logged_in
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    dataset = Dataset.objects.create(organization=org, name="traffic")
+    body = make_video(60, container_format="webm", codec="libvpx-vp9", size=(W, H), step=STEP)
+    dataset_services.data_rows_upload(
+        actor=org_admin,
+        dataset=dataset,
+        files=[dataset_services.UploadedFile(name="traffic.webm", file=io.BytesIO(body), size=len(body))],
+        media_type="video",
+    )
+    row = DataRow.objects.get(dataset=dataset)
+    video_probe_row(data_row_id=str(row.pk))
+    project, lana = queue_for_lana(org, org_admin, make_user, row, media_type="video")
+    project.settings["review"]["sample_rate"] = 1.0  # every label goes to review
+    project.save(update_fields=["settings"])
+    make_user(role="reviewer", organization=org, username="rita")
+    from apps.accounts.models import User
+
+    rita = User.objects.get(username="rita")
+    services.project_member_set(actor=org_admin, project=project, user=rita, role="reviewer")
+    task = services.queue_claim(actor=lana, project=project)
+    track = {
+        "name": "vehicle",
+        "track_id": "car-1",
+        "classifications": [{"name": "kind", "answer": {"name": "police"}}],
+        "keyframes": [
+            {"frame": 0, "bbox": {"left": 10, "top": 20, "width": 60, "height": 40}},
+            {"frame": 30, "bbox": {"left": 200, "top": 120, "width": 60, "height": 40}},
+            {"frame": 50, "outside": True},
+        ],
+    }
+    services.label_submit(actor=lana, task=task, annotations=[track])
+    errors: list[str] = []
+    reviewer = logged_in(page, "rita", errors)
+    reviewer.goto(f"/projects/{project.id}/review/")
+    reviewer.click("#start-reviewing")
+    reviewer.wait_for_url(f"**/reviews/{task.id}/")
+    reviewer.wait_for_selector("html[data-editor-ready=true]")
+    assert reviewer.locator("#objects li").count() == 1
+    assert reviewer.locator("#objects li .track-answer").inner_text() == "kind: police"
+    assert reviewer.locator("#timeline .tl-key").count() == 3 and reviewer.locator("#timeline .tl-outside").count() == 1
+    reviewer.fill("#frame-input", "15")
+    reviewer.keyboard.press("Enter")
+    assert shown_left(reviewer) == pytest.approx(rectangle_at(15, STEP)[0], abs=1)
+    reviewer.screenshot(path=f"{SHOTS}/review-frame15-1366x768.png", full_page=True)
+    reviewer.set_viewport_size({"width": 1440, "height": 900})
+    reviewer.screenshot(path=f"{SHOTS}/review-frame15-1440x900.png", full_page=True)
+    reviewer.keyboard.press("Delete")  # read-only: nothing happens
+    assert reviewer.locator("#objects li").count() == 1
+    reviewer.click("#submit-label")  # Approve
+    reviewer.wait_for_url(f"**/projects/{project.id}/review/**")
+    task.refresh_from_db()
+    assert task.state == TaskState.DONE
+    assert errors == []
