@@ -4,7 +4,8 @@
  *
  * Frame-accurate: frame f is shown by seeking to the middle of its display interval (frame_times[f] .. [f + 1]),
  * and the current frame is read back from the frame table (requestVideoFrameCallback's mediaTime while playing).
- * Keys: ←/→ ±1 frame, Shift+←/→ ±10, Space play/pause, O outside from here, Delete removes the track, Ctrl+Z undo.
+ * Keys: ←/→ ±1 frame, Shift+←/→ ±10, Space play/pause, O outside from here, S split the track here, Delete
+ * removes the track, Ctrl+Z undo (Ctrl+Shift+Z redo). Every change is kept in localStorage until the submit.
  * Editing a box on a frame makes a keyframe there; interpolated boxes are drawn dashed. */
 import { keyOf, parseAnswers, serializeAnswers, summarizeAnswers } from "./answers.js";
 import { h, readJson, typingTarget } from "./dom.js";
@@ -71,9 +72,19 @@ export async function createVideoEditor() {
     });
     return out.concat(serializeAnswers(questions, globalAnswers));
   }
+  const draftKey = `tdp-video-draft:${form.dataset.taskId || ""}`;
+  function saveDraft() {
+    if (readOnly()) return;
+    try {
+      window.localStorage.setItem(draftKey, snapshot()); // never lose work: a copy in this browser until the submit
+    } catch (err) {
+      console.warn("The draft could not be kept in this browser", err);
+    }
+  }
   function commit(before) {
     undo.push(before);
     redo.length = 0;
+    saveDraft();
     renderPanel();
     draw();
   }
@@ -81,6 +92,7 @@ export async function createVideoEditor() {
     if (!from.length) return;
     to.push(snapshot());
     load(JSON.parse(from.pop()));
+    saveDraft();
     renderPanel();
     renderQuestionsPanel();
     draw();
@@ -313,7 +325,7 @@ export async function createVideoEditor() {
         }
         if (track.id === selected && !readOnly()) {
           renderQuestions(answersNode, track.toolNode.classifications || [], track.answers, `track.${track.id}`, () => {}, null);
-          const actions = h("div", { class: "track-actions" }, button("Outside from here (O)", "The object leaves the picture at this frame", () => outside()), button("Delete track", "Delete the track (Delete)", () => removeSelected()));
+          const actions = h("div", { class: "track-actions" }, button("Outside from here (O)", "The object leaves the picture at this frame", () => outside()), button("Split here (S)", "End the track here and go on as a new track", () => split(), "split-track"), button("Delete track", "Delete the track (Delete)", () => removeSelected()));
           row.append(actions, answersNode);
         }
         return row;
@@ -336,6 +348,19 @@ export async function createVideoEditor() {
     toggleOutside(track, frame);
     commit(before);
   }
+  /** Split the selected track at this frame: it ends here (outside), a new track goes on from here. */
+  function split() {
+    const track = tracks.find((t) => t.id === selected);
+    const at = track && !readOnly() ? shapeAt(track, frame) : null;
+    if (!at || frame === track.keyframes[0].frame) return;
+    const before = snapshot();
+    const later = track.keyframes.filter((k) => k.frame > frame);
+    track.keyframes = track.keyframes.filter((k) => k.frame < frame).concat([{ frame, outside: true }]);
+    const copy = { id: `o${nextId++}`, trackId: newTrackId(), tool: track.tool, toolNode: track.toolNode, keyframes: [{ frame, geom: at.geom }, ...later], answers: JSON.parse(JSON.stringify(track.answers)) };
+    tracks.push(copy);
+    selected = copy.id;
+    commit(before);
+  }
   function removeSelected() {
     if (!selected || readOnly()) return;
     const before = snapshot();
@@ -352,6 +377,7 @@ export async function createVideoEditor() {
     else if (event.key === "ArrowLeft") goTo(frame - step);
     else if (event.key === " ") togglePlay();
     else if (event.key === "o" || event.key === "O") outside();
+    else if (event.key === "s" || event.key === "S") split();
     else if (event.key === "Delete" || event.key === "Backspace") removeSelected();
     else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") restore(event.shiftKey ? redo : undo, event.shiftKey ? undo : redo);
     else return;
@@ -382,6 +408,7 @@ export async function createVideoEditor() {
       return;
     }
     if (response.ok) {
+      window.localStorage.removeItem(draftKey);
       status.textContent = "Label submitted.";
       document.documentElement.dataset.videoSubmitted = "true";
       const next = h("form", { method: "post", action: form.dataset.nextUrl, hidden: true }, h("input", { type: "hidden", name: "csrfmiddlewaretoken", value: csrf }), h("input", { type: "hidden", name: "after", value: "submitted" }));
@@ -396,10 +423,13 @@ export async function createVideoEditor() {
     status.className = "small error";
   });
 
-  load(readJson("annotations-data", []));
+  const stored = readJson("annotations-data", []);
+  const draft = readOnly() ? null : window.localStorage.getItem(draftKey);
+  load(draft ? JSON.parse(draft) : stored);
   renderTools();
   renderPanel();
   renderQuestionsPanel();
+  if (draft && draft !== JSON.stringify(stored)) status.textContent = "Restored your unsent work from this browser.";
   window.addEventListener("resize", fit);
   await new Promise((resolve) => {
     if (video.readyState >= 1) resolve();

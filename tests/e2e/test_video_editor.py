@@ -182,3 +182,35 @@ def test_reviewer_plays_the_video_label_read_only_and_approves(page, settings, t
     task.refresh_from_db()
     assert task.state == TaskState.DONE
     assert errors == []
+
+
+def test_split_a_track_and_work_survives_a_reload(page, video_task):
+    project, row = video_task
+    js_errors = open_label_page(page, project)
+    page.wait_for_selector("html[data-editor-ready=true]")
+    drag(page, (40, 30), (120, 90))  # frame 0
+    page.locator("#objects li.object.selected").get_by_role("radio", name="police").check()
+    page.click("#fwd10")
+    page.click("#fwd10")
+    drag(page, (80, 60), (130, 60))  # frame 20: moved 50 px right
+    page.click("#back10")
+    page.keyboard.press("s")  # split at frame 10
+    doc = page.evaluate("async () => (await window.tdpVideoEditor).serialize()")
+    first, second = [d for d in doc if "keyframes" in d]
+    assert [k["frame"] for k in first["keyframes"]] == [0, 10] and first["keyframes"][1] == {
+        "frame": 10,
+        "outside": True,
+    }
+    assert [k["frame"] for k in second["keyframes"]] == [10, 20] and second["track_id"] != first["track_id"]
+    assert second["keyframes"][0]["bbox"]["left"] == pytest.approx(
+        (first["keyframes"][0]["bbox"]["left"] + 50 + 40) / 2, abs=0.6
+    )
+    page.reload()
+    page.wait_for_selector("html[data-editor-ready=true]")
+    assert page.locator("#objects li").count() == 2
+    assert page.locator("#video-status").inner_text() == "Restored your unsent work from this browser."
+    page.click("#submit-label")
+    page.wait_for_url(f"**/projects/{project.id}/**")
+    label = Label.objects.get(data_row=row, is_current=True)
+    assert sorted(len(a["keyframes"]) for a in label.annotations if "keyframes" in a) == [2, 2]
+    assert js_errors == []
