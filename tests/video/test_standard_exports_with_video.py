@@ -37,5 +37,7 @@ def test_standard_exports_of_a_project_with_video_labels(
         with django_capture_on_commit_callbacks(execute=True):
             response = admin.post(f"/api/v1/projects/{project.id}/exports", {"format": fmt}, format="json")
         assert response.status_code == 202, (fmt, response.content)
-        export = Export.objects.get(pk=response.json()["export"] if "export" in response.json() else response.json()["id"])
+        export = Export.objects.get(
+            pk=response.json()["export"] if "export" in response.json() else response.json()["id"]
+        )
         assert export.status == "succeeded", (fmt, export.status, export.error)
