@@ -10,6 +10,7 @@
 import { keyOf, parseAnswers, serializeAnswers, summarizeAnswers } from "./answers.js";
 import { h, readJson, typingTarget } from "./dom.js";
 import { renderQuestions } from "./questions.js";
+import { parseFrameAnswers, renderFrameAnswers, serializeFrameAnswers } from "./video-frame-answers.js";
 import { Timeline } from "./video-timeline.js";
 import { parseKeyframes, serializeTrack, setKeyframe, shapeAt, toggleOutside } from "./video-tracks.js";
 
@@ -41,6 +42,7 @@ export async function createVideoEditor() {
   let frame = 0;
   let activeTool = boxTools[0] || null;
   let globalAnswers = {};
+  let frameAnswers = [];
   const undo = [];
   const redo = [];
   const trackIds = new Set();
@@ -60,7 +62,9 @@ export async function createVideoEditor() {
         tracks.push({ id: `o${nextId++}`, trackId: item.track_id, tool: toolNode.tool, toolNode, keyframes: parseKeyframes(toolNode.tool, item.keyframes), answers: parseAnswers(toolNode.classifications || [], item.classifications) });
       }
     }
-    globalAnswers = parseAnswers(questions, (doc || []).filter((item) => !item.keyframes));
+    const rest = (doc || []).filter((item) => !item.keyframes);
+    globalAnswers = parseAnswers(questions, rest.filter((item) => !Array.isArray(item.frames)));
+    frameAnswers = parseFrameAnswers(questions, rest);
   }
   const snapshot = () => JSON.stringify(serialize());
   function serialize() {
@@ -70,7 +74,7 @@ export async function createVideoEditor() {
       if (nested.length) item.classifications = nested;
       return item;
     });
-    return out.concat(serializeAnswers(questions, globalAnswers));
+    return out.concat(serializeAnswers(questions, globalAnswers), serializeFrameAnswers(frameAnswers));
   }
   const draftKey = `tdp-video-draft:${form.dataset.taskId || ""}`;
   function saveDraft() {
@@ -155,6 +159,9 @@ export async function createVideoEditor() {
     timeText.textContent = `${times[frame].toFixed(3)} s`;
     document.documentElement.dataset.videoFrame = String(frame);
     timeline.moveTo(frame);
+    const from = $("frame-start");
+    const to = $("frame-end");
+    if (from && to && document.activeElement !== from && document.activeElement !== to) from.value = to.value = String(frame); // per-frame answers default to this frame
     draw();
   }
   function togglePlay() {
@@ -335,10 +342,22 @@ export async function createVideoEditor() {
     timeline.moveTo(frame);
   }
   const answersNode = h("div", { class: "questions track-questions" });
+  const wholeNode = h("div", { class: "questions" });
+  const frameNode = h("div", { id: "frame-answers" });
+  $("questions").replaceChildren(h("p", { class: "panel-title small" }, "Whole video"), wholeNode, frameNode);
   function renderQuestionsPanel() {
-    const node = $("questions");
-    if (!questions.length) node.replaceChildren(h("p", { class: "muted small" }, "No classification questions."));
-    else renderQuestions(node, questions, globalAnswers, "global", () => {}, null);
+    if (!questions.length) wholeNode.replaceChildren(h("p", { class: "muted small" }, "No classification questions."));
+    else renderQuestions(wholeNode, questions, globalAnswers, "global", () => {}, null);
+    renderFrameAnswersPanel();
+  }
+  function renderFrameAnswersPanel() {
+    const change = (mutate) => {
+      const before = snapshot();
+      mutate();
+      commit(before);
+      renderFrameAnswersPanel();
+    };
+    renderFrameAnswers(frameNode, { entries: frameAnswers, questions, frame, frameCount: count, readOnly: readOnly(), change, seek: (f) => goTo(f) });
   }
   function outside() {
     if (readOnly()) return;

@@ -93,6 +93,10 @@ def test_step_draw_step_move_submit_gives_the_expected_keyframes(page, video_tas
     assert frame(page) == 10 and shown_left(page) == pytest.approx(rectangle_at(10, STEP)[0], abs=1)
     drag(page, (40, 30), (120, 90))  # an 80×60 box at (40, 30)
     page.locator("#objects li.object.selected").get_by_role("radio", name="police").check()
+    page.locator("#frame-answers").get_by_role("radio", name="rain").check()  # rain on frames 10–20 only
+    page.fill("#frame-end", "20")
+    page.click("#add-frame-answer")
+    assert "frames 10–20" in page.locator("#frame-answers li").inner_text()
     page.screenshot(path=f"{SHOTS}/editor-frame10-1366x768.png", full_page=True)
     for _ in range(3):
         page.click("#fwd10")
@@ -121,6 +125,8 @@ def test_step_draw_step_move_submit_gives_the_expected_keyframes(page, video_tas
     assert is_key is False
     assert at25 == {k: (drawn[k] + moved[k]) / 2 for k in drawn}  # halfway between frames 10 and 40
     assert track_item["classifications"][0]["answer"]["name"] == "police"
+    (weather,) = [a for a in label.annotations if a.get("name") == "weather"]
+    assert weather["frames"] == [[10, 20]] and weather["answer"]["name"] == "rain"
     assert js_errors == []
 
 
