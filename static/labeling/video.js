@@ -390,6 +390,11 @@ export async function createVideoEditor() {
 
   // ------------------------------------------------------------------------------------ keys and submit
   document.addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && form.dataset.submitUrl) {
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
     if (typingTarget(event.target)) return;
     const step = event.shiftKey ? 10 : 1;
     if (event.key === "ArrowRight") goTo(frame + step);
