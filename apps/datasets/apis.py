@@ -237,7 +237,7 @@ def _content_length(request: Request) -> int | None:
 
 
 _list_params = [
-    OpenApiParameter("media_type", str, enum=["image", "text"]),
+    OpenApiParameter("media_type", str, enum=["image", "text", "video"]),
     OpenApiParameter("global_key", str),
     OpenApiParameter("external_id", str),
     OpenApiParameter("created_after", OpenApiTypes.DATETIME),
@@ -299,7 +299,7 @@ class DataRowUploadApi(APIView):
                 "properties": {
                     "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
                     "global_key": {"type": "array", "items": {"type": "string"}},
-                    "media_type": {"type": "string", "enum": ["image", "text"]},
+                    "media_type": {"type": "string", "enum": ["image", "text", "video"]},
                 },
             }
         },
@@ -339,7 +339,7 @@ class DataRowFromStorageApi(APIView):
     class InputSerializer(StrictSerializer):
         integration = serializers.UUIDField()
         prefix = serializers.CharField(max_length=1024, required=False, allow_blank=True, default="")
-        media_type = serializers.ChoiceField(choices=["image", "text"], default="image")
+        media_type = serializers.ChoiceField(choices=["image", "text", "video"], default="image")
         max_keys = serializers.IntegerField(
             min_value=1, max_value=storage_imports.MAX_KEYS, default=storage_imports.DEFAULT_MAX_KEYS
         )

@@ -79,6 +79,7 @@ class ImportReport:
     errors_truncated: bool = False
     data_rows: list[dict[str, str]] = field(default_factory=list)
     keep_rows: bool = False
+    videos: int = 0  # video rows among the good ones (they get probed after the import)
 
     def error(self, index: int, global_key: str | None, message: str) -> None:
         with _report_lock:  # the parsing thread and the writer thread both report
@@ -472,6 +473,8 @@ def run_import(
             except RowError as exc:
                 report.error(index, _key_of(raw), str(exc))
                 continue
+            if row.media_type == "video":
+                report.videos += 1
             key_hash = hash(row.global_key)
             first = seen.get(key_hash)
             if first is not None:

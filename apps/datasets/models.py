@@ -11,6 +11,7 @@ from apps.core.models import OrganizationOwnedModel
 class MediaType(models.TextChoices):
     IMAGE = "image", "Image"
     TEXT = "text", "Text"
+    VIDEO = "video", "Video"
 
 
 class MetadataKind(models.TextChoices):
@@ -145,3 +146,6 @@ class StorageIntegration(OrganizationOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} (s3://{self.bucket})"
+
+
+from apps.datasets.models_video import VideoAsset, VideoStatus  # noqa: E402,F401  (registers the model)

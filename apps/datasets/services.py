@@ -161,8 +161,10 @@ def _body_error(exc: BodyError) -> ValidationFailed:
     return ValidationFailed(exc.message, code=exc.code)
 
 
-def _imported_emit(dataset: Dataset, result: dict[str, Any], *, fmt: str, job: Job | None = None) -> None:
-    """`data_rows.imported`, once per import, with its counts (not the per-row errors)."""
+def _imported_emit(
+    dataset: Dataset, result: dict[str, Any], *, fmt: str, job: Job | None = None, videos: int = 0
+) -> None:
+    """`data_rows.imported`, once per import, with its counts (not the per-row errors); video rows get probed."""
     emit(
         type="data_rows.imported",
         organization_id=dataset.organization_id,
@@ -173,6 +175,8 @@ def _imported_emit(dataset: Dataset, result: dict[str, Any], *, fmt: str, job: J
             **{k: result[k] for k in ("created", "updated", "failed")},
         },
     )
+    if videos:
+        enqueue_on_commit("apps.datasets.tasks.video_probes_pending", str(dataset.pk))
 
 
 def data_rows_import(*, actor: User, dataset: Dataset, fmt: str, chunks: Iterable[bytes]) -> dict[str, Any]:
@@ -189,7 +193,7 @@ def data_rows_import(*, actor: User, dataset: Dataset, fmt: str, chunks: Iterabl
                 target=dataset,
                 extra={k: result[k] for k in ("created", "updated", "failed")} | {"format": fmt},
             )
-            _imported_emit(dataset, result, fmt=fmt)
+            _imported_emit(dataset, result, fmt=fmt, videos=report.videos)
     except BodyError as exc:
         raise _body_error(exc) from None
     return result
@@ -245,7 +249,7 @@ def data_rows_import_from_storage(*, job: Job, on_progress: Any = None) -> dict[
             target=dataset,
             extra={k: result[k] for k in ("created", "updated", "failed")} | {"format": fmt, "job": str(job.pk)},
         )
-        _imported_emit(dataset, result, fmt=fmt, job=job)
+        _imported_emit(dataset, result, fmt=fmt, job=job, videos=report.videos)
         return result
     finally:
         default_storage.delete(storage_name)
@@ -296,12 +300,13 @@ def data_rows_upload(
     if global_keys and len(global_keys) != len(files):
         raise ValidationFailed("Send one global_key per file, in the same order.", details={"global_key": ["Count."]})
     if media_type not in MediaType.values:
-        raise ValidationFailed("media_type must be image or text.", details={"media_type": ["Invalid."]})
+        raise ValidationFailed("media_type must be image, text or video.", details={"media_type": ["Invalid."]})
     limit = settings.TDP_MAX_UPLOAD_FILE_BYTES
     for upload in files:
         if upload.size > limit:
             raise PayloadTooLarge(f"A file is larger than the limit of {limit} bytes.", details={"limit": limit})
     report = ImportReport(keep_rows=True)
+    report.videos = len(files) if media_type == MediaType.VIDEO else 0
     rows: list[CleanRow] = []
     stored_names: list[str] = []
     seen: set[str] = set()
@@ -339,7 +344,7 @@ def data_rows_upload(
         extra={"created": report.created, "updated": report.updated, "failed": report.failed},
     )
     result = report.as_dict()
-    _imported_emit(dataset, result, fmt="upload")
+    _imported_emit(dataset, result, fmt="upload", videos=report.videos)
     return result
 
 

@@ -23,11 +23,14 @@ from apps.datasets.services import _imported_emit
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 TEXT_EXTENSIONS = (".txt", ".md", ".json", ".csv", ".html")
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 DEFAULT_MAX_KEYS = 10_000
 MAX_KEYS = 100_000
 
 
 def _extensions(media_type: str) -> tuple[str, ...]:
+    if media_type == MediaType.VIDEO:
+        return VIDEO_EXTENSIONS
     return IMAGE_EXTENSIONS if media_type == MediaType.IMAGE else TEXT_EXTENSIONS
 
 
@@ -48,8 +51,8 @@ def data_rows_import_from_bucket(
     prefix = prefix or ""
     if len(prefix) > 1024 or check_text(prefix) or prefix.startswith("/"):
         raise ValidationFailed("Invalid prefix.", details={"prefix": ["At most 1,024 characters, no leading /."]})
-    if media_type not in (MediaType.IMAGE, MediaType.TEXT):
-        raise ValidationFailed("media_type must be image or text.", details={"media_type": ["Invalid."]})
+    if media_type not in (MediaType.IMAGE, MediaType.TEXT, MediaType.VIDEO):
+        raise ValidationFailed("media_type must be image, text or video.", details={"media_type": ["Invalid."]})
     cap = MAX_KEYS
     if not isinstance(max_keys, int) or not 1 <= max_keys <= cap:
         raise ValidationFailed(f"max_keys must be 1 to {cap}.", details={"max_keys": ["Out of range."]})
@@ -84,7 +87,7 @@ def data_rows_import_from_bucket(
                 extra={k: result[k] for k in ("created", "updated", "failed")}
                 | {"format": "storage", "integration": str(integration.pk), "prefix": prefix[:200]},
             )
-            _imported_emit(dataset, result, fmt="storage")
+            _imported_emit(dataset, result, fmt="storage", videos=report.videos)
     except BodyError as exc:  # pragma: no cover - the lines are built here, one JSON object each
         raise ValidationFailed(exc.message, code=exc.code) from None
     failed = {e["global_key"] for e in result["errors"]}

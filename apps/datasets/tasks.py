@@ -32,3 +32,17 @@ def metadata_indexes_task() -> None:
     if connection.in_atomic_block:  # run synchronously inside a transaction (tests): CONCURRENTLY cannot run there
         return
     metadata_indexes_ensure()
+
+
+def video_probes_pending(dataset_id: str) -> None:
+    """After an import with video rows: one probe task per video row not probed yet."""
+    from apps.datasets.video import video_probes_pending as pending
+
+    pending(dataset_id=dataset_id)
+
+
+def video_probe_task(data_row_id: str) -> None:
+    """Probe one video row (PyAV); failures are stored on the row's `VideoAsset`, never raised."""
+    from apps.datasets.video import video_probe_row
+
+    video_probe_row(data_row_id=data_row_id)

@@ -177,4 +177,5 @@ def export_benchmark(params: dict[str, Any]) -> dict[str, Any]:
 # `benchmark defaults` and its per-setup child (issue #30): registered here, kept in their own modules.
 from apps.exports import defaults_benchmark as _defaults_benchmark  # noqa: E402, F401
 from apps.exports import mask_benchmark as _mask_benchmark  # noqa: E402, F401  (`benchmark masks`, issue #25)
+from apps.exports import video_benchmark  # noqa: E402, F401  (registers `benchmark video`)
 from apps.exports.scale import benchmark as _scale_benchmark  # noqa: E402, F401

@@ -103,7 +103,7 @@ def test_clean_row_text_and_references():
         {"global_key": "k", "row_data": "upload://uploads/other/x.png"},
         {"global_key": "k", "row_data": "https://x.org/a b.png"},
         {"global_key": "k" * 256, "row_data": "https://x.org/a.png"},
-        {"global_key": "k", "row_data": "https://x.org/a.png", "media_type": "video"},
+        {"global_key": "k", "row_data": "https://x.org/a.png", "media_type": "audio"},
         {"global_key": "k", "row_data": "https://x.org/a.png", "attachments": [{"type": "html", "value": "<b>"}]},
     ):
         with pytest.raises(RowError):

@@ -37,7 +37,7 @@ def test_project_create_with_settings_blocks(org_admin, ontology, client_for):
     [
         {"review": {"sample_rate": 2}},
         {"quality": {"consensus_labelers": "three"}},
-        {"media_type": "video"},
+        {"media_type": "audio"},  # video became a media type (#26)
         {"routing": {"due_hours": -1}},
     ],
 )

@@ -111,6 +111,11 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/data_rows/<data_row_id>",                                  401, 200, 200, 200, 200, 200, 200, 200, 404),
     api("delete", "api/v1/data_rows/<data_row_id>",                                  401, 204, 204, 403, 403, 403, 403, 403, 404),
     api("get",    "api/v1/data_rows/<data_row_id>/content",                          401, 302, 302, 302, 302, 302, 302, 302, 404),
+    # the world's row is an image: every member gets not_a_video (404), tests/video/ covers video rows
+    api("get",    "api/v1/data_rows/<data_row_id>/video",                            401, 404, 404, 404, 404, 404, 404, 404, 404),
+    api("get",    "api/v1/data_rows/<data_row_id>/video/poster",                     401, 404, 404, 404, 404, 404, 404, 404, 404),
+    api("get",    "api/v1/data_rows/<data_row_id>/video/strip",                      401, 404, 404, 404, 404, 404, 404, 404, 404),
+    api("get",    "api/v1/data_rows/<data_row_id>/video/stream",                     401, 404, 404, 404, 404, 404, 404, 404, 404),
     api("get",    "api/v1/storage_integrations",                                     401, 200, 403, 403, 403, 403, 403, 403, 200),
     api("post",   "api/v1/storage_integrations",                                     401, 400, 403, 403, 403, 403, 403, 403, 400),
     api("get",    "api/v1/storage_integrations/<integration_id>",                    401, 200, 403, 403, 403, 403, 403, 403, 404),
@@ -218,6 +223,7 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/projects/<project_id>/performance",                        401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/performance.csv",                    401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/export.ndjson",                      401, 200, 200, 200, 403, 403, 200, 404, 404),
+    api("get",    "api/v1/projects/<project_id>/exports/video",                      401, 400, 400, 400, 403, 403, 400, 404, 404),  # `kind` is required
     api("get",    "api/v1/projects/<project_id>/exports",                            401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/exports",                            401, 400, 400, 400, 403, 403, 400, 404, 404),
     api("get",    "api/v1/exports/<export_id>",                                      401, 200, 200, 200, 403, 403, 200, 404, 404),

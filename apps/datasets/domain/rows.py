@@ -9,7 +9,7 @@ from typing import Any
 from apps.core import json_limits
 from apps.datasets.domain.metadata import FieldSpec, MetadataError, check_text, coerce_metadata
 
-MEDIA_TYPES = frozenset({"image", "text"})
+MEDIA_TYPES = frozenset({"image", "text", "video"})
 ATTACHMENT_TYPES = frozenset({"image", "image_overlay", "video", "text", "raw_text", "html", "pdf_url"})
 MAX_KEY_CHARS = 255
 MAX_URL_CHARS = 4096
@@ -170,12 +170,14 @@ def clean_row(
         global_key = _text(raw, "global_key", MAX_KEY_CHARS, required=True)
     media_type = raw.get("media_type") or "image"
     if media_type not in MEDIA_TYPES:
-        raise RowError("media_type must be image or text")
+        raise RowError(f"media_type must be one of {', '.join(sorted(MEDIA_TYPES))}")
     row_data = raw.get("row_data")
     if not (type(row_data) is str and 0 < len(row_data) <= MAX_URL_CHARS and _plain(row_data)):
         row_data = _text(raw, "row_data", MAX_INLINE_TEXT_CHARS, required=True)
     if row_data.startswith(URL_PREFIXES):
         check_reference(row_data, upload_prefix)
+    elif media_type == "video":
+        raise RowError("row_data of a video must be an http(s) URL, s3://bucket/key or an upload:// reference")
     elif media_type == "image":
         raise RowError("row_data of an image must be an http(s) URL, s3://bucket/key or an upload:// reference")
     metadata_raw = raw.get("metadata")

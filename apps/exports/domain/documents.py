@@ -77,6 +77,8 @@ def shapes_and_answers(documents: Iterable[Sequence[Mapping[str, Any]]]) -> tupl
     for document in documents:
         for item in document:
             tool = item.get("tool")
+            if "keyframes" in item:
+                continue  # a video track (keyframes, no image shape): `exports/video` writes those
             if tool is None and "answer" in item:
                 answers.update(flatten_classifications([item]))
                 continue

@@ -192,7 +192,7 @@ NDJSON_LINE_SCHEMA: dict[str, Any] = {
                 "global_key": {"type": "string"},
                 "external_id": {"type": "string"},
                 "row_data": {"type": "string"},
-                "media_type": {"enum": ["image", "text"]},
+                "media_type": {"enum": ["image", "text", "video"]},
                 "width": {"type": ["integer", "null"]},
                 "height": {"type": ["integer", "null"]},
                 "dataset": {

@@ -24,6 +24,7 @@ from apps.labeling.domain import states
 from apps.labeling.domain.annotation_rows import annotation_rows
 from apps.labeling.models import Annotation, Draft, Label, LabelSource, Project, Task, TaskKind, TaskState
 from apps.labeling.services.events import label_emit, tasks_done_emit
+from apps.labeling.services.video_labels import is_video_document, validate_video_label_document, video_rows
 from apps.ontologies.models import OntologyVersion
 from apps.ontologies.selectors import annotations_validate
 
@@ -43,6 +44,8 @@ def asset_bounds(data_row: DataRow) -> tuple[tuple[float, float] | None, int | N
 def validate_label_document(*, version: OntologyVersion, data_row: DataRow, annotations: Any) -> list[dict[str, Any]]:
     """The normalized document, or 400 with every error (path + message); 413 beyond
     `TDP_MAX_ANNOTATIONS_PER_LABEL` top-level annotations."""
+    if data_row.media_type == "video":
+        return validate_video_label_document(version=version, data_row=data_row, annotations=annotations)
     limit = settings.TDP_MAX_ANNOTATIONS_PER_LABEL
     if type(annotations) is list and len(annotations) > limit:
         raise PayloadTooLarge(
@@ -206,7 +209,7 @@ def _store_rows_sqlite(label: Label, rows: list[dict[str, Any]]) -> None:
 
 
 def _store_rows(label: Label, document: list[dict[str, Any]]) -> None:
-    rows = annotation_rows(document)
+    rows = video_rows(label.data_row_id, document) if is_video_document(document) else annotation_rows(document)
     if not rows:
         return
     if connection.vendor == "postgresql":

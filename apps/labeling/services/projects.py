@@ -24,7 +24,7 @@ from apps.labeling.models import Batch, Project, ProjectMember, ProjectRole, Tas
 from apps.ontologies.models import Ontology, OntologyVersion
 from apps.ontologies.selectors import ontology_diff
 
-MEDIA_TYPES = ("image", "text")
+MEDIA_TYPES = ("image", "text", "video")
 BATCH_CHUNK = 5000
 MAX_BATCH_ROWS = 1_000_000
 

@@ -23,12 +23,14 @@ from apps.core.ids import uuid7_floor
 from apps.core.jobs import job_create_and_enqueue, job_progress
 from apps.core.models import Job
 from apps.core.queue import enqueue_coalesced
-from apps.datasets.models import DataRow
+from apps.datasets.models import DataRow, VideoAsset
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Label, Project, Task, TaskKind
 from apps.quality import registry
 from apps.quality.domain.agreement import agreement
 from apps.quality.domain.consensus import consensus
+from apps.quality.domain.video_agreement import video_agreement
+from apps.quality.domain.video_consensus import video_consensus
 from apps.quality.models import BenchmarkReference, ConsensusScore, LabelScore
 from apps.quality.serialization import serialize_consensus
 
@@ -105,6 +107,19 @@ def _image_size(data_row: DataRow) -> tuple[float, float] | None:
     return (float(data_row.width), float(data_row.height)) if data_row.width and data_row.height else None
 
 
+def _frame_count(data_row: DataRow) -> int | None:
+    """The probed frame count of a video row (video labels are compared track by track), else None."""
+    if data_row.media_type != "video":
+        return None
+    return VideoAsset.objects.filter(pk=data_row.pk).values_list("frame_count", flat=True).first() or 0
+
+
+def _agree(a: Any, b: Any, size: Any, sigma: float, frames: int | None) -> Any:
+    if frames is not None:
+        return video_agreement(a, b, frame_count=frames, image_size=size, point_sigma=sigma)
+    return agreement(a, b, image_size=size, point_sigma=sigma)
+
+
 @transaction.atomic
 def row_score(*, project: Project, data_row_id: Any) -> ConsensusScore | None:
     """Recompute the row's consensus (over the current labels of its labeling and consensus slots) and the
@@ -114,6 +129,7 @@ def row_score(*, project: Project, data_row_id: Any) -> ConsensusScore | None:
     settings = _quality_settings(project)
     sigma = float(settings.get("point_sigma") or 0.01)
     size = _image_size(data_row)
+    frames = _frame_count(data_row)
     labels = list(
         Label.objects.filter(project=project, data_row_id=data_row_id, is_current=True)
         .select_related("task")
@@ -132,12 +148,12 @@ def row_score(*, project: Project, data_row_id: Any) -> ConsensusScore | None:
         for label in labels:
             if label.pk == gold.label_id:
                 continue
-            result = agreement(label.annotations, gold.label.annotations, image_size=size, point_sigma=sigma)
+            result = _agree(label.annotations, gold.label.annotations, size, sigma, frames)
             scores[label.pk].benchmark_score = result.score
             scores[label.pk].benchmark_features = result.features
             scores[label.pk].reference_id = gold.label_id
     peers = [label for label in labels if label.task.kind != TaskKind.BENCHMARK]
-    outcome = _consensus(project, data_row_id, peers, scores, size, sigma, settings, now)
+    outcome = _consensus(project, data_row_id, peers, scores, size, sigma, settings, now, frames)
     LabelScore.objects.bulk_create(
         list(scores.values()),
         update_conflicts=True,
@@ -169,16 +185,21 @@ def _consensus(
     sigma: float,
     settings: dict[str, Any],
     now: Any,
+    frames: int | None = None,
 ) -> ConsensusScore | None:
     if len(peers) < 2:
         ConsensusScore.objects.filter(project=project, data_row_id=data_row_id).delete()
         labeling_services.review_priority_set(project=project, data_row_id=data_row_id, priority=0)
         return None
-    result = consensus([label.annotations for label in peers], image_size=size, point_sigma=sigma)
+    documents = [label.annotations for label in peers]
+    if frames is not None:
+        result = video_consensus(documents, frame_count=frames, image_size=size, point_sigma=sigma)
+    else:
+        result = consensus(documents, image_size=size, point_sigma=sigma)
     winner = peers[result.winner]
     entries = []
     for label, mean in zip(peers, result.label_means, strict=True):
-        with_winner = agreement(label.annotations, winner.annotations, image_size=size, point_sigma=sigma)
+        with_winner = _agree(label.annotations, winner.annotations, size, sigma, frames)
         scores[label.pk].consensus_agreement = mean
         scores[label.pk].consensus_features = with_winner.features
         entries.append({"label": str(label.pk), "labeler": str(label.labeler_id), "agreement": mean})
