@@ -1,0 +1,96 @@
+"""Imagery REST API: DICOM import, imaging settings, a row's imaging details. Thin: parse → access → service."""
+
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.access import request_user, require_org_perm
+from apps.accounts.models import Organization, User
+from apps.accounts.roles import MANAGE_ORGANIZATION
+from apps.core.errors import PayloadTooLarge, ValidationFailed
+from apps.core.serializers import StrictSerializer
+from apps.datasets.access import access_data_row, access_dataset
+from apps.datasets.services import UploadedFile
+from apps.imagery import selectors
+from apps.imagery.serialization import asset_json
+from apps.imagery.services.dicom import dicom_import
+from apps.imagery.services.settings import imaging_settings_get, imaging_settings_update
+
+
+def _organization(actor: User, message: str) -> Organization:
+    organization = require_org_perm(actor, MANAGE_ORGANIZATION, message)
+    if organization is None:
+        raise ValidationFailed("Imaging settings belong to an organization; you belong to none.")
+    return organization
+
+
+class DicomImportApi(APIView):
+    """De-identify and import DICOM files (single, multi-frame or a series) as image rows, one per slice."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {"files": {"type": "array"}}}},
+        responses={201: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, dataset_id: str) -> Response:
+        actor = request_user(request)
+        dataset = access_dataset(actor, dataset_id, manage=True)
+        try:
+            files = request.FILES.getlist("files")
+            unknown = set(request.data.keys()) - {"files"}
+        except (SuspiciousOperation, RequestDataTooBig) as exc:
+            raise PayloadTooLarge("Too many files or fields.") from exc
+        if unknown:
+            raise ValidationFailed("Unknown fields.", details={k: ["Unknown field."] for k in sorted(unknown)})
+        result = dicom_import(
+            actor=actor,
+            dataset=dataset,
+            files=[UploadedFile(name="", file=f, size=f.size or 0) for f in files],
+        )
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class ImagingSettingsApi(APIView):
+    class InputSerializer(StrictSerializer):
+        keep_identity_mapping = serializers.BooleanField(required=False)
+        dicom_metadata_tags = serializers.DictField(child=serializers.CharField(), required=False)
+
+    @staticmethod
+    def _json(settings_obj) -> dict:  # type: ignore[no-untyped-def]
+        return {
+            "keep_identity_mapping": settings_obj.keep_identity_mapping,
+            "dicom_metadata_tags": settings_obj.dicom_metadata_tags,
+        }
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        actor = request_user(request)
+        organization = _organization(actor, "Only organization admins see imaging settings.")
+        return Response(self._json(imaging_settings_get(organization)))
+
+    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def patch(self, request: Request) -> Response:
+        actor = request_user(request)
+        organization = _organization(actor, "Only organization admins change imaging settings.")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        updated = imaging_settings_update(actor=actor, organization=organization, **data.validated_data)
+        return Response(self._json(updated))
+
+
+class DataRowImagingApi(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, data_row_id: str) -> Response:
+        actor = request_user(request)
+        row = access_data_row(actor, data_row_id)
+        asset = selectors.asset_for_row(row.organization_id, row.pk)
+        if asset is None:  # an ordinary image or text row
+            return Response({"kind": None, "width": row.width, "height": row.height})
+        return Response(asset_json(asset))

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.imagery import apis
+
+urlpatterns = [
+    path("datasets/<str:dataset_id>/dicom", apis.DicomImportApi.as_view(), name="api-dataset-dicom"),
+    path("imaging/settings", apis.ImagingSettingsApi.as_view(), name="api-imaging-settings"),
+    path("data_rows/<str:data_row_id>/imaging", apis.DataRowImagingApi.as_view(), name="api-data-row-imaging"),
+]
