@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -13,14 +14,17 @@ from rest_framework.views import APIView
 from apps.accounts.access import request_user, require_org_perm
 from apps.accounts.models import Organization, User
 from apps.accounts.roles import MANAGE_ORGANIZATION
-from apps.core.errors import PayloadTooLarge, ValidationFailed
+from apps.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from apps.core.serializers import StrictSerializer
 from apps.datasets.access import access_data_row, access_dataset
+from apps.datasets.http_content import stored_file_response
 from apps.datasets.services import UploadedFile
 from apps.imagery import selectors
+from apps.imagery.domain.deepzoom import TILE_NAME
 from apps.imagery.serialization import asset_json
 from apps.imagery.services.dicom import dicom_import
 from apps.imagery.services.settings import imaging_settings_get, imaging_settings_update
+from apps.imagery.services.tiles import large_images_upload
 
 
 def _organization(actor: User, message: str) -> Organization:
@@ -94,3 +98,49 @@ class DataRowImagingApi(APIView):
         if asset is None:  # an ordinary image or text row
             return Response({"kind": None, "width": row.width, "height": row.height})
         return Response(asset_json(asset))
+
+
+class LargeImageUploadApi(APIView):
+    """Upload images; those at or over the tiling threshold get a Deep Zoom pyramid built by a background job."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {"files": {"type": "array"}}}},
+        responses={201: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, dataset_id: str) -> Response:
+        actor = request_user(request)
+        dataset = access_dataset(actor, dataset_id, manage=True)
+        try:
+            files = request.FILES.getlist("files")
+            unknown = set(request.data.keys()) - {"files"}
+        except (SuspiciousOperation, RequestDataTooBig) as exc:
+            raise PayloadTooLarge("Too many files or fields.") from exc
+        if unknown:
+            raise ValidationFailed("Unknown fields.", details={k: ["Unknown field."] for k in sorted(unknown)})
+        result = large_images_upload(
+            actor=actor,
+            dataset=dataset,
+            files=[UploadedFile(name=f.name or "image", file=f, size=f.size or 0) for f in files],
+        )
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class TileApi(APIView):
+    """One JPEG tile of a row's pyramid (`<level>/<col>_<row>.jpeg`, Deep Zoom layout)."""
+
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+    def get(self, request: Request, data_row_id: str, level: str, tile: str) -> StreamingHttpResponse:
+        actor = request_user(request)
+        match = TILE_NAME.fullmatch(f"{level}/{tile}")
+        if match is None:
+            raise NotFound("Tiles are named <level>/<column>_<row>.jpeg.", code="no_tile")
+        lv, col, row = (int(g) for g in match.groups())
+        name = selectors.tile_name(actor, data_row_id, lv, col, row)
+        try:
+            response = stored_file_response(name, "image")
+        except FileNotFoundError:
+            raise NotFound("This tile is missing from storage.", code="tile_missing") from None
+        response["Cache-Control"] = "private, max-age=3600"
+        return response

@@ -109,6 +109,9 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/imaging/settings",                                         401, 200, 403, 403, 403, 403, 403, 403, 200),
     api("patch",  "api/v1/imaging/settings",                                         401, 200, 403, 403, 403, 403, 403, 403, 200),
     api("get",    "api/v1/data_rows/<data_row_id>/imaging",                          401, 200, 200, 200, 200, 200, 200, 200, 404),
+    api("post",   "api/v1/datasets/<dataset_id>/large_images",                       401, 415, 415, 403, 403, 403, 403, 403, 404),
+    # the world's row has no pyramid: members get 404 too (tests/imagery/test_tiles.py serves real tiles)
+    api("get",    "api/v1/data_rows/<data_row_id>/tiles/<level>/<tile>",             401, 404, 404, 404, 404, 404, 404, 404, 404, objects={"level": "data_row", "tile": "data_row"}),
     api("get",    "api/v1/metadata_fields",                                          401, 200, 200, 200, 200, 200, 200, 200, 200),
     api("post",   "api/v1/metadata_fields",                                          401, 400, 400, 403, 403, 403, 403, 403, 400),
     api("get",    "api/v1/data_rows",                                                401, 200, 200, 200, 200, 200, 200, 200, 200),
