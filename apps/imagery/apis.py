@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -19,7 +19,8 @@ from apps.core.serializers import StrictSerializer
 from apps.datasets.access import access_data_row, access_dataset
 from apps.datasets.http_content import stored_file_response
 from apps.datasets.services import UploadedFile
-from apps.imagery import selectors
+from apps.exports.access import access_project_export
+from apps.imagery import geo_exports, selectors
 from apps.imagery.domain.deepzoom import TILE_NAME
 from apps.imagery.serialization import asset_json
 from apps.imagery.services.dicom import dicom_import
@@ -143,4 +144,47 @@ class TileApi(APIView):
         except FileNotFoundError:
             raise NotFound("This tile is missing from storage.", code="tile_missing") from None
         response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class ImagingAreaApi(APIView):
+    """Georeferenced rows of the organization whose footprint intersects `bbox` (WGS 84)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("bbox", str, required=True, description="min_lon,min_lat,max_lon,max_lat"),
+            OpenApiParameter("dataset", OpenApiTypes.UUID),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        actor = request_user(request)
+        unknown = set(request.query_params) - {"bbox", "dataset"}
+        if unknown:
+            raise ValidationFailed("Unknown parameters.", details={k: ["Unknown."] for k in sorted(unknown)})
+        area = geo_exports.parse_bbox(request.query_params.get("bbox"))
+        dataset_id = request.query_params.get("dataset")
+        dataset = access_dataset(actor, dataset_id) if dataset_id else None
+        if actor.organization_id is None and dataset is None:
+            raise ValidationFailed("Pass a dataset: you belong to no organization.", details={"dataset": ["Required."]})
+        organization_id = dataset.organization_id if dataset else actor.organization_id
+        rows = geo_exports.rows_in_area(
+            organization_id=organization_id, area=area, dataset_id=dataset.pk if dataset else None
+        )
+        truncated = len(rows) > geo_exports.MAX_AREA_ROWS
+        return Response({"results": rows[: geo_exports.MAX_AREA_ROWS], "truncated": truncated})
+
+
+class GeoJsonExportApi(APIView):
+    """The project's labels on georeferenced rows as a GeoJSON FeatureCollection (WGS 84), streamed."""
+
+    @extend_schema(responses={(200, "application/geo+json"): OpenApiTypes.OBJECT})
+    def get(self, request: Request, project_id: str) -> StreamingHttpResponse:
+        actor = request_user(request)
+        project = access_project_export(actor, project_id)
+        response = StreamingHttpResponse(
+            geo_exports.geojson_export(actor=actor, project=project), content_type="application/geo+json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="project-{project.pk}.geojson"'
+        response["X-Content-Type-Options"] = "nosniff"
         return response

@@ -74,6 +74,7 @@ class ImagingAsset(BaseModel):
     min_lat = models.FloatField(null=True, blank=True)
     max_lon = models.FloatField(null=True, blank=True)
     max_lat = models.FloatField(null=True, blank=True)
+    footprint = models.JSONField(null=True, blank=True)  # the image outline in WGS 84, [[lon, lat], …]
 
     class Meta(BaseModel.Meta):
         indexes = [

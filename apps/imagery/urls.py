@@ -12,4 +12,6 @@ urlpatterns = [
         apis.TileApi.as_view(),
         name="api-data-row-tile",
     ),
+    path("imaging/rows", apis.ImagingAreaApi.as_view(), name="api-imaging-rows"),
+    path("projects/<str:project_id>/export.geojson", apis.GeoJsonExportApi.as_view(), name="api-export-geojson"),
 ]

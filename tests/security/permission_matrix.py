@@ -110,6 +110,7 @@ MATRIX: list[Row] = [
     api("patch",  "api/v1/imaging/settings",                                         401, 200, 403, 403, 403, 403, 403, 403, 200),
     api("get",    "api/v1/data_rows/<data_row_id>/imaging",                          401, 200, 200, 200, 200, 200, 200, 200, 404),
     api("post",   "api/v1/datasets/<dataset_id>/large_images",                       401, 415, 415, 403, 403, 403, 403, 403, 404),
+    api("get",    "api/v1/imaging/rows",                                             401, 400, 400, 400, 400, 400, 400, 400, 400),
     # the world's row has no pyramid: members get 404 too (tests/imagery/test_tiles.py serves real tiles)
     api("get",    "api/v1/data_rows/<data_row_id>/tiles/<level>/<tile>",             401, 404, 404, 404, 404, 404, 404, 404, 404, objects={"level": "data_row", "tile": "data_row"}),
     api("get",    "api/v1/metadata_fields",                                          401, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -215,6 +216,7 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/projects/<project_id>/performance",                        401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/performance.csv",                    401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/export.ndjson",                      401, 200, 200, 200, 403, 403, 200, 404, 404),
+    api("get",    "api/v1/projects/<project_id>/export.geojson",                     401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/exports",                            401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/exports",                            401, 400, 400, 400, 403, 403, 400, 404, 404),
     api("get",    "api/v1/exports/<export_id>",                                      401, 200, 200, 200, 403, 403, 200, 404, 404),

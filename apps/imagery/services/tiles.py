@@ -33,6 +33,7 @@ from apps.datasets.importer import ImportReport, RowWriter
 from apps.datasets.models import Dataset, MediaType
 from apps.datasets.services import UploadedFile, sanitize_filename
 from apps.imagery.domain.deepzoom import thumbnail_level
+from apps.imagery.domain.geo import GeoError, Georeference, bounds, footprint, read_georeference
 from apps.imagery.models import AssetKind, ImagingAsset, TileStatus
 
 TILE_SIZE = 256
@@ -70,6 +71,20 @@ def image_size(path: str) -> tuple[int, int]:
     return int(image.width), int(image.height)
 
 
+def geo_fields(geo: Georeference) -> dict[str, Any]:
+    outline = footprint(geo)
+    min_lon, min_lat, max_lon, max_lat = bounds(outline)
+    return {
+        "geo_transform": list(geo.transform),
+        "crs": geo.crs,
+        "footprint": [[lon, lat] for lon, lat in outline],
+        "min_lon": min_lon,
+        "min_lat": min_lat,
+        "max_lon": max_lon,
+        "max_lat": max_lat,
+    }
+
+
 @transaction.atomic
 def large_images_upload(*, actor: User, dataset: Dataset, files: list[UploadedFile]) -> dict[str, Any]:
     """Store images; rows at or over the threshold get an `ImagingAsset` and a tiling job each."""
@@ -92,12 +107,21 @@ def large_images_upload(*, actor: User, dataset: Dataset, files: list[UploadedFi
                 default_storage.delete(stored)
                 report.error(index, safe, exc.message)
                 continue
+        with local_path(stored) as path:
+            try:
+                geo = read_georeference(path) if stored.lower().endswith((".tif", ".tiff")) else None
+            except GeoError as exc:
+                default_storage.delete(stored)
+                report.error(index, safe, str(exc))
+                continue
         row_data = f"upload://{stored}"
-        if width * height >= tile_min_pixels():
+        if geo is not None or width * height >= tile_min_pixels():  # browsers show no TIFF: GeoTIFFs always tile
             prefix = f"{folder}/tiles"
             level = thumbnail_level(width, height, TILE_SIZE)
             row_data = f"upload://{prefix}/{level}/0_0.jpeg"  # written by the tiling job
             pending[safe] = {"source_name": stored, "tiles_prefix": prefix, "width": width, "height": height}
+            if geo is not None:
+                pending[safe].update(geo_fields(geo))
         rows.append(CleanRow(index, safe, safe, row_data, MediaType.IMAGE, width, height, {}, []))
     RowWriter(dataset, report).write(rows)
     jobs = []
@@ -109,7 +133,7 @@ def large_images_upload(*, actor: User, dataset: Dataset, files: list[UploadedFi
         asset = ImagingAsset.objects.create(
             organization_id=dataset.organization_id,
             data_row_id=row["id"],
-            kind=AssetKind.TILED,
+            kind=AssetKind.GEOTIFF if "crs" in details else AssetKind.TILED,
             tile_status=TileStatus.PENDING,
             tile_size=TILE_SIZE,
             **details,
