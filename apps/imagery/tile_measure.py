@@ -1,6 +1,7 @@
-"""Peak memory and time of building one pyramid, measured in a forked child process (as a django-q2 worker runs
-the job: a fork of a process that has Django loaded), plus a generator of large synthetic sources. Used by
-`python manage.py benchmark tiles` and by the memory-bound test."""
+"""Peak memory and time of building one pyramid, measured in a fresh child process (spawned, not forked: libvips
+is not fork-safe once its threads run, and a fresh process is what a worker's memory looks like: Python, Django,
+pyvips), plus a generator of large synthetic sources. Used by `python manage.py benchmark tiles` and by the
+memory-bound test."""
 
 from __future__ import annotations
 
@@ -26,12 +27,17 @@ def synthetic_source(path: str, width: int, height: int) -> None:
         image.tiffsave(path, tile=True, tile_width=512, tile_height=512, compression="jpeg", Q=90, bigtiff=True)
 
 
-def _child(source_name: str, prefix: str, tile_size: int, conn: Any) -> None:
-    from apps.imagery.services.tiles import build_pyramid
-
+def _child(root: str, source_name: str, prefix: str, tile_size: int, conn: Any) -> None:
     try:
+        import django
+
+        django.setup()
+        from django.core.files.storage import FileSystemStorage
+
+        from apps.imagery.services.tiles import build_pyramid
+
         started = time.perf_counter()
-        tiles = build_pyramid(source_name, prefix, tile_size=tile_size)
+        tiles = build_pyramid(source_name, prefix, tile_size=tile_size, storage=FileSystemStorage(location=root))
         seconds = time.perf_counter() - started
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
         conn.send({"tiles": tiles, "seconds": seconds, "peak_rss_mb": peak_kb / 1024})
@@ -41,11 +47,12 @@ def _child(source_name: str, prefix: str, tile_size: int, conn: Any) -> None:
         conn.close()
 
 
-def measure_pyramid_build(source_name: str, prefix: str, *, tile_size: int = 256) -> dict[str, Any]:
-    """Build the pyramid of a stored source in a forked child; its peak RSS, seconds and tile count."""
-    context = multiprocessing.get_context("fork")
+def measure_pyramid_build(root: str, source_name: str, prefix: str, *, tile_size: int = 256) -> dict[str, Any]:
+    """Build the pyramid of `root/source_name` into `root/prefix` (local storage) in a spawned child; its peak RSS,
+    seconds and tile count."""
+    context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(source_name, prefix, tile_size, child))
+    process = context.Process(target=_child, args=(root, source_name, prefix, tile_size, child))
     process.start()
     child.close()
     result = parent.recv()

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 
 from apps.accounts.models import User
@@ -46,15 +46,18 @@ def tile_min_pixels() -> int:
 
 
 @contextmanager
-def local_path(storage_name: str) -> Iterator[str]:
+def local_path(storage_name: str, storage: Storage | None = None) -> Iterator[str]:
     """A local file path for a stored file: the file itself on local storage, else a streamed temporary copy."""
+    storage = storage or default_storage
     try:
-        yield default_storage.path(storage_name)
-        return
+        local = storage.path(storage_name)
     except NotImplementedError:
-        pass
+        local = None
+    if local is not None:
+        yield local
+        return
     suffix = os.path.splitext(storage_name)[1]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp, default_storage.open(storage_name, "rb") as src:
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp, storage.open(storage_name, "rb") as src:
         shutil.copyfileobj(src, tmp, 1024 * 1024)
         tmp.flush()
         yield tmp.name
@@ -166,11 +169,12 @@ def tiles_build(*, job: Job, on_progress: Any = None) -> dict[str, Any]:
     return {"asset": str(asset.pk), "tiles": written}
 
 
-def build_pyramid(source_name: str, prefix: str, *, tile_size: int = TILE_SIZE) -> int:
+def build_pyramid(source_name: str, prefix: str, *, tile_size: int = TILE_SIZE, storage: Storage | None = None) -> int:
     """`dzsave` into a temporary folder (sequential reads: pyvips streams the source), then copy into storage."""
     import pyvips
 
-    with local_path(source_name) as path, tempfile.TemporaryDirectory(prefix="tdp-tiles-") as tmp:
+    storage = storage or default_storage
+    with local_path(source_name, storage) as path, tempfile.TemporaryDirectory(prefix="tdp-tiles-") as tmp:
         image = pyvips.Image.new_from_file(path, access="sequential")
         if image.hasalpha():
             image = image.flatten(background=[255])
@@ -194,9 +198,9 @@ def build_pyramid(source_name: str, prefix: str, *, tile_size: int = TILE_SIZE) 
                 continue
             for name in os.listdir(os.path.join(root, level)):
                 target = f"{prefix}/{level}/{name}"
-                if default_storage.exists(target):
-                    default_storage.delete(target)
+                if storage.exists(target):
+                    storage.delete(target)
                 with open(os.path.join(root, level, name), "rb") as handle:
-                    default_storage.save(target, File(handle))
+                    storage.save(target, File(handle))
                 written += 1
         return written
