@@ -42,6 +42,30 @@ export function maxLevel(width, height) {
 }
 
 export class TiledImageViewer extends ImageViewer {
+  mount() {
+    const ready = super.mount();
+    this.image.addEventListener("error", () => this.explainMissingPreview());
+    return ready;
+  }
+
+  /** No preview: for a pyramid still building (or failed) say so instead of the generic error. */
+  explainMissingPreview() {
+    const id = rowIdOf(this.asset.dataset.contentUrl);
+    if (!id) return;
+    fetch(`/api/v1/data_rows/${encodeURIComponent(id)}/imaging`, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((info) => {
+        const status = this.asset.querySelector(".asset-status");
+        if (!status || !info || !info.tiles) return;
+        if (info.tiles.status === "pending") {
+          status.textContent = "This large image is still being tiled. Reload in a minute, or skip this task for now.";
+        } else if (info.tiles.status === "failed") {
+          status.textContent = "Tiling this large image failed: ask a project manager to upload it again.";
+        }
+      })
+      .catch(() => {});
+  }
+
   /** Called by ImageViewer once the content image is loaded and sized; may return a Promise the editor waits for. */
   onLoaded() {
     const natural = this.image.naturalWidth;

@@ -146,3 +146,27 @@ def test_big_image_opens_from_tiles_and_a_box_at_deepest_zoom_is_stored_within_1
     page.wait_for_function("() => window.tdpEditor.viewer.osd.world.getItemAt(0).getFullyLoaded()")
     page.screenshot(path=f"{SHOTS}/tiles-fit-1366x768.png")
     assert js_errors == []
+
+
+def test_a_pyramid_still_building_is_explained(page, settings, tmp_path, org, org_admin, make_user):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.TDP_TILE_MIN_PIXELS = 1_000_000
+    source = str(tmp_path / "big.jpg")
+    coded_jpeg(source, 1500)
+    dataset = Dataset.objects.create(organization=org, name="orthophotos")
+    with open(source, "rb") as handle:
+        large_images_upload(
+            actor=org_admin, dataset=dataset, files=[UploadedFile("big.jpg", handle, os.path.getsize(source))]
+        )
+    row = DataRow.objects.get(dataset=dataset)
+    asset = ImagingAsset.objects.get(data_row=row)
+    # as if the worker had not got to it yet: no pyramid, no thumbnail
+    ImagingAsset.objects.filter(pk=asset.pk).update(tile_status="pending")
+    for tile in (tmp_path / "media").rglob("*.jpeg"):
+        tile.unlink()
+    project, _lana = queue_for_lana(org, org_admin, make_user, row)
+    open_label_page(page, project)
+    status = page.locator("#asset .asset-status")
+    status.filter(has_text="still being tiled").wait_for()
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=f"{SHOTS}/tiles-pending-1366x768.png")
