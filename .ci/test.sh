@@ -10,11 +10,13 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v runuser >/dev/null || need_apt+=(util-linux)
 [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)  # tests/scale: the django-q2 broker of a scaled-out stack
+ldconfig -p | grep -q 'libvips\.so\.42' || need_apt+=(libvips42)  # pyvips (ABI mode): tile pyramids of large images
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # wait for another apt (unattended upgrades, a parallel install) instead of failing on its lock
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 make --no-print-directory install

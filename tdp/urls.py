@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("apps.analytics.urls")),
     path("", include("apps.exports.urls")),
     path("", include("apps.webhooks.urls")),
+    path("", include("apps.imagery.urls")),
 ]
 
 urlpatterns = [

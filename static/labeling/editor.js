@@ -12,12 +12,12 @@
  * The page's data comes from json_script nodes (templates/labeling/_canvas_data.html). */
 import { h, readJson, typingTarget } from "./dom.js";
 import { History } from "./history.js";
-import { ImageViewer } from "./image-viewer.js";
 import { LabelModel } from "./model.js";
 import { numberObjects, ObjectList } from "./objects.js";
 import { renderQuestions } from "./questions.js";
 import { shortcutOverlay } from "./shortcuts.js";
 import { TextViewer } from "./text-viewer.js";
+import { TiledImageViewer } from "./tiles.js";
 import { startTimer } from "./timer.js";
 import { Toolbar } from "./toolbar.js";
 import { HINTS, ImageTools } from "./tools.js";
@@ -51,7 +51,7 @@ export function createEditor() {
   // ------------------------------------------------------------------------------------------- rendering
   const viewer = isText
     ? new TextViewer(asset, { onText: () => redraw(null, false), onMouseUp: onTextMouseUp })
-    : new ImageViewer(asset, { onView: () => redraw(null, true) });
+    : new TiledImageViewer(asset, { onView: () => redraw(null, true) }); // an ImageViewer that can show tiles
   let imageTools = null;
   let maskTool = null; // mask.js: brush and eraser of the `mask` tools
 

@@ -75,7 +75,7 @@ export class ImageViewer {
         status.remove();
         this.stage.classList.add("ready");
         this.fit();
-        resolve();
+        resolve(this.onLoaded ? this.onLoaded() : undefined); // a subclass hook (tiles.js: the tile pyramid)
       });
       this.image.addEventListener("error", () => {
         status.textContent = "The image could not be loaded. Skip this task with a reason, or try again later.";

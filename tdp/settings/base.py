@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.analytics",
     "apps.exports",
     "apps.webhooks",
+    "apps.imagery",
 ]
 
 MIDDLEWARE = [

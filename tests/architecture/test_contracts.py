@@ -43,7 +43,7 @@ def flat(text: str) -> str:
 def test_every_contract_of_the_architecture_is_configured():
     assert set(NAMES) == {"app-order", "inner-layers", "pure-domain", "no-cycles"}
     order = next(c for c in CONTRACTS if c["id"] == "app-order")
-    assert order["layers"][0] == "exports" and order["layers"][-1] == "core" and len(order["layers"]) == 14
+    assert order["layers"][0] == "imagery" and order["layers"][-1] == "core" and len(order["layers"]) == 15
 
 
 def test_the_tree_keeps_every_contract():

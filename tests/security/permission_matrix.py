@@ -105,6 +105,14 @@ MATRIX: list[Row] = [
     api("post",   "api/v1/datasets/<dataset_id>/data_rows",                          401, 400, 400, 403, 403, 403, 403, 403, 404),
     api("post",   "api/v1/datasets/<dataset_id>/uploads",                            401, 415, 415, 403, 403, 403, 403, 403, 404),
     api("post",   "api/v1/datasets/<dataset_id>/data_rows/from_storage",             401, 400, 400, 403, 403, 403, 403, 403, 404),
+    api("post",   "api/v1/datasets/<dataset_id>/dicom",                              401, 415, 415, 403, 403, 403, 403, 403, 404),
+    api("get",    "api/v1/imaging/settings",                                         401, 200, 403, 403, 403, 403, 403, 403, 200),
+    api("patch",  "api/v1/imaging/settings",                                         401, 200, 403, 403, 403, 403, 403, 403, 200),
+    api("get",    "api/v1/data_rows/<data_row_id>/imaging",                          401, 200, 200, 200, 200, 200, 200, 200, 404),
+    api("post",   "api/v1/datasets/<dataset_id>/large_images",                       401, 415, 415, 403, 403, 403, 403, 403, 404),
+    api("get",    "api/v1/imaging/rows",                                             401, 400, 400, 400, 400, 400, 400, 400, 400),
+    # the world's row has no pyramid: members get 404 too (tests/imagery/test_tiles.py serves real tiles)
+    api("get",    "api/v1/data_rows/<data_row_id>/tiles/<level>/<tile>",             401, 404, 404, 404, 404, 404, 404, 404, 404, objects={"level": "data_row", "tile": "data_row"}),
     api("get",    "api/v1/metadata_fields",                                          401, 200, 200, 200, 200, 200, 200, 200, 200),
     api("post",   "api/v1/metadata_fields",                                          401, 400, 400, 403, 403, 403, 403, 403, 400),
     api("get",    "api/v1/data_rows",                                                401, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -224,6 +232,7 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/projects/<project_id>/performance.csv",                    401, 200, 200, 200, 200, 200, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/export.ndjson",                      401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/exports/video",                      401, 400, 400, 400, 403, 403, 400, 404, 404),  # `kind` is required
+    api("get",    "api/v1/projects/<project_id>/export.geojson",                     401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("get",    "api/v1/projects/<project_id>/exports",                            401, 200, 200, 200, 403, 403, 200, 404, 404),
     api("post",   "api/v1/projects/<project_id>/exports",                            401, 400, 400, 400, 403, 403, 400, 404, 404),
     api("get",    "api/v1/exports/<export_id>",                                      401, 200, 200, 200, 403, 403, 200, 404, 404),

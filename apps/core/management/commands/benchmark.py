@@ -36,7 +36,7 @@ ALL_PROFILE: dict[str, dict[str, Any]] = {
 
 # Left out of `benchmark all` and of a bare `benchmark`: `defaults` starts its own databases and servers for several
 # minutes, `defaults-setup` is its per-setup child (run them by name).
-NOT_IN_ALL = {"defaults", "defaults-setup"}
+NOT_IN_ALL = {"defaults", "defaults-setup", "tiles"}  # tiles: gigapixel images, run it by name
 
 
 def _cpu_seconds() -> float:

@@ -1,0 +1,62 @@
+"""Peak memory and time of building one pyramid, measured in a fresh child process (spawned, not forked: libvips
+is not fork-safe once its threads run, and a fresh process is what a worker's memory looks like: Python, Django,
+pyvips), plus a generator of large synthetic sources. Used by `python manage.py benchmark tiles` and by the
+memory-bound test."""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import time
+from typing import Any
+
+
+def synthetic_source(path: str, width: int, height: int) -> None:
+    """A width × height RGB image written without ever holding it: JPEG when it fits JPEG's 65,535 px limit, else a
+    tiled JPEG-compressed BigTIFF. Red/green encode x/y mod 256, blue a 1,024 px checker."""
+    import pyvips
+
+    xy = pyvips.Image.xyz(width, height)
+    red = (xy[0] % 256).cast("uchar")
+    green = (xy[1] % 256).cast("uchar")
+    blue = (((xy[0] / 1024).floor() + (xy[1] / 1024).floor()) % 2 * 160).cast("uchar")
+    image = red.bandjoin([green, blue])
+    if path.endswith(".jpg"):
+        image.jpegsave(path, Q=90)
+    else:
+        image.tiffsave(path, tile=True, tile_width=512, tile_height=512, compression="jpeg", Q=90, bigtiff=True)
+
+
+def _child(root: str, source_name: str, prefix: str, tile_size: int, conn: Any) -> None:
+    try:
+        import django
+
+        django.setup()
+        from django.core.files.storage import FileSystemStorage
+
+        from apps.imagery.services.tiles import build_pyramid
+
+        started = time.perf_counter()
+        tiles = build_pyramid(source_name, prefix, tile_size=tile_size, storage=FileSystemStorage(location=root))
+        seconds = time.perf_counter() - started
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
+        conn.send({"tiles": tiles, "seconds": seconds, "peak_rss_mb": peak_kb / 1024})
+    except Exception as exc:  # reported to the parent, which raises
+        conn.send({"error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        conn.close()
+
+
+def measure_pyramid_build(root: str, source_name: str, prefix: str, *, tile_size: int = 256) -> dict[str, Any]:
+    """Build the pyramid of `root/source_name` into `root/prefix` (local storage) in a spawned child; its peak RSS,
+    seconds and tile count."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(root, source_name, prefix, tile_size, child))
+    process.start()
+    child.close()
+    result = parent.recv()
+    process.join()
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    return result
