@@ -13,6 +13,7 @@ from tdp_sdk.resources.admin import Audit, Jobs
 from tdp_sdk.resources.catalog import Catalog
 from tdp_sdk.resources.datasets import Datasets
 from tdp_sdk.resources.exports import Exports
+from tdp_sdk.resources.media import Media
 from tdp_sdk.resources.model_endpoints import ModelEndpoints
 from tdp_sdk.resources.models import Models, Quality
 from tdp_sdk.resources.ontologies import Ontologies
@@ -23,7 +24,8 @@ from tdp_sdk.resources.webhooks import Webhooks
 class Client:
     """A TDP server. Areas: `accounts`, `ontologies`, `datasets`, `projects` (queue, labels, review), `issues`,
     `quality`, `models` (pre-labels, runs, predictions, metrics), `model_endpoints` (model servers the platform
-    calls), `catalog`, `webhooks`, `exports`, `jobs`, `audit`.
+    calls), `media` (video, large and DICOM images, geospatial rows), `catalog`, `webhooks`, `exports`, `jobs`,
+    `audit`.
 
     Lists are lazy iterators that follow cursors; 202 jobs are awaited where a method says so; 429/503 answers are
     retried after their `Retry-After`; writes carry an `Idempotency-Key`; error answers raise `TDPError` subclasses
@@ -50,6 +52,7 @@ class Client:
         self.quality = Quality(self.http)
         self.models = Models(self.http)
         self.model_endpoints = ModelEndpoints(self.http)
+        self.media = Media(self.http)
         self.catalog = Catalog(self.http)
         self.webhooks = Webhooks(self.http)
         self.exports = Exports(self.http)

@@ -197,3 +197,31 @@ def test_the_reference_page_is_generated_from_the_current_code():
     stale = "docs/sdk-reference.md is stale: python -m tdp_sdk.reference > docs/sdk-reference.md"
     assert page.read_text() == render(), stale
     assert "`POST /api/v1/tasks/{task_id}/labels`" in page.read_text()
+
+
+def test_media_methods_send_what_the_api_reads_and_write_streams_to_files(tmp_path):
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/exports/video"):
+            return httpx.Response(200, content=b"1,1,10,20,30,40,1,-1,-1,-1\n")
+        if request.url.path.endswith("/large_images"):
+            return httpx.Response(201, json={"created": 1, "global_keys": ["big.png"]})
+        return httpx.Response(200, json={"results": [], "truncated": False})
+
+    client, _ = _client(handler)
+    assert client.media.rows_in_area((15, 52.5, 15.25, 52.75), dataset="d1") == {"results": [], "truncated": False}
+    assert seen[-1].url.params["bbox"] == "15.0,52.5,15.25,52.75" and seen[-1].url.params["dataset"] == "d1"
+
+    target = client.media.export_video("p1", tmp_path / "tracks.txt", kind="mot", data_row="r1")
+    assert target.read_bytes() == b"1,1,10,20,30,40,1,-1,-1,-1\n"
+    assert dict(seen[-1].url.params) == {"kind": "mot", "data_row": "r1"}  # `interpolated` only when asked
+    assert not (tmp_path / "tracks.txt.part").exists()
+
+    image = tmp_path / "big.png"
+    image.write_bytes(b"\x89PNG not really")
+    assert client.media.upload_large_images("d1", [image])["created"] == 1
+    sent = seen[-1]
+    assert sent.method == "POST" and sent.url.path == "/api/v1/datasets/d1/large_images"
+    assert b'name="files"; filename="big.png"' in sent.read() and sent.headers["Idempotency-Key"]

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 from tdp_sdk._http import route
 from tdp_sdk.errors import RowErrors
-from tdp_sdk.resources._base import Resource, body, metadata_params
+from tdp_sdk.resources._base import Resource, body, metadata_params, upload
 
 ProgressFn = Callable[[int, int], None]
 """progress(done, total): bytes sent of a file import, or rows of an iterable import."""
@@ -153,15 +153,7 @@ class Datasets(Resource):
     ) -> dict[str, Any]:
         """Upload local files as rows (multipart; the file name becomes the global key unless the server says
         otherwise)."""
-        handles = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
-        try:
-            files = [("files", (Path(h.name).name, h)) for h in handles]
-            data = body(media_type=media_type)
-            response = self._http.send("POST", f"/datasets/{dataset_id}/uploads", files=files, form=data or None)
-            return self._http.result_or_job(response, wait=True)
-        finally:
-            for handle in handles:
-                handle.close()
+        return upload(self._http, f"/datasets/{dataset_id}/uploads", paths, form=body(media_type=media_type))
 
     @route("POST", "/datasets/{dataset_id}/data_rows/from_storage")
     def import_from_storage(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tdp_sdk._http import route
-from tdp_sdk.resources._base import Resource, body
+from tdp_sdk.resources._base import Resource, body, write_stream
 
 
 class Exports(Resource):
@@ -57,9 +57,9 @@ class Exports(Resource):
                 response.close()
                 with httpx.stream("GET", response.headers["Location"], timeout=300) as redirected:
                     redirected.raise_for_status()
-                    _write(redirected, target)
+                    write_stream(redirected, target)
             else:
-                _write(response, target)
+                write_stream(response, target)
         finally:
             response.close()
         return target
@@ -90,11 +90,3 @@ class Exports(Resource):
     def ndjson_schema(self) -> dict[str, Any]:
         """The JSON Schema of one NDJSON export line."""
         return self._http.json("GET", "/schemas/export-ndjson.json")
-
-
-def _write(response: httpx.Response, target: Path) -> None:
-    partial = target.with_name(target.name + ".part")
-    with partial.open("wb") as out:
-        for chunk in response.iter_bytes(1 << 20):
-            out.write(chunk)
-    partial.replace(target)
