@@ -152,3 +152,16 @@ def test_claim_and_submit_query_counts(project, members, org_admin, make_rows, c
     submitted = [q["sql"] for q in submit_queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(submitted) <= 17
     assert sum("webhooks_webhook" in sql for sql in submitted) == 1
+
+
+def test_rows_of_one_batch_are_handed_out_in_the_order_the_batch_lists_them(project, members, org_admin, make_rows):
+    from apps.labeling import services
+
+    rows = make_rows(6, prefix="order")
+    given = [rows[i].global_key for i in (4, 1, 5, 0, 3, 2)]  # neither creation nor key order
+    services.batch_create(actor=org_admin, project=project, name="ordered", global_keys=given, priority=3)
+    claimed = []
+    while (task := services.queue_claim(actor=members["labeler"], project=project)) is not None:
+        claimed.append(task.data_row.global_key)
+        services.label_submit(actor=members["labeler"], task=task, annotations=good_label(), seconds_spent=1.0)
+    assert claimed == given

@@ -310,7 +310,8 @@ def batch_create(
             )
     except IntegrityError:
         raise Conflict(f"A batch named {name!r} exists in this project.", code="batch_exists") from None
-    new_rows = [row_id for row_id in found.values() if row_id not in existing]
+    # In the order the rows were given (not the database's): rows of equal priority are handed out in that order.
+    new_rows = [found[key] for key in requested if key in found and found[key] not in existing]
     tasks: list[Task] = []
     for row_id in new_rows:
         slots = _consensus_slots(project, overrides, row_id)
