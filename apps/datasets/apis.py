@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiTypes,
@@ -326,7 +326,8 @@ class DataRowUploadApi(APIView):
             actor=actor,
             dataset=dataset,
             files=[services.UploadedFile(name=f.name or "file", file=f, size=f.size or 0) for f in files],
-            global_keys=data.getlist("global_key") or None,  # type: ignore[attr-defined]
+            # A body that is not multipart (or none) parses to a plain dict: no files, no keys.
+            global_keys=(data.getlist("global_key") if isinstance(data, QueryDict) else []) or None,
             media_type=data.get("media_type") or "image",
         )
         return Response(result, status=status.HTTP_201_CREATED)

@@ -148,7 +148,7 @@ def test_metadata_and_media_type_filters(manager_client, populated):
     bad = manager_client.get(url + "&metadata.nope=1")
     assert bad.status_code == 400
     assert manager_client.get(url + "&metadata.score=abc").status_code == 400
-    assert manager_client.get(url + "&media_type=video").status_code == 400
+    assert manager_client.get(url + "&media_type=audio").status_code == 400
 
 
 def test_metadata_range_filters(manager_client, populated, manager):
