@@ -61,7 +61,7 @@ def _label_one(admin, project, index):
 def test_after_n_done_labels_the_training_url_gets_the_snapshot(served, settings, org_admin, client_for):
     with running_server(REFERENCE, "--token", "Token s3") as url:
         settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
-        endpoint, project = _world(org_admin, url, after=2)
+        _endpoint, project = _world(org_admin, url, after=2)
         _label_one(org_admin, project, 0)
         assert not RetrainCall.objects.filter(project=project).exists()  # 1 < 2
         _label_one(org_admin, project, 1)
@@ -132,7 +132,7 @@ def test_label_studio_backends_get_a_start_training_webhook(served, settings, or
 
 def test_a_failed_call_is_recorded_in_words_and_settings_are_checked(settings, org_admin, client_for):
     settings.TDP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1:9"]
-    endpoint, project = _world(org_admin, "http://127.0.0.1:9", after=1, rows=1)
+    _endpoint, project = _world(org_admin, "http://127.0.0.1:9", after=1, rows=1)
     _label_one(org_admin, project, 0)
     retrain = RetrainCall.objects.get(project=project)
     assert retrain.status == "failed"
