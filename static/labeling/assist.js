@@ -44,12 +44,16 @@ function start(hook) {
     button.setAttribute("aria-pressed", on ? "true" : "false");
     button.classList.toggle("active", on);
     asset.classList.toggle("assist-mode", on);
+    button.textContent = on ? "Assist: on (Esc turns it off)" : "Assist";
     if (on) {
       editor.cancelDrawing();
+      const hint = document.getElementById("tool-hint");
+      if (hint) hint.textContent = "Assist: click an object or drag a rough box; the model suggests it. Enter accepts, Esc rejects.";
       say("Assist: click an object or drag a rough box around it.");
     } else {
       clear();
       say("");
+      editor.setTool(editor.activeTool()); // the tool's own hint again
     }
   }
 

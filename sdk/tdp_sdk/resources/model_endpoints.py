@@ -56,9 +56,10 @@ class ModelEndpoints(Resource):
         return self._http.json("POST", f"/projects/{project_id}/model_retrain", json_body={})
 
     @route("GET", "/projects/{project_id}/model_retrain")
-    def retrain_calls(self, project_id: str) -> list[dict[str, Any]]:
-        """The project's last training calls, newest first: trigger, done labels, rows, status, error, model version."""
-        return list(self._http.json("GET", f"/projects/{project_id}/model_retrain")["results"])
+    def retrain_calls(self, project_id: str) -> Any:
+        """The project's last training calls, newest first (a list): trigger, done labels, rows, status, error, model
+        version."""
+        return self._http.json("GET", f"/projects/{project_id}/model_retrain")["results"]
 
     @route("GET", "/training_data/{token}")
     def training_data(self, token: str) -> bytes:
