@@ -150,3 +150,23 @@ def test_a_failed_call_is_recorded_in_words_and_settings_are_checked(settings, o
         assert answer.status_code == 400 and path in answer.json()["error"]["details"], answer.content
     client.patch(f"/api/v1/projects/{project.id}", {"model": {"retrain_endpoint": None}}, format="json")
     assert client.post(f"/api/v1/projects/{project.id}/model_retrain").status_code == 409
+
+
+def test_labels_done_through_review_approval_count(served, settings, org_admin, make_user):
+    from apps.review import services as review_services
+
+    with running_server(REFERENCE) as url:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
+        _endpoint, project = _world(org_admin, url, after=1, rows=1)
+        labeling_services.project_update(
+            actor=org_admin, project=project, data={"settings": {"review": {"sample_rate": 1.0}}}
+        )
+        label = _label_one(org_admin, project, 0)
+        assert not RetrainCall.objects.filter(project=project).exists()  # in review: not done yet
+        reviewer = make_user(role="reviewer", organization=org_admin.organization, username="rita")
+        labeling_services.project_member_set(actor=org_admin, project=project, user=reviewer, role="reviewer")
+        task = review_services.review_claim(actor=reviewer, project=project)
+        assert task is not None
+        review_services.review_decide(actor=reviewer, label=label, decision="approve")
+        retrain = RetrainCall.objects.get(project=project)
+        assert (retrain.trigger, retrain.status, retrain.label_count, retrain.rows) == ("auto", "ok", 1, 1)

@@ -1,5 +1,5 @@
 """The retraining hook: after `settings.model.retrain_after` new done labels (checked by a coalesced django-q2 task
-after each submitted label) or on demand, the project's `model.retrain_endpoint` is called with a signed, expiring
+after tasks become done) or on demand, the project's `model.retrain_endpoint` is called with a signed, expiring
 link to a reproducible training-data snapshot (diagnostics' ground truth of a run + its `training_data` export).
 TDP protocol: `POST /train`; Label Studio ML backend: `POST /webhook` with a `START_TRAINING` event. Each call is a
 `RetrainCall` (time, done label count, rows, status, error in words, the model version the server reported)."""
@@ -19,7 +19,7 @@ from apps.core.errors import Conflict
 from apps.core.ids import is_uuid
 from apps.core.queue import enqueue_coalesced_on_commit, enqueue_on_commit
 from apps.labeling import selectors as labeling_selectors
-from apps.labeling.models import Label, Project, Task
+from apps.labeling.models import Project, Task
 from apps.predictions import registry
 from apps.predictions.domain import endpoint_protocols as protocols
 from apps.predictions.models import (
@@ -95,11 +95,12 @@ def retrain_due_check(project_id: Any) -> int | None:
         return _queue(project=project, endpoint=endpoint, trigger="auto", count=count, actor=None).pk
 
 
-def retrain_label_submitted(label: Label, task: Task) -> None:
-    """Labeling's hook (inside the submit transaction): check the count once the submit commits (coalesced)."""
-    model_settings = task.project.settings.get("model") or {}
+def retrain_tasks_done(project: Project, tasks: list[Task]) -> None:
+    """Labeling's hook (inside the transaction that made the tasks done: a submit, a review approval, an import):
+    check the count once it commits (coalesced)."""
+    model_settings = project.settings.get("model") or {}
     if model_settings.get("retrain_endpoint") and model_settings.get("retrain_after"):
-        enqueue_coalesced_on_commit("apps.predictions.services.retraining.retrain_due_check", str(task.project_id))
+        enqueue_coalesced_on_commit("apps.predictions.services.retraining.retrain_due_check", str(project.pk))
 
 
 def _training_body(
