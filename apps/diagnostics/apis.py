@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +26,7 @@ from apps.diagnostics import comparison, ground_truth, metric_slices, selectors,
 from apps.diagnostics.domain import comparison as comparison_domain
 from apps.diagnostics.models import MatchRecord, MetricsResult
 from apps.diagnostics.training_data import training_data_lines
+from apps.diagnostics.training_links import training_link_run
 from apps.labeling.access import access_project
 from apps.predictions.access import access_model_run
 from apps.predictions.models import ModelRun
@@ -332,6 +334,24 @@ class TrainingDataApi(APIView):
         response["Content-Disposition"] = f'attachment; filename="training-data-{run.pk}.ndjson"'
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "no-store"
+        return response
+
+
+class TrainingDataLinkApi(APIView):
+    """A run's `training_data` export by the signed, expiring token a retraining call carried (no credentials)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={(200, "application/x-ndjson"): OpenApiTypes.STR})
+    def get(self, request: Request, token: str) -> HttpResponseBase:
+        run = training_link_run(token)
+        if run is None:
+            raise Http404
+        response = StreamingHttpResponse(training_data_lines(model_run=run), content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="training-data-{run.pk}.ndjson"'
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
         return response
 
 

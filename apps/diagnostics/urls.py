@@ -6,6 +6,7 @@ urlpatterns = [
     path("model_runs/compare", apis.CompareApi.as_view(), name="api-model-runs-compare"),
     path("model_runs/compare/flipped", apis.FlippedRowsApi.as_view(), name="api-model-runs-compare-flipped"),
     path("model_runs/<str:run_id>/training_data", apis.TrainingDataApi.as_view(), name="api-model-run-training-data"),
+    path("training_data/<str:token>", apis.TrainingDataLinkApi.as_view(), name="api-training-data-link"),
     path("model_runs/<str:run_id>/mine_similar", apis.MineSimilarApi.as_view(), name="api-model-run-mine-similar"),
     path("model_runs/<str:run_id>/ground_truth", apis.GroundTruthApi.as_view(), name="api-model-run-ground-truth"),
     path("model_runs/<str:run_id>/metrics", apis.MetricsApi.as_view(), name="api-model-run-metrics"),

@@ -40,7 +40,10 @@ BLOCKS: dict[str, tuple[str, str]] = {
     "routing": ("Routing to experts", "Rows the model is unsure of go to an expert (needs pre-labels or a model)."),
     "queue": ("Queue order", "The order labelers get new work within a batch priority."),
     "lease": ("Leases", "How long a claimed task stays with its labeler."),
-    "model": ("Model endpoints", "Your model servers that pre-label and embed rows as they join the project."),
+    "model": (
+        "Model endpoints",
+        "Your model servers that pre-label and embed rows as they join the project, and retrain on its labels.",
+    ),
 }
 
 SETTINGS: tuple[Setting, ...] = (
@@ -187,6 +190,31 @@ SETTINGS: tuple[Setting, ...] = (
         "Embedding endpoint id",
         "An embedder endpoint: rows joining the project get its vectors in a catalog embedding space.",
         "id",
+        optional=True,
+    ),
+    Setting(
+        "model",
+        "interactive_endpoint",
+        "Interactive (assist) endpoint id",
+        "An interactive endpoint: labelers click or drag a rough box and it suggests the object.",
+        "id",
+        optional=True,
+    ),
+    Setting(
+        "model",
+        "retrain_endpoint",
+        "Retraining endpoint id",
+        "An endpoint (not an embedder) whose training URL is called with the training-data snapshot.",
+        "id",
+        optional=True,
+    ),
+    Setting(
+        "model",
+        "retrain_after",
+        "Retrain after N new done labels",
+        "Call the training URL when this many done labels have accumulated since the last call (empty: on demand "
+        "only).",
+        "int",
         optional=True,
     ),
 )

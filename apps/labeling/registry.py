@@ -169,6 +169,22 @@ def claim_from_sources(project: Project, actor: User, now: datetime) -> Task | N
     return None
 
 
+# (project, tasks that are done now): called inside the transaction that made them done (a submit without review,
+# a review approval, a label import), e.g. to count done labels for the predictions app's retraining hook.
+TasksDone = Callable[[Project, "list[Task]"], None]
+_tasks_done: list[TasksDone] = []
+
+
+def register_tasks_done(listener: TasksDone) -> None:
+    if listener not in _tasks_done:
+        _tasks_done.append(listener)
+
+
+def tasks_done(project: Project, tasks: list[Task]) -> None:
+    for listener in _tasks_done:
+        listener(project, tasks)
+
+
 def label_submitted(label: Label, task: Task) -> None:
     for listener in _label_submitted:
         listener(label, task)

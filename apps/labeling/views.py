@@ -96,6 +96,12 @@ def _label_context(
         "has_server_draft": user is not None and selectors.draft_of(actor=user, task=task) is not None,
         "submit_url": f"/api/v1/tasks/{task.id}/labels",
         "submit_method": "POST",
+        # The predictions app's assist API (a `model.interactive_endpoint` of this project): assist.js is loaded.
+        "assist_url": (
+            f"/api/v1/tasks/{task.id}/assist"
+            if data_row.media_type == "image" and (project.settings.get("model") or {}).get("interactive_endpoint")
+            else None
+        ),
     }
 
 

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.access import request_user
-from apps.core.errors import NotFound
+from apps.core.errors import NotFound, ValidationFailed
 from apps.core.pagination import CursorPagination
 from apps.core.serializers import StrictSerializer
 from apps.datasets.models import DataRow
@@ -25,7 +25,7 @@ from apps.ontologies.access import access_ontology
 from apps.predictions import selectors
 from apps.predictions.access import access_model_endpoint, endpoints_visible_to
 from apps.predictions.models import EndpointKind, EndpointProtocol, ModelEndpoint
-from apps.predictions.services import assist, endpoint_client, endpoints, prelabeling
+from apps.predictions.services import assist, endpoint_client, endpoints, prelabeling, retraining
 
 
 class EndpointOutputSerializer(serializers.Serializer):
@@ -186,6 +186,41 @@ class ProjectModelResendApi(APIView):
             project=project, endpoint=endpoint, failed_only=data.validated_data["failed_only"]
         )
         return Response({"resent": count})
+
+
+class ProjectModelRetrainApi(APIView):
+    """`POST`: call the project's retraining endpoint now (managers, admins; 202, the call is queued).
+    `GET`: the last calls (who may see the project's work)."""
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        endpoint = serializers.UUIDField()
+        trigger = serializers.CharField()
+        status = serializers.CharField()
+        label_count = serializers.IntegerField()
+        rows = serializers.IntegerField()
+        model_run = serializers.UUIDField(allow_null=True)
+        model_version = serializers.CharField(allow_null=True)
+        error = serializers.CharField(allow_null=True)
+        ms = serializers.FloatField(allow_null=True)
+        created_at = serializers.DateTimeField(allow_null=True)
+        called_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(responses=inline_serializer("RetrainCalls", {"results": OutputSerializer(many=True)}))
+    def get(self, request: Request, project_id: str) -> Response:
+        project = access_project(request_user(request), project_id, "view_work")
+        calls = retraining.retrain_calls(project=project)
+        return Response({"results": [retraining.retrain_call_json(c) for c in calls]})
+
+    @extend_schema(request=None, responses={202: OutputSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        actor = request_user(request)
+        project = access_project(actor, project_id, "manage")
+        if request.data:
+            raise ValidationFailed("This call takes no body.")
+        retrain = retraining.model_retrain_request(actor=actor, project=project)
+        retrain.refresh_from_db()
+        return Response(retraining.retrain_call_json(retrain), status=status.HTTP_202_ACCEPTED)
 
 
 class ModelEndpointMediaApi(APIView):

@@ -14,7 +14,7 @@ from apps.accounts.access import request_user
 from apps.core.errors import ApplicationError
 from apps.labeling.access import access_project
 from apps.predictions.access import access_model_endpoint, endpoints_visible_to
-from apps.predictions.services import endpoint_client, prelabeling
+from apps.predictions.services import endpoint_client, prelabeling, retraining
 
 
 @login_required
@@ -60,3 +60,23 @@ def project_resend_action(request: HttpRequest, project_id: str) -> HttpResponse
     count = prelabeling.endpoint_rows_resend(project=project, endpoint=endpoint, failed_only=True)
     messages.success(request, f"{count} failed row(s) will be sent again.")
     return redirect(back)
+
+
+@login_required
+@require_POST
+def project_retrain_action(request: HttpRequest, project_id: str) -> HttpResponse:
+    actor = request_user(request)
+    project = access_project(actor, project_id, "manage")
+    try:
+        retrain = retraining.model_retrain_request(actor=actor, project=project)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        retrain.refresh_from_db()
+        if retrain.status == "failed":
+            messages.error(request, f"The training call failed: {retrain.error}")
+        else:
+            messages.success(
+                request, "The training URL was called." if retrain.status == "ok" else "Retraining queued."
+            )
+    return redirect(reverse("predictions:project", args=[project.pk]) + "#retraining")

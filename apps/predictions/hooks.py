@@ -22,6 +22,7 @@ def register() -> None:
         register_rows_joined,
         register_settings_changed,
         register_settings_check,
+        register_tasks_done,
     )
     from apps.predictions.admin import recompute_queue_order
     from apps.predictions.services import (
@@ -33,6 +34,7 @@ def register() -> None:
         queue_settings_errors,
     )
     from apps.predictions.services.prelabeling import prelabel_rows_joined, prelabel_settings_errors
+    from apps.predictions.services.retraining import retrain_tasks_done
     from apps.predictions.views import prelabels_link
 
     register_claim_source(expert_claim)
@@ -46,3 +48,4 @@ def register() -> None:
     register_project_admin_action(recompute_queue_order)
     register_rows_joined(prelabel_rows_joined)
     register_settings_check(prelabel_settings_errors)
+    register_tasks_done(retrain_tasks_done)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings as django_settings
 from django.db import models
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from apps.core.models import BaseModel, OrganizationOwnedModel
 from apps.labeling.models import Task
@@ -316,3 +317,38 @@ class EndpointRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.data_row_id} via {self.endpoint_id} ({self.status})"
+
+
+class RetrainStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    OK = "ok", "Called"
+    FAILED = "failed", "Failed"
+
+
+class RetrainCall(models.Model):
+    """One call of an endpoint's training URL for a project (after N new done labels or on demand): the snapshot
+    run whose `training_data` export the call linked to, the done label count then, and what came of it."""
+
+    id = models.BigAutoField(primary_key=True)
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.CASCADE, related_name="retrain_calls")
+    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+")
+    model_run = models.ForeignKey(ModelRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    trigger = models.CharField(max_length=10, help_text="auto (after N new done labels) or manual")
+    label_count = models.PositiveIntegerField(help_text="Done labels of the project when the call was queued.")
+    rows = models.PositiveIntegerField(default=0, help_text="Rows in the training-data snapshot.")
+    status = models.CharField(max_length=10, choices=RetrainStatus.choices, default=RetrainStatus.QUEUED)
+    error = models.TextField(blank=True)
+    model_version = models.CharField(max_length=200, blank=True, help_text="The version the server reported.")
+    ms = models.FloatField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    called_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "-id"], name="retrain_call_project")]
+
+    def __str__(self) -> str:
+        return f"retrain {self.project_id} via {self.endpoint_id} ({self.status})"

@@ -43,6 +43,11 @@ urlpatterns += [
         endpoint_apis.ModelEndpointCheckApi.as_view(),
         name="api-model-endpoint-check",
     ),
+    path(
+        "projects/<str:project_id>/model_retrain",
+        endpoint_apis.ProjectModelRetrainApi.as_view(),
+        name="api-project-model-retrain",
+    ),
     path("tasks/<str:task_id>/assist", endpoint_apis.TaskAssistApi.as_view(), name="api-task-assist"),
     path("model_media/<str:token>", endpoint_apis.ModelEndpointMediaApi.as_view(), name="api-model-endpoint-media"),
     path(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,6 +15,7 @@ from apps.accounts.models import User
 from apps.labeling.access import access_project, can
 from apps.labeling.models import Project
 from apps.predictions import selectors
+from apps.predictions.services import retraining
 
 IMPORTS_SHOWN = 20
 EXPERT_TASKS_SHOWN = 100
@@ -23,6 +26,23 @@ def prelabels_link(user: User, project: Project) -> tuple[str, str] | None:
     if not can(user, project, "view_work"):
         return None
     return ("Pre-labels and experts", reverse("predictions:project", args=[project.id]))
+
+
+def _retraining(user: User, project: Project) -> dict[str, Any] | None:
+    endpoint = retraining.retrain_endpoint(project)
+    calls = retraining.retrain_calls(project=project)
+    if endpoint is None and not calls:
+        return None
+    done = retraining.done_label_count(project)
+    after = (project.settings.get("model") or {}).get("retrain_after")
+    return {
+        "endpoint": endpoint or calls[0].endpoint,
+        "after": after if endpoint is not None else None,
+        "done": done,
+        "since": done - (calls[0].label_count if calls else 0),
+        "calls": calls,
+        "can_manage": endpoint is not None and can(user, project, "manage"),
+    }
 
 
 @login_required
@@ -40,5 +60,6 @@ def project_prelabels_page(request: HttpRequest, project_id: str) -> HttpRespons
         "routing": project.settings.get("routing", {}),
         "endpoint_progress": selectors.endpoint_progress(project=project),
         "embedding_progress": selectors.endpoint_progress(project=project, key="embed_endpoint"),
+        "retraining": _retraining(user, project),
     }
     return render(request, "predictions/project.html", context)

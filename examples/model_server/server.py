@@ -7,7 +7,10 @@
   `{"model_version", "dims", "results": [{"id", "vector"}]}`, `POST /assist {"row", "point"|"bbox"}` →
   `{"model_version", "suggestion": annotation | null}` (interactive assist).
 - Label Studio ML backend: `POST /predict {"tasks": [...]}` → `{"results": [{"result": [regions], "score",
-  "model_version"}]}`, `POST /setup {"schema"}` → `{"model_version"}`, `POST /webhook` (training events).
+  "model_version"}]}`, `POST /setup {"schema"}` → `{"model_version"}`, `POST /webhook` (training events:
+  `START_TRAINING` with `training_data.url` retrains like `/train`).
+- `POST /train {"training_data": {"url"}}`: reads the platform's training-data snapshot, answers
+  `{"status", "model_version", "rows", "boxes"}` with a new model version.
 
 `--token`: requests must carry `Authorization: <token>`. `--instant`: answer without fetching or looking at the
 images (one fixed box per row), to measure the platform's own overhead. `--delay S`: wait S seconds before answering
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +51,9 @@ def _fixed_box(width: int | None, height: int | None) -> dict[str, Any]:
 class Model:
     def __init__(self, instant: bool) -> None:
         self.instant = instant
+        self.version = MODEL_VERSION
+        self.trainings = 0
+        self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=4)
 
     def boxes(self, url: str | None, width: int | None, height: int | None) -> list[dict[str, Any]]:
@@ -68,7 +75,7 @@ class Model:
             except Exception as exc:  # a row the model cannot read is reported for that row only
                 return {"id": row.get("id"), "annotations": [], "error": f"{type(exc).__name__}: {exc}"[:200]}
 
-        return {"model_version": MODEL_VERSION, "results": list(self.pool.map(one, rows))}
+        return {"model_version": self.version, "results": list(self.pool.map(one, rows))}
 
     def tdp_embed(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         def one(row: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +84,7 @@ class Model:
             except Exception as exc:
                 return {"id": row.get("id"), "error": f"{type(exc).__name__}: {exc}"[:200]}
 
-        return {"model_version": MODEL_VERSION, "dims": 64, "results": list(self.pool.map(one, rows))}
+        return {"model_version": self.version, "dims": 64, "results": list(self.pool.map(one, rows))}
 
     def ls_predict(self, tasks: list[dict[str, Any]]) -> dict[str, Any]:
         def one(task: dict[str, Any]) -> dict[str, Any]:
@@ -105,9 +112,23 @@ class Model:
                 for b in found
             ]
             score = min((r["score"] for r in regions if r["score"] is not None), default=0.0)
-            return {"result": regions, "score": score, "model_version": MODEL_VERSION}
+            return {"result": regions, "score": score, "model_version": self.version}
 
         return {"results": list(self.pool.map(one, tasks))}
+
+    def train(self, training_data: Any) -> dict[str, Any]:
+        """Read the platform's training-data snapshot (signed NDJSON link) and "retrain": this classical detector
+        has nothing to fit, so it counts the labeled rows and boxes and reports a new model version."""
+        if not isinstance(training_data, dict) or not isinstance(training_data.get("url"), str):
+            raise ValueError("no training_data.url")
+        lines = [json.loads(line) for line in fetch(training_data["url"]).splitlines() if line.strip()]
+        boxes = sum(len(line.get("annotations") or []) for line in lines)
+        with self.lock:
+            self.trainings += 1
+            base = MODEL_VERSION.rsplit("-", 1)[0]
+            self.version = f"{base}-{1 + self.trainings}"
+            version = self.version
+        return {"status": "trained", "model_version": version, "rows": len(lines), "boxes": boxes}
 
 
 def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[BaseHTTPRequestHandler]:
@@ -135,7 +156,7 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
             if not self._authorized():
                 return
             if self.path.rstrip("/") == "/health":
-                self._send(200, {"status": "UP", "model_class": "ColourComponents", "model_version": MODEL_VERSION})
+                self._send(200, {"status": "UP", "model_class": "ColourComponents", "model_version": model.version})
             else:
                 self._send(404, {"error": "not found"})
 
@@ -155,7 +176,7 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
                 return
             path = self.path.rstrip("/")
             if path == "/setup":
-                self._send(200, {"model_version": MODEL_VERSION, "classes": list(CLASSES)})
+                self._send(200, {"model_version": model.version, "classes": list(CLASSES)})
             elif path == "/predict" and isinstance(body.get("rows"), list):
                 self._send(200, model.tdp_predict(body["rows"]))
             elif path == "/predict" and isinstance(body.get("tasks"), list):
@@ -167,9 +188,19 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
                     self._send(422, {"error": f"{type(exc).__name__}"})
                     return
                 found = refine(pixels, point=body.get("point"), box=body.get("bbox"))
-                self._send(200, {"model_version": MODEL_VERSION, "suggestion": found})
+                self._send(200, {"model_version": model.version, "suggestion": found})
             elif path == "/embed" and isinstance(body.get("rows"), list):
                 self._send(200, model.tdp_embed(body["rows"]))
+            elif path == "/train" or (path == "/webhook" and body.get("action") == "START_TRAINING"):
+                try:
+                    trained = model.train(body.get("training_data"))
+                except Exception as exc:
+                    self._send(422, {"error": f"{type(exc).__name__}"})
+                    return
+                if path == "/webhook":  # Label Studio's answer shape: 201 {"result": ..., "status": "ok"}
+                    self._send(201, {"result": trained, "status": "ok", "model_version": trained["model_version"]})
+                else:
+                    self._send(200, trained)
             elif path == "/webhook":
                 self._send(200, {"status": "ok", "action": str(body.get("action", ""))[:50]})
             else:
@@ -181,9 +212,10 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
 def serve(
     port: int, *, token: str | None = None, instant: bool = False, host: str = "127.0.0.1", delay: float = 0.0
 ) -> None:
-    server = ThreadingHTTPServer((host, port), make_handler(Model(instant), token, delay))
+    model = Model(instant)
+    server = ThreadingHTTPServer((host, port), make_handler(model, token, delay))
     server.daemon_threads = True
-    sys.stdout.write(f"model server on http://{host}:{server.server_port} ({MODEL_VERSION})\n")
+    sys.stdout.write(f"model server on http://{host}:{server.server_port} ({model.version})\n")
     sys.stdout.flush()
     server.serve_forever()
 

@@ -31,8 +31,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "lease": {"minutes": 30},
     # Model endpoints (predictions app): the detector or classifier that pre-labels rows as they join, the embedder
-    # that fills a catalog embedding space with their vectors.
-    "model": {"prelabel_endpoint": None, "embed_endpoint": None, "interactive_endpoint": None},
+    # that fills a catalog embedding space with their vectors; the endpoint whose training URL is called after
+    # `retrain_after` new done labels (null: only on demand).
+    "model": {
+        "prelabel_endpoint": None,
+        "embed_endpoint": None,
+        "interactive_endpoint": None,
+        "retrain_endpoint": None,
+        "retrain_after": None,
+    },
 }
 QUEUE_ORDERS = ("priority", "uncertainty", "diversity", "mix")
 UNCERTAINTY_MEASURES = ("least_confidence", "entropy")
@@ -98,6 +105,8 @@ _RULES: dict[str, dict[str, tuple[Any, str]]] = {
         "prelabel_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
         "embed_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
         "interactive_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
+        "retrain_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
+        "retrain_after": (lambda v: v is None or _positive_int(v, 1_000_000), "null or an integer from 1 to 1000000"),
     },
 }
 

@@ -50,6 +50,10 @@ def tasks_done_emit(project: Project, tasks: Iterable[Task]) -> None:
     """`task.done` for each task that is done now, then `batch.done` for each of their batches with no open task
     left. The batch row is locked first, so of two last tasks finishing at once exactly one announces the batch."""
     done = [task for task in tasks if task.state == TaskState.DONE]
+    if done:
+        from apps.labeling import registry  # registry imports the models only; late import keeps events light
+
+        registry.tasks_done(project, done)
     for task in done:
         emit(
             type="task.done",

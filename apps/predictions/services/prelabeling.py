@@ -363,7 +363,9 @@ def prelabel_settings_errors(organization_id: Any, settings_: dict[str, Any]) ->
     from apps.core.ids import is_uuid
 
     errors: dict[str, list[str]] = {}
-    for key, kinds in {**SETTING_KINDS, "interactive_endpoint": (EndpointKind.INTERACTIVE,)}.items():
+    retrain = (EndpointKind.DETECTOR, EndpointKind.CLASSIFIER, EndpointKind.INTERACTIVE)
+    checked = {**SETTING_KINDS, "interactive_endpoint": (EndpointKind.INTERACTIVE,), "retrain_endpoint": retrain}
+    for key, kinds in checked.items():
         endpoint_id = (settings_.get("model") or {}).get(key)
         if not endpoint_id:
             continue

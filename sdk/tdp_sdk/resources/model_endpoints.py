@@ -49,6 +49,23 @@ class ModelEndpoints(Resource):
             "POST", f"/projects/{project_id}/model_status/resend", json_body={"failed_only": failed_only}
         )
 
+    @route("POST", "/projects/{project_id}/model_retrain")
+    def retrain(self, project_id: str) -> dict[str, Any]:
+        """Call the project's retraining endpoint now (`settings.model.retrain_endpoint`) with a signed link to a
+        training-data snapshot of its done labels; the call's record (202, queued or already done)."""
+        return self._http.json("POST", f"/projects/{project_id}/model_retrain", json_body={})
+
+    @route("GET", "/projects/{project_id}/model_retrain")
+    def retrain_calls(self, project_id: str) -> Any:
+        """The project's last training calls, newest first (a list): trigger, done labels, rows, status, error, model
+        version."""
+        return self._http.json("GET", f"/projects/{project_id}/model_retrain")["results"]
+
+    @route("GET", "/training_data/{token}")
+    def training_data(self, token: str) -> bytes:
+        """The `training_data` NDJSON of a retraining call's snapshot, by its signed token (no credentials needed)."""
+        return self._http.send("GET", f"/training_data/{token}").content
+
     @route("POST", "/tasks/{task_id}/assist")
     def assist(self, task_id: str, point: dict[str, float] | None = None, bbox: dict[str, float] | None = None) -> Any:
         """The project's interactive endpoint refines a click (`point`) or a rough `bbox`: `{"suggestion", "ms",
