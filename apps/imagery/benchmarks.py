@@ -1,9 +1,9 @@
 """`python manage.py benchmark tiles [--option gigapixels=1,4,16]`
 
 For each size: a synthetic square RGB source of that many pixels (written by pyvips without holding it), then the
-tiling job's work (`build_pyramid`: pyvips `dzsave`, sequential reads, then the copy into the storage backend) in a
-forked child process, as a worker runs it. Reports megapixels/s and the child's peak RSS per size; the pyramid's
-time should grow linearly with the pixels (flat megapixels/s) and its memory stay flat.
+tiling job's work (`build_pyramid`: pyvips, vertical bands, each tile copied into the storage backend) in a spawned
+child process, as a worker runs it. Reports megapixels/s and the child's own peak RSS (`VmHWM`) per size; the
+pyramid's time should grow linearly with the pixels (flat megapixels/s) and its memory stay flat.
 """
 
 from __future__ import annotations

@@ -27,6 +27,19 @@ def synthetic_source(path: str, width: int, height: int) -> None:
         image.tiffsave(path, tile=True, tile_width=512, tile_height=512, compression="jpeg", Q=90, bigtiff=True)
 
 
+def peak_rss_kb() -> int:
+    """This process's own peak resident set (`VmHWM`). Not `ru_maxrss`: Linux carries that across `exec`, so a
+    spawned child would report at least its parent's size at the fork (the parent writes the large sources)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def _child(root: str, source_name: str, prefix: str, tile_size: int, conn: Any) -> None:
     try:
         import django
@@ -39,8 +52,7 @@ def _child(root: str, source_name: str, prefix: str, tile_size: int, conn: Any) 
         started = time.perf_counter()
         tiles = build_pyramid(source_name, prefix, tile_size=tile_size, storage=FileSystemStorage(location=root))
         seconds = time.perf_counter() - started
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
-        conn.send({"tiles": tiles, "seconds": seconds, "peak_rss_mb": peak_kb / 1024})
+        conn.send({"tiles": tiles, "seconds": seconds, "peak_rss_mb": peak_rss_kb() / 1024})
     except Exception as exc:  # reported to the parent, which raises
         conn.send({"error": f"{type(exc).__name__}: {exc}"})
     finally:

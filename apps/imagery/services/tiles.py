@@ -1,5 +1,5 @@
 """Large images: upload (one row per file; images over the threshold get a Deep Zoom pyramid built by a django-q2
-job) and the pyramid build itself (pyvips, streaming: memory stays flat whatever the image size).
+job) and the pyramid build's copy into storage (the build itself: `services/pyramid.py`, in bounded memory).
 
 The row's `row_data` is the pyramid's one-tile level (a ≤ tile_size thumbnail) while `width`/`height` are the full
 resolution, so every page that shows the row's content (review, issues, catalog) shows the thumbnail scaled to the
@@ -35,6 +35,7 @@ from apps.datasets.services import UploadedFile, sanitize_filename
 from apps.imagery.domain.deepzoom import thumbnail_level
 from apps.imagery.domain.geo import GeoError, Georeference, bounds, footprint, read_georeference
 from apps.imagery.models import AssetKind, ImagingAsset, TileStatus
+from apps.imagery.services.pyramid import build_pyramid_into
 
 TILE_SIZE = 256
 JPEG_QUALITY = 85
@@ -170,37 +171,17 @@ def tiles_build(*, job: Job, on_progress: Any = None) -> dict[str, Any]:
 
 
 def build_pyramid(source_name: str, prefix: str, *, tile_size: int = TILE_SIZE, storage: Storage | None = None) -> int:
-    """`dzsave` into a temporary folder (sequential reads: pyvips streams the source), then copy into storage."""
-    import pyvips
-
+    """Build the pyramid in bounded memory (`services/pyramid.py`: vertical bands) and copy each tile into storage
+    as soon as it is written."""
     storage = storage or default_storage
-    with local_path(source_name, storage) as path, tempfile.TemporaryDirectory(prefix="tdp-tiles-") as tmp:
-        image = pyvips.Image.new_from_file(path, access="sequential")
-        if image.hasalpha():
-            image = image.flatten(background=[255])
-        if image.bands == 2:
-            image = image[0]
-        elif image.bands > 3:
-            image = image.extract_band(0, n=3)
-        if image.format != "uchar":
-            image = image.colourspace("srgb" if image.bands == 3 else "b-w").cast("uchar")
-        image.dzsave(
-            os.path.join(tmp, "pyramid"),
-            tile_size=tile_size,
-            overlap=0,
-            suffix=f".jpeg[Q={JPEG_QUALITY}]",
-            layout="dz",
-        )
-        root = os.path.join(tmp, "pyramid_files")
-        written = 0
-        for level in os.listdir(root):
-            if not level.isdigit():  # vips-properties.xml (the source's metadata) is not published
-                continue
-            for name in os.listdir(os.path.join(root, level)):
-                target = f"{prefix}/{level}/{name}"
-                if storage.exists(target):
-                    storage.delete(target)
-                with open(os.path.join(root, level, name), "rb") as handle:
-                    storage.save(target, File(handle))
-                written += 1
-        return written
+
+    def publish(level: int, col: int, row: int, file: str) -> None:
+        target = f"{prefix}/{level}/{col}_{row}.jpeg"
+        if storage.exists(target):
+            storage.delete(target)
+        with open(file, "rb") as handle:
+            storage.save(target, File(handle))
+        os.remove(file)
+
+    with local_path(source_name, storage) as path:
+        return build_pyramid_into(path, publish, tile_size=tile_size, quality=JPEG_QUALITY)
