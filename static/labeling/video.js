@@ -462,7 +462,8 @@ export async function createVideoEditor() {
   fit();
   goTo(0);
   document.documentElement.dataset.editorReady = "true";
-  return { goTo, serialize, frame: () => frame, keyOf };
+  const selectedTrackId = () => (tracks.find((t) => t.id === selected) || {}).trackId || null;
+  return { goTo, serialize, frame: () => frame, keyOf, selectedTrackId };
 }
 
 window.tdpVideoEditor = createVideoEditor();
