@@ -9,7 +9,7 @@ the confidence threshold (their `confidence`) are left out."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from apps.datasets.models import VideoAsset
@@ -25,7 +25,7 @@ def _tracks(document: Any) -> list[dict[str, Any]]:
     return [
         item
         for item in document
-        if isinstance(item, Mapping) and item.get("tool") == "bbox" and isinstance(item.get("keyframes"), list)
+        if isinstance(item, dict) and item.get("tool") == "bbox" and isinstance(item.get("keyframes"), list)
     ]
 
 
