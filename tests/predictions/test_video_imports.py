@@ -187,3 +187,22 @@ def test_model_run_tracking_metrics_against_ground_truth(
         assert tracking["false_positives"] == (0 if confidence else 9)
     assert tracking["mota"] == pytest.approx(1 - (1 + 9) / 45)
     assert tracking["idf1"] == pytest.approx(2 * 25 / (45 + 54))
+
+
+def test_provenance_compares_every_keyframe_of_a_track():
+    from apps.predictions.domain.provenance import same_annotation
+
+    prelabel = {
+        "schema_id": "s",
+        "track_id": "car-1",
+        "keyframes": [{"frame": 0, "bbox": box(2, 10), "confidence": 0.9}, {"frame": 40, "outside": True}],
+    }
+    kept = {
+        "schema_id": "s",
+        "track_id": "car-1",
+        "keyframes": [{"frame": 0, "bbox": box(2, 10)}, {"frame": 40, "outside": True}],
+    }
+    assert same_annotation(kept, prelabel)  # confidences aside, unchanged: accepted
+    moved = {**kept, "keyframes": [{"frame": 0, "bbox": box(3, 10)}, {"frame": 40, "outside": True}]}
+    added = {**kept, "keyframes": [*kept["keyframes"], {"frame": 20, "bbox": box(22, 10)}]}
+    assert not same_annotation(moved, prelabel) and not same_annotation(added, prelabel)
