@@ -40,6 +40,7 @@ from apps.diagnostics.domain import (
 from apps.diagnostics.domain.outliers import box_outliers
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
 from apps.diagnostics.segmentation import SEGM_KEYS, segm_input
+from apps.diagnostics.video_tracking import tracking_block
 from apps.predictions.models import ModelRun, ModelRunDataRow, Prediction
 
 ENGINE_VERSION = "2"  # 2: row counts (with/without predictions) and the thresholds echoed in the metrics
@@ -529,6 +530,9 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
         row_ids,
         confidence,
     )
+    tracking = tracking_block(row_ids, [r[1] for r in gt_rows], pred_docs, iou=iou, confidence=confidence)
+    if tracking is not None:
+        metrics["tracking"] = tracking
     analysis = _error_analysis(ev, row_ids, splits, confidence)
     records = _match_rows(ev, inp, row_ids)
     project_id = gt_rows[0][2] if gt_rows else None

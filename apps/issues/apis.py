@@ -64,6 +64,8 @@ class IssueOutputSerializer(serializers.Serializer):
     feature = IssueFeatureSerializer(allow_null=True)
     object = IssueObjectSerializer(allow_null=True)
     crop_url = serializers.CharField(allow_null=True, help_text="A PNG of the image around the pin (stored images).")
+    frame = serializers.IntegerField(allow_null=True, help_text="On a video: the global frame index.")
+    track_id = serializers.CharField(allow_null=True, help_text="On a video: the track the issue is about.")
     status = serializers.ChoiceField(choices=IssueStatus.choices)
     created_by = IssueUserSerializer()
     resolved_by = IssueUserSerializer(allow_null=True)
@@ -84,6 +86,8 @@ class IssueInputSerializer(StrictSerializer):
         allow_null=True,
         help_text='The pinned object: its index in the label or {"index", "schema_id"}.',
     )
+    frame = serializers.JSONField(required=False, allow_null=True, help_text="On a video: a frame index.")
+    track_id = serializers.JSONField(required=False, allow_null=True, help_text="On a video: a track id.")
 
 
 def _create(request: Request, *, project: Any, task: Any, label: Any, data_row: Any) -> Response:
@@ -100,6 +104,8 @@ def _create(request: Request, *, project: Any, task: Any, label: Any, data_row: 
         position=values.get("position"),
         text_offset=values.get("text_offset"),
         annotation=values.get("annotation"),
+        frame=values.get("frame"),
+        track_id=values.get("track_id"),
     )
     issue = selectors.issues_of_task(task=task).get(pk=issue.pk) if task is not None else issue
     return Response(IssueOutputSerializer(issue).data, status=status.HTTP_201_CREATED)

@@ -33,6 +33,9 @@ class Issue(OrganizationOwnedModel):
     # The pinned object's geometry when the issue was opened (`{"bbox": {...}}`, `{"polygon": [...]}`, `{"line":
     # [...]}` or `{"point": {...}}`, image pixels): the crop shows the object as the reporter saw it, even after edits.
     annotation_geometry = models.JSONField(null=True, blank=True)
+    # On a video: the global frame index the issue is about (inside the probed frame count) and the track, if any.
+    frame = models.PositiveIntegerField(null=True, blank=True)
+    track_id = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=10, choices=IssueStatus.choices, default=IssueStatus.OPEN)
     resolved_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

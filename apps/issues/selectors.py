@@ -137,6 +137,8 @@ def serialize_issue(issue: Issue, *, pin: bool = True) -> dict[str, Any]:
             else None
         )
         body["crop_url"] = f"/issues/{issue.id}/crop.png" if has_crop(issue) else None
+        body["frame"] = issue.frame
+        body["track_id"] = issue.track_id or None
     return body
 
 

@@ -15,6 +15,7 @@ from apps.core.domain.numbers import is_finite_number
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit
 from apps.core.queue import enqueue_on_commit
+from apps.datasets.models import VideoAsset, VideoStatus
 from apps.issues.access import may_participate
 from apps.issues.domain import pins
 from apps.issues.models import Comment, Issue, IssueStatus, Mention
@@ -22,6 +23,7 @@ from apps.issues.selectors import issue_thread, serialize_issue
 from apps.labeling import selectors as labeling_selectors
 from apps.labeling.access import can
 from apps.labeling.models import Label, Project, Task
+from apps.ontologies.domain.video_validation import TRACK_ID
 
 MAX_TEXT = 10_000
 # `@name` not preceded by a word character (so e-mail addresses are not mentions); Django usernames allow . @ + -
@@ -49,6 +51,42 @@ def _position(position: Any, task_or_row: Any) -> tuple[float | None, float | No
             "The position is outside the image.", details={"position": [f"Inside {width}×{height} pixels."]}
         )
     return float(x), float(y)
+
+
+def video_pin(*, data_row: Any, label: Label | None, frame: Any, track_id: Any) -> tuple[int | None, str]:
+    """(frame, track id) of an issue on a video: the frame inside the probed frame count, the track one of the label's
+    tracks (any well-formed id before a label exists)."""
+    if frame is None and track_id in (None, ""):
+        return None, ""
+    if data_row.media_type != "video":
+        raise ValidationFailed(
+            "Only issues on a video take a frame or a track.", details={"frame": ["This data row is not a video."]}
+        )
+    if frame is not None:
+        if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+            raise ValidationFailed("Invalid frame.", details={"frame": ["A frame index (an integer from 0)."]})
+        count = VideoAsset.objects.filter(pk=data_row.pk, status=VideoStatus.READY).values_list(
+            "frame_count", flat=True
+        )
+        frames = count.first()
+        if frames is None:
+            raise Conflict("The video is not probed yet: its frames are unknown.", code="video_pending")
+        if frame >= frames:
+            raise ValidationFailed(
+                "The frame is outside the video.",
+                details={"frame": [f"The video has {frames} frames (0..{frames - 1})."]},
+            )
+    if track_id in (None, ""):
+        return frame, ""
+    if not isinstance(track_id, str) or not TRACK_ID.match(track_id):
+        raise ValidationFailed("Invalid track id.", details={"track_id": ["1 to 64 letters, digits, or _ . : -"]})
+    if label is not None:
+        tracks = {item.get("track_id") for item in label.annotations or [] if isinstance(item, dict)}
+        if track_id not in tracks:
+            raise ValidationFailed(
+                "No such track in the label.", details={"track_id": [f"The label has no track {track_id!r}."]}
+            )
+    return frame, track_id
 
 
 @dataclass(frozen=True)
@@ -148,6 +186,8 @@ def issue_create(
     position: Any = None,
     text_offset: Any = None,
     annotation: Any = None,
+    frame: Any = None,
+    track_id: Any = None,
 ) -> Issue:
     body = _text(text)
     x, y = _position(position, data_row)
@@ -158,6 +198,7 @@ def issue_create(
     if label is None and task is not None:
         label = Label.objects.filter(task=task, is_current=True).first()
     pin = _object_pin(actor=actor, project=project, task=task, label=label, annotation=annotation)
+    frame, track_id = video_pin(data_row=data_row, label=label, frame=frame, track_id=track_id)
     issue = Issue.objects.create(
         organization_id=project.organization_id,
         project=project,
@@ -173,6 +214,8 @@ def issue_create(
         feature_schema_id=pin.schema_id,
         feature_name=pin.name,
         annotation_geometry=pin.geometry,
+        frame=frame,
+        track_id=track_id,
     )
     _mention(issue=issue, comment=None, author=actor, text=body)
     audit_record(

@@ -25,6 +25,9 @@
   let pinning = false;
   let pending = null; // {x, y} in image pixels
   let pendingObject = null; // {index, schema_id}: the object of the label (or of the draft) the issue is about
+  let pendingVideo = null; // {frame, track_id?}: on a video, the frame (and the selected track) the issue is about
+  // The video editor (static/labeling/video.js) sets a promise of its handle; null on other pages.
+  const videoEditor = () => (window.tdpVideoEditor ? Promise.resolve(window.tdpVideoEditor) : Promise.resolve(null));
   let layer = null;
   let active = null;
   let hooked = false;
@@ -165,6 +168,7 @@
       h("span", { class: `issue-status ${issue.status}` }, issue.status),
       issue.object ? h("span", { class: "muted small issue-object" }, `on ${issue.object.name} #${issue.object.index + 1}`) : null,
       issue.position && !issue.object ? h("span", { class: "muted small" }, "pinned") : null,
+      issue.frame !== null && issue.frame !== undefined ? frameButton(issue) : null,
       h("a", { href: `/issues/${issue.id}/`, class: "small" }, "thread"),
     );
     head.addEventListener("click", (e) => {
@@ -215,6 +219,20 @@
     return item;
   }
 
+  // On a video: "frame 12 · car-1" jumps the player to that frame (and selects nothing else).
+  function frameButton(issue) {
+    const label = `frame ${issue.frame}${issue.track_id ? ` · ${issue.track_id}` : ""}`;
+    const button = h("button", { type: "button", class: "secondary small issue-frame", title: "Show this frame" }, label);
+    button.dataset.frame = String(issue.frame);
+    button.addEventListener("click", async (event) => {
+      event.stopPropagation();
+      const editor = await videoEditor();
+      if (editor) editor.goTo(issue.frame);
+      focusIssue(issue.id);
+    });
+    return button;
+  }
+
   async function load() {
     try {
       issues = await api(listUrl, "GET");
@@ -230,7 +248,18 @@
   if (pinButton) pinButton.addEventListener("click", () => setPinning(!pinning));
   // Pin on an object: the one selected in the editor, by its place in the label and its feature's schema id.
   if (objectButton) {
-    objectButton.addEventListener("click", () => {
+    objectButton.addEventListener("click", async () => {
+      const video = await videoEditor();
+      if (video) {
+        // A video: pin on the current frame and, when one is selected, its track.
+        const trackId = video.selectedTrackId();
+        pendingVideo = trackId ? { frame: video.frame(), track_id: trackId } : { frame: video.frame() };
+        objectButton.setAttribute("aria-pressed", "true");
+        pinStatus.classList.remove("error");
+        pinStatus.textContent = `On frame ${pendingVideo.frame}${trackId ? `, track ${trackId}` : ""}`;
+        textArea.focus();
+        return;
+      }
       const editor = window.tdpEditor;
       const object = editor && editor.model.selectedObject();
       pinStatus.classList.remove("error");
@@ -263,10 +292,12 @@
         if (drafts) await drafts.flush();
         body.annotation = pendingObject;
       }
+      if (pendingVideo) Object.assign(body, pendingVideo);
       const issue = await api(listUrl, "POST", body);
       textArea.value = "";
       pending = null;
       pendingObject = null;
+      pendingVideo = null;
       if (objectButton) objectButton.setAttribute("aria-pressed", "false");
       pinStatus.classList.remove("error");
       pinStatus.textContent = "Issue opened.";

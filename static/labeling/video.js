@@ -59,7 +59,7 @@ export async function createVideoEditor() {
         const toolNode = (ontology.tools || []).find((t) => t.schema_id === item.schema_id || t.name === item.name);
         if (!toolNode) continue;
         trackIds.add(item.track_id);
-        tracks.push({ id: `o${nextId++}`, trackId: item.track_id, tool: toolNode.tool, toolNode, keyframes: parseKeyframes(toolNode.tool, item.keyframes), answers: parseAnswers(toolNode.classifications || [], item.classifications) });
+        tracks.push({ id: `o${nextId++}`, trackId: item.track_id, tool: toolNode.tool, toolNode, keyframes: parseKeyframes(toolNode.tool, item.keyframes), answers: parseAnswers(toolNode.classifications || [], item.classifications), prelabel: typeof item.prelabel === "string" ? item.prelabel : null });
       }
     }
     const rest = (doc || []).filter((item) => !item.keyframes);
@@ -72,6 +72,7 @@ export async function createVideoEditor() {
       const item = { name: t.toolNode.name, track_id: t.trackId, keyframes: serializeTrack(t) };
       const nested = serializeAnswers(t.toolNode.classifications || [], t.answers);
       if (nested.length) item.classifications = nested;
+      if (t.prelabel) item.prelabel = t.prelabel; // the pre-label it started from (the server strips it, records provenance)
       return item;
     });
     return out.concat(serializeAnswers(questions, globalAnswers), serializeFrameAnswers(frameAnswers));
@@ -462,7 +463,8 @@ export async function createVideoEditor() {
   fit();
   goTo(0);
   document.documentElement.dataset.editorReady = "true";
-  return { goTo, serialize, frame: () => frame, keyOf };
+  const selectedTrackId = () => (tracks.find((t) => t.id === selected) || {}).trackId || null;
+  return { goTo, serialize, frame: () => frame, keyOf, selectedTrackId };
 }
 
 window.tdpVideoEditor = createVideoEditor();

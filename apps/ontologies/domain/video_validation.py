@@ -20,7 +20,8 @@ from apps.ontologies.domain.video import GEOMETRY_KEY, VIDEO_TOOLS
 TRACK_KEYS = frozenset({"name", "schema_id", "track_id", "keyframes", "classifications"})
 KEYFRAME_KEYS = frozenset({"frame", "outside", *GEOMETRY_KEY.values()})
 MAX_KEYFRAMES = 100_000
-_TRACK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+TRACK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_TRACK_ID = TRACK_ID
 
 Error = dict[str, Any]
 

@@ -19,6 +19,7 @@ from apps.core import json_limits
 from apps.core.domain.numbers import is_finite_number
 
 GEOMETRY_KEYS = frozenset({"bbox", "polygon", "line", "point", "location"})
+VIDEO_KEYS = frozenset({"keyframes", "track_id", "frames"})  # a video track or a per-frame classification
 # Deterministic annotation ids for lines without a `uuid`: a digest of (data row, normalized annotation).
 _KEY = b"tdp-prelabel-uuid-v1"
 _KEYED = _blake2b(digest_size=16, key=_KEY)
@@ -43,6 +44,11 @@ class ParsedLine:
     def is_tool(self) -> bool:
         """Geometry present: a tool annotation (validated in bulk); else a classification (validated alone)."""
         return not GEOMETRY_KEYS.isdisjoint(self.annotation)
+
+    @property
+    def is_video(self) -> bool:
+        """A video track (`track_id`, `keyframes`) or a per-frame classification (`frames`)."""
+        return not VIDEO_KEYS.isdisjoint(self.annotation)
 
 
 def iter_lines(chunks: Iterable[bytes], max_line_bytes: int) -> Iterator[tuple[int, bytes | None]]:

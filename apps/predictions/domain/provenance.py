@@ -56,6 +56,13 @@ def _answers_key(classifications: Sequence[Any]) -> frozenset[Any]:
     )
 
 
+def _keyframes(item: Mapping[str, Any]) -> list[Any]:
+    frames = item.get("keyframes")
+    if not isinstance(frames, list):
+        return []
+    return [{k: v for k, v in f.items() if k != "confidence"} if isinstance(f, dict) else f for f in frames]
+
+
 def same_annotation(label_annotation: Mapping[str, Any], prelabel: Mapping[str, Any]) -> bool:
     """Whether a normalized label annotation is the normalized pre-label unchanged."""
     if str(label_annotation.get("schema_id")) != str(prelabel.get("schema_id")):
@@ -65,6 +72,10 @@ def same_annotation(label_annotation: Mapping[str, Any], prelabel: Mapping[str, 
             return False
         if key in prelabel and not _close(label_annotation[key], prelabel[key]):
             return False
+    # a video track: every keyframe, confidences aside
+    is_track = "keyframes" in label_annotation or "keyframes" in prelabel
+    if is_track and not _close(_keyframes(label_annotation), _keyframes(prelabel)):
+        return False
     if "answer" in prelabel or "answer" in label_annotation:
         return bool(_answer_key(label_annotation.get("answer")) == _answer_key(prelabel.get("answer")))
     return _answers_key(label_annotation.get("classifications") or []) == _answers_key(

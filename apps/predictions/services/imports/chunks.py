@@ -19,6 +19,7 @@ from apps.predictions.domain.lines import ParsedLine, annotation_kind, derived_u
 from apps.predictions.models import ModelRun, ModelRunDataRow, PredictionImport
 from apps.predictions.services.imports.report import Report
 from apps.predictions.services.imports.rows import _NO_SIZE, Found, _canonical_id, _resolve_rows, _Row
+from apps.predictions.services.imports.video import not_for_video, video_line
 from apps.predictions.services.imports.writer import _Writer
 from apps.predictions.services.targets import Target
 
@@ -57,7 +58,9 @@ class ChunkImporter:
         self.answered: dict[tuple[str, str], int] = {}
         self.row_ids: set[str] = set()  # rows that got an annotation (routing looks at these)
         self.writer = _Writer(target, self.source_import_id)
-        self.box_path = BoxPath(compiled_version(target.version))
+        self.compiled = compiled_version(target.version)
+        self.box_path = BoxPath(self.compiled)
+        self.tracks: dict[tuple[str, str], int] = {}  # (data row, track id) → the line that has it
         self.max_bytes = settings.TDP_IMPORT_MAX_ROW_CHARS
 
     def parse(self, raws: list[tuple[int, bytes | None]]) -> Chunk:
@@ -81,6 +84,13 @@ class ChunkImporter:
         for line in chunk.lines:
             row = self._row(line.number, line.global_key, line.row_id, found)
             if row is None:
+                continue
+            if line.is_video:
+                self._video(line, row, entries)
+                continue
+            refused = not_for_video(row)
+            if refused:
+                self.report.error(line.number, refused)
                 continue
             if line.is_tool:
                 groups.setdefault(row.bounds, []).append((line, row))
@@ -130,6 +140,10 @@ class ChunkImporter:
             row = row_of(number, key, row_id, found)
             if row is None:
                 continue
+            refused = not_for_video(row)
+            if refused:
+                self.report.error(number, refused)
+                continue
             indices.append(i)
             rows.append(row)
             width, height = row.bounds[0] or _NO_SIZE
@@ -150,6 +164,33 @@ class ChunkImporter:
             tool = tools[i]
             document = next(documents)
             append((numbers[i], row.id, uuids[i], document, tool.schema_id, tool.name, "bbox", confidences[i], True))
+
+    def _video(self, line: ParsedLine, row: _Row, entries: list[_Entry]) -> None:
+        """A track or per-frame answer of a video row; a track id is used once per row in the whole file."""
+        item, problem = video_line(self.compiled, line, row)
+        if item is None:
+            self.report.error(line.number, problem or "Invalid annotation.")
+            return
+        if "track_id" in item:
+            first = self.tracks.setdefault((row.id, item["track_id"]), line.number)
+            if first != line.number:
+                self.report.error(line.number, f"Track id {item['track_id']!r} is used on line {first} for this row.")
+                return
+        # a track is a tool annotation; per-frame answers may repeat (other ranges): not "answered once"
+        kind = "track" if "track_id" in item else annotation_kind(item)
+        entries.append(
+            (
+                line.number,
+                row.id,
+                line.uuid,
+                orjson.dumps(item),
+                item["schema_id"],
+                item["name"],
+                kind,
+                line.confidence,
+                True,
+            )
+        )
 
     def store(self, records: list[tuple[Any, ...]], commit: bool) -> int:
         """Write the records (runs on the database thread); returns how many were new."""

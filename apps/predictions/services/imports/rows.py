@@ -24,6 +24,7 @@ _URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 class _Row:
     id: str
     bounds: tuple[tuple[float, float] | None, int | None]
+    video: tuple[str, int | None] | None = None  # a video row: (probe status, probed frame count)
 
 
 _NO_SIZE = (math.nan, math.nan)
@@ -67,10 +68,13 @@ def _add_rows(
     else:
         found = found.annotate(in_project=Value(True))
     columns = ("id_text", "global_key", "width", "height", "media_type", "text_length", "head", "in_project")
-    for row_id, key, width, height, media_type, text_length, head, member in found.values_list(*columns):
+    video_columns = ("video_asset__status", "video_asset__frame_count")
+    for values in found.values_list(*columns, *video_columns):
+        row_id, key, width, height, media_type, text_length, head, member, video_status, frames = values
         image_size = (float(width), float(height)) if width and height else None
         text = text_length if media_type == "text" and not _URL_LIKE.match(head or "") else None
-        row = _Row(str(uuid.UUID(row_id)) if len(row_id) != 36 else row_id, (image_size, text))
+        video = (video_status or "pending", frames) if media_type == "video" else None
+        row = _Row(str(uuid.UUID(row_id)) if len(row_id) != 36 else row_id, (image_size, text), video)
         by_key[key] = row
         by_id[row.id] = row
         if member:
