@@ -100,7 +100,9 @@ def run() -> dict[str, Any]:
 
     ontology = ontology_services.ontology_create(organization=created.organization, actor=admin, **VEHICLES)
     project = labeling_services.project_create(actor=admin, name="bulk", ontology=ontology, settings={})
-    row_ids = [str(pk) for pk in DataRow.objects.filter(dataset=one).order_by("global_key").values_list("pk", flat=True)]
+    row_ids = [
+        str(pk) for pk in DataRow.objects.filter(dataset=one).order_by("global_key").values_list("pk", flat=True)
+    ]
     labeling_services.batch_create(actor=admin, project=project, name="all", data_row_ids=row_ids, priority=3)
     target = prelabel_target(project)
 
