@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
@@ -35,6 +37,20 @@ def _organization(actor: User, message: str) -> Organization:
     return organization
 
 
+def _files_upload(request: Request, dataset_id: str) -> tuple[Any, Any, list[Any]]:
+    """The actor, the dataset they manage and the multipart `files` of an upload (no other field allowed)."""
+    actor = request_user(request)
+    dataset = access_dataset(actor, dataset_id, manage=True)
+    try:
+        files = request.FILES.getlist("files")
+        unknown = set(request.data.keys()) - {"files"}
+    except (SuspiciousOperation, RequestDataTooBig) as exc:
+        raise PayloadTooLarge("Too many files or fields.") from exc
+    if unknown:
+        raise ValidationFailed("Unknown fields.", details={k: ["Unknown field."] for k in sorted(unknown)})
+    return actor, dataset, files
+
+
 class DicomImportApi(APIView):
     """De-identify and import DICOM files (single, multi-frame or a series) as image rows, one per slice."""
 
@@ -45,19 +61,11 @@ class DicomImportApi(APIView):
         responses={201: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, dataset_id: str) -> Response:
-        actor = request_user(request)
-        dataset = access_dataset(actor, dataset_id, manage=True)
-        try:
-            files = request.FILES.getlist("files")
-            unknown = set(request.data.keys()) - {"files"}
-        except (SuspiciousOperation, RequestDataTooBig) as exc:
-            raise PayloadTooLarge("Too many files or fields.") from exc
-        if unknown:
-            raise ValidationFailed("Unknown fields.", details={k: ["Unknown field."] for k in sorted(unknown)})
+        actor, dataset, files = _files_upload(request, dataset_id)
         result = dicom_import(
             actor=actor,
             dataset=dataset,
-            files=[UploadedFile(name="", file=f, size=f.size or 0) for f in files],
+            files=[UploadedFile(name="", file=f, size=f.size or 0) for f in files],  # names may identify patients
         )
         return Response(result, status=status.HTTP_201_CREATED)
 
@@ -111,15 +119,7 @@ class LargeImageUploadApi(APIView):
         responses={201: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, dataset_id: str) -> Response:
-        actor = request_user(request)
-        dataset = access_dataset(actor, dataset_id, manage=True)
-        try:
-            files = request.FILES.getlist("files")
-            unknown = set(request.data.keys()) - {"files"}
-        except (SuspiciousOperation, RequestDataTooBig) as exc:
-            raise PayloadTooLarge("Too many files or fields.") from exc
-        if unknown:
-            raise ValidationFailed("Unknown fields.", details={k: ["Unknown field."] for k in sorted(unknown)})
+        actor, dataset, files = _files_upload(request, dataset_id)
         result = large_images_upload(
             actor=actor,
             dataset=dataset,

@@ -183,25 +183,17 @@ def model_endpoint_create(*, actor: User, values: dict[str, Any]) -> ModelEndpoi
         raise ValidationFailed("Name and URL are required.", details={f: ["Required."] for f in missing})
     endpoint = ModelEndpoint(organization_id=actor.organization_id, created_by=actor)
     model_endpoint_validate(values, endpoint, actor.organization_id)
-    try:
-        with transaction.atomic():
-            _model_for(endpoint, actor)
-            endpoint.save()
-    except IntegrityError:
-        raise Conflict(f"A model endpoint named {endpoint.name!r} exists.", code="model_endpoint_exists") from None
-    audit_record(
-        action="model_endpoint.created",
-        actor=actor,
-        organization=endpoint.organization,
-        target=endpoint,
-        extra={"fields": _changed_fields(values)},
-    )
-    return endpoint
+    return _endpoint_save(actor, endpoint, values, "model_endpoint.created")
 
 
 @transaction.atomic
 def model_endpoint_update(*, actor: User, endpoint: ModelEndpoint, values: dict[str, Any]) -> ModelEndpoint:
     model_endpoint_validate(values, endpoint, endpoint.organization_id)
+    return _endpoint_save(actor, endpoint, values, "model_endpoint.updated")
+
+
+def _endpoint_save(actor: User, endpoint: ModelEndpoint, values: dict[str, Any], action: str) -> ModelEndpoint:
+    """Save a validated endpoint (its model record with it) and audit which fields changed, never their values."""
     try:
         with transaction.atomic():
             _model_for(endpoint, actor)
@@ -209,7 +201,7 @@ def model_endpoint_update(*, actor: User, endpoint: ModelEndpoint, values: dict[
     except IntegrityError:
         raise Conflict(f"A model endpoint named {endpoint.name!r} exists.", code="model_endpoint_exists") from None
     audit_record(
-        action="model_endpoint.updated",
+        action=action,
         actor=actor,
         organization=endpoint.organization,
         target=endpoint,
