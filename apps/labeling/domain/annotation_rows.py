@@ -5,15 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.ontologies.domain.rle import measures
-
-GEOMETRY_KEYS = {
-    "bbox": "bbox",
-    "polygon": "polygon",
-    "polyline": "line",
-    "point": "point",
-    "ner": "location",
-    "mask": "mask",
-}
+from apps.ontologies.domain.validation.compiled import GEOMETRY_KEYS
 
 
 def _answer_kind(answer: Any) -> str:

@@ -15,17 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from apps.ontologies.domain.validation.compiled import GEOMETRY_KEYS
 from apps.quality.domain import geometry, masks
 
-# tool → the key holding its geometry
-GEOMETRY_KEY = {
-    "bbox": "bbox",
-    "polygon": "polygon",
-    "polyline": "line",
-    "point": "point",
-    "ner": "location",
-    "mask": "mask",
-}
+GEOMETRY_KEY = GEOMETRY_KEYS  # tool → the key holding its geometry (the ontology validator's table)
 _TOOL_BY_KEY = {key: tool for tool, key in GEOMETRY_KEY.items()}
 _PREPARE: dict[str, Callable[[list[Any]], Any]] = {
     "bbox": geometry.prepare_boxes,
