@@ -27,3 +27,5 @@ REST_FRAMEWORK = {
         "login": "100000/minute",
     },
 }
+# Browser tests wait for the live server's requests to end before the database is flushed (tests/inflight.py).
+MIDDLEWARE = ["tests.inflight.InFlightRequests", *MIDDLEWARE]  # noqa: F405

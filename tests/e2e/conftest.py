@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import inflight
+
 CHROMIUM = os.environ.get("TDP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -42,6 +44,7 @@ def close_quietly(context) -> None:
         context.route("**/*", lambda route: route.abort())
     finally:
         context.close()
+        inflight.wait_idle()  # and those the server had already started on
 
 
 @pytest.fixture
