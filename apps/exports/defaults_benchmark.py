@@ -11,8 +11,10 @@ Each setup runs in a child process (`benchmark defaults-setup --option setup=...
 database is the setup's own; this one prints one JSON object: the figures of both setups and which goals are met.
 Options (all optional): `setups` (`run,production`), `rows` (10000: the one-request import, the pre-labeled rows,
 the exported rows), `chunk_rows` (50000) and `chunk` (1000), `boxes` (5 per row), `seconds` (20 per concurrent
-workload) and `warmup` (3), `consensus_rows` (3000), `queue_rows` (5000), `run_workers`/`run_threads` and
-`production_workers`/`production_threads` (gunicorn processes x threads). Rate limits are raised for the load
+workload) and `warmup` (3), `consensus_rows` (3000), `queue_rows` (5000), `workloads` (a comma-separated subset of
+`import_one,import_chunks,prelabels,label_writes,claim_submit,export`, all by default, and
+`label_writes_shared_lease`, not by default), `run_workers`/`run_threads`
+and `production_workers`/`production_threads` (gunicorn processes x threads). Rate limits are raised for the load
 clients (they are 12 and 8 users sending hundreds of requests a second).
 """
 
@@ -168,6 +170,7 @@ def defaults_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     setups = [s for s in str(params.get("setups") or "run,production").split(",") if s]
     for setup in setups:
         setup_env(setup)  # an unknown name fails before anything starts
+    _selected_workloads(params)
     load_before = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
     results: dict[str, Any] = {}
@@ -193,6 +196,27 @@ def defaults_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+WORKLOADS = (
+    "import_one",
+    "import_chunks",
+    "prelabels",
+    "label_writes",
+    "label_writes_shared_lease",
+    "claim_submit",
+    "export",
+)
+DEFAULT_WORKLOADS = tuple(name for name in WORKLOADS if name != "label_writes_shared_lease")
+
+
+def _selected_workloads(params: dict[str, Any]) -> set[str]:
+    """The `workloads` option (comma-separated names, all by default); goals of workloads not run count as unmet."""
+    selected = {name for name in str(params.get("workloads") or ",".join(DEFAULT_WORKLOADS)).split(",") if name}
+    unknown = selected - set(WORKLOADS)
+    if unknown:
+        raise CommandError(f"Unknown workloads {sorted(unknown)}: choose from {', '.join(WORKLOADS)}.")
+    return selected
+
+
 def _int(params: dict[str, Any], key: str, default: int) -> int:
     return int(params.get(key) or default)
 
@@ -211,7 +235,8 @@ def defaults_setup_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     organization, admin = workloads._organization()
     ontology = queue._ontology(organization, admin)
     token = workloads._token(admin)
-    export_project, export_token = workloads.export_project(rows)
+    if "export" in _selected_workloads(params):
+        export_project, export_token = workloads.export_project(rows)
     connection.close()
     figures: dict[str, Any] = {
         "setup": setup,
@@ -230,26 +255,40 @@ def defaults_setup_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         figures["setup_s"] = round(time.perf_counter() - setup_started, 1)
         base = stack.server.base_url
         chunk_rows, chunk = _int(params, "chunk_rows", 50_000), _int(params, "chunk", 1000)
-        imported = stack.measured(lambda: workloads.run_import_one(base, token, admin, rows))
-        dataset_id, keys = imported.pop("dataset"), imported.pop("keys")
-        figures["import_one"] = imported
-        figures["import_chunks"] = stack.measured(
-            lambda: workloads.run_import_chunks(base, token, admin, chunk_rows, chunk)
-        )
-        figures["prelabels"] = stack.measured(
-            lambda: workloads.run_prelabels(base, token, admin, ontology, dataset_id, keys, boxes)
-        )
-        figures["label_writes"] = stack.measured(
-            lambda: workloads.run_label_writes(
-                base, admin, organization, _int(params, "consensus_rows", 3000), warmup, seconds
+        selected = _selected_workloads(params)
+        if {"import_one", "prelabels"} & selected:
+            imported = stack.measured(lambda: workloads.run_import_one(base, token, admin, rows))
+            dataset_id, keys = imported.pop("dataset"), imported.pop("keys")
+            if "import_one" in selected:
+                figures["import_one"] = imported
+        if "import_chunks" in selected:
+            figures["import_chunks"] = stack.measured(
+                lambda: workloads.run_import_chunks(base, token, admin, chunk_rows, chunk)
             )
-        )
-        figures["claim_submit"] = stack.measured(
-            lambda: workloads.run_claim_submit(
-                base, admin, organization, _int(params, "queue_rows", 5000), warmup, seconds
+        if "prelabels" in selected:
+            figures["prelabels"] = stack.measured(
+                lambda: workloads.run_prelabels(base, token, admin, ontology, dataset_id, keys, boxes)
             )
-        )
-        figures["export"] = stack.measured(lambda: workloads.run_export(base, export_project, export_token))
+        if "label_writes" in selected:
+            figures["label_writes"] = stack.measured(
+                lambda: workloads.run_label_writes(
+                    base, admin, organization, _int(params, "consensus_rows", 3000), warmup, seconds
+                )
+            )
+        if "label_writes_shared_lease" in selected:
+            figures["label_writes_shared_lease"] = stack.measured(
+                lambda: workloads.run_label_writes(
+                    base, admin, organization, _int(params, "consensus_rows", 3000), warmup, seconds, shared_lease=True
+                )
+            )
+        if "claim_submit" in selected:
+            figures["claim_submit"] = stack.measured(
+                lambda: workloads.run_claim_submit(
+                    base, admin, organization, _int(params, "queue_rows", 5000), warmup, seconds
+                )
+            )
+        if "export" in selected:
+            figures["export"] = stack.measured(lambda: workloads.run_export(base, export_project, export_token))
     finally:
         stack.stop()
     figures["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]

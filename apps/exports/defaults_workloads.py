@@ -11,8 +11,9 @@ and loss checks) and prints the figures. Each workload:
 - `prelabels`: `boxes` (5) pre-label boxes for each of the N imported rows (50,000 boxes) in one
   `POST /projects/{id}/prelabels`;
 - `label_writes`: 3 labelers x 4 threads (each thread a keep-alive client) claim + submit on a consensus project (3
-  labels per row) for `seconds`; a labeler holds one lease at a time, so a thread whose lease a sibling thread
-  submitted gets a 409 (counted, not a write);
+  labels per row) for `seconds`, each thread under its own `lease_key` (a labeler's threads hold different tasks);
+- `label_writes_shared_lease`: the same with no lease keys: a labeler's threads share one lease, so a thread whose
+  lease a sibling thread submitted gets a 409 (counted, not a write);
 - `claim_submit`: 8 labelers claim + submit on a plain project for `seconds`; duplicates and lost labels counted;
 - `export`: `GET /projects/{id}/export.ndjson` of a project of N labeled rows (5 boxes each), read to the end.
 """
@@ -188,16 +189,23 @@ def run_prelabels(
 
 
 def _drive(
-    base_url: str, project: Project, clients: list[tuple[str, str]], warmup: float, seconds: float
+    base_url: str,
+    project: Project,
+    clients: list[tuple[str, str]],
+    warmup: float,
+    seconds: float,
+    *,
+    keyed: bool = False,
 ) -> tuple[dict[str, queue.LabelerLog], float]:
-    """`clients` (name, token) each run `labeler_loop` in a thread; returns their logs and the timed seconds."""
+    """`clients` (name, token) each run `labeler_loop` in a thread (`keyed`: each claims under its name as its
+    `lease_key`); returns their logs and the timed seconds."""
     logs = {name: queue.LabelerLog() for name, _ in clients}
     measure_from = time.monotonic() + warmup
     deadline = measure_from + seconds
     threads = [
         threading.Thread(
             target=queue.labeler_loop,
-            args=(base_url, str(project.pk), token, measure_from, deadline, logs[name]),
+            args=(base_url, str(project.pk), token, measure_from, deadline, logs[name], name if keyed else None),
             daemon=True,
         )
         for name, token in clients
@@ -218,14 +226,24 @@ def _errors(logs: dict[str, queue.LabelerLog]) -> dict[str, int]:
 
 
 def run_label_writes(
-    base_url: str, admin: User, organization: Organization, rows: int, warmup: float, seconds: float
+    base_url: str,
+    admin: User,
+    organization: Organization,
+    rows: int,
+    warmup: float,
+    seconds: float,
+    *,
+    shared_lease: bool = False,
 ) -> dict[str, Any]:
+    """Each thread claims under its own `lease_key` (as a script running several workers for one labeler should), so
+    a labeler's four threads hold four tasks; with `shared_lease` they name none and share the labeler's one lease
+    (each round, one submit wins and three get 409)."""
     project = queue.queued_project(
         organization,
         admin,
-        name="Defaults consensus",
+        name="Defaults consensus shared lease" if shared_lease else "Defaults consensus",
         size=rows,
-        key_prefix="dc",
+        key_prefix="ds" if shared_lease else "dc",
         instructions="Benchmark.",
         settings={"review": {"sample_rate": 0.0}, "quality": {"consensus_coverage": 1.0, "consensus_labelers": 3}},
     )
@@ -234,9 +252,9 @@ def run_label_writes(
     for user in labelers:
         labeling_services.project_member_set(actor=admin, project=project, user=user, role="labeler")
         token = _token(user)
-        clients += [(f"{user.username}/{thread}", token) for thread in range(4)]
+        clients += [(f"{user.username}:{thread}", token) for thread in range(4)]
     connection.close()
-    logs, elapsed = _drive(base_url, project, clients, warmup, seconds)
+    logs, elapsed = _drive(base_url, project, clients, warmup, seconds, keyed=not shared_lease)
     writes = sum(log.cycles for log in logs.values())
     submit_ms = [ms for log in logs.values() for ms in log.submit_ms]
     complete = scored = 0
@@ -255,6 +273,7 @@ def run_label_writes(
         "rows": rows,
         "labelers": 3,
         "threads_per_labeler": 4,
+        "lease_keys": "shared (none)" if shared_lease else "one per thread",
         "seconds": round(elapsed, 2),
         "writes": writes,
         "writes_total": sum(len(log.stored) for log in logs.values()),  # warm-up included

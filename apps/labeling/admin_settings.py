@@ -177,6 +177,14 @@ SETTINGS: tuple[Setting, ...] = (
         "int",
     ),
     Setting(
+        "lease",
+        "max_per_labeler",
+        "Open tasks per labeler",
+        "How many tasks one labeler may hold at once, one per client that names itself in the claim (a script's "
+        "workers, browser tabs); 1 to 32.",
+        "int",
+    ),
+    Setting(
         "model",
         "prelabel_endpoint",
         "Pre-label endpoint id",

@@ -374,9 +374,14 @@ def claim_body(task: Task) -> dict[str, Any]:
     }
 
 
+class QueueClaimInputSerializer(StrictSerializer):
+    # A client's own name for itself (a script's worker, a browser tab): each key holds its own lease.
+    lease_key = serializers.RegexField(r"^[A-Za-z0-9._:-]{1,64}$", required=False)
+
+
 class QueueNextApi(APIView):
     @extend_schema(
-        request=None,
+        request=QueueClaimInputSerializer,
         responses={
             200: inline_serializer(
                 "QueueClaim",
@@ -396,7 +401,9 @@ class QueueNextApi(APIView):
     def post(self, request: Request, project_id: str) -> Response:
         actor = request_user(request)
         project = access_project(actor, project_id, "label", related=False)
-        task = services.queue_claim(actor=actor, project=project)
+        data = QueueClaimInputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        task = services.queue_claim(actor=actor, project=project, lease_key=data.validated_data.get("lease_key", ""))
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(claim_body(task))

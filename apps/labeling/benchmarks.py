@@ -192,18 +192,26 @@ def prepare(size: int, labeler_count: int) -> tuple[Project, list[User], float, 
 
 
 def labeler_loop(
-    base_url: str, project_id: str, key: str, measure_from: float, deadline: float, log: LabelerLog
+    base_url: str,
+    project_id: str,
+    key: str,
+    measure_from: float,
+    deadline: float,
+    log: LabelerLog,
+    lease_key: str | None = None,
 ) -> None:
     """Claim + submit until the deadline. Cycles that start before `measure_from` (the warm-up: each server worker's
-    first requests import and compile) are checked for duplicates and losses like the others but not timed."""
+    first requests import and compile) are checked for duplicates and losses like the others but not timed. With a
+    `lease_key` the claims name this client (one of several of one labeler: each holds its own lease)."""
     client = KeepAliveClient(base_url, key)
     claim_path = f"/api/v1/projects/{project_id}/queue/next"
+    claim_body = {"lease_key": lease_key} if lease_key else None
     try:
         while time.monotonic() < deadline:
             try:
                 timed = time.monotonic() >= measure_from
                 started = time.perf_counter()
-                response = client.post(claim_path)
+                response = client.post(claim_path, claim_body)
                 if timed:
                     log.claim_ms.append((time.perf_counter() - started) * 1000)
                 if response.status_code == 204:

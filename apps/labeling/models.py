@@ -127,6 +127,11 @@ class Task(BaseModel):
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leased_tasks"
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The client that holds the lease, as the claim named it (`lease_key`: a script's worker, a browser tab): one
+    # labeler may hold up to `lease.max_per_labeler` live leases, one per key (null for clients that name none).
+    # Nullable so that adding it is an ALTER TABLE ADD COLUMN on SQLite too: a table rebuild would drop the
+    # expression index `task_claim_order_sqlite` (migration 0011), which the model does not declare.
+    lease_key = models.CharField(max_length=64, null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     labeled_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="labeled_tasks"

@@ -126,6 +126,22 @@ def test_lists_follow_cursors_lazily():
     assert [p["id"] for p in iterator] == [2, 3] and len(requested) == 2
 
 
+def test_claim_sends_the_lease_key_only_when_given_and_204_is_none():
+    bodies: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        if len(bodies) == 3:
+            return httpx.Response(204)
+        return httpx.Response(200, json={"task": f"t{len(bodies)}"})
+
+    client, _ = _client(handler)
+    assert client.projects.claim("p1", lease_key="worker-1") == {"task": "t1"}
+    assert client.projects.claim("p1") == {"task": "t2"}
+    assert client.projects.claim("p1", lease_key="worker-2") is None
+    assert [json.loads(b) for b in bodies] == [{"lease_key": "worker-1"}, {}, {"lease_key": "worker-2"}]
+
+
 def test_jobs_are_awaited_with_progress_and_failures_raise():
     states = iter(
         [

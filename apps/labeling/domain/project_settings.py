@@ -29,7 +29,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "uncertainty": "least_confidence",
         "weights": {"uncertainty": 0.5, "diversity": 0.5},
     },
-    "lease": {"minutes": 30},
+    # `max_per_labeler`: live leases one labeler may hold at once, each for a different `lease_key` of the claim (a
+    # scripted labeler's workers, browser tabs); claims past it get the labeler's oldest live lease back.
+    "lease": {"minutes": 30, "max_per_labeler": 4},
     # Model endpoints (predictions app): the detector or classifier that pre-labels rows as they join, the embedder
     # that fills a catalog embedding space with their vectors; the endpoint whose training URL is called after
     # `retrain_after` new done labels (null: only on demand).
@@ -100,7 +102,10 @@ _RULES: dict[str, dict[str, tuple[Any, str]]] = {
             'an object {"uncertainty": w, "diversity": w} of numbers from 0 to 1, not both 0',
         ),
     },
-    "lease": {"minutes": (lambda v: _positive_int(v, 24 * 60), "an integer of minutes from 1 to 1440")},
+    "lease": {
+        "minutes": (lambda v: _positive_int(v, 24 * 60), "an integer of minutes from 1 to 1440"),
+        "max_per_labeler": (lambda v: _positive_int(v, 32), "an integer from 1 to 32"),
+    },
     "model": {
         "prelabel_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),
         "embed_endpoint": (lambda v: v is None or isinstance(v, str), "null or a model endpoint id"),

@@ -37,6 +37,10 @@ def lease_duration(project: Project) -> timedelta:
     return timedelta(minutes=minutes)
 
 
+def leases_per_labeler(project: Project) -> int:
+    return int(project.settings.get("lease", {}).get("max_per_labeler", 4))
+
+
 def _untouched_q(actor_id: uuid.UUID) -> Q:
     """Rows the actor has not labeled and holds no other slot of (as a condition, to combine with others)."""
     labeled = Label.objects.filter(
@@ -73,11 +77,26 @@ def _claim_details(*, data_row_id: uuid.UUID, task_id: uuid.UUID) -> QuerySet[Da
     )[:1]
 
 
-def _own_lease(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
+def _own_leases(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
+    """The actor's live leases in the project, oldest first (at most `MAX_LEASES_PER_LABELER`: the setting's bound)."""
     own = Task.objects.filter(
         project_id=project_id, assignee_id=actor_id, state=TaskState.IN_PROGRESS, lease_expires_at__gt=now
     )
-    return own.order_by("claimed_at")[:1]
+    return own.order_by("claimed_at", "id")[:MAX_LEASES_PER_LABELER]
+
+
+MAX_LEASES_PER_LABELER = 32  # the bound of the `lease.max_per_labeler` setting
+
+
+def _held_lease(leases: list[Task], lease_key: str, limit: int) -> Task | None:
+    """The lease a claim returns instead of new work: the one held under the claim's key (any, oldest first, for a
+    claim that names no key), else the oldest once the labeler holds `limit` leases."""
+    if not lease_key:
+        return leases[0] if leases else None
+    for lease in leases:
+        if lease.lease_key == lease_key:
+            return lease
+    return leases[0] if len(leases) >= limit else None
 
 
 def _rework(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime) -> QuerySet[Task]:
@@ -125,7 +144,7 @@ def _first_new_work(*, project_id: uuid.UUID, actor_id: uuid.UUID, now: datetime
 
 
 _SLOTS: dict[str, SlotKind] = {"project_id": "uuid", "actor_id": "uuid", "now": "datetime"}
-OWN_LEASE = CompiledQuery(_own_lease, **_SLOTS)
+OWN_LEASES = CompiledQuery(_own_leases, **_SLOTS)
 REWORK = CompiledQuery(_rework, **_SLOTS)
 NEW_WORK = CompiledQuery(_new_work, **_SLOTS)
 QUEUED_WORK_SQLITE = CompiledQuery(_queued_work_sqlite, project_id="uuid", actor_id="uuid")
@@ -151,8 +170,12 @@ LOCK_USER = CompiledQuery(_lock_user, actor_id="uuid")
 
 
 @transaction.atomic
-def queue_claim(*, actor: User, project: Project) -> Task | None:
+def queue_claim(*, actor: User, project: Project, lease_key: str = "") -> Task | None:
     """Lease the next task to the actor (or return their live lease), or None when nothing is left for them.
+
+    `lease_key` names the client claiming (a script's worker, a browser tab): each key holds its own lease, up to the
+    project's `lease.max_per_labeler`, so several clients of one labeler work on different tasks instead of racing
+    to submit one; a claim without a key returns the labeler's oldest live lease, as does one past the limit.
 
     The task comes with its data row, and `has_current_label` / `has_attachments` tell the caller whether reading
     the current label or the attachments can find anything (tasks from registered sources may lack them: then
@@ -163,7 +186,7 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
     LOCK_USER.first(actor_id=actor.pk)
     now = timezone.now()
     slots = {"project_id": project.pk, "actor_id": actor.pk, "now": now}
-    task = OWN_LEASE.first(**slots)
+    task = _held_lease(OWN_LEASES.all(**slots), lease_key, leases_per_labeler(project))
     if task is not None:
         return _with_details(task, project)
     task = REWORK.first(**slots)
@@ -172,6 +195,9 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
         sourced = registry.claim_from_sources(project, actor, now)
         if sourced is not None:
             sourced.project = project
+            if sourced.lease_key != (lease_key or None):
+                sourced.lease_key = lease_key or None
+                row_update(sourced, ["lease_key"])
             return sourced
         task = _first_new_work(project_id=project.pk, actor_id=actor.pk, now=now)
         if task is None:
@@ -181,7 +207,8 @@ def queue_claim(*, actor: User, project: Project) -> Task | None:
     task.assignee = actor
     task.claimed_at = now
     task.lease_expires_at = now + lease_duration(project)
-    row_update(task, ["state", "assignee", "claimed_at", "lease_expires_at", "updated_at"])
+    task.lease_key = lease_key or None
+    row_update(task, ["state", "assignee", "claimed_at", "lease_expires_at", "lease_key", "updated_at"])
     return _with_details(task, project)
 
 

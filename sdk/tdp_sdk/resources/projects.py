@@ -85,10 +85,13 @@ class Projects(Resource):
     # -- queue and labels ---------------------------------------------------------------------------------------
 
     @route("POST", "/projects/{project_id}/queue/next")
-    def claim(self, project_id: str) -> dict[str, Any] | None:
+    def claim(self, project_id: str, *, lease_key: str | None = None) -> dict[str, Any] | None:
         """The caller's next task (`{"task","kind","data_row","prelabels","lease_expires_at"}`), or None when the
-        queue has nothing left for them."""
-        return self._http.json("POST", f"/projects/{project_id}/queue/next", json_body={})
+        queue has nothing left for them. Several workers of one labeler each pass their own `lease_key` (letters,
+        digits, `._:-`, up to 64) to hold different tasks (up to the project's `lease.max_per_labeler`); without
+        one, every claim returns the labeler's live lease until it is submitted."""
+        body = {"lease_key": lease_key} if lease_key else {}
+        return self._http.json("POST", f"/projects/{project_id}/queue/next", json_body=body)
 
     @route("POST", "/projects/{project_id}/queue/order")
     def recompute_queue_order(self, project_id: str) -> dict[str, Any]:
