@@ -2,9 +2,10 @@
 
 One gunicorn server (as `benchmark import` starts it). N-row NDJSON bodies, each under fresh global keys (so every
 import creates N rows: equal work), are imported alternately by a raw HTTP POST and by the `tdp import` CLI from a
-file (a separate process, its start-up included: the SDK streams the file with a progress bar), `rounds` (3) times
-each; the CLI's median rate is compared with the raw median, and the CLI process's own peak RSS is reported with the
-file's size beside it (the CLI streams, so its memory does not grow with the file).
+file (a separate process, its start-up included: the SDK streams the file with a progress bar; as `tdp import` does
+by default, a file of 8 MB or more goes in `cli_parallel` (2) line-aligned parts side by side, `cli_parallel=1` for
+one request), `rounds` (3) times each; the CLI's median rate is compared with the raw median, and the CLI process's
+own peak RSS is reported with the file's size beside it (the CLI streams, so its memory does not grow with the file).
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def _vm_hwm_kb(pid: int) -> int | None:
     return None
 
 
-def _cli_import(base: str, token: str, dataset_id: str, path: Path) -> tuple[float, dict[str, Any], float, str]:
+def _cli_import(
+    base: str, token: str, dataset_id: str, path: Path, parallel: int
+) -> tuple[float, dict[str, Any], float, str]:
     """Seconds, the CLI's JSON answer, the CLI program's peak RSS in MB, and the last progress line it drew.
 
     The peak is the child's `VmHWM` read from /proc while it runs (every 10 ms, the last reading before it exits):
@@ -65,6 +68,8 @@ def _cli_import(base: str, token: str, dataset_id: str, path: Path) -> tuple[flo
                 "--json",
                 "--progress",
                 "import",
+                "--parallel",
+                str(parallel),
                 dataset_id,
                 str(path),
             ],
@@ -94,6 +99,7 @@ def sdk_import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     organization, token, dataset_id = _setup(run)
     rounds = int(params.get("rounds", 3))
+    parallel = int(params.get("cli_parallel", 2))  # `tdp import`'s default: NDJSON files in two parts side by side
     raw_seconds: list[float] = []
     cli_runs: list[tuple[float, dict[str, Any], float, str]] = []
     created: list[Any] = []
@@ -113,7 +119,7 @@ def sdk_import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
                 created.append(answer.get("created"))
                 path = Path(folder) / f"rows-{n}.ndjson"
                 path.write_bytes(_body(size, f"{run}cli{n}"))
-                cli_runs.append(_cli_import(base, token, dataset_id, path))
+                cli_runs.append(_cli_import(base, token, dataset_id, path, parallel))
                 created.append(cli_runs[-1][1].get("created"))
                 path.unlink()
             file_mb = len(raw_body) / 1e6
@@ -130,6 +136,7 @@ def sdk_import_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         "file_mb": round(file_mb, 1),
         "rounds": rounds,
         "gunicorn_workers": workers,
+        "cli_parallel": parallel,
         "raw_rows_per_s": round(raw_rate),
         "raw_seconds": [round(x, 2) for x in raw_seconds],
         "cli_seconds_each": [round(run[0], 2) for run in cli_runs],

@@ -142,11 +142,18 @@ def _lister(
     return run
 
 
+def _parallel(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if not 1 <= number <= 8:
+        raise argparse.ArgumentTypeError("an integer from 1 to 8")
+    return number
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     with _client(args) as client:
         bar = Progress(f"import {Path(args.file).name}", unit="B", force=args.progress)
         try:
-            result = client.datasets.import_file(args.dataset, args.file, progress=bar)
+            result = client.datasets.import_file(args.dataset, args.file, progress=bar, parallel=args.parallel)
         finally:
             bar.close()
     errors = result.get("errors") or []
@@ -264,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("dataset")
     imp.add_argument("file")
     imp.add_argument("--strict", action="store_true", help="exit 1 when any row was refused")
+    imp.add_argument(
+        "--parallel",
+        type=_parallel,
+        default=2,
+        help="NDJSON files of 8 MB or more are cut at line ends into this many parts sent side by side (default 2; "
+        "1: one request, which also reports a global_key repeated in the file as an error)",
+    )
     imp.set_defaults(run=cmd_import)
 
     exp = commands.add_parser("export", help="export a project (NDJSON streamed, or a COCO/YOLO/VOC file)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import re
 
@@ -241,3 +242,25 @@ def test_media_methods_send_what_the_api_reads_and_write_streams_to_files(tmp_pa
     sent = seen[-1]
     assert sent.method == "POST" and sent.url.path == "/api/v1/datasets/d1/large_images"
     assert b'name="files"; filename="big.png"' in sent.read() and sent.headers["Idempotency-Key"]
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("a\nbb\nccc\ndddd\n", 3),
+        ("a\nbb\nccc\ndddd", 2),  # no newline at the end
+        ("one very long line\nx\n", 4),  # fewer parts than asked when lines are long
+        ("x\n", 3),
+    ],
+)
+def test_file_parts_cover_the_file_at_line_ends(tmp_path, text, parts):
+    from tdp_sdk.resources._file_parts import line_aligned_ranges, rows_before
+
+    path = tmp_path / "f.ndjson"
+    path.write_bytes(text.encode())
+    ranges = line_aligned_ranges(path, len(text), parts)
+    assert 1 <= len(ranges) <= parts
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+    assert all(text[end - 1] == "\n" for _start, end in ranges[:-1])
+    assert [rows_before(path, start) for start, _end in ranges] == [text[:start].count("\n") for start, _end in ranges]

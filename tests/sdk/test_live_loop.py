@@ -221,3 +221,38 @@ def test_the_cli_imports_a_file_streamed_and_exports(live_server, org_admin, tmp
     )
     assert missing.returncode == 2 and json.loads(missing.stderr)["error"]["code"] == "not_found"
     assert User.objects.filter(username=org_admin.username).exists()
+
+
+def test_a_parallel_file_import_answers_as_one_request_does(live_server, org_admin, tmp_path, monkeypatch):
+    """Cut into three parts sent side by side, a file with blank lines and refused rows gives the same counts and
+    the same error indexes (counted from the file's first row) as the same file in one request."""
+    from tdp_sdk.resources import datasets as sdk_datasets
+
+    monkeypatch.setattr(sdk_datasets, "PARALLEL_MIN_BYTES", 1)
+    admin = Client.login(live_server.url, org_admin.username, TEST_PASSWORD)
+
+    def rows_file(prefix: str) -> Path:  # global keys are unique per organization: one prefix per import
+        source = tmp_path / f"{prefix}.ndjson"
+        with source.open("w") as out:
+            for i in range(900):
+                if i % 97 == 0:
+                    out.write("\n   \n")  # blank lines: skipped and not counted by the server
+                row = {"global_key": f"{prefix}-{i}", "row_data": f"https://x.example/{i}.jpg"}
+                if i % 301 == 0:
+                    row = {"global_key": f"{prefix}-{i}"}  # refused: no row_data
+                out.write(("{not json" if i % 250 == 7 else json.dumps(row)) + "\n")
+        return source
+
+    def errors(result: dict, prefix: str) -> list[tuple[int, str]]:
+        return [(e["index"], (e.get("global_key") or "").removeprefix(prefix)) for e in result["errors"]]
+
+    whole = admin.datasets.import_file(admin.datasets.create("whole")["id"], rows_file("one"), parallel=1)
+    sent: list[tuple[int, int]] = []
+    source = rows_file("three")
+    dataset = admin.datasets.create("parts")["id"]
+    parts = admin.datasets.import_file(dataset, source, parallel=3, progress=lambda n, total: sent.append((n, total)))
+    assert (whole["created"], whole["failed"]) == (893, 7), whole
+    counts = ("created", "updated", "failed")
+    assert {k: parts[k] for k in counts} == {k: whole[k] for k in counts}
+    assert errors(parts, "three") == errors(whole, "one") and len(errors(whole, "one")) == 7
+    assert sent[-1] == (source.stat().st_size, source.stat().st_size)
