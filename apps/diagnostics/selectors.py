@@ -245,6 +245,8 @@ def error_report(*, result: MetricsResult, actor: User | None = None, embedding:
         "errors": {kind: collect(entry) for kind, entry in analysis.get("errors", {}).items()},
         "priorities": [collect(p) for p in analysis.get("priorities", [])],
     }
+    if "segm" in analysis:  # the ontology has mask tools: the same four kinds on masks (mask IoU)
+        report["segm"] = {"errors": {kind: collect(e) for kind, e in analysis["segm"].get("errors", {}).items()}}
     for box in analysis.get("outliers", {}).get("boxes", []):
         image = box["image"]
         row = {k: v for k, v in box.items() if k != "image"}

@@ -32,6 +32,24 @@ GALLERY_ROWS = 12
 GT_COLOR = "#16a34a"
 PRED_COLOR = "#f97316"
 PRIORITIES_SHOWN = 10
+ERROR_KINDS = (
+    ("false_positive", "False positive", "a prediction that matches nothing"),
+    ("false_negative", "Missed", "ground truth no prediction matches"),
+    ("confusion", "Wrong class", "matched at IoU ≥ t to an object of another class"),
+    ("localisation", "Localisation", "same class, 0.1 ≤ IoU < t"),
+)
+
+
+def _error_kinds(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The four error kinds with their counts on boxes and, when the ontology has masks, on masks (mask IoU)."""
+    boxes = analysis.get("errors", {})
+    masks = analysis.get("segm", {}).get("errors") if "segm" in analysis else None
+    out = []
+    for kind, name, meaning in ERROR_KINDS:
+        row: dict[str, Any] = {"kind": kind, "name": name, "meaning": meaning, "boxes": boxes.get(kind, {})}
+        row["masks"] = masks.get(kind, {}) if masks is not None else None
+        out.append(row)
+    return out
 
 
 def runs_link(user: User, project: Project) -> tuple[str, str] | None:
@@ -113,6 +131,8 @@ def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
             "histogram": charts.histogram(hist["edges"], hist["true_positive"]),
             "gallery": _gallery(run, actor, found, filters, ordering),
             "priorities": list(enumerate(found.errors.get("priorities", [])[:PRIORITIES_SHOWN])),
+            "error_kinds": _error_kinds(found.errors),
+            "has_mask_errors": "segm" in found.errors,
             "class_support": [c for c in found.errors.get("class_frequency", []) if c.get("support")],
             "embeddings": embedding_spaces_visible_to(actor=actor).order_by("name")[:100],
             "compare_with": ModelRun.objects.filter(model__ontology_id=run.model.ontology_id)
