@@ -22,6 +22,7 @@ from apps.core.errors import ApplicationError, Conflict, ValidationFailed
 from apps.core.models import Job
 from apps.diagnostics import charts, comparison, selectors, send_back, services
 from apps.diagnostics.domain import comparison as comparison_domain
+from apps.diagnostics.overlays import GT_COLOR, PRED_COLOR
 from apps.labeling.access import access_project, is_project_manager_of_org, projects_where
 from apps.labeling.models import Project
 from apps.predictions.access import access_model_run, require_model_manager
@@ -29,8 +30,6 @@ from apps.predictions.models import ModelRun
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 GALLERY_ROWS = 12
-GT_COLOR = "#16a34a"
-PRED_COLOR = "#f97316"
 PRIORITIES_SHOWN = 10
 ERROR_KINDS = (
     ("false_positive", "False positive", "a prediction that matches nothing"),
@@ -77,13 +76,23 @@ def _gallery(run: ModelRun, actor: Any, result: Any, filters: dict[str, str], or
             row_ids.append(row_id)
             if len(row_ids) >= GALLERY_ROWS:
                 break
+    if not row_ids and "segm" in result.errors:
+        row_ids = _mask_rows(result, filters)
     overlays = selectors.row_overlays(model_run=run, data_row_ids=row_ids, confidence=result.confidence)
     for entry in overlays:
-        row = entry["data_row"]
-        entry["content_url"] = f"/api/v1/data_rows/{row.id}/content"
-        entry["width"] = row.width or 1000
-        entry["height"] = row.height or 1000
+        entry["content_url"] = f"/api/v1/data_rows/{entry['data_row'].id}/content"
     return overlays
+
+
+def _mask_rows(result: Any, filters: dict[str, str]) -> list[Any]:
+    """Gallery rows of a run whose objects are masks only (no box match records): the rows of the mask error kind
+    given as `status`, or, unfiltered, the first rows of the run."""
+    status = filters.get("status")
+    errors = result.errors["segm"].get("errors", {})
+    if set(filters) - {"status"} or (status and status not in errors):
+        return []
+    images = errors[status]["images"] if status else range(len(result.data_rows))
+    return [uuid.UUID(result.data_rows[i]) for i in list(images)[:GALLERY_ROWS] if 0 <= i < len(result.data_rows)]
 
 
 @login_required
@@ -133,6 +142,9 @@ def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
             "priorities": list(enumerate(found.errors.get("priorities", [])[:PRIORITIES_SHOWN])),
             "error_kinds": _error_kinds(found.errors),
             "has_mask_errors": "segm" in found.errors,
+            # Box columns unless the run is masks only (no box on either side).
+            "show_boxes": "segm" not in found.errors
+            or bool(metrics["totals"]["support"] or metrics["totals"]["predictions"]),
             "class_support": [c for c in found.errors.get("class_frequency", []) if c.get("support")],
             "embeddings": embedding_spaces_visible_to(actor=actor).order_by("name")[:100],
             "compare_with": ModelRun.objects.filter(model__ontology_id=run.model.ontology_id)
@@ -262,11 +274,15 @@ def compare_page(request: HttpRequest) -> HttpResponse:
                 "flip": flip,
                 "data_row": row,
                 "content_url": f"/api/v1/data_rows/{row.id}/content",
-                "width": row.width or 1000,
-                "height": row.height or 1000,
+                "width": a["width"],
+                "height": a["height"],
                 "ground_truth": a["ground_truth"],
-                "predictions_a": a["predictions"],
-                "predictions_b": b["predictions"],
+                "gt_polygons": a["gt_polygons"],
+                "gt_mask": a["gt_mask"],
+                "sides": [
+                    {"boxes": side["predictions"], "polygons": side["pred_polygons"], "mask": side["pred_mask"]}
+                    for side in (a, b)
+                ],
             }
         )
     classes = report["comparisons"][0]["classes"] if report["comparisons"] else []

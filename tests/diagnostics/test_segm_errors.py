@@ -3,9 +3,13 @@ masks' IoU (not their boxes'): through `/errors` (`segm.errors`) and the run pag
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import pytest
 from django.test import Client
+from PIL import Image
 
 from apps.labeling import services as labeling_services
 from apps.ontologies import services as ontology_services
@@ -132,6 +136,27 @@ def test_mask_error_kinds_follow_mask_iou(project, members, org_admin, make_rows
     browser.force_login(org_admin)
     page = browser.get(f"/model_runs/{run.id}/diagnostics/", {"iou": "0.5", "confidence": "0"}).content.decode()
     assert 'id="error-kinds"' in page and "mask IoU" in page
+    assert 'class="box-count"' not in page  # masks only: no box columns
     for kind, count in (("false_positive", 2), ("false_negative", 2), ("confusion", 1), ("localisation", 1)):
         row = page.split(f'data-kind="{kind}"', 1)[1].split("</tr>", 1)[0]
-        assert f'<td class="mask-count">{count}</td>' in row
+        assert f'status={kind}#row-gallery">{count}</a></td>' in row.split('class="mask-count"', 1)[1]
+
+    # No box records: the gallery shows the run's rows, and a mask error kind's rows through `status`.
+    gallery = page.split('id="row-gallery"', 1)[1]
+    assert gallery.count("<figure") == len(SCENE) and gallery.count('class="mask-layer"') == 10  # 5 gt + 5 pred sides
+    local = browser.get(
+        f"/model_runs/{run.id}/diagnostics/", {"iou": "0.5", "confidence": "0", "status": "localisation"}
+    ).content.decode()
+    figures = local.split('id="row-gallery"', 1)[1].split("<figure")[1:]
+    assert len(figures) == 1 and rows[2].global_key in figures[0]
+    # Its two layers: the ground truth in green over x 0-100, the prediction in orange over x 70-170 (image px).
+    gt_png, pred_png = (
+        figures[0].split(f'class="{side}"', 1)[1].split('href="data:image/png;base64,', 1)[1].split('"', 1)[0]
+        for side in ("gt", "pred")
+    )
+    gt_layer, pred_layer = (np.asarray(Image.open(io.BytesIO(base64.b64decode(b)))) for b in (gt_png, pred_png))
+    assert gt_layer.shape == pred_layer.shape == (300, 400, 4)  # 640 × 480 scaled to 400 px on the long side
+    scale = 400 / 640
+    inside, outside = (int(50 * scale), int(50 * scale)), (int(50 * scale), int(120 * scale))  # (y, x)
+    assert tuple(gt_layer[inside][:3]) == (0x16, 0xA3, 0x4A) and gt_layer[inside][3] > 0
+    assert gt_layer[outside][3] == 0 and pred_layer[outside][3] > 0 and pred_layer[inside][3] == 0
