@@ -92,13 +92,19 @@ def is_canonical(s: str, counts: npt.NDArray[np.int64]) -> bool:
 
 
 def decompress_counts(s: str) -> npt.NDArray[np.int64]:
-    """``rleFrString``: the compressed COCO string → counts (RLEError on a character outside the alphabet).
+    """``rleFrString``: the compressed COCO string → counts (RLEError on a character outside the alphabet)."""
+    return _decompress(s)[0]
+
+
+def _decompress(s: str) -> tuple[npt.NDArray[np.int64], bool]:
+    """The counts of ``s`` and whether ``s`` is canonical (every number in its fewest groups, as `compress_counts`
+    writes it).
 
     Vectorised: each character holds 5 bits of a number (little-endian) and a continuation bit; the last character of
     a number carries its sign in bit 4; from the fourth number on, a number is the difference to the one two places
     before it (so the counts are running sums over the even and over the odd positions from there)."""
     if not s:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), True
     try:
         raw = np.frombuffer(s.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
     except UnicodeEncodeError as error:
@@ -119,10 +125,11 @@ def decompress_counts(s: str) -> npt.NDArray[np.int64]:
     values = np.add.reduceat((raw & 0x1F) << shift, starts)
     negative = (raw[ends] & 0x10) != 0
     values = values - np.where(negative, np.left_shift(1, shift[ends] + 5), 0)
+    canonical = bool((_groups(values) == ends - starts + 1).all())
     if len(values) > 3:
         values[3::2] = np.cumsum(np.concatenate(([values[1]], values[3::2])))[1:]
         values[4::2] = np.cumsum(np.concatenate(([values[2]], values[4::2])))[1:]
-    return values
+    return values, canonical
 
 
 # --- encode / decode ------------------------------------------------------------------------------------------
@@ -176,8 +183,8 @@ def from_document(doc: Any, *, height: int | None = None, width: int | None = No
     if type(raw) is str:
         if len(raw) > 8 * h * w + 16:
             raise RLEError("counts is longer than any mask of this size needs.")
-        counts = decompress_counts(raw)
-        text = raw if is_canonical(raw, counts) else None
+        counts, canonical = _decompress(raw)
+        text = raw if canonical else None
     elif type(raw) is list and all(type(v) is int for v in raw):
         counts = np.asarray(raw, dtype=np.int64)
         text = None
