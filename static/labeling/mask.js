@@ -75,7 +75,7 @@ export class MaskTool {
     el.addEventListener("pointermove", (e) => this.onMove(e), true);
     el.addEventListener("pointerup", (e) => this.onUp(e), true);
     el.addEventListener("pointerleave", () => (this.cursor.hidden = true));
-    el.addEventListener("dblclick", (e) => this.polygonMode() && this.closePolygon(e), true);
+    el.addEventListener("dblclick", (e) => this.polygonMode() && this.onDoubleClick(e), true);
     document.addEventListener("keydown", (e) => this.onKey(e));
     document.addEventListener("keydown", (e) => this.onPolygonKey(e), true); // before the editor's Enter/Esc/Delete
     this.toolChanged();
@@ -145,6 +145,18 @@ export class MaskTool {
     else return;
     event.preventDefault();
     event.stopImmediatePropagation();
+  }
+
+  /** A double click closes the polygon; right after a click on the first corner closed it, the second press left a
+   * lone corner: that one is dropped without a word. */
+  onDoubleClick(event) {
+    if (this.polygon.points.length <= 1) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      this.polygon.cancel();
+      return;
+    }
+    this.closePolygon(event);
   }
 
   /** Rasterise the polygon into the selected mask of the active class (or a new one): one undo step. */

@@ -265,9 +265,20 @@ def test_polygon_fill_rasterises_into_the_mask_one_undo_step_each(page, mask_tas
     assert np.array_equal(document_mask(page), both)
 
     page.locator("#objects li.object.selected").get_by_role("radio", name="young").check()
+
+    # N, then a polygon closed by a double click on its last corner: a second mask object.
+    page.keyboard.press("n")
+    third = [(370.0, 200.0), (395.0, 200.0), (390.0, 240.0)]
+    click_at(page, third[0])
+    click_at(page, third[1])
+    click_at(page, third[2], click_count=2)
+    assert page.locator("#objects li.object").count() == 2
+    assert page.locator("#mask-polygon circle").count() == 0
+
     page.keyboard.press("Control+Enter")
     page.wait_for_url(f"**/projects/{project.id}/")
     label = Label.objects.get(task=Task.objects.get(project=project, data_row=row), is_current=True)
-    (stored,) = [a for a in label.annotations if a.get("tool") == "mask"]
-    assert np.array_equal(R.decode(R.from_document(stored["mask"])), both)
+    first, second = [R.decode(R.from_document(a["mask"])) for a in label.annotations if a.get("tool") == "mask"]
+    assert np.array_equal(first, both)
+    assert int((second != polygon_pixels(third)).sum()) <= 30 and int(second.sum()) > 300
     assert js_errors == []
