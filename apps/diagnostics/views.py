@@ -126,15 +126,21 @@ def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
         context["job"] = found
         return render(request, "diagnostics/run.html", context)
     metrics = found.metrics
-    confusion = metrics["confusion"]
-    curves = metrics["pr_curves"]
-    hist = metrics["iou_histogram"]
+    # Box figures unless the run is masks only (no box on either side): then the charts show the masks' (`segm`).
+    show_boxes = "segm" not in metrics or bool(metrics["totals"]["support"] or metrics["totals"]["predictions"])
+    shown = metrics if show_boxes else metrics["segm"]
+    confusion = shown["confusion"]
+    curves = shown["pr_curves"]
+    hist = shown["iou_histogram"]
     context.update(
         {
             "result": found,
             "metrics": metrics,
+            "segm": metrics.get("segm"),
+            "show_boxes": show_boxes,
             "gt_summary": selectors.ground_truth_summary(model_run=run),
-            "classes": metrics["classes"],
+            "classes": metrics["classes"],  # the gallery filter's (box match records)
+            "class_rows": metrics["classes"] if show_boxes else metrics["segm"]["classes"],
             "heat_map": charts.heat_map(confusion["labels"], confusion["matrix"]),
             "pr": charts.pr_curves(curves["classes"], curves["recall"], PALETTE),
             "histogram": charts.histogram(hist["edges"], hist["true_positive"]),
@@ -142,9 +148,6 @@ def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
             "priorities": list(enumerate(found.errors.get("priorities", [])[:PRIORITIES_SHOWN])),
             "error_kinds": _error_kinds(found.errors),
             "has_mask_errors": "segm" in found.errors,
-            # Box columns unless the run is masks only (no box on either side).
-            "show_boxes": "segm" not in found.errors
-            or bool(metrics["totals"]["support"] or metrics["totals"]["predictions"]),
             "class_support": [c for c in found.errors.get("class_frequency", []) if c.get("support")],
             "embeddings": embedding_spaces_visible_to(actor=actor).order_by("name")[:100],
             "compare_with": ModelRun.objects.filter(model__ontology_id=run.model.ontology_id)

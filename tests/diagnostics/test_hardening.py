@@ -155,3 +155,4 @@ def test_run_page_shows_thresholds_and_what_the_ground_truth_misses(scene, admin
     # The error table: box counts (with a link to those rows), no mask column without mask tools.
     fp = page.split('data-kind="false_positive"', 1)[1].split("</tr>", 1)[0]
     assert "status=false_positive#row-gallery" in fp and 'class="mask-count"' not in page
+    assert 'id="map50"' in page and 'id="segm-summary"' not in page and "Confusion matrix · masks" not in page

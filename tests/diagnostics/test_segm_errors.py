@@ -137,6 +137,13 @@ def test_mask_error_kinds_follow_mask_iou(project, members, org_admin, make_rows
     page = browser.get(f"/model_runs/{run.id}/diagnostics/", {"iou": "0.5", "confidence": "0"}).content.decode()
     assert 'id="error-kinds"' in page and "mask IoU" in page
     assert 'class="box-count"' not in page  # masks only: no box columns
+    # Masks only: the summary, the class table and the charts are the masks' (the `segm` block), not empty box ones.
+    segm = admin.get(f"/api/v1/model_runs/{run.id}/metrics?iou=0.5&confidence=0").json()["segm"]
+    assert 'id="segm-summary"' in page and 'id="map50"' not in page
+    assert f'<strong id="segm-map50">{segm["map50"]:.3f}</strong>' in page
+    table = page.split('id="metric-table"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr data-schema-id=") == 2 and ">weed<" in table and ">crop<" in table
+    assert "Confusion matrix · masks" in page and "Precision–recall per class · masks" in page
     for kind, count in (("false_positive", 2), ("false_negative", 2), ("confusion", 1), ("localisation", 1)):
         row = page.split(f'data-kind="{kind}"', 1)[1].split("</tr>", 1)[0]
         assert f'status={kind}#row-gallery">{count}</a></td>' in row.split('class="mask-count"', 1)[1]

@@ -112,3 +112,5 @@ def test_gallery_tints_the_pixels_under_masks(page, mask_run, org_admin):
             page.screenshot(path=os.path.join(SCREENSHOTS, f"mask-gallery-{width}x{height}.png"))
             page.locator("#error-kinds").scroll_into_view_if_needed()
             page.screenshot(path=os.path.join(SCREENSHOTS, f"mask-error-kinds-{width}x{height}.png"))
+            page.evaluate("() => window.scrollTo(0, 0)")
+            page.screenshot(path=os.path.join(SCREENSHOTS, f"mask-run-top-{width}x{height}.png"))
