@@ -16,6 +16,7 @@ from apps.core.db_router import reads_from_replica
 from apps.core.errors import ValidationFailed
 from apps.datasets.models import DataRow
 from apps.datasets.selectors import data_rows_visible_to
+from apps.diagnostics import overlays
 from apps.diagnostics.ground_truth import ground_truth_stats
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
 from apps.diagnostics.services import run_classes
@@ -245,6 +246,8 @@ def error_report(*, result: MetricsResult, actor: User | None = None, embedding:
         "errors": {kind: collect(entry) for kind, entry in analysis.get("errors", {}).items()},
         "priorities": [collect(p) for p in analysis.get("priorities", [])],
     }
+    if "segm" in analysis:  # the ontology has mask tools: the same four kinds on masks (mask IoU)
+        report["segm"] = {"errors": {kind: collect(e) for kind, e in analysis["segm"].get("errors", {}).items()}}
     for box in analysis.get("outliers", {}).get("boxes", []):
         image = box["image"]
         row = {k: v for k, v in box.items() if k != "image"}
@@ -287,41 +290,33 @@ def slice_row_ids(*, result: MetricsResult, slice_spec: Mapping[str, Any]) -> li
     return [data_rows[i] for i in images if 0 <= i < len(data_rows)]
 
 
-def _bbox(annotation: Any) -> tuple[float, float, float, float] | None:
-    box = annotation.get("bbox") if isinstance(annotation, dict) else None
-    if not isinstance(box, dict):
-        return None
-    try:
-        return float(box["left"]), float(box["top"]), float(box["width"]), float(box["height"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 @reads_from_replica
 def row_overlays(*, model_run: ModelRun, data_row_ids: list[Any], confidence: float) -> list[dict[str, Any]]:
-    """Per data row (in the given order): its ground-truth boxes and its predicted boxes with score >= confidence."""
+    """Per data row (in the given order): its ground truth and its predictions with score >= confidence, as gallery
+    shapes (`apps.diagnostics.overlays`: boxes, polygons, and each side's masks as one translucent PNG layer)."""
     from apps.predictions.models import Prediction
 
     rows = {r.pk: r for r in DataRow.objects.filter(pk__in=data_row_ids)}
-    gt: dict[Any, list[dict[str, Any]]] = {}
+    gt: dict[Any, list[Any]] = {}
     for row_id, document in GroundTruth.objects.filter(model_run=model_run, data_row_id__in=data_row_ids).values_list(
         "data_row_id", "annotations"
     ):
-        for annotation in document or []:
-            if (box := _bbox(annotation)) is not None:
-                gt.setdefault(row_id, []).append({"name": annotation.get("name", ""), "box": box})
-    preds: dict[Any, list[dict[str, Any]]] = {}
+        gt.setdefault(row_id, []).extend(document or [])
+    preds: dict[Any, list[Any]] = {}
+    scores: dict[Any, list[float | None]] = {}
     for row_id, annotation, score in Prediction.objects.filter(
         model_run=model_run, data_row_id__in=data_row_ids
     ).values_list("data_row_id", "annotation", "confidence"):
         if score is not None and score < confidence:
             continue
-        if (box := _bbox(annotation)) is not None:
-            preds.setdefault(row_id, []).append({"name": annotation.get("name", ""), "box": box, "score": score})
+        preds.setdefault(row_id, []).append(annotation)
+        scores.setdefault(row_id, []).append(score)
     out = []
     for row_id in data_row_ids:
         row = rows.get(row_id)
         if row is None:
             continue
-        out.append({"data_row": row, "ground_truth": gt.get(row_id, []), "predictions": preds.get(row_id, [])})
+        truth = overlays.side(gt.get(row_id, []))
+        predicted = overlays.side(preds.get(row_id, []), scores.get(row_id, []))
+        out.append(overlays.finish({"data_row": row}, truth, predicted))
     return out

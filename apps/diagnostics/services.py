@@ -39,11 +39,11 @@ from apps.diagnostics.domain import (
 )
 from apps.diagnostics.domain.outliers import box_outliers
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
-from apps.diagnostics.segmentation import SEGM_KEYS, segm_input
+from apps.diagnostics.segmentation import SEGM_KEYS, segm_errors, segm_evaluate
 from apps.diagnostics.video_tracking import tracking_block
 from apps.predictions.models import ModelRun, ModelRunDataRow, Prediction
 
-ENGINE_VERSION = "2"  # 2: row counts (with/without predictions) and the thresholds echoed in the metrics
+ENGINE_VERSION = "3"  # 2: row counts (with/without predictions), thresholds echoed; 3: mask error kinds (segm)
 JOB_KIND = "diagnostics.metrics"
 MAX_ITEM_IMAGES = 5000  # images kept per error-analysis item (the response shows the first few)
 MAX_SLICE_VALUES = 50  # a metadata field with more distinct values is not a slice dimension
@@ -498,16 +498,24 @@ def metrics_of_documents(
 
 
 def _with_segm(
-    metrics: dict[str, Any], run: ModelRun, gt: Any, pred: Any, rows: Any, confidence: float
+    metrics: dict[str, Any],
+    run: ModelRun,
+    gt: Any,
+    pred: Any,
+    rows: Any,
+    confidence: float,
+    analysis: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Adds the `segm` block (mask IoU metrics, `apps.diagnostics.segmentation`) when the ontology has mask tools."""
-    inp = segm_input(run, gt, pred, rows if rows is not None else [None] * len(gt))
-    if inp is not None:
-        ev = evaluate(
-            inp.gt, inp.pred, iou=metrics["iou"], confidence=confidence, classes=inp.classes, num_images=inp.num_images
-        )
+    """Adds the `segm` block (mask IoU metrics, `apps.diagnostics.segmentation`) when the ontology has mask tools,
+    and the mask error kinds to `analysis` (the stored error analysis) when given."""
+    rows = rows if rows is not None else [None] * len(gt)
+    found = segm_evaluate(run, gt, pred, rows, iou=metrics["iou"], confidence=confidence)
+    if found is not None:
+        ev, inp = found
         full = _metrics_json(ev, inp, confidence, pred)
         metrics["segm"] = {key: full[key] for key in SEGM_KEYS}
+        if analysis is not None:
+            analysis["segm"] = {"errors": segm_errors(ev, MAX_ITEM_IMAGES)}
     return metrics
 
 
@@ -522,6 +530,7 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
     inp = from_documents([r[1] for r in gt_rows], pred_docs, classes=classes, questions=questions, options=options)
     ev = evaluate(inp.gt, inp.pred, iou=iou, confidence=confidence, classes=inp.classes, num_images=inp.num_images)
     splits = dict(ModelRunDataRow.objects.filter(model_run=model_run).values_list("data_row_id", "split"))
+    analysis = _error_analysis(ev, row_ids, splits, confidence)
     metrics = _with_segm(
         _metrics_json(ev, inp, confidence, pred_docs),
         model_run,
@@ -529,11 +538,11 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
         pred_docs,
         row_ids,
         confidence,
+        analysis,
     )
     tracking = tracking_block(row_ids, [r[1] for r in gt_rows], pred_docs, iou=iou, confidence=confidence)
     if tracking is not None:
         metrics["tracking"] = tracking
-    analysis = _error_analysis(ev, row_ids, splits, confidence)
     records = _match_rows(ev, inp, row_ids)
     project_id = gt_rows[0][2] if gt_rows else None
     with transaction.atomic():

@@ -22,6 +22,7 @@ from apps.core.errors import ApplicationError, Conflict, ValidationFailed
 from apps.core.models import Job
 from apps.diagnostics import charts, comparison, selectors, send_back, services
 from apps.diagnostics.domain import comparison as comparison_domain
+from apps.diagnostics.overlays import GT_COLOR, PRED_COLOR
 from apps.labeling.access import access_project, is_project_manager_of_org, projects_where
 from apps.labeling.models import Project
 from apps.predictions.access import access_model_run, require_model_manager
@@ -29,9 +30,25 @@ from apps.predictions.models import ModelRun
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 GALLERY_ROWS = 12
-GT_COLOR = "#16a34a"
-PRED_COLOR = "#f97316"
 PRIORITIES_SHOWN = 10
+ERROR_KINDS = (
+    ("false_positive", "False positive", "a prediction that matches nothing"),
+    ("false_negative", "Missed", "ground truth no prediction matches"),
+    ("confusion", "Wrong class", "matched at IoU ≥ t to an object of another class"),
+    ("localisation", "Localisation", "same class, 0.1 ≤ IoU < t"),
+)
+
+
+def _error_kinds(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The four error kinds with their counts on boxes and, when the ontology has masks, on masks (mask IoU)."""
+    boxes = analysis.get("errors", {})
+    masks = analysis.get("segm", {}).get("errors") if "segm" in analysis else None
+    out = []
+    for kind, name, meaning in ERROR_KINDS:
+        row: dict[str, Any] = {"kind": kind, "name": name, "meaning": meaning, "boxes": boxes.get(kind, {})}
+        row["masks"] = masks.get(kind, {}) if masks is not None else None
+        out.append(row)
+    return out
 
 
 def runs_link(user: User, project: Project) -> tuple[str, str] | None:
@@ -59,13 +76,23 @@ def _gallery(run: ModelRun, actor: Any, result: Any, filters: dict[str, str], or
             row_ids.append(row_id)
             if len(row_ids) >= GALLERY_ROWS:
                 break
+    if not row_ids and "segm" in result.errors:
+        row_ids = _mask_rows(result, filters)
     overlays = selectors.row_overlays(model_run=run, data_row_ids=row_ids, confidence=result.confidence)
     for entry in overlays:
-        row = entry["data_row"]
-        entry["content_url"] = f"/api/v1/data_rows/{row.id}/content"
-        entry["width"] = row.width or 1000
-        entry["height"] = row.height or 1000
+        entry["content_url"] = f"/api/v1/data_rows/{entry['data_row'].id}/content"
     return overlays
+
+
+def _mask_rows(result: Any, filters: dict[str, str]) -> list[Any]:
+    """Gallery rows of a run whose objects are masks only (no box match records): the rows of the mask error kind
+    given as `status`, or, unfiltered, the first rows of the run."""
+    status = filters.get("status")
+    errors = result.errors["segm"].get("errors", {})
+    if set(filters) - {"status"} or (status and status not in errors):
+        return []
+    images = errors[status]["images"] if status else range(len(result.data_rows))
+    return [uuid.UUID(result.data_rows[i]) for i in list(images)[:GALLERY_ROWS] if 0 <= i < len(result.data_rows)]
 
 
 @login_required
@@ -99,20 +126,28 @@ def model_run_page(request: HttpRequest, run_id: str) -> HttpResponse:
         context["job"] = found
         return render(request, "diagnostics/run.html", context)
     metrics = found.metrics
-    confusion = metrics["confusion"]
-    curves = metrics["pr_curves"]
-    hist = metrics["iou_histogram"]
+    # Box figures unless the run is masks only (no box on either side): then the charts show the masks' (`segm`).
+    show_boxes = "segm" not in metrics or bool(metrics["totals"]["support"] or metrics["totals"]["predictions"])
+    shown = metrics if show_boxes else metrics["segm"]
+    confusion = shown["confusion"]
+    curves = shown["pr_curves"]
+    hist = shown["iou_histogram"]
     context.update(
         {
             "result": found,
             "metrics": metrics,
+            "segm": metrics.get("segm"),
+            "show_boxes": show_boxes,
             "gt_summary": selectors.ground_truth_summary(model_run=run),
-            "classes": metrics["classes"],
+            "classes": metrics["classes"],  # the gallery filter's (box match records)
+            "class_rows": metrics["classes"] if show_boxes else metrics["segm"]["classes"],
             "heat_map": charts.heat_map(confusion["labels"], confusion["matrix"]),
             "pr": charts.pr_curves(curves["classes"], curves["recall"], PALETTE),
             "histogram": charts.histogram(hist["edges"], hist["true_positive"]),
             "gallery": _gallery(run, actor, found, filters, ordering),
             "priorities": list(enumerate(found.errors.get("priorities", [])[:PRIORITIES_SHOWN])),
+            "error_kinds": _error_kinds(found.errors),
+            "has_mask_errors": "segm" in found.errors,
             "class_support": [c for c in found.errors.get("class_frequency", []) if c.get("support")],
             "embeddings": embedding_spaces_visible_to(actor=actor).order_by("name")[:100],
             "compare_with": ModelRun.objects.filter(model__ontology_id=run.model.ontology_id)
@@ -242,11 +277,15 @@ def compare_page(request: HttpRequest) -> HttpResponse:
                 "flip": flip,
                 "data_row": row,
                 "content_url": f"/api/v1/data_rows/{row.id}/content",
-                "width": row.width or 1000,
-                "height": row.height or 1000,
+                "width": a["width"],
+                "height": a["height"],
                 "ground_truth": a["ground_truth"],
-                "predictions_a": a["predictions"],
-                "predictions_b": b["predictions"],
+                "gt_polygons": a["gt_polygons"],
+                "gt_mask": a["gt_mask"],
+                "sides": [
+                    {"boxes": side["predictions"], "polygons": side["pred_polygons"], "mask": side["pred_mask"]}
+                    for side in (a, b)
+                ],
             }
         )
     classes = report["comparisons"][0]["classes"] if report["comparisons"] else []

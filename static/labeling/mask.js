@@ -9,187 +9,36 @@
  *   deletes it.
  * - Display: one canvas of the image's size inside the viewer's stage (zoom and pan come with the stage), every
  *   visible mask in its class colour at `opacity`, the selected one brighter.
+ * - Polygon fill (P): click the corners (mask-polygon.js), close on the first corner, by a double click or Enter;
+ *   the polygon's pixels (pycocotools' rasteriser, as a polygon mask imported on the server) are added to the
+ *   selected mask of the active class, or make a new object. One polygon = one undo step.
  * "Fill holes" sets every pixel of the selected mask that the image border cannot reach through unset pixels.
- * Keys while a mask tool is active: B brush, X eraser, [ ] brush size, N new mask, F fill holes. */
+ * Keys while a mask tool is active: B brush, X eraser, P polygon fill, [ ] brush size, N new mask, F fill holes. */
 import { clamp, h, typingTarget } from "./dom.js";
+import { encodeMask, fillHoles, fillPolygon, pixelsOf, remember, stampSegment } from "./mask-rle.js";
+import { PolygonDraft } from "./mask-polygon.js";
 
-// ----------------------------------------------------------------------------------------------- COCO RLE codec
-
-/** counts (numbers) → the compressed string (pycocotools' rleToString). */
-export function compressCounts(counts) {
-  let out = "";
-  for (let i = 0; i < counts.length; i += 1) {
-    let x = counts[i] - (i > 2 ? counts[i - 2] : 0);
-    let more = true;
-    while (more) {
-      let c = x & 0x1f;
-      x >>= 5;
-      more = c & 0x10 ? x !== -1 : x !== 0;
-      if (more) c |= 0x20;
-      out += String.fromCharCode(c + 48);
-    }
-  }
-  return out;
-}
-
-/** The compressed string → counts (rleFrString). */
-export function decompressCounts(s) {
-  const counts = [];
-  let p = 0;
-  while (p < s.length) {
-    let x = 0;
-    let k = 0;
-    let more = true;
-    while (more && p < s.length) {
-      const c = s.charCodeAt(p) - 48;
-      x += (c & 0x1f) * 2 ** (5 * k);
-      more = (c & 0x20) !== 0;
-      p += 1;
-      k += 1;
-      if (!more && c & 0x10) x -= 2 ** (5 * k);
-    }
-    if (counts.length > 2) x += counts[counts.length - 2];
-    counts.push(x);
-  }
-  return counts;
-}
-
-/** A row-major h × w array of 0/1 → {size, counts}. */
-export function encodeMask(pixels, h, w) {
-  const counts = [];
-  let run = 0;
-  let value = 0;
-  for (let x = 0; x < w; x += 1) {
-    for (let y = 0, i = x; y < h; y += 1, i += w) {
-      const v = pixels[i] ? 1 : 0;
-      if (v !== value) {
-        counts.push(run);
-        run = 0;
-        value = v;
-      }
-      run += 1;
-    }
-  }
-  counts.push(run);
-  return { size: [h, w], counts: compressCounts(counts) };
-}
-
-/** {size, counts} → a row-major Uint8Array of 0/1. */
-export function decodeMask(geom) {
-  const [h, w] = geom.size;
-  const pixels = new Uint8Array(h * w);
-  const counts = decompressCounts(geom.counts);
-  let at = 0;
-  for (let r = 0; r < counts.length; r += 1) {
-    const end = at + counts[r];
-    if (r % 2 === 1) for (let j = at; j < end; j += 1) pixels[(j % h) * w + Math.floor(j / h)] = 1;
-    at = end;
-  }
-  return pixels;
-}
-
-const decoded = new Map(); // counts string → pixels (a few recent masks)
-function pixelsOf(geom) {
-  let pixels = decoded.get(geom.counts);
-  if (!pixels) {
-    pixels = decodeMask(geom);
-    if (decoded.size > 64) decoded.delete(decoded.keys().next().value);
-    decoded.set(geom.counts, pixels);
-  }
-  return pixels;
-}
-
-const boxes = new Map();
-/** {left, top, right, bottom} of the set pixels (for labels, hit lists and "zoom to"), or null when empty. */
-export function maskBounds(geom) {
-  if (!geom || !Array.isArray(geom.size) || typeof geom.counts !== "string") return null;
-  if (boxes.has(geom.counts)) return boxes.get(geom.counts);
-  const h = geom.size[0];
-  const counts = decompressCounts(geom.counts);
-  let box = null;
-  let at = 0;
-  for (let r = 0; r < counts.length; r += 1) {
-    const end = at + counts[r];
-    if (r % 2 === 1 && end > at) {
-      const x0 = Math.floor(at / h);
-      const x1 = Math.floor((end - 1) / h);
-      const y0 = x1 > x0 ? 0 : at % h;
-      const y1 = x1 > x0 ? h - 1 : (end - 1) % h;
-      box = box || { left: x0, top: y0, right: x1 + 1, bottom: y1 + 1 };
-      box = {
-        left: Math.min(box.left, x0),
-        top: Math.min(box.top, y0),
-        right: Math.max(box.right, x1 + 1),
-        bottom: Math.max(box.bottom, y1 + 1),
-      };
-    }
-    at = end;
-  }
-  if (boxes.size > 256) boxes.delete(boxes.keys().next().value);
-  boxes.set(geom.counts, box);
-  return box;
-}
-
-export function parseMask(raw) {
-  const ok = raw && Array.isArray(raw.size) && raw.size.length === 2 && typeof raw.counts === "string";
-  return ok ? { size: [raw.size[0], raw.size[1]], counts: raw.counts } : null;
-}
-
-/** Set (value 1) or clear (0) every pixel whose centre is within r of the segment a–b; returns the touched rect. */
-export function stampSegment(pixels, w, h, a, b, r, value) {
-  const x0 = clamp(Math.floor(Math.min(a.x, b.x) - r), 0, w);
-  const x1 = clamp(Math.ceil(Math.max(a.x, b.x) + r), 0, w);
-  const y0 = clamp(Math.floor(Math.min(a.y, b.y) - r), 0, h);
-  const y1 = clamp(Math.ceil(Math.max(a.y, b.y) + r), 0, h);
-  const dx = b.x - a.x;
-  const dy = b.y - a.y;
-  const len = dx * dx + dy * dy;
-  const r2 = r * r;
-  for (let y = y0; y < y1; y += 1) {
-    const cy = y + 0.5;
-    for (let x = x0; x < x1; x += 1) {
-      const cx = x + 0.5;
-      const t = len ? clamp(((cx - a.x) * dx + (cy - a.y) * dy) / len, 0, 1) : 0;
-      const ex = cx - (a.x + t * dx);
-      const ey = cy - (a.y + t * dy);
-      if (ex * ex + ey * ey <= r2) pixels[y * w + x] = value;
-    }
-  }
-  return { x0, y0, x1, y1 };
-}
-
-/** Set every unset pixel that the image border cannot reach through unset pixels (4-connected): the holes. */
-export function fillHoles(pixels, w, h) {
-  const out = pixels.slice();
-  const seen = new Uint8Array(w * h);
-  const queue = new Int32Array(w * h);
-  let head = 0;
-  let tail = 0;
-  const push = (i) => {
-    if (!out[i] && !seen[i]) {
-      seen[i] = 1;
-      queue[tail++] = i;
-    }
-  };
-  for (let x = 0; x < w; x += 1) [push(x), push((h - 1) * w + x)];
-  for (let y = 0; y < h; y += 1) [push(y * w), push(y * w + w - 1)];
-  while (head < tail) {
-    const i = queue[head++];
-    const x = i % w;
-    if (x > 0) push(i - 1);
-    if (x < w - 1) push(i + 1);
-    if (i >= w) push(i - w);
-    if (i < w * (h - 1)) push(i + w);
-  }
-  for (let i = 0; i < out.length; i += 1) if (!out[i] && !seen[i]) out[i] = 1;
-  return out;
-}
+export {
+  compressCounts,
+  decodeMask,
+  decodeRuns,
+  decompressCounts,
+  encodeMask,
+  fillHoles,
+  fillPolygon,
+  maskBounds,
+  parseMask,
+  polygonCounts,
+  stampSegment,
+} from "./mask-rle.js";
 
 // ----------------------------------------------------------------------------------------------- editor side
 
 export const MASK_SHORTCUTS = [
   { group: "Masks", keys: ["B"], text: "brush (paint the mask)" },
   { group: "Masks", keys: ["X"], text: "eraser" },
+  { group: "Masks", keys: ["P"], text: "polygon fill: click the corners, then the first one (or Enter, double-click)" },
+  { group: "Masks", keys: ["Backspace"], text: "polygon fill: remove the last corner (Esc drops the polygon)" },
   { group: "Masks", keys: ["[", "]"], text: "smaller, larger brush" },
   { group: "Masks", keys: ["N"], text: "start a new mask object" },
   { group: "Masks", keys: ["F"], text: "fill the holes of the selected mask" },
@@ -219,13 +68,16 @@ export class MaskTool {
     viewer.stage.append(this.cursor);
     const link = h("link", { rel: "stylesheet", href: new URL("./mask.css", import.meta.url).href });
     document.head.append(link);
+    this.polygon = new PolygonDraft(viewer);
     this.buildPanel(ctx.panel);
     const el = viewer.element;
     el.addEventListener("pointerdown", (e) => this.onDown(e), true);
     el.addEventListener("pointermove", (e) => this.onMove(e), true);
     el.addEventListener("pointerup", (e) => this.onUp(e), true);
     el.addEventListener("pointerleave", () => (this.cursor.hidden = true));
+    el.addEventListener("dblclick", (e) => this.polygonMode() && this.onDoubleClick(e), true);
     document.addEventListener("keydown", (e) => this.onKey(e));
+    document.addEventListener("keydown", (e) => this.onPolygonKey(e), true); // before the editor's Enter/Esc/Delete
     this.toolChanged();
   }
 
@@ -242,6 +94,8 @@ export class MaskTool {
     };
     this.brushButton = button("Brush", "Paint (B)", () => this.setMode("brush"), "mask-brush");
     this.eraserButton = button("Eraser", "Erase (X)", () => this.setMode("eraser"), "mask-eraser");
+    const polygonTitle = "Polygon fill (P): click the corners, then the first one again, Enter or double-click";
+    this.polygonButton = button("Polygon", polygonTitle, () => this.setMode("polygon"), "mask-polygon-mode");
     this.sizeInput = h("input", { type: "range", min: "1", max: "200", value: String(this.size), id: "mask-size" });
     this.sizeInput.addEventListener("input", () => this.setSize(Number(this.sizeInput.value)));
     this.sizeLabel = h("span", { class: "mask-size-value", id: "mask-size-value" }, `${this.size} px`);
@@ -258,7 +112,7 @@ export class MaskTool {
     this.panel = h(
       "div",
       { class: "mask-panel", id: "mask-panel", role: "group", "aria-label": "Mask brush", hidden: true },
-      h("div", { class: "mask-modes" }, this.brushButton, this.eraserButton, fresh, fill),
+      h("div", { class: "mask-modes" }, this.brushButton, this.eraserButton, this.polygonButton, fresh, fill),
       h("label", { class: "mask-slider" }, h("span", null, "Size"), this.sizeInput, this.sizeLabel),
       h("label", { class: "mask-slider" }, h("span", null, "Opacity"), this.opacityInput, this.opacityLabel),
     );
@@ -270,7 +124,71 @@ export class MaskTool {
     this.mode = mode;
     this.brushButton.setAttribute("aria-pressed", String(mode === "brush"));
     this.eraserButton.setAttribute("aria-pressed", String(mode === "eraser"));
+    this.polygonButton.setAttribute("aria-pressed", String(mode === "polygon"));
     this.cursor.classList.toggle("erasing", mode === "eraser");
+    this.ctx.viewer.stage.classList.toggle("mask-polygon-mode", mode === "polygon");
+    if (mode === "polygon") this.cursor.hidden = true;
+    else this.polygon.cancel();
+  }
+
+  polygonMode() {
+    return !!this.active() && this.mode === "polygon";
+  }
+
+  /** Enter closes the polygon being drawn, Backspace/Delete removes its last corner, Esc drops it. */
+  onPolygonKey(event) {
+    if (!this.polygonMode() || !this.polygon.active || typingTarget(event.target)) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Enter") this.closePolygon(event);
+    else if (event.key === "Escape") this.polygon.cancel();
+    else if (event.key === "Backspace" || event.key === "Delete") this.polygon.pop();
+    else return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+
+  /** A double click closes the polygon; right after a click on the first corner closed it, the second press left a
+   * lone corner: that one is dropped without a word. */
+  onDoubleClick(event) {
+    if (this.polygon.points.length <= 1) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      this.polygon.cancel();
+      return;
+    }
+    this.closePolygon(event);
+  }
+
+  /** Rasterise the polygon into the selected mask of the active class (or a new one): one undo step. */
+  closePolygon(event) {
+    if (event) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+    const tool = this.active();
+    const points = this.polygon.take();
+    if (!tool || !points.length) return;
+    const { model, viewer, commit, redraw, showMessage } = this.ctx;
+    if (points.length < 3) {
+      showMessage("A polygon needs at least 3 corners.", "warning");
+      return;
+    }
+    let object = model.selectedObject();
+    if (!object || object.tool !== tool || model.isLocked(object)) object = null;
+    const [w, hgt] = [viewer.imageW, viewer.imageH];
+    const pixels = object ? pixelsOf(object.geom).slice() : new Uint8Array(w * hgt);
+    fillPolygon(pixels, w, hgt, points);
+    if (!pixels.some((v) => v)) {
+      showMessage("The polygon covers no pixel centre: nothing to fill.", "warning");
+      return;
+    }
+    const geom = encodeMask(pixels, hgt, w);
+    remember(geom.counts, pixels);
+    if (object && object.geom.counts === geom.counts) return redraw(); // already set: no undo step
+    if (object) object.geom = geom;
+    else model.add(tool, geom);
+    redraw();
+    commit("polygon fill");
   }
 
   setSize(size) {
@@ -300,7 +218,7 @@ export class MaskTool {
       showMessage("This mask has no holes.", "info");
       return;
     }
-    decoded.set(geom.counts, pixels);
+    remember(geom.counts, pixels);
     object.geom = geom;
     redraw();
     commit("fill holes");
@@ -310,7 +228,10 @@ export class MaskTool {
   toolChanged() {
     this.panel.hidden = !this.active();
     this.ctx.viewer.stage.classList.toggle("mask-active", !this.panel.hidden);
-    if (this.panel.hidden) this.cursor.hidden = true;
+    if (this.panel.hidden) {
+      this.cursor.hidden = true;
+      this.polygon.cancel();
+    }
   }
 
   onKey(event) {
@@ -318,6 +239,7 @@ export class MaskTool {
     const key = event.key.toLowerCase();
     if (key === "b") this.setMode("brush");
     else if (key === "x") this.setMode("eraser");
+    else if (key === "p") this.setMode("polygon");
     else if (key === "[") this.setSize(this.size / 1.25);
     else if (key === "]") this.setSize(this.size * 1.25 + 1);
     else if (key === "n") this.newObject();
@@ -345,6 +267,10 @@ export class MaskTool {
     event.preventDefault();
     event.stopImmediatePropagation();
     const { model, viewer } = this.ctx;
+    if (this.mode === "polygon") {
+      if (this.polygon.click(viewer.toMedia(event)) === "close") this.closePolygon();
+      return;
+    }
     const w = viewer.imageW;
     const hgt = viewer.imageH;
     let object = model.selectedObject();
@@ -368,6 +294,10 @@ export class MaskTool {
     if (!this.active()) return;
     const p = this.ctx.viewer.toMedia(event);
     this.last = p;
+    if (this.mode === "polygon") {
+      this.polygon.move(p);
+      return;
+    }
     this.moveCursor(p);
     if (!this.stroke) return;
     event.stopImmediatePropagation();
@@ -390,7 +320,7 @@ export class MaskTool {
     }
     if (empty) return redraw();
     const geom = encodeMask(pixels, hgt, w);
-    decoded.set(geom.counts, pixels);
+    remember(geom.counts, pixels);
     if (object && object.geom.counts === geom.counts) return redraw(); // nothing changed: no undo step
     if (object) object.geom = geom;
     else model.add(tool, geom);

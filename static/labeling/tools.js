@@ -11,7 +11,7 @@ export const HINTS = {
   polyline: "Click the points of the line; Enter or double-click to finish. Backspace removes a point.",
   point: "Click on the image to place a point. Esc: select mode.",
   ner: "Select text with the mouse to mark it (or select first, then pick the tool).",
-  mask: "Paint with the brush (B), erase with X; [ and ] change the size; N starts a new mask, F fills holes.",
+  mask: "Brush B, eraser X, polygon fill P (click the corners, then the first one); [ ] size; N new mask, F fill holes.",
 };
 
 export class ImageTools {

@@ -245,6 +245,7 @@ def test_errors_structure_with_rows_behind_each_item(scene, snapshot, admin):
     vehicle = next(c for c in body["class_frequency"] if c["name"] == "vehicle")
     assert vehicle["support"] == 4 and vehicle["recall"] == pytest.approx(0.75)
     assert {r["global_key"] for r in vehicle["rows"]} == {"img-0", "img-1", "img-2"}
+    assert "segm" not in body  # no mask tool: no mask error kinds
     errors = body["errors"]
     assert errors["false_negative"]["count"] == 1
     assert [r["global_key"] for r in errors["false_negative"]["rows"]] == ["img-1"]

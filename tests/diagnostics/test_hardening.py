@@ -152,3 +152,7 @@ def test_run_page_shows_thresholds_and_what_the_ground_truth_misses(scene, admin
     page = client.get(f"/model_runs/{run.id}/diagnostics/", {"confidence": "0.3"}).content.decode()
     assert 'id="metric-thresholds"' in page and "confidence ≥ 0.3" in page
     assert 'id="gt-left-out"' in page and "1 done row of the project is not in this ground truth" in page
+    # The error table: box counts (with a link to those rows), no mask column without mask tools.
+    fp = page.split('data-kind="false_positive"', 1)[1].split("</tr>", 1)[0]
+    assert "status=false_positive#row-gallery" in fp and 'class="mask-count"' not in page
+    assert 'id="map50"' in page and 'id="segm-summary"' not in page and "Confusion matrix · masks" not in page

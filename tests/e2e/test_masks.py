@@ -194,3 +194,91 @@ def test_the_reviewer_sees_the_mask_painted_read_only(page, mask_task, org, org_
     assert page.locator("#objects li.object").count() == 1
     shot(page, "mask-review")
     assert js_errors == []
+
+
+def click_at(page, p: tuple[float, float], **kwargs) -> None:
+    rect = page.locator("#asset img").bounding_box()
+    page.mouse.click(rect["x"] + p[0] * rect["width"] / IMAGE_W, rect["y"] + p[1] * rect["height"] / IMAGE_H, **kwargs)
+
+
+def polygon_pixels(points: list[tuple[float, float]]) -> np.ndarray:
+    """The server's rasteriser (pycocotools' rleFrPoly), which the editor's polygon fill follows."""
+    return R.decode(R.from_polygon([v for p in points for v in p], IMAGE_H, IMAGE_W))
+
+
+def test_polygon_fill_rasterises_into_the_mask_one_undo_step_each(page, mask_task):
+    project, row = mask_task
+    js_errors: list[str] = []
+    page.on("pageerror", lambda error: js_errors.append(str(error)))
+    login(page, "lana", TEST_PASSWORD)
+    page.wait_for_url("**/")
+    page.click(f"a:has-text('{project.name}')")
+    page.click("#start-labeling")
+    page.wait_for_url("**/tasks/*/label")
+    page.wait_for_selector("#stage.ready")
+    page.wait_for_selector("#mask-panel:not([hidden])")
+    page.keyboard.press("?")  # the help lists the polygon fill next to the other mask keys
+    assert "polygon fill" in page.locator("#shortcut-overlay").inner_text()
+    page.keyboard.press("Escape")
+
+    page.keyboard.press("p")
+    assert page.get_attribute("#mask-polygon-mode", "aria-pressed") == "true"
+    quad = [(60.0, 40.0), (340.0, 60.0), (300.0, 250.0), (90.0, 220.0)]
+    for corner in quad:
+        click_at(page, corner)
+    assert page.locator("#mask-polygon circle").count() == 4 and document_mask(page) is None  # not closed yet
+    shot(page, "mask-polygon-drawing")
+    click_at(page, quad[0])  # the first corner again closes it
+    filled = document_mask(page)
+    expected = polygon_pixels(quad)
+    perimeter = sum(np.hypot(a[0] - b[0], a[1] - b[1]) for a, b in zip(quad, quad[1:] + quad[:1], strict=True))
+    assert filled is not None and int(expected.sum()) > 40_000
+    # Clicks are screen pixels mapped back to image pixels: allow a sliver along the outline.
+    assert int((filled != expected).sum()) <= perimeter * 0.25, int((filled != expected).sum())
+    assert page.locator("#mask-polygon circle").count() == 0 and page.locator("#objects li.object").count() == 1
+    shot(page, "mask-polygon-filled")
+
+    page.keyboard.press("Control+z")  # one undo step: the whole polygon
+    assert document_mask(page) is None
+    page.keyboard.press("Control+y")
+    assert np.array_equal(document_mask(page), filled)
+
+    # A second polygon goes into the selected mask: four corners, Backspace drops the fourth, Enter closes.
+    tri = [(350.0, 120.0), (395.0, 100.0), (390.0, 170.0)]  # right of the quadrilateral
+    for corner in [*tri, (5.0, 150.0)]:
+        click_at(page, corner)
+    page.keyboard.press("Backspace")
+    assert page.locator("#mask-polygon circle").count() == 3
+    page.keyboard.press("Enter")
+    both = document_mask(page)
+    assert both is not None and page.locator("#objects li.object").count() == 1
+    expected_both = expected | polygon_pixels(tri)
+    assert int((both != expected_both).sum()) <= (perimeter + 120) * 0.25
+    assert int((both & ~filled.astype(bool)).sum()) > 200  # the triangle was added
+
+    # Esc drops a polygon in progress; the mask stays selected and unchanged.
+    click_at(page, (370.0, 20.0))
+    click_at(page, (390.0, 20.0))
+    page.keyboard.press("Escape")
+    assert page.locator("#mask-polygon circle").count() == 0
+    assert page.locator("#objects li.object.selected").count() == 1
+    assert np.array_equal(document_mask(page), both)
+
+    page.locator("#objects li.object.selected").get_by_role("radio", name="young").check()
+
+    # N, then a polygon closed by a double click on its last corner: a second mask object.
+    page.keyboard.press("n")
+    third = [(370.0, 200.0), (395.0, 200.0), (390.0, 240.0)]
+    click_at(page, third[0])
+    click_at(page, third[1])
+    click_at(page, third[2], click_count=2)
+    assert page.locator("#objects li.object").count() == 2
+    assert page.locator("#mask-polygon circle").count() == 0
+
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url(f"**/projects/{project.id}/")
+    label = Label.objects.get(task=Task.objects.get(project=project, data_row=row), is_current=True)
+    first, second = [R.decode(R.from_document(a["mask"])) for a in label.annotations if a.get("tool") == "mask"]
+    assert np.array_equal(first, both)
+    assert int((second != polygon_pixels(third)).sum()) <= 30 and int(second.sum()) > 300
+    assert js_errors == []

@@ -18,6 +18,8 @@ def test_benchmark_masks_runs_end_to_end_at_a_tiny_size():
     call_command("benchmark", "masks", "--option", "masks=40", "--option", "consensus_rows=6", stdout=out)
     report = json.loads(out.getvalue().strip().splitlines()[-1])
     assert report["import"]["masks"] == 40
+    assert report["import"]["database_cpu_seconds"] is not None  # the private cluster runs on this machine
+    assert report["import"]["cpu_ms_per_mask"] > 0
     assert report["coco_export"]["images"] == 8 and report["coco_export"]["masks"] == 40
     assert report["consensus"]["rows"] == 6 and 0.5 < report["consensus"]["mean_score"] < 1.0  # jittered copies
     assert report["targets_met"]["consensus"] is False  # fewer than 1,000 rows: not judged

@@ -140,3 +140,49 @@ def test_size_must_match_the_image() -> None:
     doc = R.encode(np.ones((3, 4))).document()
     with pytest.raises(R.RLEError, match="image is 4×3"):
         R.from_document(doc, height=4, width=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**34), min_size=0, max_size=40))
+def test_vectorised_compression_equals_the_reference_loop(counts: list[int]) -> None:
+    """compress_counts (numpy, all groups at once) writes what rleToString's loop writes, for any counts."""
+
+    def reference(cnts: list[int]) -> str:  # maskApi.c's rleToString, transcribed
+        out = []
+        for i, c in enumerate(cnts):
+            x = c - cnts[i - 2] if i > 2 else c
+            more = True
+            while more:
+                ch = x & 0x1F
+                x >>= 5
+                more = x != -1 if ch & 0x10 else x != 0
+                if more:
+                    ch |= 0x20
+                out.append(chr(ch + 48))
+        return "".join(out)
+
+    text = reference(counts)
+    assert R.compress_counts(counts) == text
+    assert R.decompress_counts(text).tolist() == counts
+    assert R.is_canonical(text, R.decompress_counts(text)) and R._decompress(text)[1]
+
+
+def test_a_canonical_string_is_kept_and_a_padded_one_is_rewritten() -> None:
+    m = np.zeros((40, 30), np.uint8)
+    m[5:30, 3:20] = 1
+    canonical = R.encode(m).document()
+    read = R.from_document(canonical)
+    assert read.text == canonical["counts"]  # no re-encoding needed
+    assert read.document() == canonical
+    # The same counts with the first number written in two groups (a continuation group of zeros): valid COCO,
+    # decodes to the same runs, but not what pycocotools writes; the stored document is the canonical one.
+    text = canonical["counts"]
+    end = next(i for i, c in enumerate(text) if not (ord(c) - 48) & 0x20)  # the last character of the first number
+    last = ord(text[end]) - 48
+    pad = chr((0x1F if last & 0x10 else 0) + 48)  # a sign-extension group
+    padded = text[:end] + chr((last | 0x20) + 48) + pad + text[end + 1 :]
+    again = R.from_document({"size": canonical["size"], "counts": padded})
+    assert np.array_equal(again.counts, read.counts)
+    assert again.text is None
+    assert again.document() == canonical
+    assert not R.is_canonical(padded, again.counts) and not R._decompress(padded)[1]

@@ -156,3 +156,13 @@ def test_parse_lines_fast_path_agrees_with_parse_line():
     assert sorted(parsed, key=lambda p: p.number) == expected_parsed
     assert sorted(errors) == expected_errors
     assert [p.number for p in expected_parsed] == [1, 2, 3, 8]
+
+
+def test_mask_lines_are_tool_lines_and_a_repainted_mask_is_not_the_same_annotation():
+    raw = b'{"name": "weed", "mask": {"size": [2, 2], "counts": "0400"}, "data_row": {"global_key": "k"}}'
+    line = parse_line(3, raw)
+    assert line.is_tool  # validated in bulk with the other geometry lines of its row size
+    prelabel = {"schema_id": "w", "mask": {"size": [4, 4], "counts": "0b0"}}
+    assert same_annotation({"schema_id": "w", "mask": {"size": [4, 4], "counts": "0b0"}}, prelabel)
+    assert not same_annotation({"schema_id": "w", "mask": {"size": [4, 4], "counts": "1a1"}}, prelabel)  # repainted
+    assert not same_annotation({"schema_id": "w", "bbox": {"left": 0, "top": 0, "width": 1, "height": 1}}, prelabel)

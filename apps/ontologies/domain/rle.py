@@ -13,7 +13,7 @@ hundred runs costs microseconds, not a megapixel pass.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,13 +31,17 @@ class RLE:
     height: int
     width: int
     counts: npt.NDArray[np.int64]  # uncompressed run lengths, zeros first
+    # The compressed string of `counts` when it is already known (read from a canonical document): `document()`
+    # then needs no re-encoding.
+    text: str | None = field(default=None, compare=False)
 
     @property
     def size(self) -> list[int]:
         return [self.height, self.width]
 
     def document(self) -> dict[str, Any]:
-        return {"size": [self.height, self.width], "counts": compress_counts(self.counts)}
+        text = self.text if self.text is not None else compress_counts(self.counts)
+        return {"size": [self.height, self.width], "counts": text}
 
     def ones(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Starts and (exclusive) ends of the runs of set pixels, as column-major pixel offsets."""
@@ -49,31 +53,58 @@ class RLE:
 # --- compressed string <-> counts -------------------------------------------------------------------------------
 
 
+def _groups(x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """How many 5-bit groups `rleToString` writes for each (differenced) count: the fewest n with
+    -2**(5n-1) <= x < 2**(5n-1), i.e. ceil((bit length of x, or of ~x when negative, + 1 sign bit) / 5)."""
+    magnitude = np.where(x >= 0, x, ~x)
+    bits = np.frexp(magnitude.astype(np.float64))[1].astype(np.int64)  # bit length (exact below 2**53)
+    return np.maximum((bits + 5) // 5, 1)
+
+
+def _differenced(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    x = counts.copy()
+    if len(x) > 3:
+        x[3:] = counts[3:] - counts[1:-2]
+    return x
+
+
 def compress_counts(counts: npt.NDArray[np.int64] | list[int]) -> str:
-    """``rleToString``: counts → the compressed COCO string."""
-    out: list[str] = []
-    cnts = [int(c) for c in counts]
-    for i, c in enumerate(cnts):
-        x = c - cnts[i - 2] if i > 2 else c
-        more = True
-        while more:
-            ch = x & 0x1F
-            x >>= 5
-            more = x != -1 if ch & 0x10 else x != 0
-            if more:
-                ch |= 0x20
-            out.append(chr(ch + 48))
-    return "".join(out)
+    """``rleToString``: counts → the compressed COCO string (vectorised: each number's 5-bit groups at once)."""
+    c = np.asarray(counts, dtype=np.int64)
+    if not c.size:
+        return ""
+    x = _differenced(c)
+    n = _groups(x)
+    total = int(n.sum())
+    first = np.cumsum(n) - n
+    group = np.arange(total, dtype=np.int64) - np.repeat(first, n)
+    chars = (np.repeat(x, n) >> (5 * group)) & 0x1F  # arithmetic shift: negative numbers keep their sign bits
+    chars |= np.where(group < np.repeat(n, n) - 1, 0x20, 0)
+    return (chars + 48).astype(np.uint8).tobytes().decode("ascii")
+
+
+def is_canonical(s: str, counts: npt.NDArray[np.int64]) -> bool:
+    """Whether ``s`` is exactly what ``compress_counts(counts)`` writes (every number in its fewest groups), for
+    ``counts = decompress_counts(s)``: one comparison of group counts instead of re-encoding."""
+    if not len(counts):
+        return s == ""
+    return int(_groups(_differenced(counts)).sum()) == len(s)
 
 
 def decompress_counts(s: str) -> npt.NDArray[np.int64]:
-    """``rleFrString``: the compressed COCO string → counts (RLEError on a character outside the alphabet).
+    """``rleFrString``: the compressed COCO string → counts (RLEError on a character outside the alphabet)."""
+    return _decompress(s)[0]
+
+
+def _decompress(s: str) -> tuple[npt.NDArray[np.int64], bool]:
+    """The counts of ``s`` and whether ``s`` is canonical (every number in its fewest groups, as `compress_counts`
+    writes it).
 
     Vectorised: each character holds 5 bits of a number (little-endian) and a continuation bit; the last character of
     a number carries its sign in bit 4; from the fourth number on, a number is the difference to the one two places
     before it (so the counts are running sums over the even and over the odd positions from there)."""
     if not s:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), True
     try:
         raw = np.frombuffer(s.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
     except UnicodeEncodeError as error:
@@ -94,10 +125,11 @@ def decompress_counts(s: str) -> npt.NDArray[np.int64]:
     values = np.add.reduceat((raw & 0x1F) << shift, starts)
     negative = (raw[ends] & 0x10) != 0
     values = values - np.where(negative, np.left_shift(1, shift[ends] + 5), 0)
+    canonical = bool((_groups(values) == ends - starts + 1).all())
     if len(values) > 3:
         values[3::2] = np.cumsum(np.concatenate(([values[1]], values[3::2])))[1:]
         values[4::2] = np.cumsum(np.concatenate(([values[2]], values[4::2])))[1:]
-    return values
+    return values, canonical
 
 
 # --- encode / decode ------------------------------------------------------------------------------------------
@@ -151,16 +183,18 @@ def from_document(doc: Any, *, height: int | None = None, width: int | None = No
     if type(raw) is str:
         if len(raw) > 8 * h * w + 16:
             raise RLEError("counts is longer than any mask of this size needs.")
-        counts = decompress_counts(raw)
+        counts, canonical = _decompress(raw)
+        text = raw if canonical else None
     elif type(raw) is list and all(type(v) is int for v in raw):
         counts = np.asarray(raw, dtype=np.int64)
+        text = None
     else:
         raise RLEError("counts must be a COCO RLE string (or a list of run lengths).")
     if counts.size and (counts.min() < 0 or (counts[1:] == 0).any()):
         raise RLEError("counts has a negative or empty run.")
     if int(counts.sum()) != h * w:
         raise RLEError(f"The runs cover {int(counts.sum())} pixels, not height×width = {h * w}.")
-    return RLE(h, w, counts)
+    return RLE(h, w, counts, text)
 
 
 # --- measures on the runs -------------------------------------------------------------------------------------

@@ -17,8 +17,11 @@ import orjson
 
 from apps.core import json_limits
 from apps.core.domain.numbers import is_finite_number
+from apps.ontologies.domain.validation.compiled import GEOMETRY_KEYS as TOOL_GEOMETRY_KEYS
 
-GEOMETRY_KEYS = frozenset({"bbox", "polygon", "line", "point", "location"})
+# The annotation keys that carry a tool's geometry (the ontology validator's one table: boxes, polygons, lines,
+# points, NER spans, masks).
+GEOMETRY_KEYS = frozenset(TOOL_GEOMETRY_KEYS.values())
 VIDEO_KEYS = frozenset({"keyframes", "track_id", "frames"})  # a video track or a per-frame classification
 # Deterministic annotation ids for lines without a `uuid`: a digest of (data row, normalized annotation).
 _KEY = b"tdp-prelabel-uuid-v1"

@@ -11,8 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from apps.ontologies.domain.validation.compiled import GEOMETRY_KEYS as TOOL_GEOMETRY_KEYS
+
 EPS = 1e-6
-GEOMETRY_KEYS = ("bbox", "polygon", "line", "point", "location")
+GEOMETRY_KEYS = tuple(TOOL_GEOMETRY_KEYS.values())  # every tool's geometry key, masks included
 
 
 @dataclass(frozen=True)
