@@ -1,13 +1,47 @@
 """`JSONText`: a JSON object built by the database and returned as text, for bulk readers (exports) that copy JSON
 through without parsing it in Python. PostgreSQL builds `json` (not `jsonb`: no re-parsing of nested documents,
-keys kept in the given order); other databases use `JSON_OBJECT`."""
+keys kept in the given order); other databases use `JSON_OBJECT`.
+
+`UuidText`: a UUID column as text in its canonical form (`8-4-4-4-12` hex digits), as the API writes ids. SQLite
+stores UUIDs as 32 bare hex digits, so a plain `CAST(... AS text)` there gives another form than PostgreSQL's, and
+ids read as text would not match ids from the ORM (`str(uuid)`); `JSONText` formats its UUID values so too."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import FieldError
 from django.db.models import Func, TextField, Value
 from django.db.models.functions import Cast
+
+_UUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+
+
+class UuidText(Func):
+    """`UuidText("data_row_id")`: the id as canonical text on every database (NULL stays NULL)."""
+
+    arity = 1
+    output_field = TextField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
+        return compiler.compile(Cast(self.get_source_expressions()[0], TextField()))
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        column, params = compiler.compile(self.get_source_expressions()[0])
+        # 32 hex digits → 8-4-4-4-12 (a NULL propagates through `||`)
+        pieces = " || '-' || ".join(f"substr({column}, {start}, {length})" for start, length in _UUID_PARTS)
+        return f"lower({pieces})", list(params) * len(_UUID_PARTS)
+
+
+def _is_uuid(expression: Any) -> bool:
+    try:
+        field = expression.output_field
+    except (AttributeError, FieldError):
+        return False
+    kind = field.get_internal_type()
+    if kind in ("ForeignKey", "OneToOneField"):
+        kind = field.target_field.get_internal_type()
+    return bool(kind == "UUIDField")
 
 
 class JSONText(Func):
@@ -26,6 +60,16 @@ class JSONText(Func):
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
         return super().as_sql(compiler, connection, **extra_context)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        copy = self.copy()
+        copy.set_source_expressions(
+            [
+                UuidText(expression) if index % 2 == 1 and _is_uuid(expression) else expression
+                for index, expression in enumerate(copy.get_source_expressions())
+            ]
+        )
+        return super(JSONText, copy).as_sql(compiler, connection, **extra_context)
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         copy = self.copy()

@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 
 from apps.accounts.models import User
 from apps.core.counting import Count as CountFigure
 from apps.core.counting import bounded_count
 from apps.core.errors import ValidationFailed
 from apps.core.ids import is_uuid
-from apps.core.json_sql import JSONText
+from apps.core.json_sql import JSONText, UuidText
 from apps.labeling.access import can, projects_visible_to, projects_where
 from apps.labeling.models import Annotation, Draft, Label, Project, Task, TaskKind, TaskState
 from apps.ontologies.models import Feature
@@ -234,7 +234,7 @@ def project_rows_page(
             priority="priority",
             batch=JSONText(id="batch_id", name="batch__name", priority="batch__priority", nested=True),
         )
-        queryset = queryset.annotate(row_json=row, workflow_json=workflow, id_text=Cast("data_row_id", _TEXT))
+        queryset = queryset.annotate(row_json=row, workflow_json=workflow, id_text=UuidText("data_row_id"))
         # Only what the line needs: parsing timestamps and metadata here would be wasted work.
         fields = {"id": "id_text", "id_text": "id_text", "row_json": "row_json", "workflow_json": "workflow_json"}
     names = list(fields)
@@ -301,10 +301,10 @@ def label_texts_of_rows(
     return list(
         Label.objects.filter(_row_scope("data_row_id", data_row_ids, id_range), project=project)
         .annotate(
-            id_text=Cast("id", _TEXT),
-            task_text=Cast("task_id", _TEXT),
-            row_text=Cast("data_row_id", _TEXT),
-            labeler_text=Cast("labeler_id", _TEXT),
+            id_text=UuidText("id"),
+            task_text=UuidText("task_id"),
+            row_text=UuidText("data_row_id"),
+            labeler_text=UuidText("labeler_id"),
             seconds=Coalesce("seconds_spent", "server_seconds"),
             current_json=Case(When(is_current=True, then=current), default=Value(None), output_field=_TEXT),
             history_json=history,
@@ -332,7 +332,7 @@ def task_texts_of_rows(
     task = JSONText(id="id", slot="slot", kind="kind", state="state", labeled_by="labeled_by_id", done_at="done_at")
     return list(
         Task.objects.filter(_row_scope("data_row_id", data_row_ids, id_range), project=project)
-        .annotate(row_text=Cast("data_row_id", _TEXT), task_json=task)
+        .annotate(row_text=UuidText("data_row_id"), task_json=task)
         .order_by("data_row_id", "slot")
         .values_list("row_text", "task_json")
     )

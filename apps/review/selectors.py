@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Q, QuerySet, TextField
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from apps.accounts.models import User
 from apps.core.counting import bounded_count
-from apps.core.json_sql import JSONText
+from apps.core.json_sql import JSONText, UuidText
 from apps.labeling.access import projects_where
 from apps.labeling.models import Label, Project, Task, TaskState
 from apps.review.models import Review, ReviewDecision
@@ -70,7 +70,6 @@ def review_texts_of_rows(
 ) -> list[tuple[Any, ...]]:
     """Every review decision on the rows' tasks in one query, oldest first, as `(task_id, result_label_id | None,
     seconds, json)` with the decision as JSON text built by the database (exports copy it through)."""
-    text: TextField[Any, Any] = TextField()
     review = JSONText(
         id="id",
         label="label_id",
@@ -91,8 +90,8 @@ def review_texts_of_rows(
     return list(
         Review.objects.filter(scope, project=project)
         .annotate(
-            task_text=Cast("task_id", text),
-            result_text=Cast("result_label_id", text),
+            task_text=UuidText("task_id"),
+            result_text=UuidText("result_label_id"),
             seconds=Coalesce("seconds_spent", "server_seconds"),
             review_json=review,
         )
