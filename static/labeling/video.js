@@ -2,8 +2,9 @@
  * drawn on a canvas over the video, a timeline, and the submit of the video label document
  * (docs/api-extensions.md, "Video labels").
  *
- * Frame-accurate: frame f is shown by seeking to the middle of its display interval (frame_times[f] .. [f + 1]),
- * and the current frame is read back from the frame table (requestVideoFrameCallback's mediaTime while playing).
+ * Frame-accurate (video-player.js): frames are decoded ahead and kept, frame f is fetched by seeking to the middle of
+ * its display interval (frame_times[f] .. [f + 1]), and a presented frame's index is read back from the frame table
+ * (requestVideoFrameCallback's mediaTime).
  * Keys: ←/→ ±1 frame, Shift+←/→ ±10, Space play/pause, O outside from here, S split the track here, Delete
  * removes the track, Ctrl+Z undo (Ctrl+Shift+Z redo). Every change is kept in localStorage until the submit.
  * Editing a box on a frame makes a keyframe there; interpolated boxes are drawn dashed. */
@@ -11,6 +12,7 @@ import { keyOf, parseAnswers, serializeAnswers, summarizeAnswers } from "./answe
 import { h, readJson, typingTarget } from "./dom.js";
 import { renderQuestions } from "./questions.js";
 import { parseFrameAnswers, renderFrameAnswers, serializeFrameAnswers } from "./video-frame-answers.js";
+import { Player } from "./video-player.js";
 import { Timeline } from "./video-timeline.js";
 import { parseKeyframes, serializeTrack, setKeyframe, shapeAt, toggleOutside } from "./video-tracks.js";
 
@@ -104,9 +106,10 @@ export async function createVideoEditor() {
   }
 
   // ------------------------------------------------------------------------------------ DOM
-  const video = h("video", { id: "video-asset", muted: true, playsinline: true, preload: "auto", src: asset.dataset.streamUrl || asset.dataset.contentUrl });
+  const player = new Player({ src: asset.dataset.streamUrl || asset.dataset.contentUrl, times, frameCount: count, width, height, onFrame: (f) => frameChanged(f) });
+  const video = player.video;
   const canvas = h("canvas", { id: "video-overlay", class: "video-overlay", tabindex: "0", "aria-label": "Video frame: drag to draw a box" });
-  const stage = h("div", { class: "video-stage" }, video, canvas);
+  const stage = h("div", { class: "video-stage" }, player.decoder, video, player.picture, canvas);
   const frameInput = h("input", { id: "frame-input", type: "number", min: "0", max: String(count - 1), value: "0", "aria-label": "Frame" });
   const timeText = h("span", { id: "frame-time", class: "muted small" });
   const speed = h("select", { id: "speed", "aria-label": "Playback speed" }, ...SPEEDS.map((s) => h("option", { value: String(s), selected: s === 1 }, `${s}×`)));
@@ -137,55 +140,26 @@ export async function createVideoEditor() {
   const ctx = canvas.getContext("2d");
   const timeline = new Timeline(timelineNode, { frameCount: count, seek: (f) => goTo(f), select: (id) => select(id) });
 
-  // ------------------------------------------------------------------------------------ player
-  let playing = false;
-  const frameOf = (seconds) => {
-    let lo = 0;
-    let hi = count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (times[mid] <= seconds + 1e-6) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-  const middleOf = (f) => (f + 1 < count ? (times[f] + times[f + 1]) / 2 : times[f] + 0.001);
-  function goTo(target, fromPlayback) {
-    frame = Math.min(Math.max(Math.round(Number(target) || 0), 0), count - 1);
-    if (!fromPlayback) {
-      if (playing) togglePlay();
-      video.currentTime = middleOf(frame);
-    }
+  // ------------------------------------------------------------------------------------ player (video-player.js)
+  const goTo = (target) => player.goTo(target);
+  function frameChanged(f) {
+    frame = f;
     frameInput.value = String(frame);
     timeText.textContent = `${times[frame].toFixed(3)} s`;
-    document.documentElement.dataset.videoFrame = String(frame);
     timeline.moveTo(frame);
+    playButton.textContent = player.playing ? "Pause" : "Play";
     const from = $("frame-start");
     const to = $("frame-end");
     if (from && to && document.activeElement !== from && document.activeElement !== to) from.value = to.value = String(frame); // per-frame answers default to this frame
     draw();
   }
   function togglePlay() {
-    playing = !playing;
-    playButton.textContent = playing ? "Pause" : "Play";
-    if (playing) {
-      video.playbackRate = Number(speed.value);
-      video.play();
-      const onFrame = (_now, meta) => {
-        if (!playing) return;
-        goTo(frameOf(meta.mediaTime), true);
-        video.requestVideoFrameCallback(onFrame);
-      };
-      video.requestVideoFrameCallback(onFrame);
-    } else {
-      video.pause();
-      goTo(frameOf(video.currentTime));
-    }
+    player.toggle(Number(speed.value));
+    playButton.textContent = player.playing ? "Pause" : "Play";
   }
-  video.addEventListener("ended", () => playing && togglePlay());
-  speed.addEventListener("change", () => (video.playbackRate = Number(speed.value)));
+  video.addEventListener("ended", () => player.playing && togglePlay());
+  speed.addEventListener("change", () => player.setRate(Number(speed.value)));
   frameInput.addEventListener("change", () => goTo(frameInput.value));
-  video.addEventListener("seeked", () => draw());
 
   // ------------------------------------------------------------------------------------ drawing
   const scale = () => canvas.width / width;
@@ -193,6 +167,7 @@ export async function createVideoEditor() {
     const rect = video.getBoundingClientRect();
     canvas.width = Math.max(1, Math.round(rect.width));
     canvas.height = Math.max(1, Math.round(rect.height));
+    player.fit(rect.width, rect.height);
     draw();
   }
   const numbers = () => new Map(tracks.map((t, i) => [t.id, i + 1]));
@@ -241,7 +216,7 @@ export async function createVideoEditor() {
   canvas.addEventListener("pointerdown", (event) => {
     if (form.dataset.readonly === "true") return;
     canvas.focus();
-    if (playing) togglePlay();
+    if (player.playing) togglePlay();
     const p = toImage(event);
     const target = hit(p);
     canvas.setPointerCapture(event.pointerId);
