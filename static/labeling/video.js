@@ -6,13 +6,14 @@
  * its display interval (frame_times[f] .. [f + 1]), and a presented frame's index is read back from the frame table
  * (requestVideoFrameCallback's mediaTime).
  * Keys: ←/→ ±1 frame, Shift+←/→ ±10, Space play/pause, O outside from here, S split the track here, Delete
- * removes the track, Ctrl+Z undo (Ctrl+Shift+Z redo). Every change is kept in localStorage until the submit.
+ * removes the track, Ctrl+Z undo (Ctrl+Shift+Z redo). Every change goes to the draft (drafts.js, via video-submit.js).
  * Editing a box on a frame makes a keyframe there; interpolated boxes are drawn dashed. */
 import { keyOf, parseAnswers, serializeAnswers, summarizeAnswers } from "./answers.js";
 import { h, readJson, typingTarget } from "./dom.js";
 import { renderQuestions } from "./questions.js";
 import { parseFrameAnswers, renderFrameAnswers, serializeFrameAnswers } from "./video-frame-answers.js";
 import { Player } from "./video-player.js";
+import { startVideoDrafts, startVideoSubmit } from "./video-submit.js";
 import { Timeline } from "./video-timeline.js";
 import { parseKeyframes, serializeTrack, setKeyframe, shapeAt, toggleOutside } from "./video-tracks.js";
 
@@ -79,15 +80,8 @@ export async function createVideoEditor() {
     });
     return out.concat(serializeAnswers(questions, globalAnswers), serializeFrameAnswers(frameAnswers));
   }
-  const draftKey = `tdp-video-draft:${form.dataset.taskId || ""}`;
-  function saveDraft() {
-    if (readOnly()) return;
-    try {
-      window.localStorage.setItem(draftKey, snapshot()); // never lose work: a copy in this browser until the submit
-    } catch (err) {
-      console.warn("The draft could not be kept in this browser", err);
-    }
-  }
+  let drafts = { changed: () => {} }; // video-submit.js: this browser at once, the server draft within seconds
+  const saveDraft = () => !readOnly() && drafts.changed();
   function commit(before) {
     undo.push(before);
     redo.length = 0;
@@ -386,50 +380,23 @@ export async function createVideoEditor() {
   const status = h("p", { id: "video-status", class: "small", role: "status", "aria-live": "polite" });
   if (form.dataset.submitUrl) form.querySelector(".submit-bar").prepend(status); // the review page posts its form
   const started = performance.now();
-  const key = window.crypto.randomUUID ? window.crypto.randomUUID() : Array.from(window.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(""); // plain HTTP has no randomUUID
-  form.addEventListener("submit", async (event) => {
-    if (!form.dataset.submitUrl) return; // review: approve / reject post the form as it is
-    event.preventDefault();
-    status.textContent = "Sending…";
-    status.className = "small";
-    const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-    const body = { annotations: serialize(), seconds_spent: Math.round((performance.now() - started) / 100) / 10 };
-    let response;
-    try {
-      response = await fetch(form.dataset.submitUrl, {
-        method: form.dataset.submitMethod || "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": key, "X-CSRFToken": csrf },
-        body: JSON.stringify(body),
-      });
-    } catch (err) {
-      status.textContent = "Not sent: the connection failed. Your work is still here; try again.";
-      status.className = "small error";
-      return;
-    }
-    if (response.ok) {
-      window.localStorage.removeItem(draftKey);
-      status.textContent = "Label submitted.";
-      document.documentElement.dataset.videoSubmitted = "true";
-      const next = h("form", { method: "post", action: form.dataset.nextUrl, hidden: true }, h("input", { type: "hidden", name: "csrfmiddlewaretoken", value: csrf }), h("input", { type: "hidden", name: "after", value: "submitted" }));
-      document.body.append(next);
-      next.submit();
-      return;
-    }
-    const data = await response.json().catch(() => null);
-    const error = (data && data.error) || {};
-    const items = (error.details && error.details.annotations) || [];
-    status.textContent = `Not saved: ${error.message || response.status} ${items.map((e) => `${e.path}: ${e.message}`).join(" · ")}`;
-    status.className = "small error";
-  });
-
-  const stored = readJson("annotations-data", []);
-  const draft = readOnly() ? null : window.localStorage.getItem(draftKey);
-  load(draft ? JSON.parse(draft) : stored);
+  const elapsedSeconds = () => (performance.now() - started) / 1000;
+  load(readJson("annotations-data", []));
   renderTools();
   renderPanel();
   renderQuestionsPanel();
-  if (draft && draft !== JSON.stringify(stored)) status.textContent = "Restored your unsent work from this browser.";
+  const setDocument = (list) => {
+    const before = snapshot();
+    load(list);
+    undo.push(before);
+    redo.length = 0;
+    renderPanel();
+    renderQuestionsPanel();
+    draw();
+  };
+  drafts = startVideoDrafts({ form, getDocument: serialize, setDocument, elapsedSeconds }, status);
+  startVideoSubmit({ form, status, serialize, elapsedSeconds, drafts: drafts.drafts });
+  await drafts.ready;
   window.addEventListener("resize", fit);
   await new Promise((resolve) => {
     if (video.readyState >= 1) resolve();
