@@ -15,7 +15,7 @@ import { parseFrameAnswers, renderFrameAnswers, serializeFrameAnswers } from "./
 import { Player } from "./video-player.js";
 import { startVideoDrafts, startVideoSubmit } from "./video-submit.js";
 import { Timeline } from "./video-timeline.js";
-import { parseKeyframes, serializeTrack, setKeyframe, shapeAt, toggleOutside } from "./video-tracks.js";
+import { earlier, mergeKeyframes, parseKeyframes, serializeTrack, setKeyframe, shapeAt, toggleOutside } from "./video-tracks.js";
 
 const $ = (id) => document.getElementById(id);
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
@@ -303,6 +303,12 @@ export async function createVideoEditor() {
         if (track.id === selected && !readOnly()) {
           renderQuestions(answersNode, track.toolNode.classifications || [], track.answers, `track.${track.id}`, () => {}, null);
           const actions = h("div", { class: "track-actions" }, button("Outside from here (O)", "The object leaves the picture at this frame", () => outside()), button("Split here (S)", "End the track here and go on as a new track", () => split(), "split-track"), button("Delete track", "Delete the track (Delete)", () => removeSelected()));
+          const partners = tracks.filter((t) => t !== track && t.toolNode === track.toolNode && t.keyframes.length);
+          if (partners.length && track.keyframes.length) {
+            const choice = h("select", { id: "merge-with", "aria-label": "Track to merge with" }, ...partners.map((t) => h("option", { value: t.id }, `${labels.get(t.id)}. ${t.trackId}`)));
+            const merge = button("Merge", "Merge the two tracks into one: the later one takes over from its first keyframe", () => mergeWith(choice.value), "merge-track");
+            actions.append(h("span", { class: "merge-tracks" }, h("label", { for: "merge-with", class: "small" }, "Merge with"), choice, merge));
+          }
           row.append(actions, answersNode);
         }
         return row;
@@ -349,6 +355,20 @@ export async function createVideoEditor() {
     tracks.push(copy);
     selected = copy.id;
     commit(before);
+  }
+  /** Merge the selected track with another of the same class: one track (the earlier one's id and answers), the
+   * later one's keyframes from its first keyframe on (video-tracks.js mergeKeyframes). Undoable. */
+  function mergeWith(otherId) {
+    const a = tracks.find((t) => t.id === selected);
+    const b = tracks.find((t) => t.id === otherId);
+    if (!a || !b || a === b || a.toolNode !== b.toolNode || readOnly()) return;
+    const before = snapshot();
+    const kept = earlier(a, b);
+    kept.keyframes = mergeKeyframes(a, b);
+    tracks = tracks.filter((t) => t !== (kept === a ? b : a));
+    selected = kept.id;
+    commit(before);
+    status.textContent = `Merged into track ${kept.trackId}.`;
   }
   function removeSelected() {
     if (!selected || readOnly()) return;
