@@ -12,6 +12,7 @@ import { keyOf, parseAnswers, serializeAnswers, summarizeAnswers } from "./answe
 import { h, readJson, typingTarget } from "./dom.js";
 import { renderQuestions } from "./questions.js";
 import { parseFrameAnswers, renderFrameAnswers, serializeFrameAnswers } from "./video-frame-answers.js";
+import { HANDLE, PolygonDraft, TOOL_NAMES, TRACK_TOOLS, dragShape, drawShape, grab, roundShape } from "./video-draw.js";
 import { Player } from "./video-player.js";
 import { startVideoDrafts, startVideoSubmit } from "./video-submit.js";
 import { Timeline } from "./video-timeline.js";
@@ -19,13 +20,12 @@ import { earlier, mergeKeyframes, parseKeyframes, serializeTrack, setKeyframe, s
 
 const $ = (id) => document.getElementById(id);
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
-const HANDLE = 8;
 
 export async function createVideoEditor() {
   const asset = $("asset");
   const form = $("label-form");
   const ontology = readJson("ontology-data", {});
-  const boxTools = (ontology.tools || []).filter((t) => !t.archived && t.tool === "bbox");
+  const boxTools = (ontology.tools || []).filter((t) => !t.archived && TRACK_TOOLS.includes(t.tool)); // boxes, polygons, points
   const questions = ontology.classifications || [];
   const info = await fetch(asset.dataset.videoUrl, { credentials: "same-origin" }).then((r) => r.json());
   if (info.status !== "ready") {
@@ -102,7 +102,7 @@ export async function createVideoEditor() {
   // ------------------------------------------------------------------------------------ DOM
   const player = new Player({ src: asset.dataset.streamUrl || asset.dataset.contentUrl, times, frameCount: count, width, height, onFrame: (f) => frameChanged(f) });
   const video = player.video;
-  const canvas = h("canvas", { id: "video-overlay", class: "video-overlay", tabindex: "0", "aria-label": "Video frame: drag to draw a box" });
+  const canvas = h("canvas", { id: "video-overlay", class: "video-overlay", tabindex: "0", "aria-label": "Video frame: draw with the chosen tool (box: drag; polygon: click the vertices; point: click)" });
   const stage = h("div", { class: "video-stage" }, player.decoder, video, player.picture, canvas);
   const frameInput = h("input", { id: "frame-input", type: "number", min: "0", max: String(count - 1), value: "0", "aria-label": "Frame" });
   const timeText = h("span", { id: "frame-time", class: "muted small" });
@@ -128,7 +128,7 @@ export async function createVideoEditor() {
     timeText,
   );
   const timelineNode = h("div", { id: "timeline", class: "timeline", "aria-label": "Timeline" });
-  const legend = h("p", { class: "video-legend" }, "Solid box ◆ = keyframe on this frame · dashed ◇ = interpolated · ←/→ ±1 frame, Shift ±10, Space play, O outside");
+  const legend = h("p", { class: "video-legend" }, "Solid ◆ = keyframe on this frame · dashed ◇ = interpolated · polygon: click vertices, close on the first (or Enter) · ←/→ ±1 frame, Shift ±10, Space play, O outside");
   stage.style.setProperty("--video-aspect", String(width / height));
   asset.replaceChildren(stage, controls, timelineNode, legend);
   const ctx = canvas.getContext("2d");
@@ -165,30 +165,22 @@ export async function createVideoEditor() {
     draw();
   }
   const numbers = () => new Map(tracks.map((t, i) => [t.id, i + 1]));
+  let polygon = null; // a polygon being drawn (video-draw.js PolygonDraft)
   function draw(preview) {
     const k = scale();
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     const labels = numbers();
     for (const track of tracks) {
       const at = shapeAt(track, frame);
-      if (!at) continue;
-      const g = at.geom;
-      ctx.strokeStyle = track.toolNode.color || "#e6194b";
-      ctx.lineWidth = track.id === selected ? 3 : 2;
-      ctx.setLineDash(at.keyframe ? [] : [6, 4]); // interpolated: dashed
-      ctx.strokeRect(g.left * k, g.top * k, g.width * k, g.height * k);
-      ctx.setLineDash([]);
-      ctx.fillStyle = ctx.strokeStyle;
-      ctx.font = "12px sans-serif";
-      ctx.fillText(`${labels.get(track.id)} ${at.keyframe ? "◆" : "◇"}`, g.left * k + 3, g.top * k + 13);
-      if (track.id === selected) ctx.fillRect((g.left + g.width) * k - HANDLE / 2, (g.top + g.height) * k - HANDLE / 2, HANDLE, HANDLE);
+      if (at) drawShape(ctx, track.tool, at.geom, k, { keyframe: at.keyframe, selected: track.id === selected, color: track.toolNode.color || "#e6194b", label: labels.get(track.id) });
     }
-    if (preview) {
+    if (preview && preview.width !== undefined) {
       ctx.strokeStyle = "#fff";
       ctx.setLineDash([4, 3]);
       ctx.strokeRect(preview.left * k, preview.top * k, preview.width * k, preview.height * k);
       ctx.setLineDash([]);
     }
+    if (polygon) polygon.draw(ctx, k, preview && preview.x !== undefined ? preview : null);
   }
   const toImage = (event) => {
     const rect = canvas.getBoundingClientRect();
@@ -196,15 +188,25 @@ export async function createVideoEditor() {
     return { x: Math.min(Math.max((event.clientX - rect.left) / k, 0), width), y: Math.min(Math.max((event.clientY - rect.top) / k, 0), height) };
   };
   function hit(p) {
+    const tol = HANDLE / scale();
     for (let i = tracks.length - 1; i >= 0; i -= 1) {
       const at = shapeAt(tracks[i], frame);
-      if (!at) continue;
-      const g = at.geom;
-      const handle = HANDLE / scale();
-      if (Math.abs(p.x - (g.left + g.width)) < handle && Math.abs(p.y - (g.top + g.height)) < handle) return { track: tracks[i], g, mode: "resize" };
-      if (p.x >= g.left && p.x <= g.left + g.width && p.y >= g.top && p.y <= g.top + g.height) return { track: tracks[i], g, mode: "move" };
+      const grip = at && grab(tracks[i].tool, at.geom, p, tol);
+      if (grip) return { track: tracks[i], g: at.geom, grip };
     }
     return null;
+  }
+  function addTrack(geom, before) {
+    const track = { id: `o${nextId++}`, trackId: newTrackId(), tool: activeTool.tool, toolNode: activeTool, keyframes: [{ frame, geom: roundShape(activeTool.tool, geom) }], answers: {} };
+    tracks.push(track);
+    selected = track.id;
+    commit(before);
+  }
+  function closePolygon() {
+    const done = polygon;
+    polygon = null;
+    if (done && done.points.length >= 3) addTrack(done.points, done.before);
+    else draw();
   }
   let drag = null;
   canvas.addEventListener("pointerdown", (event) => {
@@ -212,29 +214,37 @@ export async function createVideoEditor() {
     canvas.focus();
     if (player.playing) togglePlay();
     const p = toImage(event);
+    if (polygon) {
+      if (polygon.add(p, HANDLE / scale())) closePolygon();
+      else draw(p);
+      return;
+    }
     const target = hit(p);
-    canvas.setPointerCapture(event.pointerId);
     if (target) {
+      canvas.setPointerCapture(event.pointerId);
       select(target.track.id);
       drag = { ...target, start: p, before: snapshot() };
-    } else if (activeTool) drag = { mode: "draw", start: p, before: snapshot() };
-  });
-  const rectOf = (a, b) => ({ left: Math.min(a.x, b.x), top: Math.min(a.y, b.y), width: Math.abs(a.x - b.x), height: Math.abs(a.y - b.y) });
-  function dragged(p, d = drag) {
-    const dx = p.x - d.start.x;
-    const dy = p.y - d.start.y;
-    const g = d.g;
-    if (d.mode === "move") {
-      return { left: Math.min(Math.max(g.left + dx, 0), width - g.width), top: Math.min(Math.max(g.top + dy, 0), height - g.height), width: g.width, height: g.height };
+    } else if (activeTool && activeTool.tool === "point") addTrack(p, snapshot());
+    else if (activeTool && activeTool.tool === "polygon") {
+      polygon = new PolygonDraft();
+      polygon.before = snapshot();
+      polygon.add(p, 0);
+      draw(p);
+    } else if (activeTool) {
+      canvas.setPointerCapture(event.pointerId);
+      drag = { mode: "draw", start: p, before: snapshot() };
     }
-    return { left: g.left, top: g.top, width: Math.max(1, Math.min(g.width + dx, width - g.left)), height: Math.max(1, Math.min(g.height + dy, height - g.top)) };
-  }
+  });
+  canvas.addEventListener("dblclick", () => polygon && closePolygon());
+  const rectOf = (a, b) => ({ left: Math.min(a.x, b.x), top: Math.min(a.y, b.y), width: Math.abs(a.x - b.x), height: Math.abs(a.y - b.y) });
+  const dragged = (p, d) => dragShape(d.track.tool, d.g, d.grip, p.x - d.start.x, p.y - d.start.y, width, height);
   canvas.addEventListener("pointermove", (event) => {
-    if (!drag) return;
     const p = toImage(event);
+    if (polygon) return draw(p);
+    if (!drag) return;
     if (drag.mode === "draw") draw(rectOf(drag.start, p));
     else {
-      setKeyframe(drag.track, frame, dragged(p));
+      setKeyframe(drag.track, frame, dragged(p, drag));
       drag.moved = true;
       draw();
     }
@@ -247,30 +257,39 @@ export async function createVideoEditor() {
     if (done.mode === "draw") {
       const box = rectOf(done.start, p);
       if (box.width < 2 || box.height < 2) return draw();
-      const track = { id: `o${nextId++}`, trackId: newTrackId(), tool: "bbox", toolNode: activeTool, keyframes: [{ frame, geom: round(box) }], answers: {} };
-      tracks.push(track);
-      selected = track.id;
-      commit(done.before);
+      addTrack(box, done.before);
     } else if (done.moved) {
-      setKeyframe(done.track, frame, round(dragged(p, done)));
+      setKeyframe(done.track, frame, roundShape(done.track.tool, dragged(p, done)));
       commit(done.before);
     }
   });
-  const round = (g) => ({ left: r2(g.left), top: r2(g.top), width: r2(g.width), height: r2(g.height) });
-  const r2 = (v) => Math.round(v * 100) / 100;
+  canvas.addEventListener("keydown", (event) => {
+    if (!polygon) return;
+    if (event.key === "Enter") closePolygon();
+    else if (event.key === "Escape") {
+      polygon = null;
+      draw();
+    } else if (event.key === "Backspace") {
+      polygon.points.pop();
+      if (!polygon.points.length) polygon = null;
+      draw();
+    } else return;
+    event.preventDefault();
+    event.stopPropagation();
+  });
 
   // ------------------------------------------------------------------------------------ panel
   const toolsNode = $("tools");
   const objectsNode = $("objects");
   function renderTools() {
     if (!boxTools.length) {
-      toolsNode.replaceChildren(h("p", { class: "muted small" }, "This ontology has no box tool to track."));
+      toolsNode.replaceChildren(h("p", { class: "muted small" }, "This ontology has no box, polygon or point tool to track."));
       return;
     }
     toolsNode.replaceChildren(
       ...boxTools.map((tool) => {
         const b = h("button", { type: "button", class: tool === activeTool ? "tool active" : "tool", "aria-pressed": tool === activeTool ? "true" : "false" });
-        b.textContent = `${tool.name} (box track)`;
+        b.textContent = `${tool.name} (${TOOL_NAMES[tool.tool]})`;
         b.addEventListener("click", () => {
           activeTool = tool;
           renderTools();
