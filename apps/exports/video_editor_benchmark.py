@@ -89,10 +89,11 @@ def _video() -> bytes:
 
 
 def _routes(page: Any, body: bytes, tracks: int) -> None:
-    static = Path(settings.BASE_DIR) / "static"
     from apps.datasets.domain.video_probe import probe_video
 
-    frame_times = probe_video(body, images=False).table.times()  # the probed table, as the server sends it (WebM: milliseconds)
+    static = Path(settings.BASE_DIR) / "static"
+    # The probed frame table, as the server sends it (WebM timestamps are milliseconds: 0.033, not 1/30).
+    frame_times = probe_video(body, images=False).table.times()
     ontology = {
         "tools": [{"name": "car", "tool": "bbox", "schema_id": "car", "color": "#e6194b", "classifications": []}]
     }
@@ -156,7 +157,9 @@ def _stats(prefix: str, times: list[float]) -> dict[str, Any]:
     }
 
 
-def editor_step_latency(*, tracks: int = 50, steps: int = 40, pause_ms: int = 33, warm_ms: int = 1000) -> dict[str, Any]:
+def editor_step_latency(
+    *, tracks: int = 50, steps: int = 40, pause_ms: int = 33, warm_ms: int = 1000
+) -> dict[str, Any]:
     """Two runs on one page: `steps` steps at a held arrow key's pace (`pause_ms` between steps, after `warm_ms` on
     the first frame, as a labeler looks at it), then `steps` more back to back with no pause (faster than the
     decoder plays ahead: the frames come at decoding speed)."""
