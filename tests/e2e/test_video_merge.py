@@ -3,11 +3,13 @@ first keyframe, the later track's from there on (an overlap follows the later tr
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from apps.labeling.models import Label
 from tests.e2e.test_labeling import open_label_page
-from tests.e2e.test_video_editor import drag, frame, video_task  # noqa: F401
+from tests.e2e.test_video_editor import SHOTS, drag, frame, video_task  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,6 +44,8 @@ def test_merge_two_tracks_into_one_undo_and_submit(page, video_task):  # noqa: F
 
     page.click("#objects li[data-track=t1] .object-name")
     page.select_option("#merge-with", label="2. t2")
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=f"{SHOTS}/editor-merge-1366x768.png", full_page=True)
     page.click("#merge-track")
     (merged,) = tracks(page)
     assert merged["track_id"] == "t1"
