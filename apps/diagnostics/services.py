@@ -40,6 +40,7 @@ from apps.diagnostics.domain import (
 from apps.diagnostics.domain.outliers import box_outliers
 from apps.diagnostics.models import GroundTruth, MatchRecord, MetricsResult
 from apps.diagnostics.segmentation import SEGM_KEYS, segm_errors, segm_evaluate
+from apps.diagnostics.video_frames import frame_detection_block
 from apps.diagnostics.video_tracking import tracking_block
 from apps.predictions.models import ModelRun, ModelRunDataRow, Prediction
 
@@ -543,6 +544,11 @@ def metrics_compute(*, model_run: ModelRun, iou: float, confidence: float) -> Me
     tracking = tracking_block(row_ids, [r[1] for r in gt_rows], pred_docs, iou=iou, confidence=confidence)
     if tracking is not None:
         metrics["tracking"] = tracking
+        frames = frame_detection_block(
+            row_ids, [r[1] for r in gt_rows], pred_docs, iou=iou, confidence=confidence, classes=classes
+        )
+        if frames is not None:
+            metrics["frame_detection"] = frames
     records = _match_rows(ev, inp, row_ids)
     project_id = gt_rows[0][2] if gt_rows else None
     with transaction.atomic():

@@ -1,4 +1,4 @@
-"""`python manage.py benchmark video [--size VIDEOS] [--option frames=3000 tracks=10 editor=1 editor_tracks=50]`.
+"""`python manage.py benchmark video [--size VIDEOS] [--option frames=3000 tracks=10 editor=1 editor_tracks=50 ...]`.
 
 - probe: one generated video of `frames` frames (PyAV, 64×48 MPEG-4) probed `size` times the way the import task
   does (demux every packet for the frame table, decode the 8 strip frames): videos/s and frames/s. The same bytes
@@ -8,7 +8,9 @@
   whole run against the first video's).
 - consensus: three labels per video compared track by track (`video_consensus`): ms per row.
 - editor (option editor=1): the video editor (static/labeling/video.js) in headless Chromium on a 1080p video with
-  `editor_tracks` tracks: ms from the →-key press to the sought frame shown with its boxes drawn (median, p95).
+  `editor_tracks` tracks: ms from the →-key press to the step's frame painted with its boxes (median, p95, max),
+  `steps` steps at a held key's pace (`pause_ms`, default 33: 30 steps/s) and `steps` more back to back
+  (apps/exports/video_editor_benchmark.py).
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ def video_benchmark(params: dict[str, Any]) -> dict[str, Any]:
         from apps.exports.video_editor_benchmark import editor_step_latency
 
         result.update(
-            editor_step_latency(tracks=int(params.get("editor_tracks", 50)), steps=int(params.get("steps", 40)))
+            editor_step_latency(
+                tracks=int(params.get("editor_tracks", 50)),
+                steps=int(params.get("steps", 40)),
+                pause_ms=int(params.get("pause_ms", 33)),
+            )
         )
     return result

@@ -37,7 +37,7 @@ function clock(ms) {
 }
 
 function describe(doc) {
-  const objects = doc.filter((item) => item && (item.bbox || item.polygon || item.line || item.point || item.location));
+  const objects = doc.filter((item) => item && (item.bbox || item.polygon || item.line || item.point || item.location || item.keyframes));
   const answers = doc.length - objects.length;
   const parts = [`${objects.length} object${objects.length === 1 ? "" : "s"}`];
   if (answers) parts.push(`${answers} answer${answers === 1 ? "" : "s"}`);

@@ -91,3 +91,17 @@ export function parseKeyframes(tool, list) {
     .map((k) => (k.outside ? { frame: k.frame, outside: true } : { frame: k.frame, geom: k[key] }))
     .sort((a, b) => a.frame - b.frame);
 }
+
+/** Keyframes of two tracks merged into one (the rule the editor's Merge button documents): the track that starts
+ * first keeps its keyframes before the other's first keyframe (an outside mark there keeps a gap hidden); from that
+ * frame on, the later track's keyframes hold. Overlapping frames therefore follow the later track. */
+export function mergeKeyframes(first, second) {
+  const [early, late] = first.keyframes[0].frame <= second.keyframes[0].frame ? [first, second] : [second, first];
+  const from = late.keyframes[0].frame;
+  return early.keyframes.filter((k) => k.frame < from).concat(late.keyframes.map((k) => ({ ...k })));
+}
+
+/** The track of `tracks` that appears first (its id and answers are kept by a merge). */
+export function earlier(a, b) {
+  return a.keyframes[0].frame <= b.keyframes[0].frame ? a : b;
+}

@@ -2,27 +2,30 @@
  * drawn on a canvas over the video, a timeline, and the submit of the video label document
  * (docs/api-extensions.md, "Video labels").
  *
- * Frame-accurate: frame f is shown by seeking to the middle of its display interval (frame_times[f] .. [f + 1]),
- * and the current frame is read back from the frame table (requestVideoFrameCallback's mediaTime while playing).
+ * Frame-accurate (video-player.js): frames are decoded ahead and kept, frame f is fetched by seeking to the middle of
+ * its display interval (frame_times[f] .. [f + 1]), and a presented frame's index is read back from the frame table
+ * (requestVideoFrameCallback's mediaTime).
  * Keys: ←/→ ±1 frame, Shift+←/→ ±10, Space play/pause, O outside from here, S split the track here, Delete
- * removes the track, Ctrl+Z undo (Ctrl+Shift+Z redo). Every change is kept in localStorage until the submit.
+ * removes the track, Ctrl+Z undo (Ctrl+Shift+Z redo). Every change goes to the draft (drafts.js, via video-submit.js).
  * Editing a box on a frame makes a keyframe there; interpolated boxes are drawn dashed. */
 import { keyOf, parseAnswers, serializeAnswers, summarizeAnswers } from "./answers.js";
 import { h, readJson, typingTarget } from "./dom.js";
 import { renderQuestions } from "./questions.js";
 import { parseFrameAnswers, renderFrameAnswers, serializeFrameAnswers } from "./video-frame-answers.js";
+import { HANDLE, PolygonDraft, TOOL_NAMES, TRACK_TOOLS, dragShape, drawShape, grab, roundShape } from "./video-draw.js";
+import { Player } from "./video-player.js";
+import { startVideoDrafts, startVideoSubmit } from "./video-submit.js";
 import { Timeline } from "./video-timeline.js";
-import { parseKeyframes, serializeTrack, setKeyframe, shapeAt, toggleOutside } from "./video-tracks.js";
+import { earlier, mergeKeyframes, parseKeyframes, serializeTrack, setKeyframe, shapeAt, toggleOutside } from "./video-tracks.js";
 
 const $ = (id) => document.getElementById(id);
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
-const HANDLE = 8;
 
 export async function createVideoEditor() {
   const asset = $("asset");
   const form = $("label-form");
   const ontology = readJson("ontology-data", {});
-  const boxTools = (ontology.tools || []).filter((t) => !t.archived && t.tool === "bbox");
+  const boxTools = (ontology.tools || []).filter((t) => !t.archived && TRACK_TOOLS.includes(t.tool)); // boxes, polygons, points
   const questions = ontology.classifications || [];
   const info = await fetch(asset.dataset.videoUrl, { credentials: "same-origin" }).then((r) => r.json());
   if (info.status !== "ready") {
@@ -77,15 +80,8 @@ export async function createVideoEditor() {
     });
     return out.concat(serializeAnswers(questions, globalAnswers), serializeFrameAnswers(frameAnswers));
   }
-  const draftKey = `tdp-video-draft:${form.dataset.taskId || ""}`;
-  function saveDraft() {
-    if (readOnly()) return;
-    try {
-      window.localStorage.setItem(draftKey, snapshot()); // never lose work: a copy in this browser until the submit
-    } catch (err) {
-      console.warn("The draft could not be kept in this browser", err);
-    }
-  }
+  let drafts = { changed: () => {} }; // video-submit.js: this browser at once, the server draft within seconds
+  const saveDraft = () => !readOnly() && drafts.changed();
   function commit(before) {
     undo.push(before);
     redo.length = 0;
@@ -104,9 +100,10 @@ export async function createVideoEditor() {
   }
 
   // ------------------------------------------------------------------------------------ DOM
-  const video = h("video", { id: "video-asset", muted: true, playsinline: true, preload: "auto", src: asset.dataset.streamUrl || asset.dataset.contentUrl });
-  const canvas = h("canvas", { id: "video-overlay", class: "video-overlay", tabindex: "0", "aria-label": "Video frame: drag to draw a box" });
-  const stage = h("div", { class: "video-stage" }, video, canvas);
+  const player = new Player({ src: asset.dataset.streamUrl || asset.dataset.contentUrl, times, frameCount: count, width, height, onFrame: (f) => frameChanged(f) });
+  const video = player.video;
+  const canvas = h("canvas", { id: "video-overlay", class: "video-overlay", tabindex: "0", "aria-label": "Video frame: draw with the chosen tool (box: drag; polygon: click the vertices; point: click)" });
+  const stage = h("div", { class: "video-stage" }, player.decoder, video, player.picture, canvas);
   const frameInput = h("input", { id: "frame-input", type: "number", min: "0", max: String(count - 1), value: "0", "aria-label": "Frame" });
   const timeText = h("span", { id: "frame-time", class: "muted small" });
   const speed = h("select", { id: "speed", "aria-label": "Playback speed" }, ...SPEEDS.map((s) => h("option", { value: String(s), selected: s === 1 }, `${s}×`)));
@@ -131,61 +128,32 @@ export async function createVideoEditor() {
     timeText,
   );
   const timelineNode = h("div", { id: "timeline", class: "timeline", "aria-label": "Timeline" });
-  const legend = h("p", { class: "video-legend" }, "Solid box ◆ = keyframe on this frame · dashed ◇ = interpolated · ←/→ ±1 frame, Shift ±10, Space play, O outside");
+  const legend = h("p", { class: "video-legend" }, "Solid ◆ = keyframe on this frame · dashed ◇ = interpolated · polygon: click vertices, close on the first (or Enter) · ←/→ ±1 frame, Shift ±10, Space play, O outside");
   stage.style.setProperty("--video-aspect", String(width / height));
   asset.replaceChildren(stage, controls, timelineNode, legend);
   const ctx = canvas.getContext("2d");
   const timeline = new Timeline(timelineNode, { frameCount: count, seek: (f) => goTo(f), select: (id) => select(id) });
 
-  // ------------------------------------------------------------------------------------ player
-  let playing = false;
-  const frameOf = (seconds) => {
-    let lo = 0;
-    let hi = count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (times[mid] <= seconds + 1e-6) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-  const middleOf = (f) => (f + 1 < count ? (times[f] + times[f + 1]) / 2 : times[f] + 0.001);
-  function goTo(target, fromPlayback) {
-    frame = Math.min(Math.max(Math.round(Number(target) || 0), 0), count - 1);
-    if (!fromPlayback) {
-      if (playing) togglePlay();
-      video.currentTime = middleOf(frame);
-    }
+  // ------------------------------------------------------------------------------------ player (video-player.js)
+  const goTo = (target) => player.goTo(target);
+  function frameChanged(f) {
+    frame = f;
     frameInput.value = String(frame);
     timeText.textContent = `${times[frame].toFixed(3)} s`;
-    document.documentElement.dataset.videoFrame = String(frame);
     timeline.moveTo(frame);
+    playButton.textContent = player.playing ? "Pause" : "Play";
     const from = $("frame-start");
     const to = $("frame-end");
     if (from && to && document.activeElement !== from && document.activeElement !== to) from.value = to.value = String(frame); // per-frame answers default to this frame
     draw();
   }
   function togglePlay() {
-    playing = !playing;
-    playButton.textContent = playing ? "Pause" : "Play";
-    if (playing) {
-      video.playbackRate = Number(speed.value);
-      video.play();
-      const onFrame = (_now, meta) => {
-        if (!playing) return;
-        goTo(frameOf(meta.mediaTime), true);
-        video.requestVideoFrameCallback(onFrame);
-      };
-      video.requestVideoFrameCallback(onFrame);
-    } else {
-      video.pause();
-      goTo(frameOf(video.currentTime));
-    }
+    player.toggle(Number(speed.value));
+    playButton.textContent = player.playing ? "Pause" : "Play";
   }
-  video.addEventListener("ended", () => playing && togglePlay());
-  speed.addEventListener("change", () => (video.playbackRate = Number(speed.value)));
+  video.addEventListener("ended", () => player.playing && togglePlay());
+  speed.addEventListener("change", () => player.setRate(Number(speed.value)));
   frameInput.addEventListener("change", () => goTo(frameInput.value));
-  video.addEventListener("seeked", () => draw());
 
   // ------------------------------------------------------------------------------------ drawing
   const scale = () => canvas.width / width;
@@ -193,33 +161,26 @@ export async function createVideoEditor() {
     const rect = video.getBoundingClientRect();
     canvas.width = Math.max(1, Math.round(rect.width));
     canvas.height = Math.max(1, Math.round(rect.height));
+    player.fit(rect.width, rect.height);
     draw();
   }
   const numbers = () => new Map(tracks.map((t, i) => [t.id, i + 1]));
+  let polygon = null; // a polygon being drawn (video-draw.js PolygonDraft)
   function draw(preview) {
     const k = scale();
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     const labels = numbers();
     for (const track of tracks) {
       const at = shapeAt(track, frame);
-      if (!at) continue;
-      const g = at.geom;
-      ctx.strokeStyle = track.toolNode.color || "#e6194b";
-      ctx.lineWidth = track.id === selected ? 3 : 2;
-      ctx.setLineDash(at.keyframe ? [] : [6, 4]); // interpolated: dashed
-      ctx.strokeRect(g.left * k, g.top * k, g.width * k, g.height * k);
-      ctx.setLineDash([]);
-      ctx.fillStyle = ctx.strokeStyle;
-      ctx.font = "12px sans-serif";
-      ctx.fillText(`${labels.get(track.id)} ${at.keyframe ? "◆" : "◇"}`, g.left * k + 3, g.top * k + 13);
-      if (track.id === selected) ctx.fillRect((g.left + g.width) * k - HANDLE / 2, (g.top + g.height) * k - HANDLE / 2, HANDLE, HANDLE);
+      if (at) drawShape(ctx, track.tool, at.geom, k, { keyframe: at.keyframe, selected: track.id === selected, color: track.toolNode.color || "#e6194b", label: labels.get(track.id) });
     }
-    if (preview) {
+    if (preview && preview.width !== undefined) {
       ctx.strokeStyle = "#fff";
       ctx.setLineDash([4, 3]);
       ctx.strokeRect(preview.left * k, preview.top * k, preview.width * k, preview.height * k);
       ctx.setLineDash([]);
     }
+    if (polygon) polygon.draw(ctx, k, preview && preview.x !== undefined ? preview : null);
   }
   const toImage = (event) => {
     const rect = canvas.getBoundingClientRect();
@@ -227,45 +188,63 @@ export async function createVideoEditor() {
     return { x: Math.min(Math.max((event.clientX - rect.left) / k, 0), width), y: Math.min(Math.max((event.clientY - rect.top) / k, 0), height) };
   };
   function hit(p) {
+    const tol = HANDLE / scale();
     for (let i = tracks.length - 1; i >= 0; i -= 1) {
       const at = shapeAt(tracks[i], frame);
-      if (!at) continue;
-      const g = at.geom;
-      const handle = HANDLE / scale();
-      if (Math.abs(p.x - (g.left + g.width)) < handle && Math.abs(p.y - (g.top + g.height)) < handle) return { track: tracks[i], g, mode: "resize" };
-      if (p.x >= g.left && p.x <= g.left + g.width && p.y >= g.top && p.y <= g.top + g.height) return { track: tracks[i], g, mode: "move" };
+      const grip = at && grab(tracks[i].tool, at.geom, p, tol);
+      if (grip) return { track: tracks[i], g: at.geom, grip };
     }
     return null;
+  }
+  function addTrack(geom, before) {
+    const track = { id: `o${nextId++}`, trackId: newTrackId(), tool: activeTool.tool, toolNode: activeTool, keyframes: [{ frame, geom: roundShape(activeTool.tool, geom) }], answers: {} };
+    tracks.push(track);
+    selected = track.id;
+    commit(before);
+  }
+  function closePolygon() {
+    const done = polygon;
+    polygon = null;
+    if (done && done.points.length >= 3) addTrack(done.points, done.before);
+    else draw();
   }
   let drag = null;
   canvas.addEventListener("pointerdown", (event) => {
     if (form.dataset.readonly === "true") return;
     canvas.focus();
-    if (playing) togglePlay();
+    if (player.playing) togglePlay();
     const p = toImage(event);
+    if (polygon) {
+      if (polygon.add(p, HANDLE / scale())) closePolygon();
+      else draw(p);
+      return;
+    }
     const target = hit(p);
-    canvas.setPointerCapture(event.pointerId);
     if (target) {
+      canvas.setPointerCapture(event.pointerId);
       select(target.track.id);
       drag = { ...target, start: p, before: snapshot() };
-    } else if (activeTool) drag = { mode: "draw", start: p, before: snapshot() };
-  });
-  const rectOf = (a, b) => ({ left: Math.min(a.x, b.x), top: Math.min(a.y, b.y), width: Math.abs(a.x - b.x), height: Math.abs(a.y - b.y) });
-  function dragged(p, d = drag) {
-    const dx = p.x - d.start.x;
-    const dy = p.y - d.start.y;
-    const g = d.g;
-    if (d.mode === "move") {
-      return { left: Math.min(Math.max(g.left + dx, 0), width - g.width), top: Math.min(Math.max(g.top + dy, 0), height - g.height), width: g.width, height: g.height };
+    } else if (activeTool && activeTool.tool === "point") addTrack(p, snapshot());
+    else if (activeTool && activeTool.tool === "polygon") {
+      polygon = new PolygonDraft();
+      polygon.before = snapshot();
+      polygon.add(p, 0);
+      draw(p);
+    } else if (activeTool) {
+      canvas.setPointerCapture(event.pointerId);
+      drag = { mode: "draw", start: p, before: snapshot() };
     }
-    return { left: g.left, top: g.top, width: Math.max(1, Math.min(g.width + dx, width - g.left)), height: Math.max(1, Math.min(g.height + dy, height - g.top)) };
-  }
+  });
+  canvas.addEventListener("dblclick", () => polygon && closePolygon());
+  const rectOf = (a, b) => ({ left: Math.min(a.x, b.x), top: Math.min(a.y, b.y), width: Math.abs(a.x - b.x), height: Math.abs(a.y - b.y) });
+  const dragged = (p, d) => dragShape(d.track.tool, d.g, d.grip, p.x - d.start.x, p.y - d.start.y, width, height);
   canvas.addEventListener("pointermove", (event) => {
-    if (!drag) return;
     const p = toImage(event);
+    if (polygon) return draw(p);
+    if (!drag) return;
     if (drag.mode === "draw") draw(rectOf(drag.start, p));
     else {
-      setKeyframe(drag.track, frame, dragged(p));
+      setKeyframe(drag.track, frame, dragged(p, drag));
       drag.moved = true;
       draw();
     }
@@ -278,30 +257,39 @@ export async function createVideoEditor() {
     if (done.mode === "draw") {
       const box = rectOf(done.start, p);
       if (box.width < 2 || box.height < 2) return draw();
-      const track = { id: `o${nextId++}`, trackId: newTrackId(), tool: "bbox", toolNode: activeTool, keyframes: [{ frame, geom: round(box) }], answers: {} };
-      tracks.push(track);
-      selected = track.id;
-      commit(done.before);
+      addTrack(box, done.before);
     } else if (done.moved) {
-      setKeyframe(done.track, frame, round(dragged(p, done)));
+      setKeyframe(done.track, frame, roundShape(done.track.tool, dragged(p, done)));
       commit(done.before);
     }
   });
-  const round = (g) => ({ left: r2(g.left), top: r2(g.top), width: r2(g.width), height: r2(g.height) });
-  const r2 = (v) => Math.round(v * 100) / 100;
+  canvas.addEventListener("keydown", (event) => {
+    if (!polygon) return;
+    if (event.key === "Enter") closePolygon();
+    else if (event.key === "Escape") {
+      polygon = null;
+      draw();
+    } else if (event.key === "Backspace") {
+      polygon.points.pop();
+      if (!polygon.points.length) polygon = null;
+      draw();
+    } else return;
+    event.preventDefault();
+    event.stopPropagation();
+  });
 
   // ------------------------------------------------------------------------------------ panel
   const toolsNode = $("tools");
   const objectsNode = $("objects");
   function renderTools() {
     if (!boxTools.length) {
-      toolsNode.replaceChildren(h("p", { class: "muted small" }, "This ontology has no box tool to track."));
+      toolsNode.replaceChildren(h("p", { class: "muted small" }, "This ontology has no box, polygon or point tool to track."));
       return;
     }
     toolsNode.replaceChildren(
       ...boxTools.map((tool) => {
         const b = h("button", { type: "button", class: tool === activeTool ? "tool active" : "tool", "aria-pressed": tool === activeTool ? "true" : "false" });
-        b.textContent = `${tool.name} (box track)`;
+        b.textContent = `${tool.name} (${TOOL_NAMES[tool.tool]})`;
         b.addEventListener("click", () => {
           activeTool = tool;
           renderTools();
@@ -334,6 +322,12 @@ export async function createVideoEditor() {
         if (track.id === selected && !readOnly()) {
           renderQuestions(answersNode, track.toolNode.classifications || [], track.answers, `track.${track.id}`, () => {}, null);
           const actions = h("div", { class: "track-actions" }, button("Outside from here (O)", "The object leaves the picture at this frame", () => outside()), button("Split here (S)", "End the track here and go on as a new track", () => split(), "split-track"), button("Delete track", "Delete the track (Delete)", () => removeSelected()));
+          const partners = tracks.filter((t) => t !== track && t.toolNode === track.toolNode && t.keyframes.length);
+          if (partners.length && track.keyframes.length) {
+            const choice = h("select", { id: "merge-with", "aria-label": "Track to merge with" }, ...partners.map((t) => h("option", { value: t.id }, `${labels.get(t.id)}. ${t.trackId}`)));
+            const merge = button("Merge", "Merge the two tracks into one: the later one takes over from its first keyframe", () => mergeWith(choice.value), "merge-track");
+            actions.append(h("span", { class: "merge-tracks" }, h("label", { for: "merge-with", class: "small" }, "Merge with"), choice, merge));
+          }
           row.append(actions, answersNode);
         }
         return row;
@@ -381,6 +375,20 @@ export async function createVideoEditor() {
     selected = copy.id;
     commit(before);
   }
+  /** Merge the selected track with another of the same class: one track (the earlier one's id and answers), the
+   * later one's keyframes from its first keyframe on (video-tracks.js mergeKeyframes). Undoable. */
+  function mergeWith(otherId) {
+    const a = tracks.find((t) => t.id === selected);
+    const b = tracks.find((t) => t.id === otherId);
+    if (!a || !b || a === b || a.toolNode !== b.toolNode || readOnly()) return;
+    const before = snapshot();
+    const kept = earlier(a, b);
+    kept.keyframes = mergeKeyframes(a, b);
+    tracks = tracks.filter((t) => t !== (kept === a ? b : a));
+    selected = kept.id;
+    commit(before);
+    status.textContent = `Merged into track ${kept.trackId}.`;
+  }
   function removeSelected() {
     if (!selected || readOnly()) return;
     const before = snapshot();
@@ -411,50 +419,23 @@ export async function createVideoEditor() {
   const status = h("p", { id: "video-status", class: "small", role: "status", "aria-live": "polite" });
   if (form.dataset.submitUrl) form.querySelector(".submit-bar").prepend(status); // the review page posts its form
   const started = performance.now();
-  const key = window.crypto.randomUUID ? window.crypto.randomUUID() : Array.from(window.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(""); // plain HTTP has no randomUUID
-  form.addEventListener("submit", async (event) => {
-    if (!form.dataset.submitUrl) return; // review: approve / reject post the form as it is
-    event.preventDefault();
-    status.textContent = "Sending…";
-    status.className = "small";
-    const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-    const body = { annotations: serialize(), seconds_spent: Math.round((performance.now() - started) / 100) / 10 };
-    let response;
-    try {
-      response = await fetch(form.dataset.submitUrl, {
-        method: form.dataset.submitMethod || "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": key, "X-CSRFToken": csrf },
-        body: JSON.stringify(body),
-      });
-    } catch (err) {
-      status.textContent = "Not sent: the connection failed. Your work is still here; try again.";
-      status.className = "small error";
-      return;
-    }
-    if (response.ok) {
-      window.localStorage.removeItem(draftKey);
-      status.textContent = "Label submitted.";
-      document.documentElement.dataset.videoSubmitted = "true";
-      const next = h("form", { method: "post", action: form.dataset.nextUrl, hidden: true }, h("input", { type: "hidden", name: "csrfmiddlewaretoken", value: csrf }), h("input", { type: "hidden", name: "after", value: "submitted" }));
-      document.body.append(next);
-      next.submit();
-      return;
-    }
-    const data = await response.json().catch(() => null);
-    const error = (data && data.error) || {};
-    const items = (error.details && error.details.annotations) || [];
-    status.textContent = `Not saved: ${error.message || response.status} ${items.map((e) => `${e.path}: ${e.message}`).join(" · ")}`;
-    status.className = "small error";
-  });
-
-  const stored = readJson("annotations-data", []);
-  const draft = readOnly() ? null : window.localStorage.getItem(draftKey);
-  load(draft ? JSON.parse(draft) : stored);
+  const elapsedSeconds = () => (performance.now() - started) / 1000;
+  load(readJson("annotations-data", []));
   renderTools();
   renderPanel();
   renderQuestionsPanel();
-  if (draft && draft !== JSON.stringify(stored)) status.textContent = "Restored your unsent work from this browser.";
+  const setDocument = (list) => {
+    const before = snapshot();
+    load(list);
+    undo.push(before);
+    redo.length = 0;
+    renderPanel();
+    renderQuestionsPanel();
+    draw();
+  };
+  drafts = startVideoDrafts({ form, getDocument: serialize, setDocument, elapsedSeconds }, status);
+  startVideoSubmit({ form, status, serialize, elapsedSeconds, drafts: drafts.drafts });
+  await drafts.ready;
   window.addEventListener("resize", fit);
   await new Promise((resolve) => {
     if (video.readyState >= 1) resolve();
