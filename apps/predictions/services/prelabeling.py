@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -81,12 +81,61 @@ def prelabel_rows_joined(project: Project, data_row_ids: list[str]) -> None:
             endpoint_rows_add(project=project, data_row_ids=data_row_ids, endpoint_id=endpoint_id)
 
 
+def _project_rows_insert(project_id: Any, endpoint_id: Any) -> int:
+    """Queue every row of the project the endpoint has no state for yet (one INSERT … SELECT: a project of 100,000
+    rows is one statement, not 100,000 objects). Returns the number of rows queued."""
+    from apps.labeling.models import Task
+
+    columns = "endpoint_id, project_id, data_row_id, status, attempts, error, model_version, annotations"
+    sql = (
+        f"INSERT INTO {EndpointRow._meta.db_table} ({columns}) "
+        f"SELECT DISTINCT %s::uuid, %s::uuid, data_row_id, %s, 0, '', '', 0 FROM {Task._meta.db_table} "
+        "WHERE project_id = %s ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [str(endpoint_id), str(project_id), EndpointRowStatus.PENDING, str(project_id)])
+        return max(cursor.rowcount, 0)
+
+
+def endpoint_rows_backfill(*, project: Project, endpoint_id: Any) -> dict[str, int]:
+    """The project's endpoint setting was set or changed: queue the rows already in the project that have no answer
+    for (row, model version) yet: rows the endpoint never had, and rows answered by an older version than the one
+    the endpoint last reported. Rows answered by that version, and rows that failed for good, are left alone (sent
+    again only when asked: `endpoint_rows_resend`). Starts a dispatcher after commit."""
+    endpoint = ModelEndpoint.objects.filter(pk=endpoint_id, organization_id=project.organization_id).first()
+    if endpoint is None:
+        return {"queued": 0, "outdated": 0}
+    queued = _project_rows_insert(project.pk, endpoint.pk)
+    outdated = 0
+    if endpoint.model_version:
+        outdated = (
+            EndpointRow.objects.filter(endpoint=endpoint, project=project, status=EndpointRowStatus.ANSWERED)
+            .exclude(model_version=endpoint.model_version)
+            .update(status=EndpointRowStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), error="")
+        )
+    if queued or outdated:
+        enqueue_on_commit("apps.predictions.tasks.endpoint_dispatch", str(endpoint.pk))
+    return {"queued": queued, "outdated": outdated}
+
+
+def prelabel_settings_changed(project: Project, previous: dict[str, Any]) -> None:
+    """Labeling's settings listener (inside the update's transaction): an endpoint setting that was set or changed
+    queues the rows already in the project."""
+    for key in SETTING_KINDS:
+        endpoint_id = prelabel_endpoint_id(project, key)
+        if endpoint_id and endpoint_id != str((previous.get("model") or {}).get(key) or ""):
+            endpoint_rows_backfill(project=project, endpoint_id=endpoint_id)
+
+
 @transaction.atomic
 def endpoint_rows_resend(*, project: Project, endpoint: ModelEndpoint, failed_only: bool = True) -> int:
-    """Asked to send again: failed rows (or every row) go back to waiting."""
+    """Asked to send again: failed rows, or every row of the project (rows the endpoint never had included: the
+    "send all rows again" action) go back to waiting. Returns the number of rows that will be sent."""
     rows = EndpointRow.objects.filter(endpoint=endpoint, project=project)
     if failed_only:
         rows = rows.filter(status=EndpointRowStatus.FAILED)
+    else:
+        _project_rows_insert(project.pk, endpoint.pk)
     count = rows.update(status=EndpointRowStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), error="")
     if count:
         enqueue_on_commit("apps.predictions.tasks.endpoint_dispatch", str(endpoint.pk))
