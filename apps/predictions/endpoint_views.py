@@ -83,7 +83,9 @@ def project_retrain_action(request: HttpRequest, project_id: str) -> HttpRespons
         if retrain.status == "failed":
             messages.error(request, f"The training call failed: {retrain.error}")
         else:
-            messages.success(
-                request, "The training URL was called." if retrain.status == "ok" else "Retraining queued."
-            )
+            said = {
+                "ok": "The training URL was called.",
+                "training": "Training started on the model server; its job is followed until it is done.",
+            }
+            messages.success(request, said.get(retrain.status, "Retraining queued."))
     return redirect(reverse("predictions:project", args=[project.pk]) + "#retraining")

@@ -10,7 +10,12 @@
   "model_version"}]}`, `POST /setup {"schema"}` → `{"model_version"}`, `POST /webhook` (training events:
   `START_TRAINING` with `training_data.url` retrains like `/train`).
 - `POST /train {"training_data": {"url"}}`: reads the platform's training-data snapshot, answers
-  `{"status", "model_version", "rows", "boxes"}` with a new model version.
+  `{"status", "model_version", "rows", "boxes"}` with a new model version. Asynchronously when asked
+  (`--async-train S`, or `POST /train?async=S`): `202 {"status": "started", "job_id", "status_url"}`, the job
+  finishes S seconds later; `GET /train/<job_id>` → `{"status": "training"|"done"|"failed", "model_version",
+  "error"}`. Label Studio: the `START_TRAINING` webhook answers `201 {"job", "status": "ok"}` and
+  `POST /job_status {"job"}` → `{"job_status": "started"|"finished"|"failed", "error", "ended_at"}`.
+  `--train-fail`: asynchronous jobs fail (to test the platform's failure path).
 
 `--token`: requests must carry `Authorization: <token>`. `--instant`: answer without fetching or looking at the
 images (one fixed box per row), to measure the platform's own overhead. `--delay S`: wait S seconds before answering
@@ -25,6 +30,8 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
+from urllib.parse import parse_qs, urlsplit
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -131,7 +138,43 @@ class Model:
         return {"status": "trained", "model_version": version, "rows": len(lines), "boxes": boxes}
 
 
-def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[BaseHTTPRequestHandler]:
+class TrainingJobs:
+    """Asynchronous training: a job per call, run in a thread that waits `seconds` (a long fit), then trains."""
+
+    def __init__(self, model: Model, fail: bool = False) -> None:
+        self.model, self.fail = model, fail
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def start(self, training_data: Any, seconds: float) -> str:
+        job = uuid.uuid4().hex
+        with self.lock:
+            self.jobs[job] = {"status": "training", "model_version": None, "error": None, "ended_at": None}
+        threading.Thread(target=self._run, args=(job, training_data, seconds), daemon=True).start()
+        return job
+
+    def _run(self, job: str, training_data: Any, seconds: float) -> None:
+        time.sleep(seconds)
+        try:
+            if self.fail:
+                raise RuntimeError("the fit diverged (server started with --train-fail)")
+            outcome = {"status": "done", "model_version": self.model.train(training_data)["model_version"]}
+        except Exception as exc:
+            outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        with self.lock:
+            self.jobs[job].update(outcome, ended_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    def get(self, job: str) -> dict[str, Any] | None:
+        with self.lock:
+            found = self.jobs.get(job)
+            return {"job_id": job, **found} if found else None
+
+
+def make_handler(
+    model: Model, token: str | None, delay: float = 0.0, async_train: float | None = None, train_fail: bool = False
+) -> type[BaseHTTPRequestHandler]:
+    jobs = TrainingJobs(model, fail=train_fail)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -155,8 +198,12 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
         def do_GET(self) -> None:
             if not self._authorized():
                 return
-            if self.path.rstrip("/") == "/health":
+            path = urlsplit(self.path).path.rstrip("/")
+            if path == "/health":
                 self._send(200, {"status": "UP", "model_class": "ColourComponents", "model_version": model.version})
+            elif path.startswith("/train/"):
+                job = jobs.get(path.removeprefix("/train/"))
+                self._send(200 if job else 404, job or {"error": "no such job"})
             else:
                 self._send(404, {"error": "not found"})
 
@@ -174,8 +221,26 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
             except ValueError:
                 self._send(400, {"error": "not JSON"})
                 return
-            path = self.path.rstrip("/")
-            if path == "/setup":
+            parts = urlsplit(self.path)
+            path = parts.path.rstrip("/")
+            asked = parse_qs(parts.query).get("async")
+            seconds = float(asked[0]) if asked and asked[0].replace(".", "", 1).isdigit() else async_train
+            training = path == "/train" or (path == "/webhook" and body.get("action") == "START_TRAINING")
+            if training and seconds is not None:
+                job = jobs.start(body.get("training_data"), seconds)
+                if path == "/webhook":
+                    self._send(201, {"job": job, "status": "ok"})
+                else:
+                    self._send(202, {"status": "started", "job_id": job, "status_url": f"/train/{job}"})
+                return
+            if path == "/job_status":
+                job = jobs.get(str(body.get("job", "")))
+                if job is None:
+                    self._send(404, {"error": "no such job"})
+                    return
+                word = {"training": "started", "done": "finished"}.get(job["status"], job["status"])
+                self._send(200, {"job_status": word, "error": job["error"], "ended_at": job["ended_at"]})
+            elif path == "/setup":
                 self._send(200, {"model_version": model.version, "classes": list(CLASSES)})
             elif path == "/predict" and isinstance(body.get("rows"), list):
                 self._send(200, model.tdp_predict(body["rows"]))
@@ -210,10 +275,17 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
 
 
 def serve(
-    port: int, *, token: str | None = None, instant: bool = False, host: str = "127.0.0.1", delay: float = 0.0
+    port: int,
+    *,
+    token: str | None = None,
+    instant: bool = False,
+    host: str = "127.0.0.1",
+    delay: float = 0.0,
+    async_train: float | None = None,
+    train_fail: bool = False,
 ) -> None:
     model = Model(instant)
-    server = ThreadingHTTPServer((host, port), make_handler(model, token, delay))
+    server = ThreadingHTTPServer((host, port), make_handler(model, token, delay, async_train, train_fail))
     server.daemon_threads = True
     sys.stdout.write(f"model server on http://{host}:{server.server_port} ({model.version})\n")
     sys.stdout.flush()
@@ -227,8 +299,18 @@ def main() -> None:
     parser.add_argument("--token", default=None, help="require Authorization: <token>")
     parser.add_argument("--instant", action="store_true", help="answer without looking at the images")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering a POST")
+    parser.add_argument("--async-train", type=float, default=None, help="train asynchronously, done after S seconds")
+    parser.add_argument("--train-fail", action="store_true", help="asynchronous training jobs fail")
     args = parser.parse_args()
-    serve(args.port, token=args.token, instant=args.instant, host=args.host, delay=args.delay)
+    serve(
+        args.port,
+        token=args.token,
+        instant=args.instant,
+        host=args.host,
+        delay=args.delay,
+        async_train=args.async_train,
+        train_fail=args.train_fail,
+    )
 
 
 if __name__ == "__main__":
