@@ -18,8 +18,12 @@
   `--train-fail`: asynchronous jobs fail (to test the platform's failure path).
 
 `--token`: requests must carry `Authorization: <token>`. `--instant`: answer without fetching or looking at the
-images (one fixed box per row), to measure the platform's own overhead. `--delay S`: wait S seconds before answering
-a POST (a slow model).
+images (one fixed box per row), to measure the platform's own overhead. `--work-ms MS`: with `--instant`, take MS
+milliseconds per row to answer `/predict` (a model of known speed, e.g. a GPU model: it waits, it does not use this
+machine's CPU). `--delay S`: wait S seconds before answering a POST (a slow model, not counted as its own time).
+
+Every answer to a POST carries `X-Model-Seconds`: the server's own time for it (reading the body, the model, encoding
+the answer; measured here, not by the caller), so a client can tell the model's time from its own.
 """
 
 from __future__ import annotations
@@ -31,11 +35,11 @@ import threading
 import time
 import urllib.request
 import uuid
-from urllib.parse import parse_qs, urlsplit
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -56,8 +60,9 @@ def _fixed_box(width: int | None, height: int | None) -> dict[str, Any]:
 
 
 class Model:
-    def __init__(self, instant: bool) -> None:
+    def __init__(self, instant: bool, work_ms: float = 0.0) -> None:
         self.instant = instant
+        self.work_ms = work_ms
         self.version = MODEL_VERSION
         self.trainings = 0
         self.lock = threading.Lock()
@@ -82,6 +87,9 @@ class Model:
             except Exception as exc:  # a row the model cannot read is reported for that row only
                 return {"id": row.get("id"), "annotations": [], "error": f"{type(exc).__name__}: {exc}"[:200]}
 
+        if self.instant and self.work_ms:
+            time.sleep(len(rows) * self.work_ms / 1000)
+            return {"model_version": self.version, "results": [one(row) for row in rows]}
         return {"model_version": self.version, "results": list(self.pool.map(one, rows))}
 
     def tdp_embed(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -177,15 +185,22 @@ def make_handler(
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in separate writes: without TCP_NODELAY each answer on a kept-alive connection
+        # waits ~40 ms for the client's delayed ACK (Nagle).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per error only
             pass
+
+        started = 0.0
 
         def _send(self, status: int, payload: Any) -> None:
             body = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            if self.started:
+                self.send_header("X-Model-Seconds", f"{time.perf_counter() - self.started:.6f}")
             self.end_headers()
             self.wfile.write(body)
 
@@ -196,6 +211,7 @@ def make_handler(
             return True
 
         def do_GET(self) -> None:
+            self.started = 0.0
             if not self._authorized():
                 return
             path = urlsplit(self.path).path.rstrip("/")
@@ -208,10 +224,12 @@ def make_handler(
                 self._send(404, {"error": "not found"})
 
         def do_POST(self) -> None:
+            self.started = 0.0
             if not self._authorized():
                 return
             if delay:  # a slow model (for measuring the platform while calls time out)
                 time.sleep(delay)
+            self.started = time.perf_counter()
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
                 self._send(413, {"error": "too large"})
@@ -283,8 +301,9 @@ def serve(
     delay: float = 0.0,
     async_train: float | None = None,
     train_fail: bool = False,
+    work_ms: float = 0.0,
 ) -> None:
-    model = Model(instant)
+    model = Model(instant, work_ms)
     server = ThreadingHTTPServer((host, port), make_handler(model, token, delay, async_train, train_fail))
     server.daemon_threads = True
     sys.stdout.write(f"model server on http://{host}:{server.server_port} ({model.version})\n")
@@ -301,6 +320,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering a POST")
     parser.add_argument("--async-train", type=float, default=None, help="train asynchronously, done after S seconds")
     parser.add_argument("--train-fail", action="store_true", help="asynchronous training jobs fail")
+    parser.add_argument("--work-ms", type=float, default=0.0, help="with --instant: milliseconds per predicted row")
     args = parser.parse_args()
     serve(
         args.port,
@@ -310,6 +330,7 @@ def main() -> None:
         delay=args.delay,
         async_train=args.async_train,
         train_fail=args.train_fail,
+        work_ms=args.work_ms,
     )
 
 

@@ -112,9 +112,7 @@ def test_send_all_rows_again_through_the_api(served, settings, org_admin, client
         assert api.post(resend, {"failed_only": True}, format="json").json() == {"resent": 0}
         assert _stamps(project) == before
         reviewer = make_user(role=OrgRole.LABELER, organization=org_admin.organization)
-        labeling_services.project_member_set(
-            actor=org_admin, project=project, user=reviewer, role=ProjectRole.REVIEWER
-        )
+        labeling_services.project_member_set(actor=org_admin, project=project, user=reviewer, role=ProjectRole.REVIEWER)
         assert client_for(reviewer).post(resend, {"failed_only": False}, format="json").status_code == 403
         assert api.post(resend, {"failed_only": "sometimes"}, format="json").status_code == 400
 
@@ -152,9 +150,7 @@ def test_send_all_rows_again_from_the_progress_view_asks_for_confirmation(
 
         # Who may see the figures but not manage the project sees no button and cannot post the action.
         reviewer = make_user(role=OrgRole.LABELER, organization=org_admin.organization)
-        labeling_services.project_member_set(
-            actor=org_admin, project=project, user=reviewer, role=ProjectRole.REVIEWER
-        )
+        labeling_services.project_member_set(actor=org_admin, project=project, user=reviewer, role=ProjectRole.REVIEWER)
         other = Client()
         other.force_login(reviewer)
         page = other.get(f"/projects/{project.id}/prelabels/")

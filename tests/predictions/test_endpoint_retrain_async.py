@@ -19,7 +19,7 @@ from apps.predictions.models import ModelRun, RetrainCall
 from apps.predictions.services.endpoint_client import Called
 from apps.predictions.services.retrain_follow import async_job, poll_delay, retrain_poll
 from tests.predictions.model_servers import REFERENCE, host_of, running_server
-from tests.predictions.test_endpoint_retrain import _world
+from tests.predictions.test_endpoint_retrain import _label_one, _world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,8 +96,6 @@ def test_a_failed_training_job_is_recorded_in_words(served, settings, org_admin)
     with running_server(REFERENCE, "--async-train", "0", "--train-fail") as url:
         settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
         _endpoint, project = _world(org_admin, url, after=1, rows=1)
-        from tests.predictions.test_endpoint_retrain import _label_one
-
         _label_one(org_admin, project, 0)  # the automatic call
         retrain = RetrainCall.objects.get(project=project)
         assert retrain.status == "training"
@@ -113,9 +111,7 @@ def test_a_failed_training_job_is_recorded_in_words(served, settings, org_admin)
 def test_polls_that_fail_back_off_and_the_platform_gives_up(served, settings, org_admin):
     with running_server(REFERENCE, "--async-train", "3600") as url:
         settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
-        endpoint, project = _world(org_admin, url, after=1, rows=1)
-        from tests.predictions.test_endpoint_retrain import _label_one
-
+        _endpoint, project = _world(org_admin, url, after=1, rows=1)
         _label_one(org_admin, project, 0)
         retrain = RetrainCall.objects.get(project=project)
         assert retrain.status == "training"
@@ -144,8 +140,6 @@ def test_a_label_studio_backend_training_job_is_followed(served, settings, org_a
     with running_server(REFERENCE, "--async-train", "0.3") as url:
         settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
         _endpoint, project = _world(org_admin, url, after=1, protocol="label_studio", rows=1)
-        from tests.predictions.test_endpoint_retrain import _label_one
-
         _label_one(org_admin, project, 0)
         retrain = RetrainCall.objects.get(project=project)
         assert (retrain.status, retrain.status_path) == ("training", "/job_status")

@@ -41,7 +41,8 @@ def async_job(endpoint: ModelEndpoint, called: Called) -> tuple[str, str] | None
     Raises EndpointCallError for a status URL outside the endpoint's base URL (never followed)."""
     payload = called.payload if isinstance(called.payload, dict) else {}
     if endpoint.protocol == EndpointProtocol.LABEL_STUDIO:
-        result = payload.get("result") if isinstance(payload.get("result"), dict) else {}
+        result = payload.get("result")
+        result = result if isinstance(result, dict) else {}
         job = _text(payload.get("job") or payload.get("job_id") or result.get("job"))
         return (job, "/job_status") if job else None
     job = _text(payload.get("job_id"))
@@ -101,9 +102,9 @@ def _claim(retrain_id: Any, endpoint_timeout: float) -> bool:
     """Take the poll (a second poller finds nothing due): push `next_poll_at` past the call's timeout."""
     now = timezone.now()
     hold = now + timedelta(seconds=endpoint_timeout * 2 + 30)
-    claimed = RetrainCall.objects.filter(
-        pk=retrain_id, status=RetrainStatus.TRAINING, next_poll_at__lte=now
-    ).update(next_poll_at=hold)
+    claimed = RetrainCall.objects.filter(pk=retrain_id, status=RetrainStatus.TRAINING, next_poll_at__lte=now).update(
+        next_poll_at=hold
+    )
     return bool(claimed)
 
 

@@ -30,8 +30,8 @@ from apps.predictions.models import (
     RetrainCall,
     RetrainStatus,
 )
-from apps.predictions.services.endpoint_client import EndpointCallError, call
 from apps.predictions.services import retrain_follow
+from apps.predictions.services.endpoint_client import EndpointCallError, call
 from apps.predictions.services.endpoints import ontology_features
 
 logger = logging.getLogger(__name__)
