@@ -106,6 +106,7 @@ class Outcome:
     message: str = ""
     retryable: bool = True
     seconds: float = 0.0
+    skipped: bool = False  # not sent: the breaker opened while it waited in the queue
 
 
 def _lease_seconds(endpoint: ModelEndpoint) -> float:
@@ -217,6 +218,10 @@ class Dispatcher:
             "store_seconds": 0.0,
         }
         self.queued: dict[Future[Outcome], Batch] = {}
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.failures = endpoint.consecutive_failures
+        self.half_open = endpoint.circuit == CircuitState.HALF_OPEN
         self.claimed = False
 
     # --- the workers' side (no database) ---
@@ -228,7 +233,22 @@ class Dispatcher:
             self.all_pools.append(pools)
         return pools
 
+    def _failed_in_a_row(self, ok: bool) -> None:
+        """The workers' own count of consecutive failures (the breaker's, ahead of its record by this thread): a
+        queued call does not start once the breaker is about to open."""
+        with self.lock:
+            self.failures = 0 if ok else self.failures + 1
+            if not ok and (self.failures >= settings.TDP_ENDPOINT_BREAKER_FAILURES or self.half_open):
+                self.stopped.set()
+
     def send(self, batch: Batch) -> Outcome:
+        if self.stopped.is_set():
+            return Outcome(batch, None, skipped=True)
+        outcome = self._send(batch)
+        self._failed_in_a_row(outcome.answer is not None)
+        return outcome
+
+    def _send(self, batch: Batch) -> Outcome:
         started = time.monotonic()
         call = embed if self.endpoint.kind == EndpointKind.EMBEDDER else predict
         try:
@@ -259,7 +279,7 @@ class Dispatcher:
                 while True:
                     if self.retry:
                         drained, self.retry = False, False
-                    open_ = endpoint.circuit == CircuitState.OPEN
+                    open_ = endpoint.circuit == CircuitState.OPEN or self.stopped.is_set()
                     timely = time.monotonic() < self.deadline
                     if not drained and not open_ and timely and len(ready) + len(in_flight) < ahead:
                         claimed = time.monotonic()
@@ -279,7 +299,7 @@ class Dispatcher:
                     for future in done:
                         self._outcome(future.result())
                         self.queued.pop(future, None)
-                    if endpoint.circuit == CircuitState.OPEN or time.monotonic() >= self.deadline:
+                    if endpoint.circuit == CircuitState.OPEN or self.stopped.is_set() or time.monotonic() >= self.deadline:
                         for future in [f for f in in_flight if f.cancel()]:  # queued, not started: not sent
                             in_flight.discard(future)
                             ready.appendleft(self.queued.pop(future))
@@ -320,10 +340,14 @@ class Dispatcher:
 
     def _outcome(self, outcome: Outcome) -> None:
         batch, answer = outcome.batch, outcome.answer
+        if outcome.skipped:
+            _release(batch.rows)
+            return
         self.totals["calls"] += 1
         self.totals["sent"] += len(batch.rows)
         self.totals["call_seconds"] += outcome.seconds
         _breaker_record(self.endpoint, answer is not None)
+        self.half_open = self.endpoint.circuit == CircuitState.HALF_OPEN
         if answer is None:
             self.totals["failed"] += _rows_failed(batch.rows, outcome.message, retryable=outcome.retryable)
             self.retry = self.retry or outcome.retryable
