@@ -37,7 +37,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/__stats":
             with LOCK:
-                stats = {"predict_calls": STATE["calls"], "rows": STATE["rows"], "predict_connections": len(STATE["ports"])}
+                stats = {"predict_calls": STATE["calls"], "rows": STATE["rows"]}
+                stats["predict_connections"] = len(STATE["ports"])
                 self._send(200, json.dumps(stats).encode())
         elif self.path == "/health":
             self._send(200, b'{"status": "UP"}')

@@ -77,7 +77,7 @@ def test_a_host_that_resolves_elsewhere_gets_a_new_checked_connection(settings, 
 @pytest.mark.django_db(transaction=True)
 def test_the_workers_keep_their_connections_and_answer_each_row_once(server, settings, org_admin, make_rows):
     settings.TDP_ENDPOINT_BACKOFF_SECONDS = 0
-    endpoint, project, rows = _setup(org_admin, server, make_rows, 40, batch_size=2, max_concurrency=4)
+    _endpoint, project, rows = _setup(org_admin, server, make_rows, 40, batch_size=2, max_concurrency=4)
     labeling_services.batch_create(actor=org_admin, project=project, name="b", data_row_ids=[str(r.pk) for r in rows])
     stats = _stats(server)
     assert stats["predict_calls"] == 20

@@ -299,12 +299,13 @@ class Dispatcher:
                     for future in done:
                         self._outcome(future.result())
                         self.queued.pop(future, None)
-                    if endpoint.circuit == CircuitState.OPEN or self.stopped.is_set() or time.monotonic() >= self.deadline:
+                    late = time.monotonic() >= self.deadline
+                    if endpoint.circuit == CircuitState.OPEN or self.stopped.is_set() or late:
                         for future in [f for f in in_flight if f.cancel()]:  # queued, not started: not sent
                             in_flight.discard(future)
                             ready.appendleft(self.queued.pop(future))
-                    # Stored in large imports; sooner when the workers have a full queue and no answer is waiting (this
-                    # thread would only wait) or nothing is left in flight: the last answers are not kept waiting behind a large store.
+                    # Stored in large imports; sooner when the workers have a full queue and no answer is waiting
+                    # (this thread would only wait), or when nothing is left in flight.
                     idle = len(in_flight) >= ahead // 2 and not any(f.done() for f in in_flight)
                     small = len(self.answered) >= STORE_MIN_ROWS and idle
                     if len(self.answered) >= STORE_ROWS or small or (not in_flight and self.answered):
