@@ -60,13 +60,13 @@ def project_resend_action(request: HttpRequest, project_id: str) -> HttpResponse
     if request.POST.get("scope") == "all":
         if request.POST.get("confirm") != "yes":
             messages.error(request, "Tick the box to confirm that every row of the project is sent again.")
-            return redirect(back + "#endpoint-progress")
+            return redirect(back)
         count = prelabeling.endpoint_rows_resend(project=project, endpoint=endpoint, failed_only=False)
         messages.success(request, f"All {count} row(s) will be sent again; their pre-labels are replaced.")
     else:
         count = prelabeling.endpoint_rows_resend(project=project, endpoint=endpoint, failed_only=True)
         messages.success(request, f"{count} failed row(s) will be sent again.")
-    return redirect(back + "#endpoint-progress")
+    return redirect(back)
 
 
 @login_required
