@@ -49,8 +49,13 @@ def _wait_until_the_job_ends(retrain: RetrainCall, seconds: float = 20.0) -> Ret
     raise AssertionError(f"still training after {seconds} s: {retrain.job_status} {retrain.error}")
 
 
+@pytest.mark.django_db  # not transactional: the schedule the migration made is still there
+def test_the_poll_schedule_runs_every_minute():
+    schedule = Schedule.objects.get(func="apps.predictions.tasks.retrain_polls_tick")
+    assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1 and schedule.repeats == -1
+
+
 def test_a_tdp_training_job_is_followed_until_done(served, settings, org_admin, client_for):
-    assert Schedule.objects.filter(func="apps.predictions.tasks.retrain_polls_tick", minutes=1).exists()
     with running_server(REFERENCE, "--async-train", "0.5") as url:
         settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
         _endpoint, project = _world(org_admin, url, after=None, rows=2)
