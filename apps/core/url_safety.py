@@ -167,11 +167,13 @@ def safe_fetch(
     max_redirects: int = 5,
     follow_redirects: bool = True,
     truncate: bool = False,
+    pools: ConnectionPools | None = None,
 ) -> FetchResult:
     """Fetch a user-given URL safely. Raises UnsafeURL (refused target) or FetchFailed (network, size, time).
 
     `follow_redirects=False` returns a redirect response as it is (webhooks never follow one); `truncate=True` keeps
-    the first `max_bytes` of a larger body instead of failing (a receiver's answer is only recorded)."""
+    the first `max_bytes` of a larger body instead of failing (a receiver's answer is only recorded). `pools`: keep
+    the connection open for the caller's next fetch (see `ConnectionPools`); the URL is still checked every time."""
     max_bytes = settings.TDP_OUTBOUND_MAX_BYTES if max_bytes is None else max_bytes
     timeout = settings.TDP_OUTBOUND_TIMEOUT_SECONDS if timeout is None else timeout
     deadline = time.monotonic() + timeout
@@ -185,13 +187,21 @@ def safe_fetch(
         if target.port not in (80, 443):
             host_header = f"{host_header}:{target.port}"
         request_headers = {"Host": host_header, "User-Agent": "TDP/1.0", **(headers or {})}
-        pool = _pool(target, target.addresses[0], urllib3.Timeout(connect=remaining, read=remaining))
+        request_timeout = urllib3.Timeout(connect=remaining, read=remaining)
+        pool = _pool(target, target.addresses[0], request_timeout) if pools is None else pools.get(target)
         try:
             response = pool.urlopen(
-                method, target.path, body=body, headers=request_headers, redirect=False, preload_content=False
+                method,
+                target.path,
+                body=body,
+                headers=request_headers,
+                redirect=False,
+                preload_content=False,
+                timeout=request_timeout,
             )
         except urllib3.exceptions.HTTPError as exc:
             raise FetchFailed(f"The URL could not be fetched: {type(exc).__name__}.") from None
+        complete = False
         try:
             if follow_redirects and response.status in REDIRECT_STATUSES and response.headers.get("Location"):
                 current = urljoin(current, response.headers["Location"])
@@ -218,10 +228,37 @@ def safe_fetch(
                     chunks.append(chunk)
             except urllib3.exceptions.HTTPError as exc:
                 raise FetchFailed(f"The URL could not be fetched: {type(exc).__name__}.") from None
+            complete = size <= max_bytes
             return FetchResult(
                 url=current, status=response.status, headers=dict(response.headers), body=b"".join(chunks)
             )
         finally:
+            if pools is not None and not complete:
+                response.close()  # a body left unread (too large, cut, a redirect's) must not reach the next request
             response.release_conn()
-            pool.close()
+            if pools is None:
+                pool.close()
     raise FetchFailed(f"More than {max_redirects} redirects.", code="too_many_redirects")
+
+
+class ConnectionPools:
+    """Kept-alive connections for one caller thread (a model endpoint dispatcher's worker): one pool per checked
+    address, host, port and scheme. Every fetch still validates its URL (and resolves its host) first; a host that
+    now resolves elsewhere gets a new pool to the new, checked address: a kept connection never outlives the check
+    that allowed it. Not thread-safe: one per thread. `close()` when done."""
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+
+    def get(self, target: Target) -> urllib3.HTTPConnectionPool:
+        address = target.addresses[0]
+        key = (target.scheme, str(address), target.port, target.host)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = _pool(target, address, urllib3.Timeout(connect=10, read=10))
+        return pool
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()

@@ -205,6 +205,17 @@ class ProjectModelRetrainApi(APIView):
         ms = serializers.FloatField(allow_null=True)
         created_at = serializers.DateTimeField(allow_null=True)
         called_at = serializers.DateTimeField(allow_null=True)
+        job = inline_serializer(
+            "RetrainJob",
+            {
+                "id": serializers.CharField(),
+                "status": serializers.CharField(allow_null=True),
+                "polls": serializers.IntegerField(),
+                "next_poll_at": serializers.DateTimeField(allow_null=True),
+                "finished_at": serializers.DateTimeField(allow_null=True),
+            },
+            allow_null=True,
+        )
 
     @extend_schema(responses=inline_serializer("RetrainCalls", {"results": OutputSerializer(many=True)}))
     def get(self, request: Request, project_id: str) -> Response:

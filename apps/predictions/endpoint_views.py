@@ -57,8 +57,15 @@ def project_resend_action(request: HttpRequest, project_id: str) -> HttpResponse
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect(back)
-    count = prelabeling.endpoint_rows_resend(project=project, endpoint=endpoint, failed_only=True)
-    messages.success(request, f"{count} failed row(s) will be sent again.")
+    if request.POST.get("scope") == "all":
+        if request.POST.get("confirm") != "yes":
+            messages.error(request, "Tick the box to confirm that every row of the project is sent again.")
+            return redirect(back)
+        count = prelabeling.endpoint_rows_resend(project=project, endpoint=endpoint, failed_only=False)
+        messages.success(request, f"All {count} row(s) will be sent again; their pre-labels are replaced.")
+    else:
+        count = prelabeling.endpoint_rows_resend(project=project, endpoint=endpoint, failed_only=True)
+        messages.success(request, f"{count} failed row(s) will be sent again.")
     return redirect(back)
 
 
@@ -76,7 +83,9 @@ def project_retrain_action(request: HttpRequest, project_id: str) -> HttpRespons
         if retrain.status == "failed":
             messages.error(request, f"The training call failed: {retrain.error}")
         else:
-            messages.success(
-                request, "The training URL was called." if retrain.status == "ok" else "Retraining queued."
-            )
+            said = {
+                "ok": "The training URL was called.",
+                "training": "Training started on the model server; its job is followed until it is done.",
+            }
+            messages.success(request, said.get(retrain.status, "Retraining queued."))
     return redirect(reverse("predictions:project", args=[project.pk]) + "#retraining")

@@ -33,7 +33,11 @@ def register() -> None:
         queue_settings_changed,
         queue_settings_errors,
     )
-    from apps.predictions.services.prelabeling import prelabel_rows_joined, prelabel_settings_errors
+    from apps.predictions.services.prelabeling import (
+        prelabel_rows_joined,
+        prelabel_settings_changed,
+        prelabel_settings_errors,
+    )
     from apps.predictions.services.retraining import retrain_tasks_done
     from apps.predictions.views import prelabels_link
 
@@ -48,4 +52,5 @@ def register() -> None:
     register_project_admin_action(recompute_queue_order)
     register_rows_joined(prelabel_rows_joined)
     register_settings_check(prelabel_settings_errors)
+    register_settings_changed(prelabel_settings_changed)
     register_tasks_done(retrain_tasks_done)

@@ -321,6 +321,7 @@ class EndpointRow(models.Model):
 
 class RetrainStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    TRAINING = "training", "Training (asynchronous, followed)"
     OK = "ok", "Called"
     FAILED = "failed", "Failed"
 
@@ -345,10 +346,20 @@ class RetrainCall(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     called_at = models.DateTimeField(null=True, blank=True)
+    # Asynchronous training (the call answered "started" with a job): followed by polls until done, failed or given up.
+    job_id = models.CharField(max_length=200, blank=True, help_text="The training job the server reported.")
+    status_path = models.CharField(max_length=500, blank=True, help_text="Where its status is polled (TDP).")
+    job_status = models.CharField(max_length=50, blank=True, help_text="The job's last status, as the server said.")
+    polls = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["project", "-id"], name="retrain_call_project")]
+        indexes = [
+            models.Index(fields=["project", "-id"], name="retrain_call_project"),
+            models.Index(fields=["status", "next_poll_at"], name="retrain_call_due_poll"),
+        ]
 
     def __str__(self) -> str:
         return f"retrain {self.project_id} via {self.endpoint_id} ({self.status})"

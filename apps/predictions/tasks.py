@@ -76,3 +76,21 @@ def endpoints_tick() -> int:
     for endpoint_id in ids:
         enqueue("apps.predictions.tasks.endpoint_dispatch", endpoint_id)
     return len(ids)
+
+
+def retrain_poll(retrain_id: int) -> str | None:
+    """One poll of an asynchronous training job (claimed: a second delivery does nothing)."""
+    from apps.predictions.services.retrain_follow import retrain_poll as poll
+
+    return poll(retrain_id)
+
+
+def retrain_polls_tick() -> int:
+    """The schedule (every minute): poll every training job whose next poll is due."""
+    from apps.core.queue import enqueue
+    from apps.predictions.services.retrain_follow import due_polls
+
+    ids = due_polls()
+    for retrain_id in ids:
+        enqueue("apps.predictions.tasks.retrain_poll", retrain_id)
+    return len(ids)

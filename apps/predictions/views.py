@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.accounts.access import request_user
 from apps.accounts.models import User
 from apps.labeling.access import access_project, can
-from apps.labeling.models import Project
+from apps.labeling.models import Project, Task
 from apps.predictions import selectors
 from apps.predictions.services import retraining
 
@@ -61,5 +61,8 @@ def project_prelabels_page(request: HttpRequest, project_id: str) -> HttpRespons
         "endpoint_progress": selectors.endpoint_progress(project=project),
         "embedding_progress": selectors.endpoint_progress(project=project, key="embed_endpoint"),
         "retraining": _retraining(user, project),
+        "can_manage": can(user, project, "manage"),
     }
+    if context["endpoint_progress"] is not None:
+        context["project_rows"] = Task.objects.filter(project=project).values("data_row_id").distinct().count()
     return render(request, "predictions/project.html", context)

@@ -73,6 +73,9 @@ def predict(tasks: list[dict[str, Any]], label_config: str) -> dict[str, Any]:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: without TCP_NODELAY each answer on a kept-alive connection
+    # waits ~40 ms for the client's delayed ACK (Nagle).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

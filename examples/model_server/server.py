@@ -10,11 +10,20 @@
   "model_version"}]}`, `POST /setup {"schema"}` → `{"model_version"}`, `POST /webhook` (training events:
   `START_TRAINING` with `training_data.url` retrains like `/train`).
 - `POST /train {"training_data": {"url"}}`: reads the platform's training-data snapshot, answers
-  `{"status", "model_version", "rows", "boxes"}` with a new model version.
+  `{"status", "model_version", "rows", "boxes"}` with a new model version. Asynchronously when asked
+  (`--async-train S`, or `POST /train?async=S`): `202 {"status": "started", "job_id", "status_url"}`, the job
+  finishes S seconds later; `GET /train/<job_id>` → `{"status": "training"|"done"|"failed", "model_version",
+  "error"}`. Label Studio: the `START_TRAINING` webhook answers `201 {"job", "status": "ok"}` and
+  `POST /job_status {"job"}` → `{"job_status": "started"|"finished"|"failed", "error", "ended_at"}`.
+  `--train-fail`: asynchronous jobs fail (to test the platform's failure path).
 
 `--token`: requests must carry `Authorization: <token>`. `--instant`: answer without fetching or looking at the
-images (one fixed box per row), to measure the platform's own overhead. `--delay S`: wait S seconds before answering
-a POST (a slow model).
+images (one fixed box per row), to measure the platform's own overhead. `--work-ms MS`: with `--instant`, take MS
+milliseconds per row to answer `/predict` (a model of known speed, e.g. a GPU model: it waits, it does not use this
+machine's CPU). `--delay S`: wait S seconds before answering a POST (a slow model, not counted as its own time).
+
+Every answer to a POST carries `X-Model-Seconds`: the server's own time for it (reading the body, the model, encoding
+the answer; measured here, not by the caller), so a client can tell the model's time from its own.
 """
 
 from __future__ import annotations
@@ -25,10 +34,12 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -49,8 +60,9 @@ def _fixed_box(width: int | None, height: int | None) -> dict[str, Any]:
 
 
 class Model:
-    def __init__(self, instant: bool) -> None:
+    def __init__(self, instant: bool, work_ms: float = 0.0) -> None:
         self.instant = instant
+        self.work_ms = work_ms
         self.version = MODEL_VERSION
         self.trainings = 0
         self.lock = threading.Lock()
@@ -75,6 +87,9 @@ class Model:
             except Exception as exc:  # a row the model cannot read is reported for that row only
                 return {"id": row.get("id"), "annotations": [], "error": f"{type(exc).__name__}: {exc}"[:200]}
 
+        if self.instant and self.work_ms:
+            time.sleep(len(rows) * self.work_ms / 1000)
+            return {"model_version": self.version, "results": [one(row) for row in rows]}
         return {"model_version": self.version, "results": list(self.pool.map(one, rows))}
 
     def tdp_embed(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -131,18 +146,61 @@ class Model:
         return {"status": "trained", "model_version": version, "rows": len(lines), "boxes": boxes}
 
 
-def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[BaseHTTPRequestHandler]:
+class TrainingJobs:
+    """Asynchronous training: a job per call, run in a thread that waits `seconds` (a long fit), then trains."""
+
+    def __init__(self, model: Model, fail: bool = False) -> None:
+        self.model, self.fail = model, fail
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def start(self, training_data: Any, seconds: float) -> str:
+        job = uuid.uuid4().hex
+        with self.lock:
+            self.jobs[job] = {"status": "training", "model_version": None, "error": None, "ended_at": None}
+        threading.Thread(target=self._run, args=(job, training_data, seconds), daemon=True).start()
+        return job
+
+    def _run(self, job: str, training_data: Any, seconds: float) -> None:
+        time.sleep(seconds)
+        try:
+            if self.fail:
+                raise RuntimeError("the fit diverged (server started with --train-fail)")
+            outcome = {"status": "done", "model_version": self.model.train(training_data)["model_version"]}
+        except Exception as exc:
+            outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        with self.lock:
+            self.jobs[job].update(outcome, ended_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    def get(self, job: str) -> dict[str, Any] | None:
+        with self.lock:
+            found = self.jobs.get(job)
+            return {"job_id": job, **found} if found else None
+
+
+def make_handler(
+    model: Model, token: str | None, delay: float = 0.0, async_train: float | None = None, train_fail: bool = False
+) -> type[BaseHTTPRequestHandler]:
+    jobs = TrainingJobs(model, fail=train_fail)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in separate writes: without TCP_NODELAY each answer on a kept-alive connection
+        # waits ~40 ms for the client's delayed ACK (Nagle).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per error only
             pass
+
+        started = 0.0
 
         def _send(self, status: int, payload: Any) -> None:
             body = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            if self.started:
+                self.send_header("X-Model-Seconds", f"{time.perf_counter() - self.started:.6f}")
             self.end_headers()
             self.wfile.write(body)
 
@@ -153,18 +211,25 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
             return True
 
         def do_GET(self) -> None:
+            self.started = 0.0
             if not self._authorized():
                 return
-            if self.path.rstrip("/") == "/health":
+            path = urlsplit(self.path).path.rstrip("/")
+            if path == "/health":
                 self._send(200, {"status": "UP", "model_class": "ColourComponents", "model_version": model.version})
+            elif path.startswith("/train/"):
+                job = jobs.get(path.removeprefix("/train/"))
+                self._send(200 if job else 404, job or {"error": "no such job"})
             else:
                 self._send(404, {"error": "not found"})
 
         def do_POST(self) -> None:
+            self.started = 0.0
             if not self._authorized():
                 return
             if delay:  # a slow model (for measuring the platform while calls time out)
                 time.sleep(delay)
+            self.started = time.perf_counter()
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
                 self._send(413, {"error": "too large"})
@@ -174,8 +239,26 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
             except ValueError:
                 self._send(400, {"error": "not JSON"})
                 return
-            path = self.path.rstrip("/")
-            if path == "/setup":
+            parts = urlsplit(self.path)
+            path = parts.path.rstrip("/")
+            asked = parse_qs(parts.query).get("async")
+            seconds = float(asked[0]) if asked and asked[0].replace(".", "", 1).isdigit() else async_train
+            training = path == "/train" or (path == "/webhook" and body.get("action") == "START_TRAINING")
+            if training and seconds is not None:
+                job = jobs.start(body.get("training_data"), seconds)
+                if path == "/webhook":
+                    self._send(201, {"job": job, "status": "ok"})
+                else:
+                    self._send(202, {"status": "started", "job_id": job, "status_url": f"/train/{job}"})
+                return
+            if path == "/job_status":
+                job = jobs.get(str(body.get("job", "")))
+                if job is None:
+                    self._send(404, {"error": "no such job"})
+                    return
+                word = {"training": "started", "done": "finished"}.get(job["status"], job["status"])
+                self._send(200, {"job_status": word, "error": job["error"], "ended_at": job["ended_at"]})
+            elif path == "/setup":
                 self._send(200, {"model_version": model.version, "classes": list(CLASSES)})
             elif path == "/predict" and isinstance(body.get("rows"), list):
                 self._send(200, model.tdp_predict(body["rows"]))
@@ -210,10 +293,18 @@ def make_handler(model: Model, token: str | None, delay: float = 0.0) -> type[Ba
 
 
 def serve(
-    port: int, *, token: str | None = None, instant: bool = False, host: str = "127.0.0.1", delay: float = 0.0
+    port: int,
+    *,
+    token: str | None = None,
+    instant: bool = False,
+    host: str = "127.0.0.1",
+    delay: float = 0.0,
+    async_train: float | None = None,
+    train_fail: bool = False,
+    work_ms: float = 0.0,
 ) -> None:
-    model = Model(instant)
-    server = ThreadingHTTPServer((host, port), make_handler(model, token, delay))
+    model = Model(instant, work_ms)
+    server = ThreadingHTTPServer((host, port), make_handler(model, token, delay, async_train, train_fail))
     server.daemon_threads = True
     sys.stdout.write(f"model server on http://{host}:{server.server_port} ({model.version})\n")
     sys.stdout.flush()
@@ -227,8 +318,20 @@ def main() -> None:
     parser.add_argument("--token", default=None, help="require Authorization: <token>")
     parser.add_argument("--instant", action="store_true", help="answer without looking at the images")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering a POST")
+    parser.add_argument("--async-train", type=float, default=None, help="train asynchronously, done after S seconds")
+    parser.add_argument("--train-fail", action="store_true", help="asynchronous training jobs fail")
+    parser.add_argument("--work-ms", type=float, default=0.0, help="with --instant: milliseconds per predicted row")
     args = parser.parse_args()
-    serve(args.port, token=args.token, instant=args.instant, host=args.host, delay=args.delay)
+    serve(
+        args.port,
+        token=args.token,
+        instant=args.instant,
+        host=args.host,
+        delay=args.delay,
+        async_train=args.async_train,
+        train_fail=args.train_fail,
+        work_ms=args.work_ms,
+    )
 
 
 if __name__ == "__main__":

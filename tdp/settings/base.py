@@ -367,6 +367,11 @@ TDP_ENDPOINT_MAX_ATTEMPTS = env.int("TDP_ENDPOINT_MAX_ATTEMPTS", default=4)
 TDP_ENDPOINT_BACKOFF_SECONDS = env.float("TDP_ENDPOINT_BACKOFF_SECONDS", default=5.0)
 TDP_ENDPOINT_BREAKER_FAILURES = env.int("TDP_ENDPOINT_BREAKER_FAILURES", default=5)
 TDP_ENDPOINT_BREAKER_SECONDS = env.float("TDP_ENDPOINT_BREAKER_SECONDS", default=60.0)
+# Asynchronous training jobs are polled with backoff (first after POLL_SECONDS, doubling up to POLL_MAX_SECONDS; the
+# "retraining jobs poll" schedule runs every minute) and given up FOLLOW_SECONDS after the training call.
+TDP_RETRAIN_POLL_SECONDS = env.float("TDP_RETRAIN_POLL_SECONDS", default=30.0)
+TDP_RETRAIN_POLL_MAX_SECONDS = env.float("TDP_RETRAIN_POLL_MAX_SECONDS", default=900.0)
+TDP_RETRAIN_FOLLOW_SECONDS = env.float("TDP_RETRAIN_FOLLOW_SECONDS", default=24 * 3600.0)
 # --- webhooks ---
 # Each delivery attempt: connect + answer within this many seconds (no redirects followed, answer capped).
 TDP_WEBHOOK_TIMEOUT_SECONDS = env.float("TDP_WEBHOOK_TIMEOUT_SECONDS", default=5.0)

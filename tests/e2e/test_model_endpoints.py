@@ -145,3 +145,56 @@ def test_the_prelabel_page_shows_the_embedding_progress(page, settings, live_ser
     assert page.locator("#endpoint-counts").inner_text() == "2 row(s): 2 sent · 2 answered · 0 failed · 0 waiting"
     assert "space “histograms colour-components-1”" in page.locator("#embedding-progress").inner_text()
     shoot(page, "project-embeddings")
+
+
+def test_a_manager_sends_all_rows_again_and_follows_an_asynchronous_training(
+    page, settings, live_server, org_admin, manager
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.predictions.models import RetrainCall
+    from apps.predictions.services.retrain_follow import retrain_poll
+
+    settings.TDP_PUBLIC_URL = live_server.url
+    rows = scene_rows(org_admin.organization, 3, prefix="e2e-again")
+    with running_server(REFERENCE, "--instant", "--async-train", "0.3") as url:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = [host_of(url)]
+        endpoint, project = endpoint_and_project(org_admin, url)
+        add_batch(org_admin, project, rows)
+        project = labeling_services.project_update(
+            actor=org_admin, project=project, data={"settings": {"model": {"retrain_endpoint": str(endpoint.pk)}}}
+        )
+        labeling_services.project_member_set(actor=org_admin, project=project, user=manager, role="team_manager")
+        before = dict(EndpointRow.objects.filter(project=project).values_list("pk", "updated_at"))
+        login(page, "tina", TEST_PASSWORD)
+        page.wait_for_url("**/")
+        page.goto(f"/projects/{project.pk}/prelabels/")
+        page.click("#resend-all summary")
+        page.click("#resend-all button")  # not confirmed: the browser keeps the form (the box is required)
+        assert page.url.endswith("/prelabels/")
+        assert dict(EndpointRow.objects.filter(project=project).values_list("pk", "updated_at")) == before
+        page.check("#resend-all input[name=confirm]")
+        shoot(page, "project-resend-all")
+        with page.expect_navigation():
+            page.click("#resend-all button")
+        assert "All 3 row(s) will be sent again" in page.locator("body").inner_text()
+        after = dict(EndpointRow.objects.filter(project=project).values_list("pk", "updated_at"))
+        assert all(after[pk] > stamp for pk, stamp in before.items())
+
+        with page.expect_navigation():
+            page.click("text=Retrain now")
+        assert "Training started on the model server" in page.locator("body").inner_text()
+        assert "training: started · 0 poll(s)" in page.locator("#retrain-calls").inner_text()
+        shoot(page, "project-training")
+        retrain = RetrainCall.objects.get(project=project)
+        for _ in range(50):  # the schedule's polls, made due by hand
+            RetrainCall.objects.filter(pk=retrain.pk).update(next_poll_at=timezone.now() - timedelta(seconds=1))
+            if retrain_poll(retrain.pk) != "training":
+                break
+            page.wait_for_timeout(200)
+    page.reload()
+    calls = page.locator("#retrain-calls").inner_text()
+    assert "trained" in calls and "colour-components-2" in calls and "job " in calls
+    shoot(page, "project-trained")

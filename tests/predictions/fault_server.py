@@ -4,7 +4,8 @@
 
 Modes of `POST /predict`: `ok` (TDP v1, one box per row), `timeout` (answers after 5 s), `500`, `garbage` (not JSON),
 `huge` (10 MB, no Content-Length), `close` (announces 100 kB, sends 1 kB, closes), `redirect` (302 to
-127.0.0.1:1). `POST /__mode {"mode"}` switches; `GET /__stats` → `{"predict_calls", "rows": {id: times sent}}`."""
+127.0.0.1:1). `POST /__mode {"mode"}` switches; `GET /__stats` → `{"predict_calls", "rows": {id: times sent},
+"predict_connections"}` (how many TCP connections the `/predict` calls came over)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-STATE: dict[str, Any] = {"mode": "ok", "calls": 0, "rows": {}}
+STATE: dict[str, Any] = {"mode": "ok", "calls": 0, "rows": {}, "ports": set()}
 LOCK = threading.Lock()
 
 
@@ -36,7 +37,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/__stats":
             with LOCK:
-                self._send(200, json.dumps({"predict_calls": STATE["calls"], "rows": STATE["rows"]}).encode())
+                stats = {"predict_calls": STATE["calls"], "rows": STATE["rows"]}
+                stats["predict_connections"] = len(STATE["ports"])
+                self._send(200, json.dumps(stats).encode())
         elif self.path == "/health":
             self._send(200, b'{"status": "UP"}')
         else:
@@ -54,6 +57,7 @@ class Handler(BaseHTTPRequestHandler):
         rows = body.get("rows") or []
         with LOCK:
             STATE["calls"] += 1
+            STATE["ports"].add(self.client_address[1])
             mode = STATE["mode"]
             if mode == "ok":
                 for row in rows:

@@ -36,6 +36,7 @@ class RowResult:
 class Answer:
     model_version: str
     rows: dict[str, RowResult]
+    model_seconds: float | None = None  # the model's own time, as the server reported it
 
 
 def backoff_seconds(attempts: int, base: float, cap: float = 3600.0) -> float:

@@ -4,12 +4,12 @@ sent to another origin), the answer is size-capped, and no error message ever qu
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
+import orjson
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -19,8 +19,8 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.public_url import absolute_url
-from apps.core.url_safety import REDIRECT_STATUSES, FetchFailed, UnsafeURL, safe_fetch
-from apps.datasets.models import DataRow, StorageIntegration
+from apps.core.url_safety import REDIRECT_STATUSES, ConnectionPools, FetchFailed, UnsafeURL, safe_fetch
+from apps.datasets.models import StorageIntegration
 from apps.predictions.domain import endpoint_protocols as protocols
 from apps.predictions.models import EndpointProtocol, ModelEndpoint
 from apps.predictions.services.endpoints import ontology_features, secret_decrypt
@@ -43,6 +43,17 @@ class Called:
     status: int
     payload: Any
     ms: float
+    # The model's own time for this call as the server reported it (`X-Model-Seconds`), when it does.
+    model_seconds: float | None = None
+
+
+def _model_seconds(headers: dict[str, str]) -> float | None:
+    value = headers.get("X-Model-Seconds") or headers.get("x-model-seconds")
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 86400 else None
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -50,10 +61,20 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
-def call(endpoint: ModelEndpoint, method: str, path: str, body: Any = None, *, secret: str | None = None) -> Called:
+def call(
+    endpoint: ModelEndpoint,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    secret: str | None = None,
+    pools: ConnectionPools | None = None,
+) -> Called:
+    """One call through the outbound guard. `pools`: the calling thread's kept-alive connections (the dispatcher's
+    workers); checked again at every call all the same."""
     url = f"{endpoint.url}{path}"
     secret = secret_decrypt(endpoint) if secret is None else secret
-    data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    data = None if body is None else orjson.dumps(body)
     started = time.monotonic()
     origin = _origin(url)
     for _hop in range(MAX_REDIRECTS + 1):
@@ -71,6 +92,7 @@ def call(endpoint: ModelEndpoint, method: str, path: str, body: Any = None, *, s
                 max_bytes=settings.TDP_ENDPOINT_MAX_RESPONSE_BYTES,
                 timeout=endpoint.timeout_seconds,
                 follow_redirects=False,
+                pools=pools,
             )
         except UnsafeURL as exc:
             raise EndpointCallError(f"Refused by the outbound URL guard: {exc.message}", retryable=False) from None
@@ -85,12 +107,12 @@ def call(endpoint: ModelEndpoint, method: str, path: str, body: Any = None, *, s
         if not 200 <= result.status < 300:
             raise EndpointCallError(f"The endpoint answered HTTP {result.status} to {method} {path}.")
         try:
-            payload = json.loads(result.body) if result.body else None
+            payload = orjson.loads(result.body) if result.body else None
         except (ValueError, UnicodeDecodeError):
             raise EndpointCallError(
                 f"The endpoint's answer to {method} {path} is not valid JSON ({len(result.body)} bytes)."
             ) from None
-        return Called(result.status, payload, ms)
+        return Called(result.status, payload, ms, _model_seconds(result.headers))
     raise EndpointCallError(f"More than {MAX_REDIRECTS} redirects.", retryable=False)
 
 
@@ -121,8 +143,28 @@ def media_row_id(token: str) -> str | None:
         return None
 
 
-def media_url(row: DataRow) -> str | None:
-    """A short-lived URL of the row's asset the model server can fetch without credentials, or None (inline text)."""
+class RowFields(Protocol):
+    """What a row's payload is made of: a `DataRow`, or the dispatcher's lighter `values_list` tuple."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def organization_id(self) -> Any: ...
+    @property
+    def global_key(self) -> str: ...
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def row_data(self) -> str: ...
+    @property
+    def width(self) -> int | None: ...
+    @property
+    def height(self) -> int | None: ...
+
+
+def media_url(row: RowFields, integrations: dict[tuple[Any, str], Any] | None = None) -> str | None:
+    """A short-lived URL of the row's asset the model server can fetch without credentials, or None (inline text).
+    `integrations`: a cache of storage integrations by (organization, bucket) for many rows at once."""
     data = row.row_data
     if data.startswith(("http://", "https://")):
         return data
@@ -135,15 +177,20 @@ def media_url(row: DataRow) -> str | None:
         from apps.datasets import cloud
 
         bucket, _, key = data[5:].partition("/")
-        integration = StorageIntegration.objects.filter(organization_id=row.organization_id, bucket=bucket).first()
+        cache = {} if integrations is None else integrations
+        if (row.organization_id, bucket) not in cache:
+            cache[(row.organization_id, bucket)] = StorageIntegration.objects.filter(
+                organization_id=row.organization_id, bucket=bucket
+            ).first()
+        integration = cache[(row.organization_id, bucket)]
         if integration is None:
             return None
         return cloud.signed_get_url(integration, key, ttl=settings.TDP_SIGNED_URL_TTL_SECONDS)
     return None
 
 
-def row_payload(row: DataRow) -> dict[str, Any]:
-    url = media_url(row)
+def row_payload(row: RowFields, integrations: dict[tuple[Any, str], Any] | None = None) -> dict[str, Any]:
+    url = media_url(row, integrations)
     return {
         "id": str(row.pk),
         "global_key": row.global_key,
@@ -162,6 +209,7 @@ def predict(
     features: list[dict[str, Any]],
     project_key: str,
     secret: str | None = None,
+    pools: ConnectionPools | None = None,
 ) -> tuple[protocols.Answer, float]:
     """One batch to `/predict`; the parsed answer per row and the call's milliseconds. Raises EndpointCallError."""
     ids = [r["id"] for r in rows]
@@ -171,24 +219,34 @@ def predict(
         body = protocols.ls_predict_body(rows=rows, project=project_key, label_config=config)
     else:
         body = protocols.tdp_predict_body(kind=endpoint.kind, features=features, rows=rows)
-    called = call(endpoint, "POST", "/predict", body, secret=secret)
+    called = call(endpoint, "POST", "/predict", body, secret=secret, pools=pools)
     try:
         if endpoint.protocol == EndpointProtocol.LABEL_STUDIO:
-            return protocols.parse_ls_answer(called.payload, rows), called.ms
-        return protocols.parse_tdp_answer(called.payload, ids), called.ms
+            answer = protocols.parse_ls_answer(called.payload, rows)
+        else:
+            answer = protocols.parse_tdp_answer(called.payload, ids)
     except protocols.ProtocolError as exc:
         raise EndpointCallError(exc.args[0]) from None
+    answer.model_seconds = called.model_seconds
+    return answer, called.ms
 
 
 def embed(
-    endpoint: ModelEndpoint, rows: list[dict[str, Any]], *, secret: str | None = None, **_: Any
+    endpoint: ModelEndpoint,
+    rows: list[dict[str, Any]],
+    *,
+    secret: str | None = None,
+    pools: ConnectionPools | None = None,
+    **_: Any,
 ) -> tuple[protocols.Answer, float]:
     """One batch to `/embed` (TDP protocol; Label Studio's has no embedding call). Raises EndpointCallError."""
-    called = call(endpoint, "POST", "/embed", protocols.tdp_embed_body(rows=rows), secret=secret)
+    called = call(endpoint, "POST", "/embed", protocols.tdp_embed_body(rows=rows), secret=secret, pools=pools)
     try:
-        return protocols.parse_tdp_embed_answer(called.payload, [r["id"] for r in rows]), called.ms
+        answer = protocols.parse_tdp_embed_answer(called.payload, [r["id"] for r in rows])
     except protocols.ProtocolError as exc:
         raise EndpointCallError(exc.args[0]) from None
+    answer.model_seconds = called.model_seconds
+    return answer, called.ms
 
 
 def check(endpoint: ModelEndpoint) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from apps.predictions.models import (
     RetrainCall,
     RetrainStatus,
 )
+from apps.predictions.services import retrain_follow
 from apps.predictions.services.endpoint_client import EndpointCallError, call
 from apps.predictions.services.endpoints import ontology_features
 
@@ -188,6 +189,14 @@ def retrain_run(retrain_id: Any) -> str | None:
     payload = called.payload if isinstance(called.payload, dict) else {}
     reported = payload.get("model_version")
     version = str(reported)[:200] if isinstance(reported, str | int | float) and reported != "" else ""
+    try:
+        job = retrain_follow.async_job(endpoint, called)
+    except EndpointCallError as exc:
+        _finish(retrain, status=RetrainStatus.FAILED, error=exc.message, ms=round(called.ms, 1))
+        return retrain.status
+    if job is not None:  # training started asynchronously: followed by the retraining jobs poll
+        retrain_follow.training_started(retrain, job, version=version, ms=round(called.ms, 1))
+        return retrain.status
     with transaction.atomic():
         _finish(retrain, status=RetrainStatus.OK, version=version, ms=round(called.ms, 1))
         if version and retrain.model_run is not None:
@@ -216,4 +225,15 @@ def retrain_call_json(retrain: RetrainCall) -> dict[str, Any]:
         "ms": retrain.ms,
         "created_at": retrain.created_at.isoformat() if retrain.created_at else None,
         "called_at": retrain.called_at.isoformat() if retrain.called_at else None,
+        "job": (
+            {
+                "id": retrain.job_id,
+                "status": retrain.job_status or None,
+                "polls": retrain.polls,
+                "next_poll_at": retrain.next_poll_at.isoformat() if retrain.next_poll_at else None,
+                "finished_at": retrain.finished_at.isoformat() if retrain.finished_at else None,
+            }
+            if retrain.job_id
+            else None
+        ),
     }
