@@ -262,8 +262,16 @@ def _current_label_locked(*, task_id: uuid.UUID) -> QuerySet[Label]:
     return Label.objects.select_for_update().filter(task_id=task_id, is_current=True).order_by("pk")[:1]
 
 
+def _row_slots_for_submit(*, project_id: uuid.UUID, data_row_id: uuid.UUID) -> QuerySet[Task]:
+    """Every slot of a consensus row, locked in slot order (task rows only, as `_task_for_submit`)."""
+    tasks = Task.objects.select_for_update(of=("self",))
+    related = tasks.select_related("project__ontology_version", "project__organization", "data_row")
+    return related.filter(project_id=project_id, data_row_id=data_row_id).order_by("slot")
+
+
 # Every submit runs these: compiled once per thread (see `apps.core.compiled`).
 TASK_FOR_SUBMIT = CompiledQuery(_task_for_submit, task_id="uuid")
+ROW_SLOTS_FOR_SUBMIT = CompiledQuery(_row_slots_for_submit, project_id="uuid", data_row_id="uuid")
 CURRENT_LABEL_LOCKED = CompiledQuery(_current_label_locked, task_id="uuid")
 
 
@@ -331,10 +339,7 @@ def _lock_slots(task: Task) -> tuple[Task, list[Task]]:
         if locked is None:
             raise Task.DoesNotExist()
         return locked, [locked]
-    locking = Task.objects.select_for_update(of=("self",)).select_related(
-        "project__ontology_version", "project__organization", "data_row"
-    )
-    slots = list(locking.filter(project_id=task.project_id, data_row_id=task.data_row_id).order_by("slot"))
+    slots = ROW_SLOTS_FOR_SUBMIT.all(project_id=task.project_id, data_row_id=task.data_row_id)
     own = next(t for t in slots if t.pk == task.pk)
     return own, slots
 
@@ -351,7 +356,7 @@ def _release_awaiting(project: Project, slots: list[Task], needs_review: bool, n
         if slot.state == TaskState.AWAITING_CONSENSUS:
             slot.state = states.next_state(transition, slot.state)
             slot.done_at = None if needs_review else now
-            slot.save(update_fields=["state", "done_at", "updated_at"])
+            row_update(slot, ["state", "done_at", "updated_at"])
             released.append(slot)
     return released
 
