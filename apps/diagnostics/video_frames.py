@@ -17,21 +17,12 @@ from apps.datasets.models import VideoAsset
 from apps.diagnostics.domain.boxes import ClassRef
 from apps.diagnostics.domain.detection import evaluate
 from apps.diagnostics.domain.documents import from_documents
+from apps.diagnostics.video_tracking import box_tracks
 from apps.ontologies.domain.video import track_from_item
 
 MAX_FRAMES = 20_000
 
 FrameDocs = dict[int, list[dict[str, Any]]]
-
-
-def _box_tracks(document: Any) -> list[dict[str, Any]]:
-    if not isinstance(document, list):
-        return []
-    return [
-        item
-        for item in document
-        if isinstance(item, dict) and item.get("tool") == "bbox" and isinstance(item.get("keyframes"), list)
-    ]
 
 
 def _score(item: dict[str, Any], frame: int) -> float | None:
@@ -89,7 +80,7 @@ def frame_detection_block(
     max_frames: int = MAX_FRAMES,
 ) -> dict[str, Any] | None:
     """AP, precision, recall and F1 at `iou` over the video rows' sampled frames, or None without video tracks."""
-    rows = [i for i in range(len(gt_docs)) if _box_tracks(gt_docs[i]) or _box_tracks(list(pred_docs[i]))]
+    rows = [i for i in range(len(gt_docs)) if box_tracks(gt_docs[i]) or box_tracks(list(pred_docs[i]))]
     if not rows:
         return None
     counts = dict(
@@ -101,8 +92,8 @@ def frame_detection_block(
     gt_images: list[list[dict[str, Any]]] = []
     pred_images: list[list[dict[str, Any]]] = []
     for i, frame_count in zip(rows, known, strict=True):
-        truth = _frames(_box_tracks(gt_docs[i]), frame_count, step, scored=False)
-        predicted = _frames(_box_tracks(list(pred_docs[i])), frame_count, step, scored=True)
+        truth = _frames(box_tracks(gt_docs[i]), frame_count, step, scored=False)
+        predicted = _frames(box_tracks(list(pred_docs[i])), frame_count, step, scored=True)
         last = frame_count - 1 if frame_count else max([*truth, *predicted, 0])
         for frame in range(0, last + 1, step):
             gt_images.append(truth.get(frame, []))

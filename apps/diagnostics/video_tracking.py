@@ -19,7 +19,8 @@ from apps.ontologies.domain.video import track_from_item
 Frames = dict[int, list[tuple[str, Box]]]
 
 
-def _tracks(document: Any) -> list[dict[str, Any]]:
+def box_tracks(document: Any) -> list[dict[str, Any]]:
+    """The box tracks (items with keyframes) of a video label or prediction document."""
     if not isinstance(document, list):
         return []
     return [
@@ -57,7 +58,7 @@ def tracking_block(
     confidence: float,
 ) -> dict[str, Any] | None:
     """The `tracking` metrics over the rows with box tracks on either side, or None when there are none."""
-    rows = [i for i in range(len(gt_docs)) if _tracks(gt_docs[i]) or _tracks(list(pred_docs[i]))]
+    rows = [i for i in range(len(gt_docs)) if box_tracks(gt_docs[i]) or box_tracks(list(pred_docs[i]))]
     if not rows:
         return None
     counts = dict(
@@ -68,9 +69,11 @@ def tracking_block(
     offset = 0
     for i in rows:
         frame_count = counts.get(row_ids[i])
-        kept = [t for t in _tracks(list(pred_docs[i])) if t.get("confidence") is None or t["confidence"] >= confidence]
+        kept = [
+            t for t in box_tracks(list(pred_docs[i])) if t.get("confidence") is None or t["confidence"] >= confidence
+        ]
         last = max(
-            _add(truth, _tracks(gt_docs[i]), f"{i}", offset, frame_count),
+            _add(truth, box_tracks(gt_docs[i]), f"{i}", offset, frame_count),
             _add(predicted, kept, f"{i}", offset, frame_count),
         )
         offset += max(frame_count or 0, last + 1)

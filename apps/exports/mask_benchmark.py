@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from apps.core.benchmarks import benchmark
+from apps.core.proc_stats import backend_cpu_seconds
 from apps.datasets.models import DataRow, Dataset
 from apps.exports.benchmark_projects import _organization
 from apps.exports.models import Export
@@ -62,19 +63,6 @@ def _reset_peak() -> int:
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
     return _kb("VmRSS")
-
-
-def _backend_cpu() -> float | None:
-    """CPU seconds used so far by this connection's PostgreSQL backend (`/proc/<pid>/stat` utime + stime), when the
-    server runs on this machine (the benchmark's private cluster); None otherwise."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _growth_mb(before_kb: int) -> float:
@@ -153,14 +141,14 @@ def _measure_import(project: Project, admin: Any, rows: list[DataRow], docs: lis
         version=project.ontology_version,
         project=project,
     )
-    database = _backend_cpu()
+    database = backend_cpu_seconds()
     before = _reset_peak()
     started = time.perf_counter()
     cpu = time.process_time()
     result = annotations_import(actor=admin, target=target, chunks=[body], size=len(body))
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu
-    after = _backend_cpu()
+    after = backend_cpu_seconds()
     database = round(after - database, 2) if after is not None and database is not None else None
     if result["failed"]:
         raise CommandError(f"Mask import failed lines: {result['errors'][:3]}")

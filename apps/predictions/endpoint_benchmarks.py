@@ -38,6 +38,7 @@ from django.db import transaction
 from apps.accounts import services as account_services
 from apps.accounts.models import Organization, User
 from apps.core.benchmarks import benchmark
+from apps.core.proc_stats import backend_cpu_seconds
 from apps.core.queue import held_back
 from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services as labeling_services
@@ -120,22 +121,6 @@ def _setup(admin: User, url: str, size: int, batch: int, concurrency: int) -> tu
     return endpoint, project, ids
 
 
-def _backend_cpu_seconds() -> float | None:
-    """CPU seconds of this connection's PostgreSQL backend so far (Linux /proc; None elsewhere)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _phase(size: int, batch: int, concurrency: int, work_ms: float) -> dict[str, Any]:
     extra = ("--work-ms", str(work_ms)) if work_ms else ()
     process, url = _start_server(*extra)
@@ -147,14 +132,14 @@ def _phase(size: int, batch: int, concurrency: int, work_ms: float) -> dict[str,
         with held_back(), transaction.atomic():  # rows join in a batch; the dispatcher runs below, in this process
             labeling_services.batch_create(actor=admin, project=project, name="all", data_row_ids=ids)
         load_before = os.getloadavg()[0]
-        db_before = _backend_cpu_seconds()
+        db_before = backend_cpu_seconds()
         cpu_before = time.process_time()
         started = time.perf_counter()
         with held_back():  # the tasks the imports start (routing, queue order) are not part of the dispatch
             totals = endpoint_dispatch(endpoint_id=endpoint.pk, time_budget=3600)
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu_before
-        db_after = _backend_cpu_seconds()
+        db_after = backend_cpu_seconds()
     finally:
         settings.TDP_OUTBOUND_ALLOWED_HOSTS = allowed
         os.killpg(process.pid, signal.SIGTERM)

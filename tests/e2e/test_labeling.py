@@ -46,6 +46,21 @@ def png(width: int, height: int) -> bytes:
     )
 
 
+def uploaded_image_row(org, actor, dataset_name: str = "field") -> DataRow:
+    """One uploaded `png(IMAGE_W, IMAGE_H)` row in a new dataset, its size recorded."""
+    dataset = Dataset.objects.create(organization=org, name=dataset_name)
+    body = png(IMAGE_W, IMAGE_H)
+    dataset_services.data_rows_upload(
+        actor=actor,
+        dataset=dataset,
+        files=[dataset_services.UploadedFile(name=f"{dataset_name}.png", file=io.BytesIO(body), size=len(body))],
+    )
+    row = DataRow.objects.get(dataset=dataset)
+    DataRow.objects.filter(pk=row.pk).update(width=IMAGE_W, height=IMAGE_H)
+    row.width, row.height = IMAGE_W, IMAGE_H
+    return row
+
+
 def vehicles_ontology(org, org_admin):
     return ontology_services.ontology_create(
         organization=org,

@@ -11,13 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.datasets import services as dataset_services
-from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services
 from apps.ontologies import services as ontology_services
 from apps.ontologies.domain import rle as R
 from apps.predictions import services as prediction_services
-from tests.e2e.test_labeling import IMAGE_H, IMAGE_W, png
+from tests.e2e.test_labeling import IMAGE_H, IMAGE_W, uploaded_image_row
 from tests.e2e.test_login import login
 from tests.factories import TEST_PASSWORD
 from tests.predictions.conftest import ndjson, post_ndjson  # noqa: F401
@@ -39,15 +37,7 @@ PRED = rect(180, 280, 220, 380)  # a prediction far from it: a false positive, a
 @pytest.fixture
 def mask_run(settings, tmp_path, org, org_admin, make_user, client_for, post_ndjson):  # noqa: F811
     settings.MEDIA_ROOT = str(tmp_path)
-    dataset = Dataset.objects.create(organization=org, name="field")
-    body = png(IMAGE_W, IMAGE_H)
-    dataset_services.data_rows_upload(
-        actor=org_admin,
-        dataset=dataset,
-        files=[dataset_services.UploadedFile(name="field.png", file=io.BytesIO(body), size=len(body))],
-    )
-    row = DataRow.objects.get(dataset=dataset)
-    DataRow.objects.filter(pk=row.pk).update(width=IMAGE_W, height=IMAGE_H)
+    row = uploaded_image_row(org, org_admin)
     ontology = ontology_services.ontology_create(
         organization=org, name="weeds", tools=[{"name": "weed", "tool": "mask"}], classifications=[], actor=org_admin
     )

@@ -5,19 +5,16 @@ and 1366×768 when TDP_E2E_SCREENSHOTS is set."""
 
 from __future__ import annotations
 
-import io
 import os
 
 import numpy as np
 import pytest
 
-from apps.datasets import services as dataset_services
-from apps.datasets.models import DataRow, Dataset
 from apps.labeling import services
 from apps.labeling.models import Label, Task
 from apps.ontologies import services as ontology_services
 from apps.ontologies.domain import rle as R
-from tests.e2e.test_labeling import IMAGE_H, IMAGE_W, png
+from tests.e2e.test_labeling import IMAGE_H, IMAGE_W, uploaded_image_row
 from tests.e2e.test_login import login
 from tests.factories import TEST_PASSWORD
 
@@ -28,15 +25,7 @@ SCREENSHOTS = os.environ.get("TDP_E2E_SCREENSHOTS", "")
 @pytest.fixture
 def mask_task(settings, tmp_path, org, org_admin, make_user):
     settings.MEDIA_ROOT = str(tmp_path)
-    dataset = Dataset.objects.create(organization=org, name="field")
-    body = png(IMAGE_W, IMAGE_H)
-    dataset_services.data_rows_upload(
-        actor=org_admin,
-        dataset=dataset,
-        files=[dataset_services.UploadedFile(name="field.png", file=io.BytesIO(body), size=len(body))],
-    )
-    row = DataRow.objects.get(dataset=dataset)
-    DataRow.objects.filter(pk=row.pk).update(width=IMAGE_W, height=IMAGE_H)
+    row = uploaded_image_row(org, org_admin)
     ontology = ontology_services.ontology_create(
         organization=org,
         name="weeds",
