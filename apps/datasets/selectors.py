@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from apps.accounts.models import User
 from apps.core.counting import EXACT_UP_TO, Count, bounded_count
 from apps.core.errors import ValidationFailed
-from apps.core.json_sql import JSONText, UuidText
+from apps.core.json_sql import IdsParam, JSONText, UuidText
 from apps.datasets.domain.metadata import DATETIME, NUMBER, MetadataError, filter_value
 from apps.datasets.importer import metadata_specs
 from apps.datasets.metadata_indexes import range_sql
@@ -190,7 +190,7 @@ def metadata_filter_values(*, organization_id: Any, raw: Mapping[str, str]) -> d
 def attachment_texts_of_rows(*, data_row_ids: Sequence[Any]) -> list[tuple[str, str]]:
     """Attachments of many rows in one query as `(data_row_id, json)` (JSON text built by the database)."""
     return list(
-        Attachment.objects.filter(data_row_id__in=list(data_row_ids))
+        Attachment.objects.filter(data_row_id__in=IdsParam(data_row_ids))
         .annotate(row_text=UuidText("data_row_id"), json=JSONText(type="type", value="value", name="name"))
         .order_by("id")
         .values_list("row_text", "json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from apps.core.json_sql import IdsParam
 from apps.labeling.models import Project
 from apps.labeling.selectors import current_label_ids_of_rows
 from apps.quality.selectors import benchmark_label_ids, consensus_rows
@@ -16,7 +17,7 @@ def load_quality(project: Project, data_row_ids: Sequence[str]) -> dict[str, dic
     found: dict[str, dict[str, Any]] = {}
     rows = (
         consensus_rows(project=project)
-        .filter(data_row_id__in=ids)
+        .filter(data_row_id__in=IdsParam(ids))
         .values_list("data_row_id", "score", "winner_id", "complete", "flagged", "labels")
     )
     for row_id, score, winner, complete, flagged, labels in rows:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from apps.core.errors import NotFound
+from apps.core.json_sql import IdsParam
 from apps.imagery.domain.deepzoom import tile_exists
 from apps.imagery.models import ImagingAsset, TileStatus
 from apps.imagery.serialization import asset_json
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def assets_by_row(organization_id: Any, data_row_ids: Sequence[str]) -> dict[str, ImagingAsset]:
-    found = ImagingAsset.objects.filter(organization_id=organization_id, data_row_id__in=list(data_row_ids))
+    found = ImagingAsset.objects.filter(organization_id=organization_id, data_row_id__in=IdsParam(data_row_ids))
     return {str(a.data_row_id): a for a in found}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.json_sql import IdsParam
 from apps.labeling.models import Project, Task, TaskKind, TaskState
 from apps.predictions.models import (
     AnnotationProvenance,
@@ -92,7 +93,7 @@ def provenance_of_rows(*, project: Project, data_row_ids: list[str]) -> dict[str
 
     found: dict[str, list[dict[str, Any]]] = {}
     rows = (
-        AnnotationProvenance.objects.filter(project=project, label__data_row_id__in=data_row_ids)
+        AnnotationProvenance.objects.filter(project=project, label__data_row_id__in=IdsParam(data_row_ids))
         .order_by("label_id", "id")
         .values_list(
             "label__data_row_id", "label_id", "index", "prelabel_uuid", "schema_id", "name", "outcome", "confidence"

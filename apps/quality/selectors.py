@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.json_sql import IdsParam
 from apps.labeling.models import Label, Project
 from apps.ontologies.domain.tree import walk
 from apps.quality.models import BenchmarkReference, ConsensusScore, LabelScore
@@ -195,7 +196,7 @@ def row_labels_overlay(*, project: Project, data_row_id: Any) -> list[dict[str, 
 
 def benchmark_label_ids(*, label_ids: list[Any]) -> set[Any]:
     """Which of these labels are benchmark references (gold stars on pages and in the admin)."""
-    return set(BenchmarkReference.objects.filter(label_id__in=label_ids).values_list("label_id", flat=True))
+    return set(BenchmarkReference.objects.filter(label_id__in=IdsParam(label_ids)).values_list("label_id", flat=True))
 
 
 def label_scores_of_rows(*, project: Project, data_row_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -204,7 +205,7 @@ def label_scores_of_rows(*, project: Project, data_row_ids: list[str]) -> dict[s
     found: dict[str, dict[str, dict[str, Any]]] = {}
     rows = (
         _current_scores(project)
-        .filter(data_row_id__in=data_row_ids)
+        .filter(data_row_id__in=IdsParam(data_row_ids))
         .values_list("data_row_id", "label_id", "consensus_agreement", "benchmark_score", "reference_id")
     )
     for row_id, label_id, agreement, benchmark, reference in rows:
