@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -19,13 +19,14 @@ from apps.accounts.roles import MANAGE_ORGANIZATION
 from apps.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from apps.core.serializers import StrictSerializer
 from apps.datasets.access import access_data_row, access_dataset
-from apps.datasets.http_content import stored_file_response
+from apps.datasets.http_content import safe_headers, stored_file_response
 from apps.datasets.services import UploadedFile
 from apps.exports.access import access_project_export
 from apps.imagery import geo_exports, selectors
 from apps.imagery.domain.deepzoom import TILE_NAME
 from apps.imagery.serialization import asset_json
 from apps.imagery.services.dicom import dicom_import
+from apps.imagery.services.dicom_view import parse_window, slice_png
 from apps.imagery.services.settings import imaging_settings_get, imaging_settings_update
 from apps.imagery.services.tiles import large_images_upload
 
@@ -107,6 +108,29 @@ class DataRowImagingApi(APIView):
         if asset is None:  # an ordinary image or text row
             return Response({"kind": None, "width": row.width, "height": row.height})
         return Response(asset_json(asset))
+
+
+class DicomSliceApi(APIView):
+    """Slice `n` (1-based) of the series of a DICOM row, rendered as PNG through a window (`center`, `width` in
+    modality units; default: the slice's first preset). For the editor's slice navigation and free windowing."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("center", float), OpenApiParameter("width", float)],
+        responses={(200, "image/png"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, data_row_id: str, position: str) -> HttpResponse:
+        actor = request_user(request)
+        row = access_data_row(actor, data_row_id)
+        unknown = set(request.query_params) - {"center", "width"}
+        if unknown:
+            raise ValidationFailed("Unknown parameters.", details={k: ["Unknown."] for k in sorted(unknown)})
+        if not position.isdigit() or len(position) > 6:
+            raise NotFound("Slices are numbered from 1.", code="no_slice")
+        window = parse_window(request.query_params.get("center"), request.query_params.get("width"))
+        response = HttpResponse(slice_png(row, int(position), window), content_type="image/png")
+        safe_headers(response)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
 
 
 class LargeImageUploadApi(APIView):

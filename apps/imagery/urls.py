@@ -6,6 +6,11 @@ urlpatterns = [
     path("datasets/<str:dataset_id>/dicom", apis.DicomImportApi.as_view(), name="api-dataset-dicom"),
     path("imaging/settings", apis.ImagingSettingsApi.as_view(), name="api-imaging-settings"),
     path("data_rows/<str:data_row_id>/imaging", apis.DataRowImagingApi.as_view(), name="api-data-row-imaging"),
+    path(
+        "data_rows/<str:data_row_id>/dicom/slices/<str:position>",
+        apis.DicomSliceApi.as_view(),
+        name="api-data-row-dicom-slice",
+    ),
     path("datasets/<str:dataset_id>/large_images", apis.LargeImageUploadApi.as_view(), name="api-dataset-large-images"),
     path(
         "data_rows/<str:data_row_id>/tiles/<str:level>/<str:tile>",

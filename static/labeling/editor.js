@@ -25,6 +25,7 @@ import { bindKeys } from "./keys.js";
 import { startDrafts } from "./drafts.js";
 import { startSubmit } from "./submit.js";
 import { MASK_SHORTCUTS, MaskTool } from "./mask.js";
+import { startDicomStack } from "./dicom-stack.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -292,6 +293,7 @@ export function createEditor() {
     cancelDrawing: () => (imageTools ? imageTools.cancel() : false),
     popPoint: () => (imageTools ? imageTools.popPoint() : false),
     toggleFlag,
+    refresh: () => redraw(null, false),
     imageTools: () => imageTools,
     remove,
     pickTool,
@@ -334,6 +336,8 @@ export function createEditor() {
         maskTool = new MaskTool({ model, viewer, readOnly, currentTool: () => activeTool, commit, redraw: () => redraw(null, false), showMessage, panel });
       }
     }
+    const info = viewer.info;
+    if (info && info.kind === "dicom" && info.dicom) api.stack = startDicomStack(api, info, viewer.rowId());
     redraw(null, false);
     document.documentElement.dataset.editorReady = "true";
   });
