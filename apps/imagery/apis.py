@@ -28,6 +28,7 @@ from apps.imagery.serialization import asset_json
 from apps.imagery.services.dicom import dicom_import
 from apps.imagery.services.dicom_view import parse_window, slice_png
 from apps.imagery.services.settings import imaging_settings_get, imaging_settings_update
+from apps.imagery.services.tile_service import tile_service_create, xyz_tile
 from apps.imagery.services.tiles import large_images_upload
 
 
@@ -150,6 +151,50 @@ class LargeImageUploadApi(APIView):
             files=[UploadedFile(name=f.name or "image", file=f, size=f.size or 0) for f in files],
         )
         return Response(result, status=status.HTTP_201_CREATED)
+
+
+class TileServiceCreateApi(APIView):
+    """Create (or update, by global key) a row that is a tile service: XYZ/TMS URL template, WGS 84 bounds and zoom
+    range. The service is contacted through the SSRF guard to build the row's thumbnail."""
+
+    class InputSerializer(StrictSerializer):
+        global_key = serializers.CharField(max_length=1000)
+        external_id = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        url_template = serializers.CharField(max_length=2000)
+        bounds = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
+        min_zoom = serializers.IntegerField(min_value=0, max_value=24)
+        max_zoom = serializers.IntegerField(min_value=0, max_value=24)
+        tms = serializers.BooleanField(required=False, default=False)
+        tile_size = serializers.ChoiceField(choices=[256, 512], required=False, default=256)
+
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, dataset_id: str) -> Response:
+        actor = request_user(request)
+        dataset = access_dataset(actor, dataset_id, manage=True)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = tile_service_create(actor=actor, dataset=dataset, data=dict(data.validated_data))
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class XyzTileApi(APIView):
+    """One tile of a tile-service row (XYZ numbering), fetched from the service through the SSRF guard; only tiles
+    inside the row's bounds and zoom range."""
+
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
+    def get(self, request: Request, data_row_id: str, z: str, x: str, y: str) -> HttpResponse:
+        actor = request_user(request)
+        row = access_data_row(actor, data_row_id)
+        if not all(v.isdigit() and len(v) <= 10 for v in (z, x, y)):
+            raise NotFound("Tiles are /xyz/<z>/<x>/<y> with whole numbers.", code="no_tile")
+        asset = selectors.asset_for_row(row.organization_id, row.pk)
+        if asset is None:
+            raise NotFound("This row is not a tile service.", code="not_tile_service")
+        body, content_type = xyz_tile(asset, int(z), int(x), int(y))
+        response = HttpResponse(body, content_type=content_type)
+        safe_headers(response)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
 
 
 class TileApi(APIView):
