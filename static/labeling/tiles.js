@@ -8,6 +8,7 @@
  * Ordinary rows (content as large as the row) behave exactly like ImageViewer, without any extra request. */
 import { h } from "./dom.js";
 import { ImageViewer } from "./image-viewer.js";
+import { XyzLayer } from "./xyz-layer.js";
 
 const OSD_URL = new URL("../vendor/openseadragon/openseadragon.min.js", import.meta.url).href;
 const SMALLER = 1.5; // content this much narrower than the row: a pyramid thumbnail
@@ -86,6 +87,11 @@ export class TiledImageViewer extends ImageViewer {
     if (pyramid) loadOpenSeadragon().catch(() => null); // in parallel with the details request
     return this.infoReady.then((info) => {
       this.info = info;
+      if (info && info.kind === "xyz" && info.xyz && info.geo) {
+        this.xyz = new XyzLayer(this, id, info); // a tile service: its own tiles, not a pyramid
+        this.xyz.update();
+        return undefined;
+      }
       if (!pyramid) return undefined;
       if (info && info.tiles && info.tiles.status === "ready") return this.mountTiles(id, info);
       this.tilesMissing(info && info.tiles ? info.tiles.status : info ? "" : "error");
@@ -162,6 +168,7 @@ export class TiledImageViewer extends ImageViewer {
   apply() {
     super.apply();
     this.syncTiles();
+    if (this.xyz) this.xyz.update();
   }
 
   /** Show in OpenSeadragon exactly the image rectangle our viewport shows (its coordinates: image width = 1). */
@@ -186,5 +193,6 @@ export class TiledImageViewer extends ImageViewer {
   setFilter(brightness, contrast) {
     super.setFilter(brightness, contrast);
     if (this.tileLayer) this.tileLayer.style.filter = this.image.style.filter;
+    if (this.xyz) this.xyz.node.style.filter = this.image.style.filter;
   }
 }
