@@ -107,3 +107,37 @@ def test_tile_service_row_opens_tiles_line_up_and_a_box_is_stored(page, xyz_task
     for key, value in {"left": x0, "top": y0, "width": x1 - x0, "height": y1 - y0}.items():
         assert abs(stored[key] - value) <= 1, (key, stored)
     assert js_errors == []
+
+
+def test_manager_adds_a_tile_service_row_on_the_import_page(page, settings, tmp_path, org, make_user):
+    from playwright.sync_api import expect
+
+    from tests.e2e.test_login import login
+    from tests.factories import TEST_PASSWORD
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    manager = make_user(role="team_manager", organization=org, username="mia")
+    dataset = Dataset.objects.create(organization=org, name="maps")
+    with tile_server() as httpd:
+        settings.TDP_OUTBOUND_ALLOWED_HOSTS = [f"127.0.0.1:{httpd.server_address[1]}"]
+        login(page, manager.username, TEST_PASSWORD)
+        page.wait_for_url("**/")
+        for width, height in ((1440, 900), (1366, 768)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"/datasets/{dataset.id}/import/")
+            page.click("#tab-xyz")
+            page.fill("#xyz-key", "berlin")
+            page.fill("#xyz-template", template(httpd).replace("{x}", "{q}"))
+            for name, value in zip(("west", "south", "east", "north"), BOUNDS, strict=True):
+                page.fill(f"#xyz-form input[name={name}]", str(value))
+            page.fill("#xyz-form input[name=max_zoom]", "16")
+            page.click("#xyz-start")
+            expect(page.locator("#xyz-message")).to_contain_text("Unknown placeholder {q}")
+            page.fill("#xyz-template", template(httpd))
+            page.click("#xyz-start")
+            expect(page.locator("#xyz-summary")).to_contain_text("berlin")
+            assert not page.locator("#xyz-message").is_visible()
+            page.screenshot(path=f"{SHOTS}/xyz-import-{width}x{height}.png", full_page=True)
+        row = DataRow.objects.get(dataset=dataset, global_key="berlin")
+        assert row.imaging.kind == "xyz" and row.imaging.max_zoom == 16
+        assert page.locator("#xyz-summary").inner_text().startswith("Row updated: berlin")
