@@ -17,7 +17,9 @@ urlpatterns = [
         apis.TileApi.as_view(),
         name="api-data-row-tile",
     ),
-    path("datasets/<str:dataset_id>/tile_services", apis.TileServiceCreateApi.as_view(), name="api-dataset-tile-services"),
+    path(
+        "datasets/<str:dataset_id>/tile_services", apis.TileServiceCreateApi.as_view(), name="api-dataset-tile-services"
+    ),
     path("data_rows/<str:data_row_id>/xyz/<str:z>/<str:x>/<str:y>", apis.XyzTileApi.as_view(), name="api-data-row-xyz"),
     path("imaging/rows", apis.ImagingAreaApi.as_view(), name="api-imaging-rows"),
     path("projects/<str:project_id>/export.geojson", apis.GeoJsonExportApi.as_view(), name="api-export-geojson"),

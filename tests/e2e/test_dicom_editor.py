@@ -13,10 +13,10 @@ from PIL import Image
 from pydicom.uid import generate_uid
 
 from apps.datasets.models import Dataset
+from apps.datasets.services import UploadedFile
 from apps.imagery.domain.windowing import apply_window
 from apps.imagery.models import ImagingAsset
 from apps.imagery.services.dicom import dicom_import
-from apps.datasets.services import UploadedFile
 from apps.labeling.models import Label
 from tests.e2e.test_labeling import open_label_page, queue_for_lana
 from tests.imagery.dicom_factory import ct_slice
@@ -24,6 +24,7 @@ from tests.imagery.dicom_factory import ct_slice
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = "/tmp/shots-imagery"
+VISIBLE = "() => window.tdpEditor.model.objects.filter(o => !window.tdpEditor.model.isHidden(o)).length"
 ROWS, COLS = 48, 64
 
 
@@ -103,10 +104,16 @@ def test_step_to_slice_two_change_window_draw_and_submit(page, series_task, size
     # the box belongs to slice 2: not drawn on slice 1, drawn again back on slice 2
     page.keyboard.press("ArrowLeft")
     page.wait_for_selector("#asset[data-slice='1']:not([data-slice-loading])")
-    assert page.evaluate("() => window.tdpEditor.model.objects.filter(o => !window.tdpEditor.model.isHidden(o)).length") == 0
+    assert (
+        page.evaluate("() => window.tdpEditor.model.objects.filter(o => !window.tdpEditor.model.isHidden(o)).length")
+        == 0
+    )
     page.keyboard.press("ArrowRight")
     page.wait_for_selector("#asset[data-slice='2']:not([data-slice-loading])")
-    assert page.evaluate("() => window.tdpEditor.model.objects.filter(o => !window.tdpEditor.model.isHidden(o)).length") == 1
+    assert (
+        page.evaluate("() => window.tdpEditor.model.objects.filter(o => !window.tdpEditor.model.isHidden(o)).length")
+        == 1
+    )
     page.screenshot(path=f"{SHOTS}/dicom-box-{size[0]}x{size[1]}.png")
     page.keyboard.press("Control+Enter")
     page.wait_for_url(f"**/projects/{project.id}/")

@@ -35,8 +35,13 @@ def xyz_task(settings, tmp_path, org, org_admin, make_user):
         result = tile_service_create(
             actor=org_admin,
             dataset=dataset,
-            data={"global_key": "berlin", "url_template": template(httpd), "bounds": BOUNDS, "min_zoom": 10,
-                  "max_zoom": MAX_ZOOM},
+            data={
+                "global_key": "berlin",
+                "url_template": template(httpd),
+                "bounds": BOUNDS,
+                "min_zoom": 10,
+                "max_zoom": MAX_ZOOM,
+            },
         )
         row = DataRow.objects.get(pk=result["data_row"])
         project, _lana = queue_for_lana(org, org_admin, make_user, row)

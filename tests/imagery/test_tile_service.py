@@ -151,6 +151,7 @@ def test_box_corners_map_to_web_mercator_lonlat_and_export_and_area_filter(
     ndjson = client_for(org_admin).get(f"/api/v1/projects/{project.pk}/export.ndjson")
     (line,) = [json.loads(x) for x in b"".join(ndjson.streaming_content).splitlines()]
     assert line["imaging"]["kind"] == "xyz" and line["imaging"]["xyz"]["max_zoom"] == 16
+
     # the area filter: inside, touching, outside
     def keys(area: str) -> list[str]:
         return [r["global_key"] for r in manager_client.get("/api/v1/imaging/rows", {"bbox": area}).json()["results"]]

@@ -26,7 +26,7 @@ def parse_window(center: str | None, width: str | None) -> tuple[float, float] |
     values: dict[str, float] = {}
     for name, raw in (("center", center), ("width", width)):
         try:
-            value = float(raw) if raw not in (None, "") else math.nan
+            value = float(raw) if raw is not None and raw != "" else math.nan
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or abs(value) > MAX_WINDOW_VALUE:

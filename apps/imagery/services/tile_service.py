@@ -48,7 +48,9 @@ def fetch_tile(service: TileService, zoom: int, x: int, y: int) -> tuple[bytes, 
     """One tile's bytes and content type, through the SSRF guard. UnsafeURL (400) for a refused host."""
     url = service.url(zoom, x, y)
     try:
-        result = safe_fetch(url, max_bytes=MAX_TILE_BYTES, timeout=float(getattr(settings, "TDP_TILE_FETCH_SECONDS", 10)))
+        result = safe_fetch(
+            url, max_bytes=MAX_TILE_BYTES, timeout=float(getattr(settings, "TDP_TILE_FETCH_SECONDS", 10))
+        )
     except UnsafeURL:
         raise
     except FetchFailed as exc:
@@ -120,14 +122,16 @@ def tile_service_create(*, actor: User, dataset: Dataset, data: dict[str, Any]) 
     width, height = service.size
     report = ImportReport(keep_rows=True)
     key = str(data["global_key"])
-    row = CleanRow(0, key, str(data.get("external_id") or ""), f"upload://{stored}", MediaType.IMAGE, width, height, {}, [])
+    row = CleanRow(
+        0, key, str(data.get("external_id") or ""), f"upload://{stored}", MediaType.IMAGE, width, height, {}, []
+    )
     RowWriter(dataset, report).write([row])
     if not report.data_rows:
         default_storage.delete(stored)
         raise ValidationFailed("The row could not be written.", details={"rows": report.as_dict().get("errors", [])})
     row_id = str(uuid.UUID(report.data_rows[0]["id"]))
     georeference = Georeference(transform=service.transform(), crs="EPSG:3857", width=width, height=height)
-    ImagingAsset.objects.filter(data_row_id=row_id).delete()
+    ImagingAsset.objects.filter(data_row_id=uuid.UUID(row_id)).delete()
     ImagingAsset.objects.create(
         organization_id=dataset.organization_id,
         data_row_id=row_id,
@@ -143,7 +147,7 @@ def tile_service_create(*, actor: User, dataset: Dataset, data: dict[str, Any]) 
         **geo_fields(georeference),
     )
     # the area filter and the viewer use the bounds as given (the pixel rectangle is a fraction of a pixel larger)
-    ImagingAsset.objects.filter(data_row_id=row_id).update(
+    ImagingAsset.objects.filter(data_row_id=uuid.UUID(row_id)).update(
         min_lon=service.bounds[0], min_lat=service.bounds[1], max_lon=service.bounds[2], max_lat=service.bounds[3]
     )
     audit_record(

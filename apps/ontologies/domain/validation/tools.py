@@ -6,9 +6,9 @@ from typing import Any
 
 from apps.ontologies.domain.validation.base import (
     _CLASSIFICATION_KEYS,
-    MAX_SLICE,
     _GEOMETRY_TOOL,
     _TOOL_KEYS,
+    MAX_SLICE,
     _fmt,
     _is_number,
     _str_or_none,
