@@ -165,7 +165,10 @@ export function createEditor() {
 
   function select(id, force) {
     if (model.selected === id && !force) return;
-    model.selected = model.get(id) ? id : null;
+    const object = model.get(id);
+    // an object of another slice of a DICOM series: show that slice first (dicom-stack.js)
+    if (object && api.stack && object.slice != null && object.slice !== model.slice) api.stack.goTo(object.slice);
+    model.selected = object ? id : null;
     redraw(null, false);
   }
 
