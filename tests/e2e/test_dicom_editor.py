@@ -104,16 +104,11 @@ def test_step_to_slice_two_change_window_draw_and_submit(page, series_task, size
     # the box belongs to slice 2: not drawn on slice 1, drawn again back on slice 2
     page.keyboard.press("ArrowLeft")
     page.wait_for_selector("#asset[data-slice='1']:not([data-slice-loading])")
-    assert (
-        page.evaluate("() => window.tdpEditor.model.objects.filter(o => !window.tdpEditor.model.isHidden(o)).length")
-        == 0
-    )
-    page.keyboard.press("ArrowRight")
+    assert page.evaluate(VISIBLE) == 0
+    assert page.locator("#objects li.object .object-slice").inner_text() == "slice 2"
+    page.click("#objects li.object .object-head")  # selecting it in the list shows its slice
     page.wait_for_selector("#asset[data-slice='2']:not([data-slice-loading])")
-    assert (
-        page.evaluate("() => window.tdpEditor.model.objects.filter(o => !window.tdpEditor.model.isHidden(o)).length")
-        == 1
-    )
+    assert page.evaluate(VISIBLE) == 1
     page.screenshot(path=f"{SHOTS}/dicom-box-{size[0]}x{size[1]}.png")
     page.keyboard.press("Control+Enter")
     page.wait_for_url(f"**/projects/{project.id}/")
