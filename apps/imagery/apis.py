@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -19,14 +19,16 @@ from apps.accounts.roles import MANAGE_ORGANIZATION
 from apps.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from apps.core.serializers import StrictSerializer
 from apps.datasets.access import access_data_row, access_dataset
-from apps.datasets.http_content import stored_file_response
+from apps.datasets.http_content import safe_headers, stored_file_response
 from apps.datasets.services import UploadedFile
 from apps.exports.access import access_project_export
 from apps.imagery import geo_exports, selectors
 from apps.imagery.domain.deepzoom import TILE_NAME
 from apps.imagery.serialization import asset_json
 from apps.imagery.services.dicom import dicom_import
+from apps.imagery.services.dicom_view import parse_window, slice_png
 from apps.imagery.services.settings import imaging_settings_get, imaging_settings_update
+from apps.imagery.services.tile_service import tile_service_create, xyz_tile
 from apps.imagery.services.tiles import large_images_upload
 
 
@@ -109,6 +111,29 @@ class DataRowImagingApi(APIView):
         return Response(asset_json(asset))
 
 
+class DicomSliceApi(APIView):
+    """Slice `n` (1-based) of the series of a DICOM row, rendered as PNG through a window (`center`, `width` in
+    modality units; default: the slice's first preset). For the editor's slice navigation and free windowing."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("center", float), OpenApiParameter("width", float)],
+        responses={(200, "image/png"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, data_row_id: str, position: str) -> HttpResponse:
+        actor = request_user(request)
+        row = access_data_row(actor, data_row_id)
+        unknown = set(request.query_params) - {"center", "width"}
+        if unknown:
+            raise ValidationFailed("Unknown parameters.", details={k: ["Unknown."] for k in sorted(unknown)})
+        if not position.isdigit() or len(position) > 6:
+            raise NotFound("Slices are numbered from 1.", code="no_slice")
+        window = parse_window(request.query_params.get("center"), request.query_params.get("width"))
+        response = HttpResponse(slice_png(row, int(position), window), content_type="image/png")
+        safe_headers(response)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
 class LargeImageUploadApi(APIView):
     """Upload images; those at or over the tiling threshold get a Deep Zoom pyramid built by a background job."""
 
@@ -126,6 +151,50 @@ class LargeImageUploadApi(APIView):
             files=[UploadedFile(name=f.name or "image", file=f, size=f.size or 0) for f in files],
         )
         return Response(result, status=status.HTTP_201_CREATED)
+
+
+class TileServiceCreateApi(APIView):
+    """Create (or update, by global key) a row that is a tile service: XYZ/TMS URL template, WGS 84 bounds and zoom
+    range. The service is contacted through the SSRF guard to build the row's thumbnail."""
+
+    class InputSerializer(StrictSerializer):
+        global_key = serializers.CharField(max_length=1000)
+        external_id = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        url_template = serializers.CharField(max_length=2000)
+        bounds = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
+        min_zoom = serializers.IntegerField(min_value=0, max_value=24)
+        max_zoom = serializers.IntegerField(min_value=0, max_value=24)
+        tms = serializers.BooleanField(required=False, default=False)
+        tile_size = serializers.ChoiceField(choices=[256, 512], required=False, default=256)
+
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, dataset_id: str) -> Response:
+        actor = request_user(request)
+        dataset = access_dataset(actor, dataset_id, manage=True)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = tile_service_create(actor=actor, dataset=dataset, data=dict(data.validated_data))
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class XyzTileApi(APIView):
+    """One tile of a tile-service row (XYZ numbering), fetched from the service through the SSRF guard; only tiles
+    inside the row's bounds and zoom range."""
+
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
+    def get(self, request: Request, data_row_id: str, z: str, x: str, y: str) -> HttpResponse:
+        actor = request_user(request)
+        row = access_data_row(actor, data_row_id)
+        if not all(v.isdigit() and len(v) <= 10 for v in (z, x, y)):
+            raise NotFound("Tiles are /xyz/<z>/<x>/<y> with whole numbers.", code="no_tile")
+        asset = selectors.asset_for_row(row.organization_id, row.pk)
+        if asset is None:
+            raise NotFound("This row is not a tile service.", code="not_tile_service")
+        body, content_type = xyz_tile(asset, int(z), int(x), int(y))
+        response = HttpResponse(body, content_type=content_type)
+        safe_headers(response)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
 
 
 class TileApi(APIView):

@@ -1,6 +1,8 @@
-"""`python manage.py benchmark tiles [--option gigapixels=1,4,16]`
+"""`python manage.py benchmark tiles [--option gigapixels=1,4,16] [--option source=tiff|jpeg]`
 
-For each size: a synthetic square RGB source of that many pixels (written by pyvips without holding it), then the
+For each size: a synthetic square RGB source of that many pixels (written by pyvips without holding it; a tiled,
+JPEG-compressed BigTIFF by default, which the build reads in place: `source=jpeg` measures JPEG sources instead, up
+to JPEG's 65,535 px, whose one sequential decoding pass grows with the width, see docs/imagery.md), then the
 tiling job's work (`build_pyramid`: pyvips, vertical bands, each tile copied into the storage backend) in a spawned
 child process, as a worker runs it. Reports megapixels/s and the child's own peak RSS (`VmHWM`) per size; the
 pyramid's time should grow linearly with the pixels (flat megapixels/s) and its memory stay flat.
@@ -21,11 +23,14 @@ from apps.imagery.tile_measure import measure_pyramid_build, synthetic_source
 @benchmark("tiles")
 def tiles(params: dict[str, Any]) -> dict[str, Any]:
     sizes = [float(v) for v in str(params.get("gigapixels", "1,4,16")).split(",") if v.strip()]
-    out: dict[str, Any] = {"tile_size": 256, "runs": []}
+    kind = str(params.get("source", "tiff"))
+    if kind not in ("tiff", "jpeg"):
+        raise ValueError("source is tiff or jpeg")
+    out: dict[str, Any] = {"tile_size": 256, "source": kind, "runs": []}
     for gigapixels in sizes:
         side = int(math.sqrt(gigapixels * 1e9))
         with tempfile.TemporaryDirectory(prefix="tdp-bench-tiles-") as root:
-            name = "source.jpg" if side <= 65_000 else "source.tif"
+            name = "source.jpg" if kind == "jpeg" and side <= 65_000 else "source.tif"
             started = time.perf_counter()
             synthetic_source(os.path.join(root, name), side, side)
             source_seconds = time.perf_counter() - started

@@ -18,7 +18,9 @@ _DOC = """jsonb_build_object('kind', a.kind, 'width', a.width, 'height', a.heigh
        'status', a.tile_status, 'tile_size', a.tile_size, 'format', 'dzi')) ELSE '{}'::jsonb END
   || CASE WHEN a.geo_transform IS NOT NULL THEN jsonb_build_object('geo', jsonb_build_object(
        'crs', a.crs, 'transform', a.geo_transform,
-       'bounds_wgs84', jsonb_build_array(a.min_lon, a.min_lat, a.max_lon, a.max_lat))) ELSE '{}'::jsonb END"""
+       'bounds_wgs84', jsonb_build_array(a.min_lon, a.min_lat, a.max_lon, a.max_lat))) ELSE '{}'::jsonb END
+  || CASE WHEN a.kind = 'xyz' THEN jsonb_build_object('xyz', jsonb_build_object(
+       'min_zoom', a.min_zoom, 'max_zoom', a.max_zoom, 'tms', a.tms, 'tile_size', a.tile_size)) ELSE '{}'::jsonb END"""
 
 IMAGING_SECTION = SqlSection(
     ctes=f"imaging AS (SELECT a.data_row_id, ({_DOC})::text AS doc FROM {_TABLE} a WHERE "  # noqa: S608 - constants

@@ -14,6 +14,7 @@ class AssetKind(models.TextChoices):
     DICOM = "dicom", "DICOM slice"
     TILED = "tiled", "Tiled large image"
     GEOTIFF = "geotiff", "Georeferenced image"
+    XYZ = "xyz", "Tile service (XYZ/TMS)"
 
 
 class TileStatus(models.TextChoices):
@@ -75,6 +76,12 @@ class ImagingAsset(BaseModel):
     max_lon = models.FloatField(null=True, blank=True)
     max_lat = models.FloatField(null=True, blank=True)
     footprint = models.JSONField(null=True, blank=True)  # the image outline in WGS 84, [[lon, lat], …]
+    # Tile service (XYZ/TMS): the URL template, zoom range and y order; pixel space = the world at `max_zoom`
+    # cropped to the bounds (`domain.xyz`), with `geo_transform` into EPSG:3857
+    url_template = models.CharField(max_length=2000, blank=True, default="")
+    min_zoom = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_zoom = models.PositiveSmallIntegerField(null=True, blank=True)
+    tms = models.BooleanField(default=False)
 
     class Meta(BaseModel.Meta):
         indexes = [

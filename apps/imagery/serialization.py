@@ -27,4 +27,11 @@ def asset_json(asset: ImagingAsset) -> dict[str, Any]:
             "transform": asset.geo_transform,
             "bounds_wgs84": [asset.min_lon, asset.min_lat, asset.max_lon, asset.max_lat],
         }
+    if asset.kind == AssetKind.XYZ:  # the URL template stays server-side (it may hold the service's key)
+        out["xyz"] = {
+            "min_zoom": asset.min_zoom,
+            "max_zoom": asset.max_zoom,
+            "tms": asset.tms,
+            "tile_size": asset.tile_size,
+        }
     return out

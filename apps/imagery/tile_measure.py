@@ -12,8 +12,12 @@ from typing import Any
 
 
 def synthetic_source(path: str, width: int, height: int) -> None:
-    """A width × height RGB image written without ever holding it: JPEG when it fits JPEG's 65,535 px limit, else a
-    tiled JPEG-compressed BigTIFF. Red/green encode x/y mod 256, blue a 1,024 px checker."""
+    """A width × height RGB image written without ever holding it: JPEG (a `.jpg` path, up to JPEG's 65,535 px),
+    else a tiled JPEG-compressed BigTIFF with 128 px tiles. Red/green encode x/y mod 256, blue a 1,024 px checker.
+
+    The tile height matters: libvips' TIFF reader caches two whole rows of tiles (2 × tile height × width × bands
+    bytes: 97 MB for a 126,491 px wide RGB image with 128 px tiles, 388 MB with 512 px tiles), so a build that reads
+    a tiled TIFF in place peaks that much above its flat part."""
     import pyvips
 
     xy = pyvips.Image.xyz(width, height)
@@ -24,7 +28,7 @@ def synthetic_source(path: str, width: int, height: int) -> None:
     if path.endswith(".jpg"):
         image.jpegsave(path, Q=90)
     else:
-        image.tiffsave(path, tile=True, tile_width=512, tile_height=512, compression="jpeg", Q=90, bigtiff=True)
+        image.tiffsave(path, tile=True, tile_width=128, tile_height=128, compression="jpeg", Q=90, bigtiff=True)
 
 
 def peak_rss_kb() -> int:

@@ -53,6 +53,22 @@ _settings_changed: list[SettingsChanged] = []
 # project, so a precomputed queue order (predictions' active learning) ranks them before anyone claims.
 RowsJoined = Callable[[Project, "list[str]"], None]
 _rows_joined: list[RowsJoined] = []
+# (data row, normalized annotations aligned with the posted list, None where invalid) -> errors in the validator's
+# shape ({"index", "path", "message"}): checks of fields only a later app can judge (an image stack's `slice`).
+LabelCheck = Callable[[Any, "list[dict[str, Any] | None]"], "list[dict[str, Any]]"]
+_label_checks: list[LabelCheck] = []
+
+
+def register_label_check(check: LabelCheck) -> None:
+    if check not in _label_checks:
+        _label_checks.append(check)
+
+
+def label_check_errors(data_row: Any, normalized: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for check in _label_checks:
+        errors.extend(check(data_row, normalized))
+    return errors
 
 
 def register_settings_check(check: SettingsCheck) -> None:

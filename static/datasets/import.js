@@ -1,8 +1,9 @@
-// The dataset import page: tabs, then the three ways to add data, and the batch form they feed.
+// The dataset import page: tabs, then the four ways to add data, and the batch form they feed.
 import {readConfig, setText} from "./common.js";
 import {setupBatch} from "./batch.js";
 import {setupBucket} from "./bucket.js";
 import {setupRows} from "./rows.js";
+import {setupTileService} from "./tile_service.js";
 import {setupUpload} from "./upload.js";
 
 const config = readConfig("import-config");
@@ -38,3 +39,4 @@ const stored = setupBatch(config);
 setupUpload(config, (keys, created) => { stored(keys); bump(created); });
 setupRows(config, (result) => bump(result.created));
 setupBucket(config, (keys, created) => { stored(keys); bump(created); });
+setupTileService(config, (keys, created) => { stored(keys); bump(created); });

@@ -25,6 +25,7 @@ import { bindKeys } from "./keys.js";
 import { startDrafts } from "./drafts.js";
 import { startSubmit } from "./submit.js";
 import { MASK_SHORTCUTS, MaskTool } from "./mask.js";
+import { startDicomStack } from "./dicom-stack.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -164,7 +165,10 @@ export function createEditor() {
 
   function select(id, force) {
     if (model.selected === id && !force) return;
-    model.selected = model.get(id) ? id : null;
+    const object = model.get(id);
+    // an object of another slice of a DICOM series: show that slice first (dicom-stack.js)
+    if (object && api.stack && object.slice != null && object.slice !== model.slice) api.stack.goTo(object.slice);
+    model.selected = object ? id : null;
     redraw(null, false);
   }
 
@@ -292,6 +296,7 @@ export function createEditor() {
     cancelDrawing: () => (imageTools ? imageTools.cancel() : false),
     popPoint: () => (imageTools ? imageTools.popPoint() : false),
     toggleFlag,
+    refresh: () => redraw(null, false),
     imageTools: () => imageTools,
     remove,
     pickTool,
@@ -334,6 +339,8 @@ export function createEditor() {
         maskTool = new MaskTool({ model, viewer, readOnly, currentTool: () => activeTool, commit, redraw: () => redraw(null, false), showMessage, panel });
       }
     }
+    const info = viewer.info;
+    if (info && info.kind === "dicom" && info.dicom) api.stack = startDicomStack(api, info, viewer.rowId());
     redraw(null, false);
     document.documentElement.dataset.editorReady = "true";
   });

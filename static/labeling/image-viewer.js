@@ -66,6 +66,8 @@ export class ImageViewer {
     window.addEventListener("resize", () => this.fit());
     return new Promise((resolve) => {
       this.image.addEventListener("load", () => {
+        if (this.loaded) return; // a later source (another slice of a DICOM series) keeps the view as it is
+        this.loaded = true;
         const rowW = Number(asset.dataset.width);
         const rowH = Number(asset.dataset.height);
         const sized = rowW > 0 && rowH > 0;

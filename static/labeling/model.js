@@ -18,6 +18,14 @@ export class LabelModel {
     this.globalErrors = {}; // question key → [messages]
     this.hiddenClasses = new Set(); // tool keys
     this.lockedClasses = new Set();
+    this.slice = null; // an image stack (DICOM series): the slice shown; objects of other slices are not drawn
+  }
+
+  /** Make the document a stack's: objects without a slice were drawn on the row's own slice `own`. */
+  setStack(own, shown) {
+    for (const object of this.objects) if (object.slice == null) object.slice = own;
+    this.stackOwn = own;
+    this.slice = shown;
   }
 
   toolByKey(key) {
@@ -33,6 +41,7 @@ export class LabelModel {
   }
 
   isHidden(object) {
+    if (this.slice !== null && object.slice != null && object.slice !== this.slice) return true;
     return !!object.hidden || this.hiddenClasses.has(keyOf(object.tool));
   }
 
@@ -42,6 +51,7 @@ export class LabelModel {
 
   newObject(tool, geom, extra) {
     const object = { id: uid("obj"), tool, geom, answers: {}, src: null, errors: [], prelabel: null, confidence: null };
+    object.slice = this.slice; // null unless the row is a stack
     return Object.assign(object, { hidden: false, locked: false }, extra || {});
   }
 
@@ -73,6 +83,7 @@ export class LabelModel {
     }
     const copy = this.newObject(source.tool, geom);
     copy.answers = clone(source.answers);
+    copy.slice = source.slice;
     this.objects.splice(this.objects.indexOf(source) + 1, 0, copy);
     this.selected = copy.id;
     return copy;
@@ -100,6 +111,7 @@ export class LabelModel {
             // A model pre-label: its id goes back with the annotation (the server decides accepted vs modified).
             prelabel: typeof item.prelabel === "string" ? item.prelabel : null,
             confidence: isNum(item.confidence) ? item.confidence : null,
+            slice: Number.isInteger(item.slice) && item.slice > 0 ? item.slice : this.slice !== null ? this.stackOwn : null,
           }),
         );
         return;
@@ -149,6 +161,7 @@ export class LabelModel {
     const nested = serializeAnswers(object.tool.classifications || [], object.answers);
     if (nested.length) out.classifications = nested;
     if (object.prelabel) out.prelabel = object.prelabel;
+    if (object.slice != null) out.slice = object.slice;
     return out;
   }
 
@@ -176,6 +189,7 @@ export class LabelModel {
         confidence: o.confidence,
         hidden: o.hidden,
         locked: o.locked,
+        slice: o.slice,
       })),
       global: clone(this.global),
       globalPrelabels: Object.assign({}, this.globalPrelabels),

@@ -100,6 +100,7 @@ export class ObjectList {
         object.tool.name,
         object.prelabel,
         object.confidence,
+        object.slice,
         selected || readOnly ? JSON.stringify(object.answers) : "",
         this.isText ? JSON.stringify(object.geom) : "",
       ].join("|");
@@ -148,6 +149,7 @@ export class ObjectList {
         ? h("span", { class: "model-badge", title: "Pre-label from a model: accept, fix or delete it" }, modelLabel(object))
         : null,
       this.isText ? h("span", { class: "muted small snippet" }, this.snippet(object.geom)) : null,
+      object.slice != null ? h("span", { class: "muted small object-slice" }, `slice ${object.slice}`) : null,
       h("span", { class: "flag" }),
     );
     head.addEventListener("click", () => actions.select(selected ? null : object.id));

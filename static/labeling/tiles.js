@@ -8,6 +8,7 @@
  * Ordinary rows (content as large as the row) behave exactly like ImageViewer, without any extra request. */
 import { h } from "./dom.js";
 import { ImageViewer } from "./image-viewer.js";
+import { XyzLayer } from "./xyz-layer.js";
 
 const OSD_URL = new URL("../vendor/openseadragon/openseadragon.min.js", import.meta.url).href;
 const SMALLER = 1.5; // content this much narrower than the row: a pyramid thumbnail
@@ -43,6 +44,9 @@ export function maxLevel(width, height) {
 
 export class TiledImageViewer extends ImageViewer {
   mount() {
+    const id = rowIdOf(this.asset.dataset.contentUrl);
+    // The row's imaging details (kind, tiles, DICOM series, tile service), asked in parallel with the image.
+    this.infoReady = id ? this.imagingInfo(id) : Promise.resolve(null);
     const ready = super.mount();
     this.image.addEventListener("error", () => this.explainMissingPreview());
     return ready;
@@ -50,39 +54,49 @@ export class TiledImageViewer extends ImageViewer {
 
   /** No preview: for a pyramid still building (or failed) say so instead of the generic error. */
   explainMissingPreview() {
-    const id = rowIdOf(this.asset.dataset.contentUrl);
-    if (!id) return;
-    fetch(`/api/v1/data_rows/${encodeURIComponent(id)}/imaging`, { credentials: "same-origin" })
+    if (this.loaded) return; // a later source failed (a DICOM slice): its own module says so
+    this.infoReady.then((info) => {
+      const status = this.asset.querySelector(".asset-status");
+      if (!status || !info || !info.tiles) return;
+      if (info.tiles.status === "pending") {
+        status.textContent = "This large image is still being tiled. Reload in a minute, or skip this task for now.";
+      } else if (info.tiles.status === "failed") {
+        status.textContent = "Tiling this large image failed: ask a project manager to upload it again.";
+      }
+    });
+  }
+
+  rowId() {
+    return rowIdOf(this.asset.dataset.contentUrl);
+  }
+
+  imagingInfo(id) {
+    return fetch(`/api/v1/data_rows/${encodeURIComponent(id)}/imaging`, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
       .then((response) => (response.ok ? response.json() : null))
-      .then((info) => {
-        const status = this.asset.querySelector(".asset-status");
-        if (!status || !info || !info.tiles) return;
-        if (info.tiles.status === "pending") {
-          status.textContent = "This large image is still being tiled. Reload in a minute, or skip this task for now.";
-        } else if (info.tiles.status === "failed") {
-          status.textContent = "Tiling this large image failed: ask a project manager to upload it again.";
-        }
-      })
-      .catch(() => {});
+      .catch(() => null);
   }
 
   /** Called by ImageViewer once the content image is loaded and sized; may return a Promise the editor waits for. */
   onLoaded() {
     const natural = this.image.naturalWidth;
     const id = rowIdOf(this.asset.dataset.contentUrl);
-    if (!natural || !id || this.imageW < natural * SMALLER) return undefined;
-    loadOpenSeadragon().catch(() => null); // in parallel with the details request
-    return fetch(`/api/v1/data_rows/${encodeURIComponent(id)}/imaging`, {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    })
-      .then((response) => (response.ok ? response.json() : null))
-      .then((info) => {
-        if (info && info.tiles && info.tiles.status === "ready") return this.mountTiles(id, info);
-        this.tilesMissing(info && info.tiles ? info.tiles.status : "");
+    const pyramid = natural && id && this.imageW >= natural * SMALLER;
+    if (pyramid) loadOpenSeadragon().catch(() => null); // in parallel with the details request
+    return this.infoReady.then((info) => {
+      this.info = info;
+      if (info && info.kind === "xyz" && info.xyz && info.geo) {
+        this.xyz = new XyzLayer(this, id, info); // a tile service: its own tiles, not a pyramid
+        this.xyz.update();
         return undefined;
-      })
-      .catch(() => this.tilesMissing("error"));
+      }
+      if (!pyramid) return undefined;
+      if (info && info.tiles && info.tiles.status === "ready") return this.mountTiles(id, info);
+      this.tilesMissing(info && info.tiles ? info.tiles.status : info ? "" : "error");
+      return undefined;
+    });
   }
 
   tilesMissing(status) {
@@ -154,6 +168,7 @@ export class TiledImageViewer extends ImageViewer {
   apply() {
     super.apply();
     this.syncTiles();
+    if (this.xyz) this.xyz.update();
   }
 
   /** Show in OpenSeadragon exactly the image rectangle our viewport shows (its coordinates: image width = 1). */
@@ -178,5 +193,6 @@ export class TiledImageViewer extends ImageViewer {
   setFilter(brightness, contrast) {
     super.setFilter(brightness, contrast);
     if (this.tileLayer) this.tileLayer.style.filter = this.image.style.filter;
+    if (this.xyz) this.xyz.node.style.filter = this.image.style.filter;
   }
 }

@@ -11,6 +11,7 @@
 import { keyOf, parseAnswers, serializeAnswers, summarizeAnswers } from "./answers.js";
 import { h, readJson, typingTarget } from "./dom.js";
 import { renderQuestions } from "./questions.js";
+import { stepDelta } from "./stepper.js";
 import { parseFrameAnswers, renderFrameAnswers, serializeFrameAnswers } from "./video-frame-answers.js";
 import { HANDLE, PolygonDraft, TOOL_NAMES, TRACK_TOOLS, dragShape, drawShape, grab, roundShape } from "./video-draw.js";
 import { Player } from "./video-player.js";
@@ -405,9 +406,8 @@ export async function createVideoEditor() {
       return;
     }
     if (typingTarget(event.target)) return;
-    const step = event.shiftKey ? 10 : 1;
-    if (event.key === "ArrowRight") goTo(frame + step);
-    else if (event.key === "ArrowLeft") goTo(frame - step);
+    const delta = stepDelta(event); // the same keys step slices in a DICOM series (stepper.js)
+    if (delta) goTo(frame + delta);
     else if (event.key === " ") togglePlay();
     else if (event.key === "o" || event.key === "O") outside();
     else if (event.key === "s" || event.key === "S") split();

@@ -27,6 +27,7 @@ def ct_slice(
     cols: int = 10,
     pixel_value: int | None = None,
     spacing: tuple[float, float] = (0.7, 0.8),
+    pixels: np.ndarray | None = None,
 ) -> bytes:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
@@ -69,7 +70,9 @@ def ct_slice(
     ref.ReferencedSOPInstanceUID = sop
     ds.ReferencedImageSequence = Sequence([ref])
     ds.add_new(0x00091010, "LO", f"private {PATIENT_NAME}")  # a private tag
-    if pixel_value is None:
+    if pixels is not None:
+        pixels = pixels.astype(np.uint16)
+    elif pixel_value is None:
         pixels = (np.arange(rows * cols, dtype=np.uint16).reshape(rows, cols) * 10 + 1000 + index).astype(np.uint16)
     else:
         pixels = np.full((rows, cols), pixel_value, dtype=np.uint16)

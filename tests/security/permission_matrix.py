@@ -113,6 +113,10 @@ MATRIX: list[Row] = [
     api("get",    "api/v1/imaging/rows",                                             401, 400, 400, 400, 400, 400, 400, 400, 400),
     # the world's row has no pyramid: members get 404 too (tests/imagery/test_tiles.py serves real tiles)
     api("get",    "api/v1/data_rows/<data_row_id>/tiles/<level>/<tile>",             401, 404, 404, 404, 404, 404, 404, 404, 404, objects={"level": "data_row", "tile": "data_row"}),
+    # the world's row is neither a tile service nor a DICOM slice: members get 404 (tests/imagery serve real ones)
+    api("post",   "api/v1/datasets/<dataset_id>/tile_services",                      401, 400, 400, 403, 403, 403, 403, 403, 404),
+    api("get",    "api/v1/data_rows/<data_row_id>/xyz/<z>/<x>/<y>",                  401, 404, 404, 404, 404, 404, 404, 404, 404, objects={"z": "data_row", "x": "data_row", "y": "data_row"}),
+    api("get",    "api/v1/data_rows/<data_row_id>/dicom/slices/<position>",          401, 404, 404, 404, 404, 404, 404, 404, 404, objects={"position": "data_row"}),
     api("get",    "api/v1/metadata_fields",                                          401, 200, 200, 200, 200, 200, 200, 200, 200),
     api("post",   "api/v1/metadata_fields",                                          401, 400, 400, 403, 403, 403, 403, 403, 400),
     api("get",    "api/v1/data_rows",                                                401, 200, 200, 200, 200, 200, 200, 200, 200),

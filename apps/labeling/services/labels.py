@@ -57,6 +57,8 @@ def validate_label_document(*, version: OntologyVersion, data_row: DataRow, anno
     normalized, errors = annotations_validate(
         version=version, annotations=annotations, image_size=image_size, text_length=text_length, complete=True
     )
+    if not errors:
+        errors = registry.label_check_errors(data_row, normalized)
     if errors:
         raise ValidationFailed(
             f"The label has {len(errors)} invalid annotation(s).",

@@ -59,6 +59,15 @@ class Media(Resource):
         """One Deep Zoom tile (`tile` as `COLUMN_ROW.EXT`, e.g. `0_0.jpeg`) of a large image's pyramid."""
         return self._http.send("GET", f"/data_rows/{data_row_id}/tiles/{level}/{tile}").content
 
+    @route("GET", "/data_rows/{data_row_id}/dicom/slices/{position}")
+    def dicom_slice(
+        self, data_row_id: str, position: int, *, center: float | None = None, width: float | None = None
+    ) -> bytes:
+        """Slice `position` (1-based) of a DICOM row's series as PNG, through the window `center`/`width` (modality
+        units, e.g. HU) or, without them, the slice's first preset."""
+        params = body(center=center, width=width)
+        return self._http.send("GET", f"/data_rows/{data_row_id}/dicom/slices/{position}", params=params).content
+
     @route("GET", "/imaging/settings")
     def imaging_settings(self) -> dict[str, Any]:
         """The organization's imaging settings (org admins): pseudonym mapping kept or not, DICOM tags as metadata."""
@@ -81,6 +90,39 @@ class Media(Resource):
         """Georeferenced rows whose footprint intersects `bbox` = (min_lon, min_lat, max_lon, max_lat) in WGS 84."""
         params = body(bbox=",".join(repr(float(v)) for v in bbox), dataset=dataset)
         return self._http.json("GET", "/imaging/rows", params=params)
+
+    @route("POST", "/datasets/{dataset_id}/tile_services")
+    def create_tile_service(
+        self,
+        dataset_id: str,
+        *,
+        global_key: str,
+        url_template: str,
+        bounds: tuple[float, float, float, float],
+        min_zoom: int,
+        max_zoom: int,
+        tms: bool = False,
+        tile_size: int = 256,
+        external_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A row that is an XYZ/TMS tile service (`url_template` with {z}, {x}, {y}; `bounds` = (min_lon, min_lat,
+        max_lon, max_lat) in WGS 84). Labels are in pixels of `max_zoom`; their WGS 84 coordinates come with them."""
+        payload = body(
+            global_key=global_key,
+            url_template=url_template,
+            bounds=list(bounds),
+            min_zoom=min_zoom,
+            max_zoom=max_zoom,
+            tms=tms,
+            tile_size=tile_size,
+            external_id=external_id,
+        )
+        return self._http.json("POST", f"/datasets/{dataset_id}/tile_services", json_body=payload)
+
+    @route("GET", "/data_rows/{data_row_id}/xyz/{z}/{x}/{y}")
+    def xyz_tile(self, data_row_id: str, z: int, x: int, y: int) -> bytes:
+        """One tile (XYZ numbering) of a tile-service row, fetched by the server from the service."""
+        return self._http.send("GET", f"/data_rows/{data_row_id}/xyz/{z}/{x}/{y}").content
 
     @route("GET", "/projects/{project_id}/export.geojson")
     def export_geojson(self, project_id: str, path: PathLike) -> Path:

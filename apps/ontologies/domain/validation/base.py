@@ -10,7 +10,12 @@ _GEOMETRY_TOOL = {v: k for k, v in GEOMETRY_KEYS.items()}
 _NUMBER = (int, float)
 _NUMBER_TYPES = frozenset({int, float})
 _EPS = 1e-6
-_TOOL_KEYS = frozenset({"name", "schema_id", "classifications", "confidence", "data_row", *GEOMETRY_KEYS.values()})
+# `slice`: the 1-based position in an image stack (a DICOM series) the object was drawn on; the labeling app asks the
+# app that knows stacks whether the row has that slice (`registry.register_label_check`).
+_TOOL_KEYS = frozenset(
+    {"name", "schema_id", "classifications", "confidence", "data_row", "slice", *GEOMETRY_KEYS.values()}
+)
+MAX_SLICE = 100_000
 _CLASSIFICATION_KEYS = frozenset({"name", "schema_id", "answer", "confidence", "data_row"})
 _NESTED_KEYS = frozenset({"name", "schema_id", "answer"})
 _ANSWER_KEYS = frozenset({"name", "schema_id", "classifications", "confidence"})

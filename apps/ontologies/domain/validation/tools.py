@@ -8,6 +8,7 @@ from apps.ontologies.domain.validation.base import (
     _CLASSIFICATION_KEYS,
     _GEOMETRY_TOOL,
     _TOOL_KEYS,
+    MAX_SLICE,
     _fmt,
     _is_number,
     _str_or_none,
@@ -117,6 +118,12 @@ class AnnotationChecks(ClassificationChecks, GeometryChecks, MaskChecks):
             if not self.confidence(confidence, index, f"{path}.confidence"):
                 return None
             out["confidence"] = confidence
+        if "slice" in raw:
+            position = raw["slice"]
+            if type(position) is not int or not 1 <= position <= MAX_SLICE:
+                self.fail(index, f"{path}.slice", f"A slice is a whole number from 1 to {MAX_SLICE}.")
+                return None
+            out["slice"] = position
         if "data_row" in raw:
             out["data_row"] = raw["data_row"]
         return out
