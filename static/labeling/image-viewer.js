@@ -75,9 +75,13 @@ export class ImageViewer {
         this.viewport.imageH = sized ? rowH : this.image.naturalHeight;
         this.svg.setAttribute("viewBox", `0 0 ${this.imageW} ${this.imageH}`);
         status.remove();
-        this.stage.classList.add("ready");
         this.fit();
-        resolve(this.onLoaded ? this.onLoaded() : undefined); // a subclass hook (tiles.js: the tile pyramid)
+        // A subclass hook (tiles.js: the row's imaging details, the tile pyramid). The stage shows, and is `.ready`,
+        // once that is done too: the editor sets up its tools in the same turn, so a `.ready` stage takes input.
+        const hooked = Promise.resolve(this.onLoaded ? this.onLoaded() : undefined);
+        const show = () => this.stage.classList.add("ready");
+        hooked.then(show, show);
+        resolve(hooked);
       });
       this.image.addEventListener("error", () => {
         status.textContent = "The image could not be loaded. Skip this task with a reason, or try again later.";

@@ -374,3 +374,20 @@ def test_ner_spans_on_a_text_row_use_character_offsets(page, org, org_admin, mak
     expected = sorted((text.index(w), text.index(w) + len(w)) for w in ("Alice", "Paris"))
     assert spans == expected
     assert js_errors == []
+
+
+def test_a_ready_stage_takes_a_box_even_when_the_imaging_details_answer_late(page, labeler_task):
+    """The stage shows (`.ready`) only once the editor can draw on it: with the row's imaging details slowed down, a
+    box drawn the moment the stage is ready is kept (it used to be lost while the tools were not set up yet)."""
+    project, _row, _labeler = labeler_task
+
+    def slow(route):
+        page.wait_for_timeout(800)
+        route.continue_()
+
+    page.route("**/api/v1/data_rows/*/imaging", slow)
+    open_label_page(page, project)
+    page.wait_for_selector("#stage.ready")
+    page.keyboard.press("1")
+    drag_box(page, (0.2, 0.25), (0.6, 0.7))
+    assert page.locator("#overlay g.obj rect.shape").count() == 1
