@@ -11,8 +11,11 @@ import os
 
 # name: (worker processes, threads per process). One thread: gunicorn's sync workers.
 SETUPS = {
-    # SQLite has one writer: two processes (no GIL between them) of four threads (requests overlap their reads).
-    "run": (2, 4),
+    # SQLite has one writer: one process of eight threads, so every writer queues on apps.core.sqlite's in-process
+    # lock (handed over in order) instead of a second process polling SQLite's busy handler. Measured 2026-12-08 with
+    # `benchmark defaults --option setups=run` at load 1.1-1.9: 1 x 8 gave 67.6 label writes/s (p95 203 ms) and
+    # 88.8 claim + submit cycles/s; 2 x 4 gave 45.3 /s (p95 799 ms) and 64.0 cycles/s; 1 x 12 gave 49.4 and 61.2.
+    "run": (1, 8),
     # PostgreSQL: one process per request in flight beats threads sharing a GIL for claim + submit on 2 cores.
     "production": (4, 1),
 }
