@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +154,34 @@ def serving_gunicorn(*, workers: int, body_bytes: int) -> Iterator[tuple[subproc
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def bulk_image_rows(
+    dataset: Any,
+    count: int,
+    *,
+    key: Callable[[int], str],
+    url: Callable[[int], str],
+    width: int,
+    height: int,
+    chunk: int = 5000,
+) -> list[str]:
+    """`count` image rows in `dataset` by bulk insert, `chunk` a statement (global key `key(i)`, `row_data` `url(i)`);
+    their ids as text, in insert order. Shared by the benchmarks that build a big project."""
+    from apps.datasets.models import DataRow
+
+    ids: list[str] = []
+    for start in range(0, count, chunk):
+        rows = DataRow.objects.bulk_create(
+            DataRow(
+                organization_id=dataset.organization_id,
+                dataset=dataset,
+                global_key=key(i),
+                row_data=url(i),
+                width=width,
+                height=height,
+            )
+            for i in range(start, min(count, start + chunk))
+        )
+        ids.extend(str(row.pk) for row in rows)
+    return ids

@@ -38,7 +38,8 @@ from apps.accounts import services as account_services
 from apps.accounts.models import ApiToken, Organization, User
 from apps.core.benchmarks import benchmark
 from apps.core.proc_stats import children_of, database_cpu_seconds, process_cpu_seconds
-from apps.datasets.models import DataRow, Dataset
+from apps.datasets.benchmark_support import bulk_image_rows
+from apps.datasets.models import Dataset
 from apps.labeling import services
 from apps.labeling.benchmark_http import KeepAliveClient, LabelerLog, Server, start_server
 from apps.labeling.models import Annotation, Label, Project, Task, TaskState
@@ -129,20 +130,15 @@ def queued_project(
         settings=settings if settings is not None else {"review": {"sample_rate": 0.0}},
     )
     dataset = Dataset.objects.create(organization=organization, name=name, created_by=admin)
-    row_ids: list[str] = []
-    for start in range(0, size, CHUNK):
-        rows = DataRow.objects.bulk_create(
-            DataRow(
-                organization=organization,
-                dataset=dataset,
-                global_key=f"{key_prefix}{size}-{i:07d}",
-                row_data=f"https://example.com/{key_prefix}/{size}/{i}.jpg",
-                width=640,
-                height=480,
-            )
-            for i in range(start, min(size, start + CHUNK))
-        )
-        row_ids.extend(str(r.pk) for r in rows)
+    row_ids = bulk_image_rows(
+        dataset,
+        size,
+        key=lambda i: f"{key_prefix}{size}-{i:07d}",
+        url=lambda i: f"https://example.com/{key_prefix}/{size}/{i}.jpg",
+        width=640,
+        height=480,
+        chunk=CHUNK,
+    )
     services.batch_create(actor=admin, project=project, name="all", data_row_ids=row_ids, priority=3)
     if connection.vendor == "postgresql":
         # Current planner statistics, as autovacuum has them a minute after a batch lands: measured right after the

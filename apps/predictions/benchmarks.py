@@ -23,7 +23,8 @@ from apps.accounts import services as account_services
 from apps.accounts.models import Organization, User
 from apps.core.benchmarks import benchmark
 from apps.core.proc_stats import backend_pid, process_cpu_seconds
-from apps.datasets.models import DataRow, Dataset
+from apps.datasets.benchmark_support import bulk_image_rows
+from apps.datasets.models import Dataset
 from apps.labeling import services as labeling_services
 from apps.labeling.models import Project, Task
 from apps.ontologies import services as ontology_services
@@ -60,20 +61,14 @@ def _setup(size: int) -> tuple[User, Project]:
         Dataset.objects.filter(organization=organization, name=name).delete()
     project = labeling_services.project_create(actor=admin, name=name, ontology=ontology, instructions="", settings={})
     dataset = Dataset.objects.create(organization=organization, name=name, created_by=admin)
-    row_ids: list[str] = []
-    for start in range(0, size, 5000):
-        rows = DataRow.objects.bulk_create(
-            DataRow(
-                organization=organization,
-                dataset=dataset,
-                global_key=f"pb{size}-{i}",
-                row_data=f"https://example.com/prelabel-bench/{i}.jpg",
-                width=1280,
-                height=720,
-            )
-            for i in range(start, min(size, start + 5000))
-        )
-        row_ids.extend(str(r.pk) for r in rows)
+    row_ids = bulk_image_rows(
+        dataset,
+        size,
+        key=lambda i: f"pb{size}-{i}",
+        url=lambda i: f"https://example.com/prelabel-bench/{i}.jpg",
+        width=1280,
+        height=720,
+    )
     labeling_services.batch_create(actor=admin, project=project, name="all", data_row_ids=row_ids, priority=3)
     return admin, project
 

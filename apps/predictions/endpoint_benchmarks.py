@@ -40,7 +40,8 @@ from apps.accounts.models import Organization, User
 from apps.core.benchmarks import benchmark
 from apps.core.proc_stats import backend_cpu_seconds
 from apps.core.queue import held_back
-from apps.datasets.models import DataRow, Dataset
+from apps.datasets.benchmark_support import bulk_image_rows
+from apps.datasets.models import Dataset
 from apps.labeling import services as labeling_services
 from apps.ontologies import services as ontology_services
 from apps.predictions.models import EndpointRow, ModelEndpoint, Prediction, Prelabel
@@ -104,20 +105,14 @@ def _setup(admin: User, url: str, size: int, batch: int, concurrency: int) -> tu
         settings={"model": {"prelabel_endpoint": str(endpoint.pk)}},
     )
     dataset = Dataset.objects.create(organization=organization, name=f"bench {stamp}", created_by=admin)
-    ids: list[str] = []
-    for start in range(0, size, 5000):
-        rows = DataRow.objects.bulk_create(
-            DataRow(
-                organization=organization,
-                dataset=dataset,
-                global_key=f"eb-{stamp}-{i}",
-                row_data=f"https://example.com/endpoint-bench/{i}.jpg",
-                width=640,
-                height=480,
-            )
-            for i in range(start, min(size, start + 5000))
-        )
-        ids.extend(str(r.pk) for r in rows)
+    ids = bulk_image_rows(
+        dataset,
+        size,
+        key=lambda i: f"eb-{stamp}-{i}",
+        url=lambda i: f"https://example.com/endpoint-bench/{i}.jpg",
+        width=640,
+        height=480,
+    )
     return endpoint, project, ids
 
 
