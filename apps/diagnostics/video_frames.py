@@ -13,11 +13,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from apps.datasets.models import VideoAsset
 from apps.diagnostics.domain.boxes import ClassRef
 from apps.diagnostics.domain.detection import evaluate
 from apps.diagnostics.domain.documents import from_documents
-from apps.diagnostics.video_tracking import box_tracks
+from apps.diagnostics.video_tracking import box_tracks, video_rows
 from apps.ontologies.domain.video import track_from_item
 
 MAX_FRAMES = 20_000
@@ -80,12 +79,9 @@ def frame_detection_block(
     max_frames: int = MAX_FRAMES,
 ) -> dict[str, Any] | None:
     """AP, precision, recall and F1 at `iou` over the video rows' sampled frames, or None without video tracks."""
-    rows = [i for i in range(len(gt_docs)) if box_tracks(gt_docs[i]) or box_tracks(list(pred_docs[i]))]
+    rows, counts = video_rows(row_ids, gt_docs, pred_docs)
     if not rows:
         return None
-    counts = dict(
-        VideoAsset.objects.filter(data_row_id__in=[row_ids[i] for i in rows]).values_list("data_row_id", "frame_count")
-    )
     known = [counts.get(row_ids[i]) for i in rows]
     total = sum(c or 0 for c in known)
     step = max(1, math.ceil(total / max_frames)) if total else 1

@@ -30,6 +30,19 @@ def box_tracks(document: Any) -> list[dict[str, Any]]:
     ]
 
 
+def video_rows(
+    row_ids: Sequence[Any], gt_docs: Sequence[Any], pred_docs: Sequence[Sequence[dict[str, Any]]]
+) -> tuple[list[int], dict[Any, int | None]]:
+    """The positions of the rows with box tracks on either side, and their probed frame counts by row id."""
+    rows = [i for i in range(len(gt_docs)) if box_tracks(gt_docs[i]) or box_tracks(list(pred_docs[i]))]
+    if not rows:
+        return rows, {}
+    counts = VideoAsset.objects.filter(data_row_id__in=[row_ids[i] for i in rows]).values_list(
+        "data_row_id", "frame_count"
+    )
+    return rows, dict(counts)
+
+
 def _add(frames: Frames, items: list[dict[str, Any]], prefix: str, offset: int, frame_count: int | None) -> int:
     """Every visible frame of the tracks into `frames`; returns the last frame index seen (−1: none)."""
     last = -1
@@ -58,12 +71,9 @@ def tracking_block(
     confidence: float,
 ) -> dict[str, Any] | None:
     """The `tracking` metrics over the rows with box tracks on either side, or None when there are none."""
-    rows = [i for i in range(len(gt_docs)) if box_tracks(gt_docs[i]) or box_tracks(list(pred_docs[i]))]
+    rows, counts = video_rows(row_ids, gt_docs, pred_docs)
     if not rows:
         return None
-    counts = dict(
-        VideoAsset.objects.filter(data_row_id__in=[row_ids[i] for i in rows]).values_list("data_row_id", "frame_count")
-    )
     truth: Frames = {}
     predicted: Frames = {}
     offset = 0
