@@ -23,9 +23,8 @@ W, H = 320, 240
 STEP = 4  # the rectangle moves 4 px per frame: a frame off shows as 4 px off
 
 
-@pytest.fixture
-def video_task(settings, tmp_path, org, org_admin, make_user):
-    settings.MEDIA_ROOT = str(tmp_path)
+def _probed_video_row(org, org_admin):
+    """A 60-frame WebM of the moving box uploaded as a video row, and its probe."""
     dataset = Dataset.objects.create(organization=org, name="traffic")
     body = make_video(60, container_format="webm", codec="libvpx-vp9", size=(W, H), step=STEP)
     dataset_services.data_rows_upload(
@@ -35,7 +34,13 @@ def video_task(settings, tmp_path, org, org_admin, make_user):
         media_type="video",
     )
     row = DataRow.objects.get(dataset=dataset)
-    asset = video_probe_row(data_row_id=str(row.pk))
+    return row, video_probe_row(data_row_id=str(row.pk))
+
+
+@pytest.fixture
+def video_task(settings, tmp_path, org, org_admin, make_user):
+    settings.MEDIA_ROOT = str(tmp_path)
+    row, asset = _probed_video_row(org, org_admin)
     assert asset is not None and asset.status == "ready" and asset.frame_count == 60
     project, _labeler = queue_for_lana(org, org_admin, make_user, row, media_type="video")
     return project, row
@@ -135,16 +140,7 @@ def test_reviewer_plays_the_video_label_read_only_and_approves(page, settings, t
     from tests.e2e.test_review_loop import logged_in
 
     settings.MEDIA_ROOT = str(tmp_path)
-    dataset = Dataset.objects.create(organization=org, name="traffic")
-    body = make_video(60, container_format="webm", codec="libvpx-vp9", size=(W, H), step=STEP)
-    dataset_services.data_rows_upload(
-        actor=org_admin,
-        dataset=dataset,
-        files=[dataset_services.UploadedFile(name="traffic.webm", file=io.BytesIO(body), size=len(body))],
-        media_type="video",
-    )
-    row = DataRow.objects.get(dataset=dataset)
-    video_probe_row(data_row_id=str(row.pk))
+    row, _asset = _probed_video_row(org, org_admin)
     project, lana = queue_for_lana(org, org_admin, make_user, row, media_type="video")
     project.settings["review"]["sample_rate"] = 1.0  # every label goes to review
     project.save(update_fields=["settings"])
