@@ -39,7 +39,7 @@ BLOCKS: dict[str, tuple[str, str]] = {
     "review": ("Review", "Which labels reviewers see and how rework returns."),
     "routing": ("Routing to experts", "Rows the model is unsure of go to an expert (needs pre-labels or a model)."),
     "queue": ("Queue order", "The order labelers get new work within a batch priority."),
-    "lease": ("Leases", "How long a claimed task stays with its labeler."),
+    "lease": ("Leases", "How long a claimed task stays with its labeler, and how many one labeler may hold at once."),
     "model": (
         "Model endpoints",
         "Your model servers that pre-label and embed rows as they join the project, and retrain on its labels.",
